@@ -1,0 +1,35 @@
+# WholeBrain: `make demo` runs the main job on the bundled data; `make test` runs every test.
+# Both install missing system packages first (`make deps`).
+SWIFT ?= swift
+# AVX2/FMA code generation where the CPU has it (results are bit-identical: no FP contraction).
+CPU_FLAGS := $(shell grep -q avx2 /proc/cpuinfo 2>/dev/null && echo "-Xswiftc -target-cpu -Xswiftc haswell")
+RELEASE := $(SWIFT) build -c release $(CPU_FLAGS)
+BIN := .build/release
+export SWIFT_BACKTRACE := enable=no
+
+.PHONY: deps build demo test bench fixtures clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@$(RELEASE) --product wholebrain 2>&1 | grep -vE '^\[|^Building|^Compiling|^Write' || true
+	@test -x $(BIN)/wholebrain
+
+demo: build
+	@bash scripts/demo.sh $(BIN)/wholebrain
+
+# Tests run optimised: the end-to-end runs simulate thousands of steps.
+test: deps
+	$(SWIFT) build -c release --build-tests $(CPU_FLAGS)
+	$(SWIFT) test -c release --skip-build $(CPU_FLAGS)
+
+bench: deps
+	@$(RELEASE) --product WholeBrainBench 2>&1 | grep -vE '^\[|^Building|^Compiling|^Write' || true
+	$(BIN)/WholeBrainBench --write BENCHMARKS.md
+
+fixtures:
+	python3 Tests/WholeBrainTests/Fixtures/make_fixtures.py
+
+clean:
+	rm -rf .build runs

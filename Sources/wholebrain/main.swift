@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// `wholebrain`: connectome-based whole-brain modelling from the command line.
+struct WholeBrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wholebrain",
+        abstract: "Simulate whole-brain network models on structural connectomes and compare them with fMRI.",
+        discussion: """
+        Start with `wholebrain simulate --help`. Data: the bundled HCP subjects live in data/hcp \
+        (see data/hcp/README.md); your own connectomes can be .mat, .npy, .npz, CSV/TSV/text or \
+        TVB connectivity zips.
+        """,
+        version: "wholebrain \(WholeBrainVersionText.value)",
+        subcommands: [SimulateCommand.self, InfoCommand.self]
+    )
+}
+
+WholeBrainCommand.main()

@@ -1,0 +1,153 @@
+import Foundation
+import XCTest
+import WholeBrain
+
+/// Runs the built `wholebrain` binary end to end.
+final class CommandLineTests: XCTestCase {
+    static let binary: String = {
+        let products = Bundle.module.bundleURL.deletingLastPathComponent()
+        return products.appendingPathComponent("wholebrain").path
+    }()
+
+    var scratch: String!
+
+    override func setUpWithError() throws {
+        scratch = NSTemporaryDirectory() + "wholebrain-cli-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.binary), "build the wholebrain product first")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: scratch) }
+
+    @discardableResult
+    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func path(_ name: String) -> String { (scratch as NSString).appendingPathComponent(name) }
+
+    func write(_ name: String, _ text: String) -> String {
+        FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))
+        return path(name)
+    }
+
+    func testSimulateBundledSubjectWritesEverything() throws {
+        let out = path("sim")
+        let r = try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "7.2", "--transient", "1",
+                         "--G", "0.5", "--seed", "3", "--save-states", "100", "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssert(r.out.contains("FC correlation"), r.out)
+        let bold = try NumpyFile.readMatrix(path: out + "/bold.npy")
+        XCTAssertEqual(bold.rows, 10); XCTAssertEqual(bold.columns, 80)
+        XCTAssert(bold.values.allSatisfy(\.isFinite))
+        let fc = try NumpyFile.readMatrix(path: out + "/fc.npy")
+        XCTAssertEqual(fc.rows, 80)
+        let states = try FileManager.default.contents(atPath: out + "/states.npy")!
+        XCTAssert(String(decoding: states.prefix(128), as: UTF8.self).contains("(72, 2, 80)"))
+        let summary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/summary.json")!) as! [String: Any]
+        for key in ["parameters", "seed", "versions", "wall_time_s", "fc_correlation", "ns_per_node_step", "region_labels"] {
+            XCTAssertNotNil(summary[key], key)
+        }
+        let fcr = summary["fc_correlation"] as! [String: Any]
+        XCTAssertNotNil(fcr["101309"] as? Double); XCTAssertNotNil(fcr["group"] as? Double)
+        XCTAssertEqual((summary["parameters"] as! [String: Double])["G"], 0.5)
+        XCTAssertEqual(summary["seed"] as? Int, 3)
+        // The same command again gives the same bits.
+        let again = path("again")
+        XCTAssertEqual(try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "7.2", "--transient", "1",
+                                "--G", "0.5", "--seed", "3", "--out", again, "--quiet"]).status, 0)
+        XCTAssertEqual(FileManager.default.contents(atPath: out + "/bold.npy"), FileManager.default.contents(atPath: again + "/bold.npy"))
+    }
+
+    func testUserDataInEveryFormat() throws {
+        let tvb = try run(["simulate", "--connectome", Fixtures.path("tvb_connectivity.zip"), "--duration", "1.44",
+                           "--transient", "0", "--out", path("tvb")])
+        XCTAssertEqual(tvb.status, 0, tvb.err)
+        XCTAssert(tvb.out.contains("no empirical data"))
+        // A BOLD written by simulate can be given back as the empirical data.
+        let npy = try run(["simulate", "--connectome", Fixtures.path("sc_101309_max.npy"), "--lengths", Fixtures.path("len_101309.npy"),
+                           "--bold", path("tvb/../sim80/bold.npy"), "--duration", "1.44", "--out", path("npy")])
+        XCTAssertNotEqual(npy.status, 0, "bold file does not exist yet")
+        XCTAssert(npy.err.contains("bold.npy"), npy.err)
+        let first = try run(["simulate", "--connectome", Fixtures.path("sc_101309_max.npy"), "--lengths", Fixtures.path("len_101309.npy"),
+                             "--duration", "3.6", "--transient", "0", "--G", "0.5", "--out", path("sim80")])
+        XCTAssertEqual(first.status, 0, first.err)
+        let second = try run(["simulate", "--connectome", Fixtures.path("sc_101309_max.npy"), "--lengths", Fixtures.path("len_101309.npy"),
+                              "--bold", path("sim80/bold.npy"), "--duration", "3.6", "--transient", "0", "--G", "0.5", "--out", path("npy")])
+        XCTAssertEqual(second.status, 0, second.err)
+        XCTAssert(second.out.contains("empirical 1.000"), "same seed and input reproduce the FC exactly: \(second.out)")
+    }
+
+    /// Each bad input exits non-zero with one message naming the problem, and leaves no output.
+    func testBadInputsFailCleanly() throws {
+        let sq = write("square.csv", "0,1\n1,0\n")
+        let cases: [([String], [String])] = [
+            (["--subject", "424242"], ["424242", "known subjects", "101309"]),
+            (["--data", path("nowhere")], ["nowhere", "not found"]),
+            (["--connectome", path("missing.csv"), "--lengths", sq], ["missing.csv", "not found"]),
+            (["--connectome", write("rect.csv", "1,2,3\n4,5,6\n"), "--lengths", sq], ["rect.csv", "2x3", "square"]),
+            (["--connectome", sq, "--lengths", write("big.csv", "0,1,1\n1,0,1\n1,1,0\n")], ["big.csv", "same shape"]),
+            (["--connectome", write("nan.csv", "0,nan\n1,0\n"), "--lengths", sq], ["nan.csv[0, 1]", "finite"]),
+            (["--connectome", sq, "--lengths", write("neg.csv", "0,-4\n1,0\n")], ["neg.csv[0, 1]", "non-negative"]),
+            (["--connectome", Fixtures.path("broken_truncated.mat"), "--lengths", sq], ["broken_truncated.mat", "truncated"]),
+            (["--connectome", Fixtures.path("matrix_v5_compressed.mat"), "--variables", "label", "--lengths", sq], ["label", "char array"]),
+            (["--connectome", Fixtures.path("broken_truncated.npy"), "--lengths", sq], ["broken_truncated.npy", "truncated"]),
+            (["--connectome", Fixtures.path("broken_corrupt.npz"), "--lengths", sq], ["broken_corrupt.npz"]),
+            (["--connectome", Fixtures.path("arrays_plain.npz"), "--lengths", sq], ["does not appear", ""]),
+            (["--duration", "0"], ["--duration", "positive"]),
+            (["--dt=-0.1"], ["--dt", "positive"]),
+            (["--tr", "0"], ["--tr"]),
+            (["--tr", "0.72005"], ["--tr", "multiple of dt"]),
+            (["--set", "not_a_parameter=3"], ["not_a_parameter", "w_plus"]),
+            (["--set", "G"], ["--set", "name=value"]),
+            (["--connectome", sq], ["--lengths", "fibre-length"]),
+        ]
+        for (k, (extra, expected)) in cases.enumerated() {
+            let out = path("bad\(k)")
+            var arguments = ["simulate", "--data", Fixtures.hcp, "--duration", "1.44", "--out", out]
+            // Later options override earlier ones for the same name in the expected cases.
+            arguments += extra
+            let r = try run(arguments)
+            XCTAssertNotEqual(r.status, 0, "case \(k) \(extra) should fail")
+            for part in expected where !part.isEmpty && part != "does not appear" {
+                XCTAssert(r.err.contains(part), "case \(k) \(extra): stderr '\(r.err)' lacks '\(part)'")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "case \(k) left an output folder")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch).filter { $0.contains("partial") }
+            XCTAssertEqual(leftovers, [], "case \(k) left a staging folder")
+        }
+    }
+
+    func testExistingOutputNeedsForce() throws {
+        let out = path("taken")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        _ = write("taken/keep.txt", "user data")
+        let r = try run(["simulate", "--data", Fixtures.hcp, "--duration", "1.44", "--transient", "0", "--out", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssert(r.err.contains("--force"), r.err)
+        XCTAssert(FileManager.default.fileExists(atPath: out + "/keep.txt"))
+        let forced = try run(["simulate", "--data", Fixtures.hcp, "--duration", "1.44", "--transient", "0", "--out", out, "--force", "--quiet"])
+        XCTAssertEqual(forced.status, 0, forced.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/keep.txt"))
+        XCTAssert(FileManager.default.fileExists(atPath: out + "/bold.npy"))
+    }
+
+    func testInfoShowsLinkedLibraries() throws {
+        let r = try run(["info"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssert(r.out.contains("fftw-3"), r.out)
+        XCTAssert(r.out.contains("Open MPI"), r.out)
+        let help = try run(["simulate", "--help"])
+        XCTAssert(help.out.contains("--save-states") && help.out.contains("Deco et al. 2014"), help.out)
+    }
+}

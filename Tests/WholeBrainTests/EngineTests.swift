@@ -1,0 +1,108 @@
+import XCTest
+import WholeBrain
+
+final class EngineTests: XCTestCase {
+    /// A change in node 0 reaches node 1 exactly d + 1 steps later through an edge of d steps,
+    /// on the short-edge path (d < 16) and the long-edge path (d >= 16).
+    func testPulseCrossesAnEdgeAfterItsDelay() throws {
+        for delay in [0, 1, 2, 5, 15, 16, 17, 37, 90] {
+            var w = Matrix(rows: 2, columns: 2), l = Matrix(rows: 2, columns: 2)
+            w[1, 0] = 1
+            l[1, 0] = Double(delay) * 2          // 20 m/s x 0.1 ms = 2 mm per step
+            let c = try Connectome(weights: w, lengths: l)
+            func run(_ ji0: Double) throws -> [Double] {
+                let spec = try SimulationSpec(inhibitoryCoupling: [ji0, 1], connectome: c, duration: 0.01, tr: 0.01,
+                                              conductionSpeed: 20, seed: 5, statePeriod: 0.1)
+                return try NetworkSimulator(spec: spec).run().states!
+            }
+            let a = try run(1.0), b = try run(1.5)
+            // states: sample k (state at t_{k+1}) x (S_E, S_I) x 2 nodes; node 1's S_E is index 4k + 1.
+            let firstDifferent = (0..<100).first { a[4 * $0 + 1] != b[4 * $0 + 1] }
+            XCTAssertEqual(firstDifferent, delay + 1, "delay \(delay) steps")
+            XCTAssertNotEqual(a[0], b[4 * 1], "node 0 itself changes at once")
+        }
+    }
+
+    func testSameSeedSameBitsOtherSeedOtherBits() throws {
+        let c = try smallConnectome(11)
+        func bold(_ seed: UInt64) throws -> [Double] {
+            try NetworkSimulator(spec: try SimulationSpec(connectome: c, duration: 1.44, tr: 0.72, seed: seed)).run().bold.values
+        }
+        let a = try bold(9), b = try bold(9), other = try bold(10)
+        XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern))
+        XCTAssertNotEqual(a, other)
+        XCTAssert(a.allSatisfy(\.isFinite))
+    }
+
+    /// The blocked, vectorised engine against a plain step-by-step integration written from
+    /// the equations (full history arrays, one node at a time, scalar RK4 inputs).
+    func testFastPathAgreesWithSlowReference() throws {
+        let n = 6
+        let c = try smallConnectome(n)
+        var p = ReducedWongWang.Parameters()
+        p.g = 0.9
+        let dt = 0.1, speed = 20.0
+        let spec = try SimulationSpec(model: p, connectome: c, dt: dt, duration: 0.5, transient: 0, tr: 0.05,
+                                      conductionSpeed: speed, seed: 21, statePeriod: dt)
+        let coupling = DelayCoupling(connectome: c, dt: dt, speed: speed)
+        XCTAssertGreaterThan(coupling.shortEdgeCount, 0)
+        XCTAssertGreaterThan(coupling.longEdgeCount, 0)
+        let result = try NetworkSimulator(spec: spec).run()
+
+        let noise = CounterNoise(seed: 21)
+        var sE = (0..<n).map { 0.2 * noise.uniform(node: $0, step: (1 << 47) - 1, variable: 0) }
+        var sI = (0..<n).map { 0.2 * noise.uniform(node: $0, step: (1 << 47) - 1, variable: 1) }
+        var history: [[Double]] = [sE]         // history[t] = S_E at t (t >= 0); before 0: sE(0)
+        let steps = spec.totalSteps
+        let m = spec.boldSubsteps
+        var zSum = [Double](repeating: 0, count: n)
+        var balloon = [BalloonWindkessel.State](repeating: .init(), count: n)
+        var boldSamples: [[Double]] = []
+        var worstState = 0.0
+        for step in 0..<steps {
+            var next = sE, nextI = sI
+            for i in 0..<n {
+                var input = 0.0
+                for j in 0..<n where c.weights[i, j] != 0 {
+                    let d = DelayCoupling.delaySteps(length: c.lengths[i, j], speed: speed, dt: dt)
+                    input += c.weights[i, j] * history[max(step - d, 0)][j]
+                }
+                let f = ReducedWongWang.drift(p, sE: sE[i], sI: sI[i], coupling: input, jI: p.jI)
+                let xiE = noise.normal(node: i, step: UInt64(step), variable: 0)
+                let xiI = noise.normal(node: i, step: UInt64(step), variable: 1)
+                next[i] = min(max(sE[i] + dt * f.dE + p.sigma * dt.squareRoot() * xiE, 0), 1)
+                nextI[i] = min(max(sI[i] + dt * f.dI + p.sigma * dt.squareRoot() * xiI, 0), 1)
+            }
+            sE = next; sI = nextI
+            history.append(sE)
+            for i in 0..<n {
+                worstState = max(worstState, abs(result.states![step * 2 * n + i] - sE[i]),
+                                 abs(result.states![step * 2 * n + n + i] - sI[i]))
+                zSum[i] += sE[i]
+            }
+            if (step + 1) % m == 0 {
+                for i in 0..<n {
+                    BalloonWindkessel().rk4Step(&balloon[i], z: SIMD4(repeating: zSum[i] / Double(m)), h: Double(m) * dt / 1000)
+                    zSum[i] = 0
+                }
+                if (step + 1) % spec.stepsPerTR == 0 { boldSamples.append((0..<n).map { BalloonWindkessel().bold(balloon[$0])[0] }) }
+            }
+        }
+        XCTAssertLessThan(worstState, 1e-12, "S_E, S_I at every step")
+        XCTAssertEqual(boldSamples.count, result.bold.rows)
+        for (k, row) in boldSamples.enumerated() {
+            for i in 0..<n { XCTAssertEqual(result.bold[k, i], row[i], accuracy: 1e-12 * max(abs(row[i]), 1e-3)) }
+        }
+    }
+
+    func testSpecRejectsBadTimes() throws {
+        let c = try smallConnectome(3)
+        assertThrowsMessage(try SimulationSpec(connectome: c, dt: 0, duration: 1), containing: ["--dt", "positive"])
+        assertThrowsMessage(try SimulationSpec(connectome: c, duration: -5), containing: ["--duration", "-5"])
+        assertThrowsMessage(try SimulationSpec(connectome: c, duration: 10, tr: 0), containing: ["--tr"])
+        assertThrowsMessage(try SimulationSpec(connectome: c, duration: 10, tr: 0.72005), containing: ["--tr", "multiple of dt"])
+        assertThrowsMessage(try SimulationSpec(connectome: c, duration: 10, conductionSpeed: -1), containing: ["--speed"])
+        XCTAssertEqual(try SimulationSpec(connectome: c, duration: 10).boldSubsteps, 10)
+        XCTAssertEqual(try SimulationSpec(connectome: c, duration: 10).sampleCount, 13)
+    }
+}

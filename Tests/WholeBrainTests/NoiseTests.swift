@@ -1,0 +1,57 @@
+import XCTest
+import WholeBrain
+
+final class NoiseTests: XCTestCase {
+    func normalCDF(_ x: Double) -> Double { 0.5 * Foundation.erfc(-x / 2.squareRoot()) }
+
+    func testNormalsHaveTheRightDistribution() {
+        let noise = CounterNoise(seed: 42)
+        let count = 400_000
+        var xs = [Double](); xs.reserveCapacity(count)
+        for k in 0..<count { xs.append(noise.normal(node: k % 97, step: UInt64(k / 97), variable: UInt64(k % 2))) }
+        let mean = xs.reduce(0, +) / Double(count)
+        let variance = xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(count)
+        let skew = xs.reduce(0) { $0 + pow($1 - mean, 3) } / Double(count) / pow(variance, 1.5)
+        let kurtosis = xs.reduce(0) { $0 + pow($1 - mean, 4) } / Double(count) / (variance * variance)
+        XCTAssertEqual(mean, 0, accuracy: 5 / Double(count).squareRoot())
+        XCTAssertEqual(variance, 1, accuracy: 0.01)
+        XCTAssertEqual(skew, 0, accuracy: 0.02)
+        XCTAssertEqual(kurtosis, 3, accuracy: 0.05)
+        xs.sort()
+        var ks = 0.0
+        for (i, x) in xs.enumerated() {
+            let f = normalCDF(x)
+            ks = max(ks, abs(f - Double(i) / Double(count)), abs(f - Double(i + 1) / Double(count)))
+        }
+        XCTAssertLessThan(ks, 1.63 / Double(count).squareRoot(), "Kolmogorov-Smirnov at the 1% level")
+        let tail = xs.filter { abs($0) > 3.5 }.count
+        XCTAssertEqual(Double(tail), Double(count) * 2 * (1 - normalCDF(3.5)), accuracy: 40, "tail beyond the ziggurat base")
+    }
+
+    func testNumbersArePureFunctionsOfTheirKey() {
+        let a = CounterNoise(seed: 7), b = CounterNoise(seed: 7), c = CounterNoise(seed: 8)
+        var same = 0
+        for node in 0..<50 {
+            for step in [UInt64(0), 1, 999, 1 << 30] {
+                XCTAssertEqual(a.normal(node: node, step: step, variable: 1), b.normal(node: node, step: step, variable: 1))
+                if a.normal(node: node, step: step, variable: 0) == c.normal(node: node, step: step, variable: 0) { same += 1 }
+                XCTAssertNotEqual(a.normal(node: node, step: step, variable: 0), a.normal(node: node, step: step, variable: 1))
+            }
+        }
+        XCTAssertEqual(same, 0, "another seed gives other numbers")
+    }
+
+    func testSuccessiveStepsAreUncorrelated() {
+        let noise = CounterNoise(seed: 3)
+        var sxy = 0.0, sxx = 0.0, cross = 0.0
+        let count = 100_000
+        for k in 0..<count {
+            let x = noise.normal(node: 5, step: UInt64(k), variable: 0)
+            let y = noise.normal(node: 5, step: UInt64(k + 1), variable: 0)
+            let z = noise.normal(node: 6, step: UInt64(k), variable: 0)
+            sxy += x * y; sxx += x * x; cross += x * z
+        }
+        XCTAssertEqual(sxy / sxx, 0, accuracy: 0.015, "lag-1 autocorrelation")
+        XCTAssertEqual(cross / sxx, 0, accuracy: 0.015, "neighbouring nodes")
+    }
+}
