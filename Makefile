@@ -13,8 +13,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	@$(RELEASE) --product wholebrain 2>&1 | grep -vE '^\[|^Building|^Compiling|^Write' || true
-	@test -x $(BIN)/wholebrain
+	@mkdir -p .build && $(RELEASE) --product wholebrain > .build/build.log 2>&1 || (cat .build/build.log; exit 1)
 
 demo: build
 	@bash scripts/demo.sh $(BIN)/wholebrain
@@ -22,10 +21,10 @@ demo: build
 # Tests run optimised: the end-to-end runs simulate thousands of steps.
 test: deps
 	$(SWIFT) build -c release --build-tests $(CPU_FLAGS)
-	$(SWIFT) test -c release --skip-build $(CPU_FLAGS)
+	$(SWIFT) test -c release --skip-build --disable-swift-testing $(CPU_FLAGS)
 
 bench: deps
-	@$(RELEASE) --product WholeBrainBench 2>&1 | grep -vE '^\[|^Building|^Compiling|^Write' || true
+	@mkdir -p .build && $(RELEASE) --product WholeBrainBench > .build/bench-build.log 2>&1 || (cat .build/bench-build.log; exit 1)
 	$(BIN)/WholeBrainBench --write BENCHMARKS.md
 
 fixtures:
