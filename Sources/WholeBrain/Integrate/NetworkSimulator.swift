@@ -51,7 +51,10 @@ public final class NetworkSimulator {
             p.initialize(repeating: 0, count: size)
             return p
         }
-        sE = buffer(); sI = buffer(); cIn = buffer(); noiseE = buffer(); noiseI = buffer()
+        sE = buffer(); sI = buffer(); cIn = buffer()
+        let blockNoise = DelayCoupling.blockLength * size
+        noiseE = .allocate(capacity: blockNoise); noiseE.initialize(repeating: 0, count: blockNoise)
+        noiseI = .allocate(capacity: blockNoise); noiseI.initialize(repeating: 0, count: blockNoise)
         jI = buffer(); rE = buffer(); zSum = buffer(); checkSum = buffer()
         balloonState = Array(repeating: BalloonWindkessel.State(), count: groups)
         cursor = 0
@@ -71,7 +74,7 @@ public final class NetworkSimulator {
             sI[i] = 0.2 * noise.uniform(node: i, step: NetworkSimulator.initialStateCounter, variable: 1)
             jI[i] = spec.inhibitoryCoupling[i]
         }
-        for i in n..<padded { sE[i] = 0; sI[i] = 0; jI[i] = 0; cIn[i] = 0; noiseE[i] = 0; noiseI[i] = 0 }
+        for i in n..<padded { sE[i] = 0; sI[i] = 0; jI[i] = 0; cIn[i] = 0 }
         cursor = coupling.maxDelay
         for j in 0..<n {
             (history + j * rowLength).initialize(repeating: sE[j], count: cursor + 1)
@@ -150,11 +153,20 @@ public final class NetworkSimulator {
                 if cursor + k >= rowLength { shiftHistory() }
                 accumulateLongEdges()
                 let blockSteps = min(k, total - step)
+                // The block's normal numbers, node by node (row s holds step + s).
+                if noisy {
+                    for i in 0..<n {
+                        for s in 0..<blockSteps {
+                            let counter = UInt64(step + s)
+                            noiseE[s * padded + i] = noise.normal(node: i, step: counter, variable: 0, tables: zig)
+                            noiseI[s * padded + i] = noise.normal(node: i, step: counter, variable: 1, tables: zig)
+                        }
+                    }
+                }
                 for s in 0..<blockSteps {
                     let now = history + cursor
                     // Coupling: long edges (precomputed) then short edges, ascending j;
                     // the node's two normal numbers for this step alongside.
-                    let counterStep = UInt64(step)
                     for i in 0..<n {
                         // Two interleaved partial sums (even and odd edges) break the
                         // FMA latency chain; the order is still fixed by edge index.
@@ -168,13 +180,10 @@ public final class NetworkSimulator {
                         }
                         if e < end { even = even.addingProduct(shortWeight[e], now[Int(shortOffset[e])]) }
                         cIn[i] = longAcc[i * k + s] + (even + odd)
-                        if noisy {
-                            noiseE[i] = noise.normal(node: i, step: counterStep, variable: 0, tables: zig)
-                            noiseI[i] = noise.normal(node: i, step: counterStep, variable: 1, tables: zig)
-                        }
                     }
                     ReducedWongWang.eulerMaruyamaStep(constants, groups: groups, sE: sE, sI: sI, coupling: cIn, jI: jI,
-                                                      noiseE: noiseE, noiseI: noiseI, rateE: rE, boldInput: zSum,
+                                                      noiseE: noiseE + s * padded, noiseI: noiseI + s * padded,
+                                                      rateE: rE, boldInput: zSum,
                                                       rateDrivesBold: useRate, check: checkSum)
                     let next = now + 1
                     for j in 0..<n { next[j * rowLength] = sE[j] }
