@@ -19,7 +19,7 @@ func peakResidentMiB() -> Double {
     return Double(usage.ru_maxrss) / 1024
 }
 
-func bestNsPerNodeStep(_ spec: SimulationSpec, repeats: Int) throws -> (best: Double, median: Double) {
+func bestNsPerNodeStep<M: NeuralMassModel>(_ spec: SimulationSpec<M>, repeats: Int) throws -> (best: Double, median: Double) {
     var times: [Double] = []
     let simulator = NetworkSimulator(spec: spec)
     for _ in 0..<repeats {
@@ -108,7 +108,8 @@ let hcp = try HCPDataset(root: dataRoot)
 let sc = try ConnectomePreparation().apply(to: try hcp.connectome(subject: "101309"))
 
 // 1. Memory: five simulated minutes of 80 regions with BOLD, first (peak RSS is per process).
-let fiveMinutes = try SimulationSpec(connectome: sc, duration: 300, transient: 0, seed: 1)
+let rww = ReducedWongWang(parameters: .init())
+let fiveMinutes = try SimulationSpec(model: rww, connectome: sc, duration: 300, transient: 0, seed: 1)
 let before = peakResidentMiB()
 let memoryRun = try NetworkSimulator(spec: fiveMinutes).run()
 report(Figure(name: "peak resident memory, 5 min simulated, N=80, BOLD",
@@ -120,9 +121,8 @@ report(Figure(name: "wall time, 5 min simulated, N=80", value: String(format: "%
 // 2. N = 80, bundled connectome, with delays, noise and BOLD.
 for (label, speed, sigma) in [("N=80 HCP, 20 m/s, sigma 0.01", 20.0, 0.01), ("N=80 HCP, 3 m/s, sigma 0.01", 3.0, 0.01),
                               ("N=80 HCP, 20 m/s, no noise", 20.0, 0.0)] {
-    var p = ReducedWongWang.Parameters()
-    p.sigma = sigma
-    let spec = try SimulationSpec(model: p, connectome: sc, duration: 36, transient: 0, conductionSpeed: speed, seed: 1)
+    let spec = try SimulationSpec(model: rww, connectome: sc, noise: NoiseSpec(sigma: sigma), duration: 36, transient: 0,
+                                  conductionSpeed: speed, seed: 1)
     let t = try bestNsPerNodeStep(spec, repeats: 5)
     let d = DelayCoupling(connectome: sc, dt: 0.1, speed: speed)
     report(Figure(name: "ns per node-step, \(label)", value: String(format: "%.1f", t.best),
@@ -135,7 +135,7 @@ let bandwidth = readBandwidthGBps()
 report(Figure(name: "read bandwidth (sum of 256 MiB, one core)", value: String(format: "%.1f GB/s", bandwidth), note: ""))
 for (label, density) in [("dense", 1.0), ("sparse 10%", 0.1)] {
     let c = try synthetic(1000, density: density, seed: 11)
-    let spec = try SimulationSpec(connectome: c, duration: 1.44, transient: 0, conductionSpeed: 5, seed: 1)
+    let spec = try SimulationSpec(model: rww, connectome: c, duration: 1.44, transient: 0, conductionSpeed: 5, seed: 1)
     let t = try bestNsPerNodeStep(spec, repeats: 3)
     let d = DelayCoupling(connectome: c, dt: 0.1, speed: 5)
     // Two lower bounds per node-step. Streaming: every edge's weight (8 B) and offset (4 B)

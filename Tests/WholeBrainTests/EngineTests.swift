@@ -11,8 +11,8 @@ final class EngineTests: XCTestCase {
             l[1, 0] = Double(delay) * 2          // 20 m/s x 0.1 ms = 2 mm per step
             let c = try Connectome(weights: w, lengths: l)
             func run(_ ji0: Double) throws -> [Double] {
-                let spec = try SimulationSpec(inhibitoryCoupling: [ji0, 1], connectome: c, duration: 0.01, tr: 0.01,
-                                              conductionSpeed: 20, seed: 5, statePeriod: 0.1)
+                let spec = try SimulationSpec(model: ReducedWongWang(parameters: .init()), nodeParameters: ["J_i": [ji0, 1]],
+                                              connectome: c, duration: 0.01, tr: 0.01, conductionSpeed: 20, seed: 5, statePeriod: 0.1)
                 return try NetworkSimulator(spec: spec).run().states!
             }
             let a = try run(1.0), b = try run(1.5)
@@ -26,7 +26,8 @@ final class EngineTests: XCTestCase {
     func testSameSeedSameBitsOtherSeedOtherBits() throws {
         let c = try smallConnectome(11)
         func bold(_ seed: UInt64) throws -> [Double] {
-            try NetworkSimulator(spec: try SimulationSpec(connectome: c, duration: 1.44, tr: 0.72, seed: seed)).run().bold.values
+            try NetworkSimulator(spec: try SimulationSpec(model: ReducedWongWang(parameters: .init()), connectome: c,
+                                                          duration: 1.44, tr: 0.72, seed: seed)).run().bold.values
         }
         let a = try bold(9), b = try bold(9), other = try bold(10)
         XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern))
@@ -42,16 +43,17 @@ final class EngineTests: XCTestCase {
         var p = ReducedWongWang.Parameters()
         p.g = 0.9
         let dt = 0.1, speed = 20.0
-        let spec = try SimulationSpec(model: p, connectome: c, dt: dt, duration: 0.5, transient: 0, tr: 0.05,
-                                      conductionSpeed: speed, seed: 21, statePeriod: dt)
+        let sigma = 0.01
+        let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: c, dt: dt, duration: 0.5,
+                                      transient: 0, tr: 0.05, conductionSpeed: speed, seed: 21, statePeriod: dt)
         let coupling = DelayCoupling(connectome: c, dt: dt, speed: speed)
         XCTAssertGreaterThan(coupling.shortEdgeCount, 0)
         XCTAssertGreaterThan(coupling.longEdgeCount, 0)
         let result = try NetworkSimulator(spec: spec).run()
 
         let noise = CounterNoise(seed: 21)
-        var sE = (0..<n).map { 0.2 * noise.uniform(node: $0, step: (1 << 47) - 1, variable: 0) }
-        var sI = (0..<n).map { 0.2 * noise.uniform(node: $0, step: (1 << 47) - 1, variable: 1) }
+        var sE = (0..<n).map { 0.2 * noise.uniform(node: $0, step: (1 << 32) - 1, variable: 0) }
+        var sI = (0..<n).map { 0.2 * noise.uniform(node: $0, step: (1 << 32) - 1, variable: 1) }
         var history: [[Double]] = [sE]         // history[t] = S_E at t (t >= 0); before 0: sE(0)
         let steps = spec.totalSteps
         let m = spec.boldSubsteps
@@ -70,8 +72,8 @@ final class EngineTests: XCTestCase {
                 let f = ReducedWongWang.drift(p, sE: sE[i], sI: sI[i], coupling: input, jI: p.jI)
                 let xiE = noise.normal(node: i, step: UInt64(step), variable: 0)
                 let xiI = noise.normal(node: i, step: UInt64(step), variable: 1)
-                next[i] = min(max(sE[i] + dt * f.dE + p.sigma * dt.squareRoot() * xiE, 0), 1)
-                nextI[i] = min(max(sI[i] + dt * f.dI + p.sigma * dt.squareRoot() * xiI, 0), 1)
+                next[i] = min(max(sE[i] + dt * f.dE + sigma * dt.squareRoot() * xiE, 0), 1)
+                nextI[i] = min(max(sI[i] + dt * f.dI + sigma * dt.squareRoot() * xiI, 0), 1)
             }
             sE = next; sI = nextI
             history.append(sE)
@@ -97,12 +99,13 @@ final class EngineTests: XCTestCase {
 
     func testSpecRejectsBadTimes() throws {
         let c = try smallConnectome(3)
-        assertThrowsMessage(try SimulationSpec(connectome: c, dt: 0, duration: 1), containing: ["--dt", "positive"])
-        assertThrowsMessage(try SimulationSpec(connectome: c, duration: -5), containing: ["--duration", "-5"])
-        assertThrowsMessage(try SimulationSpec(connectome: c, duration: 10, tr: 0), containing: ["--tr"])
-        assertThrowsMessage(try SimulationSpec(connectome: c, duration: 10, tr: 0.72005), containing: ["--tr", "multiple of dt"])
-        assertThrowsMessage(try SimulationSpec(connectome: c, duration: 10, conductionSpeed: -1), containing: ["--speed"])
-        XCTAssertEqual(try SimulationSpec(connectome: c, duration: 10).boldSubsteps, 10)
-        XCTAssertEqual(try SimulationSpec(connectome: c, duration: 10).sampleCount, 13)
+        let rww = ReducedWongWang(parameters: .init())
+        assertThrowsMessage(try SimulationSpec(model: rww, connectome: c, dt: 0, duration: 1), containing: ["--dt", "positive"])
+        assertThrowsMessage(try SimulationSpec(model: rww, connectome: c, duration: -5), containing: ["--duration", "-5"])
+        assertThrowsMessage(try SimulationSpec(model: rww, connectome: c, duration: 10, tr: 0), containing: ["--tr"])
+        assertThrowsMessage(try SimulationSpec(model: rww, connectome: c, duration: 10, tr: 0.72005), containing: ["--tr", "multiple of dt"])
+        assertThrowsMessage(try SimulationSpec(model: rww, connectome: c, duration: 10, conductionSpeed: -1), containing: ["--speed"])
+        XCTAssertEqual(try SimulationSpec(model: rww, connectome: c, duration: 10).boldSubsteps, 10)
+        XCTAssertEqual(try SimulationSpec(model: rww, connectome: c, duration: 10).sampleCount, 13)
     }
 }

@@ -42,16 +42,15 @@ final class ModelTests: XCTestCase {
     func testUncoupledNodeSettlesOnTheIndependentFixedPoint() throws {
         let fp = Fixtures.json("rww.json")["uncoupled_fixed_point"] as! [String: Double]
         let single = try Connectome(weights: Matrix(rows: 1, columns: 1), lengths: Matrix(rows: 1, columns: 1))
-        var p = ReducedWongWang.Parameters()
-        p.sigma = 0
-        let spec = try SimulationSpec(model: p, connectome: single, duration: 0.1, transient: 5, tr: 0.1, statePeriod: 0.1)
+        let spec = try SimulationSpec(model: ReducedWongWang(parameters: .init()), connectome: single,
+                                      noise: NoiseSpec(kind: .none, sigma: 0), duration: 0.1, transient: 5, tr: 0.1, statePeriod: 0.1)
         let result = try NetworkSimulator(spec: spec).run()
         let states = result.states!
         let last = (result.stateSampleCount - 1) * 2
         // Euler's fixed points are the drift's zeros, so the discrete run converges to them.
         assertRelative(states[last], fp["sE"]!, 1e-10, "S_E*")
         assertRelative(states[last + 1], fp["sI"]!, 1e-10, "S_I*")
-        assertRelative(result.meanRateE[0], fp["rE"]!, 1e-8, "r_E*")
+        assertRelative(result.meanObservables[0][0], fp["rE"]!, 1e-8, "r_E*")
         XCTAssertEqual(fp["rE"]!, 3.07, accuracy: 0.05, "low-activity state near 3 Hz (Deco et al. 2014)")
     }
 
@@ -63,7 +62,7 @@ final class ModelTests: XCTestCase {
                             containing: ["--set wplus", "w_plus", "J_NMDA"])
         assertThrowsMessage(try ReducedWongWang.parameterSpecs.apply([("tau_E", -1)], to: &p, model: "rww"),
                             containing: ["tau_E", "-1"])
-        XCTAssertEqual(ReducedWongWang.parameterSpecs.count, 19)
+        XCTAssertEqual(ReducedWongWang.parameterSpecs.count, 18)
         let defaults = ReducedWongWang.Parameters()
         for spec in ReducedWongWang.parameterSpecs {
             XCTAssertEqual(defaults[keyPath: spec.keyPath], spec.defaultValue, "default of \(spec.name)")

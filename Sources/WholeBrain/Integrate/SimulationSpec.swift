@@ -1,21 +1,40 @@
 import Foundation
 
-/// Everything that defines a simulation, as one immutable, self-checking value: the model
-/// and its parameters, the prepared connectome, the integration step, the duration, the
-/// observers and the seed. Build it, then hand it to `NetworkSimulator`.
-public struct SimulationSpec: Sendable {
-    /// What drives the haemodynamics.
-    public enum BoldInput: String, CaseIterable, Sendable {
-        /// The excitatory gating variable S_E (dimensionless).
-        case gating = "S_E"
-        /// The excitatory firing rate H(x_E) in Hz.
-        case rate = "rate"
+/// What drives the haemodynamics: a state variable or an observable of the model.
+public enum BoldSource: Sendable, Equatable {
+    case variable(Int)
+    case observable(Int)
+
+    /// Resolves a name (a variable or observable of the model, or "rate" for the first
+    /// observable whose name starts with "rate").
+    public static func named<M: NeuralMassModel>(_ name: String, for _: M.Type) throws -> BoldSource {
+        if let v = M.variables.firstIndex(where: { $0.name == name }) { return .variable(v) }
+        if let o = M.observables.firstIndex(of: name) { return .observable(o) }
+        if name == "rate", let o = M.observables.firstIndex(where: { $0.hasPrefix("rate") }) { return .observable(o) }
+        throw WholeBrainError.badValue(source: "--bold-input", value: name,
+                                       expected: "a variable or observable of \(M.name): \((M.variables.map(\.name) + M.observables).joined(separator: ", "))")
     }
 
-    public let model: ReducedWongWang.Parameters
-    /// J_i per node (nA); defaults to the model's J_i everywhere.
-    public let inhibitoryCoupling: [Double]
+    public func name<M: NeuralMassModel>(for _: M.Type) -> String {
+        switch self {
+        case let .variable(v): return M.variables[v].name
+        case let .observable(o): return M.observables[o]
+        }
+    }
+}
+
+/// Everything that defines a simulation, as one immutable, self-checking value: the model
+/// and its parameters, per-node parameters, the prepared connectome, coupling, integrator,
+/// noise, the step, the duration, the observers and the seed. Build it, then hand it to
+/// `NetworkSimulator`.
+public struct SimulationSpec<Model: NeuralMassModel>: Sendable {
+    public let model: Model
+    /// Per-node values of the model's node parameters, [parameter][node].
+    public let nodeParameters: [[Double]]
     public let connectome: Connectome
+    public let coupling: CouplingKind
+    public let integrator: IntegratorKind
+    public let noise: NoiseSpec
     /// Integration step of the neural model, ms.
     public let dt: Double
     /// Recorded duration after the transient, s.
@@ -27,16 +46,16 @@ public struct SimulationSpec: Sendable {
     /// Axonal conduction speed, m/s (= mm/ms); `.infinity` for no delays.
     public let conductionSpeed: Double
     public let seed: UInt64
-    public let boldInput: BoldInput
+    public let boldInput: BoldSource
     public let balloon: BalloonWindkessel
-    /// Period of the temporally averaged S_E, S_I output, ms; nil for none.
+    /// Period of the temporally averaged state output, ms; nil for none.
     public let statePeriod: Double?
 
-    public init(model: ReducedWongWang.Parameters = .init(), inhibitoryCoupling: [Double]? = nil,
-                connectome: Connectome, dt: Double = 0.1, duration: Double, transient: Double = 0,
-                tr: Double = 0.72, conductionSpeed: Double = 20, seed: UInt64 = 1,
-                boldInput: BoldInput = .gating, balloon: BalloonWindkessel = .init(),
-                statePeriod: Double? = nil) throws {
+    public init(model: Model, nodeParameters: [String: [Double]] = [:], connectome: Connectome,
+                coupling: CouplingKind? = nil, integrator: IntegratorKind = .euler, noise: NoiseSpec? = nil,
+                dt: Double = 0.1, duration: Double, transient: Double = 0, tr: Double = 0.72,
+                conductionSpeed: Double = 20, seed: UInt64 = 1, boldInput: BoldSource? = nil,
+                balloon: BalloonWindkessel = .init(), statePeriod: Double? = nil) throws {
         func bad(_ name: String, _ value: Double, _ expected: String) -> WholeBrainError {
             .badValue(source: name, value: "\(value)", expected: expected)
         }
@@ -58,30 +77,52 @@ public struct SimulationSpec: Sendable {
                 throw bad("--save-states", statePeriod, "a positive multiple of dt = \(dt) ms")
             }
         }
-        for spec in ReducedWongWang.parameterSpecs {
-            let v = model[keyPath: spec.keyPath]
+        for spec in Model.parameterSpecs {
+            let v = model.parameters[keyPath: spec.keyPath]
             guard v.isFinite, spec.range.contains(v) else {
                 throw bad(spec.name, v, "a value in [\(spec.range.lowerBound), \(spec.range.upperBound)] \(spec.unit)")
             }
         }
-        let n = connectome.regionCount
-        let ji = inhibitoryCoupling ?? [Double](repeating: model.jI, count: n)
-        guard ji.count == n else {
-            throw WholeBrainError.badValue(source: "J_i per node", value: "\(ji.count) values", expected: "\(n), one per region")
+        let noise = noise ?? Model.defaultNoise
+        guard noise.sigma.isFinite, noise.sigma >= 0 else { throw bad("--sigma", noise.sigma, "a non-negative noise amplitude") }
+        guard noise.tau.isFinite, noise.tau > 0 else { throw bad("--noise-tau", noise.tau, "a positive OU time constant in ms") }
+        guard noise.mean.isFinite else { throw bad("--noise-mean", noise.mean, "a finite OU mean") }
+        if integrator == .rk4 && noise.kind == .white && noise.sigma != 0 {
+            throw WholeBrainError.badValue(source: "--integrator", value: "rk4",
+                                           expected: "a deterministic run (--sigma 0 or --noise none), or --integrator heun/euler with noise")
         }
-        if let k = ji.firstIndex(where: { !$0.isFinite || $0 < 0 }) { throw bad("J_i[\(k)]", ji[k], "a finite non-negative current in nA") }
+        let n = connectome.regionCount
+        var perNode: [[Double]] = []
+        for (k, name) in Model.nodeParameterNames.enumerated() {
+            let values = nodeParameters[name] ?? [Double](repeating: model.nodeParameterDefaults[k], count: n)
+            guard values.count == n else {
+                throw WholeBrainError.badValue(source: "\(name) per node", value: "\(values.count) values", expected: "\(n), one per region")
+            }
+            if let i = values.firstIndex(where: { !$0.isFinite }) { throw bad("\(name)[\(i)]", values[i], "a finite value") }
+            perNode.append(values)
+        }
+        if let unknown = nodeParameters.keys.first(where: { !Model.nodeParameterNames.contains($0) }) {
+            throw WholeBrainError.badValue(source: "per-node parameter", value: unknown,
+                                           expected: "one of \(Model.name)'s node parameters: \(Model.nodeParameterNames.joined(separator: ", "))")
+        }
         self.model = model
-        self.inhibitoryCoupling = ji
+        self.nodeParameters = perNode
         self.connectome = connectome
+        self.coupling = coupling ?? Model.defaultCoupling
+        self.integrator = integrator
+        self.noise = noise
         self.dt = dt
         self.duration = duration
         self.transient = transient
         self.tr = tr
         self.conductionSpeed = conductionSpeed
         self.seed = seed
-        self.boldInput = boldInput
+        self.boldInput = boldInput ?? .variable(Model.boldVariable)
         self.balloon = balloon
         self.statePeriod = statePeriod
+        guard UInt64(totalSteps) < CounterNoise.maxSteps - 1 else {
+            throw bad("--duration", duration, "fewer than 2^32 - 1 integration steps")
+        }
     }
 
     /// Neural steps per TR.

@@ -1,15 +1,17 @@
-/// Delayed network coupling c_i(t_n) = sum_j C_ij S_j(t_n - d_ij dt), laid out for speed.
+/// Delayed network sums s_i(t_n) = sum_j C_ij h_j(t_n - d_ij dt), laid out for speed, where
+/// h is a history channel of the coupled variable (see `CouplingKind`).
 ///
 /// Delays are whole steps, d_ij = round(length_ij / (speed * dt)) (lengths in mm, speed in
-/// m/s = mm/ms, dt in ms). Only edges with non-zero weight are kept. Edges are split by
-/// their delay against a block length K:
-/// - long edges (d_ij >= K) only read states at least K steps old, so their coupling for
-///   the K steps of a block is computed at the block's start, as K contiguous values per
-///   edge read from a time-contiguous history row (vectorised multiply-adds);
-/// - short edges (d_ij < K) are summed step by step.
+/// m/s = mm/ms, dt in ms). Only edges with non-zero weight are kept, in three classes by
+/// delay against the block length K:
+/// - long edges (d_ij >= K) only read states at least K steps old, so their sums for the K
+///   steps of a block are computed at the block's start, as K contiguous values per edge read
+///   from a time-contiguous history row (vectorised fused multiply-adds);
+/// - short edges (1 <= d_ij < K) are summed step by step from the history;
+/// - instant edges (d_ij = 0) read the current state, at every integrator stage.
 /// For every node the sum is fixed by the edge lists alone: long edges accumulated in
-/// ascending j (fused multiply-adds), short edges as two partial sums (even and odd
-/// positions in ascending j), then long + (even + odd). That fixed order is what makes
+/// ascending j, short edges as two partial sums (even and odd positions in ascending j), then
+/// long + (even + odd), then + instant edges in ascending j. That fixed order is what makes
 /// results independent of how nodes are split up.
 public struct DelayCoupling: Sendable {
     public static let blockLength = 16
@@ -22,9 +24,13 @@ public struct DelayCoupling: Sendable {
     public let rowLength: Int
     public let longStart: [Int], longOffset: [Int32], longWeight: [Double]
     public let shortStart: [Int], shortOffset: [Int32], shortWeight: [Double]
+    public let instantStart: [Int], instantSource: [Int32], instantWeight: [Double]
+    /// sum_j C_ij, for diffusive coupling.
+    public let rowSum: [Double]
 
     public var longEdgeCount: Int { longWeight.count }
     public var shortEdgeCount: Int { shortWeight.count }
+    public var instantEdgeCount: Int { instantWeight.count }
 
     /// Delay in steps of one edge.
     public static func delaySteps(length: Double, speed: Double, dt: Double) -> Int {
@@ -50,16 +56,23 @@ public struct DelayCoupling: Sendable {
         precondition(n * rowLength < Int(Int32.max), "DelayCoupling: history too large for 32-bit offsets")
         var ls = [0], lo: [Int32] = [], lw: [Double] = []
         var ss = [0], so: [Int32] = [], sw: [Double] = []
+        var zs = [0], zo: [Int32] = [], zw: [Double] = []
+        var sums = [Double](repeating: 0, count: n)
         for i in 0..<n {
             for j in 0..<n where connectome.weights[i, j] != 0 {
                 let d = delays[i * n + j]
+                let w = connectome.weights[i, j]
+                sums[i] += w
                 let offset = Int32(j * rowLength - d)
-                if d >= k { lo.append(offset); lw.append(connectome.weights[i, j]) }
-                else { so.append(offset); sw.append(connectome.weights[i, j]) }
+                if d >= k { lo.append(offset); lw.append(w) }
+                else if d > 0 { so.append(offset); sw.append(w) }
+                else { zo.append(Int32(j)); zw.append(w) }
             }
-            ls.append(lw.count); ss.append(sw.count)
+            ls.append(lw.count); ss.append(sw.count); zs.append(zw.count)
         }
         longStart = ls; longOffset = lo; longWeight = lw
         shortStart = ss; shortOffset = so; shortWeight = sw
+        instantStart = zs; instantSource = zo; instantWeight = zw
+        rowSum = sums
     }
 }

@@ -4,16 +4,16 @@ import Foundation
 /// `fc.npy`, optional `states.npy` (samples x 2 x regions: S_E then S_I, temporal averages)
 /// and `summary.json`.
 public enum SimulationOutputs {
-    public static func write(result: SimulationResult, spec: SimulationSpec, inputs: SimulationInputs,
-                             extra: [String: Any], to folder: OutputFolder) throws -> [String: Any] {
+    public static func write(run: SimulationRun, inputs: SimulationInputs, extra: [String: Any],
+                             to folder: OutputFolder) throws -> [String: Any] {
+        let result = run.result
         let fc = FunctionalConnectivity.pearson(timeByRegions: result.bold)
         try folder.write("bold.npy", bytes: NumpyFile.encode(result.bold))
         try folder.write("fc.npy", bytes: NumpyFile.encode(fc))
         if let states = result.states {
-            let n = spec.connectome.regionCount
-            try folder.write("states.npy", bytes: NumpyFile.encode(values: states, shape: [result.stateSampleCount, 2, n]))
+            try folder.write("states.npy", bytes: NumpyFile.encode(values: states, shape: [result.stateSampleCount, run.variables.count, result.bold.columns]))
         }
-        let summary = makeSummary(result: result, spec: spec, inputs: inputs, simulatedFC: fc, extra: extra)
+        let summary = makeSummary(run: run, inputs: inputs, simulatedFC: fc, extra: extra)
         try folder.write("summary.json", bytes: try json(summary))
         return summary
     }
@@ -25,41 +25,45 @@ public enum SimulationOutputs {
 
     static func finite(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
 
-    public static func makeSummary(result: SimulationResult, spec: SimulationSpec, inputs: SimulationInputs,
-                                   simulatedFC: Matrix, extra: [String: Any]) -> [String: Any] {
-        var parameters: [String: Any] = [:]
-        for p in ReducedWongWang.parameterSpecs { parameters[p.name] = spec.model[keyPath: p.keyPath] }
-        let n = spec.connectome.regionCount
+    static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(xs.count, 1)) }
+
+    public static func makeSummary(run: SimulationRun, inputs: SimulationInputs, simulatedFC: Matrix,
+                                   extra: [String: Any]) -> [String: Any] {
+        let result = run.result
+        let n = result.bold.columns
         var fcCorrelation: [String: Any] = [:]
         if let e = inputs.empiricalFC { fcCorrelation[inputs.subject ?? "empirical"] = finite(FunctionalConnectivity.similarity(simulatedFC, e)) }
         if let g = inputs.groupFC { fcCorrelation["group"] = finite(FunctionalConnectivity.similarity(simulatedFC, g)) }
         let nodeSteps = Double(result.steps) * Double(n)
-        let delays = DelayCoupling(connectome: spec.connectome, dt: spec.dt, speed: spec.conductionSpeed)
+        var means: [String: Any] = [:]
+        for (k, name) in run.variables.enumerated() { means[name] = mean(result.meanVariables[k]) }
+        for (k, name) in run.observables.enumerated() { means[name] = mean(result.meanObservables[k]) }
         var s: [String: Any] = [
-            "model": ReducedWongWang.name,
-            "parameters": parameters,
-            "seed": spec.seed,
-            "dt_ms": spec.dt,
-            "duration_s": spec.duration,
-            "transient_s": Double(spec.transientSteps) * spec.dt / 1000,
-            "tr_s": spec.tr,
-            "conduction_speed_m_per_s": spec.conductionSpeed.isFinite ? spec.conductionSpeed : "inf",
-            "bold_input": spec.boldInput.rawValue,
-            "bold_step_ms": Double(spec.boldSubsteps) * spec.dt,
+            "model": run.model,
+            "parameters": run.parameters,
+            "coupling": run.coupling.rawValue,
+            "integrator": run.integrator.rawValue,
+            "noise": ["kind": run.noise.kind.rawValue, "sigma": run.noise.sigma, "tau_ms": run.noise.tau, "mean": run.noise.mean],
+            "seed": run.seed,
+            "dt_ms": run.dt,
+            "duration_s": run.duration,
+            "transient_s": run.transientSeconds,
+            "tr_s": run.tr,
+            "conduction_speed_m_per_s": run.conductionSpeed.isFinite ? run.conductionSpeed as Any : "inf",
+            "bold_input": run.boldInput,
+            "bold_step_ms": run.boldStepMs,
             "regions": n,
-            "region_labels": spec.connectome.labels,
-            "delay_steps": ["min": delays.minDelay, "max": delays.maxDelay],
+            "region_labels": run.regionLabels,
+            "delay_steps": ["min": run.delaySteps.min, "max": run.delaySteps.max],
             "bold_samples": result.bold.rows,
             "steps": result.steps,
             "wall_time_s": result.wallSeconds,
             "ns_per_node_step": result.wallSeconds * 1e9 / max(nodeSteps, 1),
             "fc_correlation": fcCorrelation,
-            "mean_S_E": result.meanSE.reduce(0, +) / Double(n),
-            "mean_S_I": result.meanSI.reduce(0, +) / Double(n),
-            "mean_rate_E_Hz": result.meanRateE.reduce(0, +) / Double(n),
+            "means": means,
             "versions": ["wholebrain": WholeBrainVersion.string, "fftw": FFTWInfo.version],
             "outputs": ["bold.npy": "time x regions, float64", "fc.npy": "regions x regions Pearson FC of bold.npy"]
-                .merging(result.states == nil ? [:] : ["states.npy": "samples x 2 (S_E, S_I) x regions, temporal averages"]) { a, _ in a },
+                .merging(result.states == nil ? [:] : ["states.npy": "samples x variables (\(run.variables.joined(separator: ", "))) x regions, temporal averages"]) { a, _ in a },
         ]
         if let subject = inputs.subject { s["subject"] = subject }
         for (k, v) in extra { s[k] = v }

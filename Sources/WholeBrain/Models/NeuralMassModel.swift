@@ -1,0 +1,152 @@
+/// Four nodes' values of several quantities, stored structure-of-arrays: quantity q of
+/// lane l sits at `base[q * stride + l]`. Models read and write their state through it.
+public struct LaneBlock {
+    public let base: UnsafeMutablePointer<Double>
+    public let stride: Int
+
+    @inlinable @inline(__always)
+    public init(_ base: UnsafeMutablePointer<Double>, stride: Int) {
+        self.base = base
+        self.stride = stride
+    }
+
+    @inlinable
+    public subscript(q: Int) -> VectorMath.Lanes {
+        @inline(__always) get { UnsafeRawPointer(base + q * stride).loadUnaligned(as: VectorMath.Lanes.self) }
+        @inline(__always) nonmutating set { UnsafeMutableRawPointer(base + q * stride).storeBytes(of: newValue, as: VectorMath.Lanes.self) }
+    }
+}
+
+/// A state variable of a model.
+public struct StateVariable: Sendable {
+    public let name: String
+    public let unit: String
+    /// Initial values are drawn uniformly from this range, per node, from the seed.
+    public let initialRange: ClosedRange<Double>
+    /// Values are kept inside these bounds after every step (nil: unbounded).
+    public let bounds: ClosedRange<Double>?
+
+    public init(_ name: String, unit: String, initial: ClosedRange<Double>, bounds: ClosedRange<Double>? = nil) {
+        self.name = name
+        self.unit = unit
+        initialRange = initial
+        self.bounds = bounds
+    }
+}
+
+/// A neural mass model of one brain region, written once and used by every integrator,
+/// coupling, observer and analysis. A conforming type is one file: its equations, units and
+/// reference in the doc comment, its parameters (with units, defaults and ranges), its
+/// state variables, which variable couples to other regions and which drives BOLD, its
+/// drift for four nodes at a time, and the drift's analytic Jacobian.
+///
+/// Time is in ms throughout. The network input `c` reaching a node is the output of the
+/// coupling function (e.g. `sum_j C_ij x_j(t - tau_ij)`); the model scales it by its own
+/// global coupling parameter.
+public protocol NeuralMassModel: Sendable {
+    associatedtype Parameters: Sendable
+
+    /// Short name used on the command line (`--model`).
+    static var name: String { get }
+    static var title: String { get }
+    /// The paper the equations come from.
+    static var reference: String { get }
+    static var variables: [StateVariable] { get }
+    /// Index of the variable sent to other regions.
+    static var coupledVariable: Int { get }
+    /// Index of the variable that drives BOLD by default.
+    static var boldVariable: Int { get }
+    /// Extra per-node quantities the drift computes (e.g. firing rates), usable as BOLD input.
+    static var observables: [String] { get }
+    static var parameterSpecs: [ParameterSpec<Parameters>] { get }
+    /// Named alternative parameter sets (e.g. another package's defaults).
+    static var parameterSets: [String: [(name: String, value: Double)]] { get }
+    /// Parameters that may differ between nodes; their per-node values reach `drift` as `node`.
+    static var nodeParameterNames: [String] { get }
+    /// The coupling the model's reference uses.
+    static var defaultCoupling: CouplingKind { get }
+    /// Variables that receive noise, and the default noise.
+    static var noiseVariables: [Int] { get }
+    static var defaultNoise: NoiseSpec { get }
+
+    static var defaultParameters: Parameters { get }
+
+    var parameters: Parameters { get }
+    init(parameters: Parameters)
+
+    /// The uniform value of each node parameter (nodes may then be set one by one).
+    var nodeParameterDefaults: [Double] { get }
+
+    /// dx/dt (per ms) for four nodes. `input` holds, per variable, the Ornstein-Uhlenbeck
+    /// noise (0 without it), which the model adds where its reference does. `observables`
+    /// receives the model's observables.
+    func drift(_ x: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+               into dx: LaneBlock, observables: LaneBlock)
+
+    /// Runs a simulation (provided; a requirement so that each model's witness is a copy of
+    /// the engine specialised for that model, with its drift inlined).
+    static func simulate(_ request: SimulationRequest, progress: ((Double) -> Void)?) throws -> SimulationRun
+
+    /// The value sent to other regions (default: the coupled variable).
+    static func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes
+
+    /// d(drift)/d(state) (rows: equations, columns: variables) and d(drift)/d(c), at one node.
+    func jacobian(state x: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double])
+}
+
+extension NeuralMassModel {
+    @inlinable @inline(__always)
+    public static func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes { x[coupledVariable] }
+    public static var observables: [String] { [] }
+    public static var parameterSets: [String: [(name: String, value: Double)]] { [:] }
+    public static var nodeParameterNames: [String] { [] }
+    public var nodeParameterDefaults: [Double] { [] }
+    public static var variableCount: Int { variables.count }
+
+    /// The drift of one node with scalars (tests, fixed points, stability).
+    public func drift(state x: [Double], coupling c: Double, node: [Double] = [], input: [Double]? = nil) -> [Double] {
+        let v = Self.variables.count
+        let p = max(node.count, 1), o = max(Self.observables.count, 1)
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 4 * (3 * v + p + o))
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 0, count: 4 * (3 * v + p + o))
+        let xs = LaneBlock(buffer, stride: 4), dx = LaneBlock(buffer + 4 * v, stride: 4)
+        let inp = LaneBlock(buffer + 8 * v, stride: 4), nodes = LaneBlock(buffer + 12 * v, stride: 4)
+        let obs = LaneBlock(buffer + 12 * v + 4 * p, stride: 4)
+        for k in 0..<v { xs[k] = VectorMath.Lanes(repeating: x[k]); inp[k] = VectorMath.Lanes(repeating: input?[k] ?? 0) }
+        for k in 0..<node.count { nodes[k] = VectorMath.Lanes(repeating: node[k]) }
+        drift(xs, coupling: VectorMath.Lanes(repeating: c), node: nodes, input: inp, into: dx, observables: obs)
+        return (0..<v).map { dx[$0][0] }
+    }
+
+    /// The observables of one node.
+    public func observables(state x: [Double], coupling c: Double, node: [Double] = []) -> [Double] {
+        let v = Self.variables.count, o = Self.observables.count
+        guard o > 0 else { return [] }
+        let p = max(node.count, 1)
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 4 * (3 * v + p + o))
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 0, count: 4 * (3 * v + p + o))
+        let xs = LaneBlock(buffer, stride: 4), dx = LaneBlock(buffer + 4 * v, stride: 4)
+        let inp = LaneBlock(buffer + 8 * v, stride: 4), nodes = LaneBlock(buffer + 12 * v, stride: 4)
+        let obs = LaneBlock(buffer + 12 * v + 4 * p, stride: 4)
+        for k in 0..<v { xs[k] = VectorMath.Lanes(repeating: x[k]) }
+        for k in 0..<node.count { nodes[k] = VectorMath.Lanes(repeating: node[k]) }
+        drift(xs, coupling: VectorMath.Lanes(repeating: c), node: nodes, input: inp, into: dx, observables: obs)
+        return (0..<o).map { obs[$0][0] }
+    }
+
+    /// Parameters after `name=value` assignments and an optional named set (applied first).
+    public static func parameters(set: String?, assignments: [(name: String, value: Double)]) throws -> Parameters {
+        var p = defaultParameters
+        if let set {
+            guard let values = parameterSets[set] else {
+                throw WholeBrainError.badValue(source: "--parameter-set", value: set,
+                                               expected: "one of \(name)'s sets: \(parameterSets.keys.sorted().joined(separator: ", "))")
+            }
+            try parameterSpecs.apply(values, to: &p, model: name)
+        }
+        try parameterSpecs.apply(assignments, to: &p, model: name)
+        return p
+    }
+}

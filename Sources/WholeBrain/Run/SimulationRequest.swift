@@ -1,0 +1,129 @@
+/// A simulation described without naming the model's Swift type: what the command line and
+/// job specs build. `NeuralMassModel.simulate` turns it into a checked `SimulationSpec`.
+public struct SimulationRequest: Sendable {
+    public var connectome: Connectome
+    public var parameterSet: String?
+    public var assignments: [(name: String, value: Double)] = []
+    public var nodeParameters: [String: [Double]] = [:]
+    public var coupling: CouplingKind?
+    public var integrator: IntegratorKind = .euler
+    public var noiseKind: NoiseSpec.Kind?
+    public var sigma: Double?
+    public var noiseTau: Double?
+    public var noiseMean: Double?
+    public var dt = 0.1
+    public var duration: Double
+    public var transient = 0.0
+    public var tr = 0.72
+    public var conductionSpeed = 20.0
+    public var seed: UInt64 = 1
+    public var boldInput: String?
+    public var statePeriod: Double?
+
+    public init(connectome: Connectome, duration: Double) {
+        self.connectome = connectome
+        self.duration = duration
+    }
+}
+
+/// A finished run with everything a summary needs, independent of the model's Swift type.
+public struct SimulationRun: Sendable {
+    public let result: SimulationResult
+    public let model: String
+    public let parameters: [String: Double]
+    public let variables: [String]
+    public let observables: [String]
+    public let boldInput: String
+    public let coupling: CouplingKind
+    public let integrator: IntegratorKind
+    public let noise: NoiseSpec
+    public let dt: Double, duration: Double, transientSeconds: Double, tr: Double, conductionSpeed: Double
+    public let seed: UInt64
+    public let boldStepMs: Double
+    public let delaySteps: (min: Int, max: Int)
+    public let regionLabels: [String]
+}
+
+extension NeuralMassModel {
+    /// Builds the spec for this model from a request and runs it. Each model's witness is
+    /// specialised for that model, so the hot loop calls its drift directly.
+    public static func simulate(_ request: SimulationRequest, progress: ((Double) -> Void)? = nil) throws -> SimulationRun {
+        let spec = try makeSpec(request)
+        let simulator = NetworkSimulator(spec: spec)
+        let result = try simulator.run(progress: progress)
+        var parameters: [String: Double] = [:]
+        for p in parameterSpecs { parameters[p.name] = spec.model.parameters[keyPath: p.keyPath] }
+        return SimulationRun(
+            result: result, model: name, parameters: parameters, variables: variables.map(\.name),
+            observables: observables, boldInput: spec.boldInput.name(for: Self.self), coupling: spec.coupling,
+            integrator: spec.integrator, noise: spec.noise, dt: spec.dt, duration: spec.duration,
+            transientSeconds: Double(spec.transientSteps) * spec.dt / 1000, tr: spec.tr,
+            conductionSpeed: spec.conductionSpeed, seed: spec.seed, boldStepMs: Double(spec.boldSubsteps) * spec.dt,
+            delaySteps: (simulator.coupling.minDelay, simulator.coupling.maxDelay), regionLabels: spec.connectome.labels)
+    }
+
+    /// Checks a request without running it; returns the number of integration steps.
+    public static func validate(_ request: SimulationRequest) throws -> Int { try makeSpec(request).totalSteps }
+
+    public static var parameterNames: [String] { parameterSpecs.map(\.name) }
+
+    public static func makeSpec(_ r: SimulationRequest) throws -> SimulationSpec<Self> {
+        let parameters = try Self.parameters(set: r.parameterSet, assignments: r.assignments)
+        var noise = defaultNoise
+        if let kind = r.noiseKind { noise.kind = kind }
+        if let sigma = r.sigma { noise.sigma = sigma }
+        if let tau = r.noiseTau { noise.tau = tau }
+        if let mean = r.noiseMean { noise.mean = mean }
+        return try SimulationSpec(
+            model: Self(parameters: parameters), nodeParameters: r.nodeParameters, connectome: r.connectome,
+            coupling: r.coupling, integrator: r.integrator, noise: noise, dt: r.dt, duration: r.duration,
+            transient: r.transient, tr: r.tr, conductionSpeed: r.conductionSpeed, seed: r.seed,
+            boldInput: try r.boldInput.map { try BoldSource.named($0, for: Self.self) }, statePeriod: r.statePeriod)
+    }
+}
+
+/// The models WholeBrain offers, by command-line name. A new model file adds its type here.
+public enum ModelCatalog {
+    public static let all: [any NeuralMassModel.Type] = [
+        ReducedWongWang.self,
+    ]
+
+    public static func named(_ name: String) throws -> any NeuralMassModel.Type {
+        guard let m = all.first(where: { $0.name == name }) else {
+            throw WholeBrainError.badValue(source: "--model", value: name, expected: "one of \(all.map { $0.name }.joined(separator: ", "))")
+        }
+        return m
+    }
+}
+
+extension NeuralMassModel {
+    /// A readable description: equations' source, variables, coupling, noise and parameters.
+    public static func describe() -> String {
+        var lines = ["\(name): \(title)", "reference: \(reference)", ""]
+        lines.append("state variables (initial range; bounds):")
+        for (k, v) in variables.enumerated() {
+            let marks = [k == coupledVariable ? "coupled" : nil, k == boldVariable ? "drives BOLD" : nil].compactMap { $0 }
+            lines.append("  \(v.name) [\(v.unit)]  initial \(v.initialRange.lowerBound)...\(v.initialRange.upperBound)"
+                         + (v.bounds.map { "; kept in \($0.lowerBound)...\($0.upperBound)" } ?? "")
+                         + (marks.isEmpty ? "" : "  (\(marks.joined(separator: ", ")))"))
+        }
+        if !observables.isEmpty { lines.append("observables: \(observables.joined(separator: ", "))") }
+        lines.append("default coupling: \(defaultCoupling.rawValue); default noise: \(defaultNoise.kind.rawValue), sigma \(defaultNoise.sigma)"
+                     + " on \(noiseVariables.map { variables[$0].name }.joined(separator: ", "))")
+        if !nodeParameterNames.isEmpty { lines.append("per-node parameters: \(nodeParameterNames.joined(separator: ", "))") }
+        lines.append("")
+        lines.append("parameters (--set name=value):")
+        let width = parameterSpecs.map(\.name.count).max() ?? 8
+        for p in parameterSpecs {
+            lines.append("  \(p.name.padding(toLength: width, withPad: " ", startingAt: 0))  default \(p.defaultValue) \(p.unit), range \(p.range.lowerBound)...\(p.range.upperBound): \(p.doc)")
+        }
+        if !parameterSets.isEmpty {
+            lines.append("")
+            lines.append("parameter sets (--parameter-set name):")
+            for (set, values) in parameterSets.sorted(by: { $0.key < $1.key }) {
+                lines.append("  \(set): " + values.map { "\($0.name)=\($0.value)" }.joined(separator: ", "))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
