@@ -17,9 +17,10 @@ public struct SimulationResult: Sendable {
 
 /// Integrates a network of neural masses with delays, noise and BOLD.
 ///
-/// Before t = 0 every node's history equals its initial state. Initial states are uniform
-/// in each variable's initial range, per node, from the counter generator (step counter
-/// 2^32 - 1, which no integration step reaches), so the seed fixes them too.
+/// Before t = 0 every node's history equals its initial state. Initial states are given in
+/// the spec, or uniform in each variable's initial range, per node, from the counter
+/// generator (step counter 2^32 - 1, which no integration step reaches), so the seed fixes
+/// them too.
 ///
 /// Work is done in blocks of K = `DelayCoupling.blockLength` steps: long-delay sums for
 /// the whole block and the block's normal numbers first, then K steps. Per step: the sums of
@@ -89,10 +90,9 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         for v in 0..<vars {
             let range = Model.variables[v].initialRange
             for i in 0..<padded {
-                x[v * padded + i] = i < n
-                    ? range.lowerBound + (range.upperBound - range.lowerBound)
+                x[v * padded + i] = i >= n ? 0 : spec.initialState?[v][i]
+                    ?? range.lowerBound + (range.upperBound - range.lowerBound)
                         * generator.uniform(node: i, step: NetworkSimulator.initialStateCounter, variable: UInt64(v))
-                    : 0
                 ou[v * padded + i] = spec.noise.kind == .ou && Model.noiseVariables.contains(v) && i < n ? spec.noise.mean : 0
             }
         }
@@ -115,7 +115,7 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
     @inline(__always)
     func computeSignal(_ state: UnsafeMutablePointer<Double>) {
         for g in 0..<groups {
-            UnsafeMutableRawPointer(signal + 4 * g).storeBytes(of: Model.couplingSignal(block(state, g)), as: Lanes.self)
+            UnsafeMutableRawPointer(signal + 4 * g).storeBytes(of: model.couplingSignal(block(state, g)), as: Lanes.self)
         }
     }
 
@@ -248,7 +248,8 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         let integrator = spec.integrator
         let hBold = Double(m) * dt / 1000       // haemodynamic step in seconds
         let balloon = spec.balloon
-        var bold = Matrix(rows: sampleCount, columns: n)
+        var bold = Matrix(rows: spec.recordBold ? sampleCount : 0, columns: n)
+        let recordBold = spec.recordBold
         var meanVars = [Double](repeating: 0, count: vars * padded)
         var meanObs = [Double](repeating: 0, count: observableCount * padded)
         var meanCount = 0
@@ -338,7 +339,7 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
                 if substep == m {
                     substep = 0
                     let inv = 1 / Double(m)
-                    for g in 0..<groups {
+                    for g in 0..<groups where recordBold {
                         let o = 4 * g
                         let zMean = UnsafeRawPointer(zSum + o).loadUnaligned(as: Lanes.self) * inv
                         UnsafeMutableRawPointer(zSum + o).storeBytes(of: Lanes(), as: Lanes.self)
@@ -348,7 +349,7 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
                         for q in 0..<(vars * padded) { meanVars[q] += x[q] }
                         for q in 0..<(observableCount * padded) { meanObs[q] += observables[q] }
                         meanCount += 1
-                        if (step - transientSteps) % stepsPerTR == 0, recorded < sampleCount {
+                        if recordBold, (step - transientSteps) % stepsPerTR == 0, recorded < sampleCount {
                             for g in 0..<groups {
                                 let y = balloon.bold(balloonState[g])
                                 for l in 0..<4 where 4 * g + l < n {
@@ -423,7 +424,7 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
                 let z = boldVariable.map { xs[$0] } ?? block(observables, g)[boldObservable]
                 let zs = UnsafeRawPointer(zSum + 4 * g).loadUnaligned(as: Lanes.self)
                 UnsafeMutableRawPointer(zSum + 4 * g).storeBytes(of: zs + z, as: Lanes.self)
-                UnsafeMutableRawPointer(signal + 4 * g).storeBytes(of: Model.couplingSignal(xs), as: Lanes.self)
+                UnsafeMutableRawPointer(signal + 4 * g).storeBytes(of: model.couplingSignal(xs), as: Lanes.self)
             }
         } }
     }

@@ -50,12 +50,18 @@ public struct SimulationSpec<Model: NeuralMassModel>: Sendable {
     public let balloon: BalloonWindkessel
     /// Period of the temporally averaged state output, ms; nil for none.
     public let statePeriod: Double?
+    /// Initial state, [variable][node]; nil draws it from the seed.
+    public let initialState: [[Double]]?
+    /// Whether to integrate the haemodynamics and record BOLD (off for analyses of the
+    /// neural dynamics alone, whose variables need not be sensible BOLD inputs).
+    public let recordBold: Bool
 
     public init(model: Model, nodeParameters: [String: [Double]] = [:], connectome: Connectome,
                 coupling: CouplingKind? = nil, integrator: IntegratorKind = .euler, noise: NoiseSpec? = nil,
                 dt: Double = 0.1, duration: Double, transient: Double = 0, tr: Double = 0.72,
                 conductionSpeed: Double = 20, seed: UInt64 = 1, boldInput: BoldSource? = nil,
-                balloon: BalloonWindkessel = .init(), statePeriod: Double? = nil) throws {
+                balloon: BalloonWindkessel = .init(), statePeriod: Double? = nil,
+                initialState: [[Double]]? = nil, recordBold: Bool = true) throws {
         func bad(_ name: String, _ value: Double, _ expected: String) -> WholeBrainError {
             .badValue(source: name, value: "\(value)", expected: expected)
         }
@@ -117,9 +123,18 @@ public struct SimulationSpec<Model: NeuralMassModel>: Sendable {
         self.tr = tr
         self.conductionSpeed = conductionSpeed
         self.seed = seed
-        self.boldInput = boldInput ?? .variable(Model.boldVariable)
+        self.boldInput = boldInput ?? Model.defaultBoldInput
         self.balloon = balloon
         self.statePeriod = statePeriod
+        if let initialState {
+            guard initialState.count == Model.variables.count, initialState.allSatisfy({ $0.count == n }),
+                  initialState.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+                throw WholeBrainError.badValue(source: "initial state", value: "\(initialState.count) variables",
+                                               expected: "\(Model.variables.count) variables x \(n) finite values")
+            }
+        }
+        self.initialState = initialState
+        self.recordBold = recordBold
         guard UInt64(totalSteps) < CounterNoise.maxSteps - 1 else {
             throw bad("--duration", duration, "fewer than 2^32 - 1 integration steps")
         }

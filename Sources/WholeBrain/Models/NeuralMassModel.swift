@@ -56,6 +56,8 @@ public protocol NeuralMassModel: Sendable {
     static var coupledVariable: Int { get }
     /// Index of the variable that drives BOLD by default.
     static var boldVariable: Int { get }
+    /// What drives BOLD by default (the BOLD variable unless a model says otherwise).
+    static var defaultBoldInput: BoldSource { get }
     /// Extra per-node quantities the drift computes (e.g. firing rates), usable as BOLD input.
     static var observables: [String] { get }
     static var parameterSpecs: [ParameterSpec<Parameters>] { get }
@@ -88,7 +90,7 @@ public protocol NeuralMassModel: Sendable {
     static func simulate(_ request: SimulationRequest, progress: ((Double) -> Void)?) throws -> SimulationRun
 
     /// The value sent to other regions (default: the coupled variable).
-    static func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes
+    func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes
 
     /// d(drift)/d(state) (rows: equations, columns: variables) and d(drift)/d(c), at one node.
     func jacobian(state x: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double])
@@ -96,8 +98,9 @@ public protocol NeuralMassModel: Sendable {
 
 extension NeuralMassModel {
     @inlinable @inline(__always)
-    public static func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes { x[coupledVariable] }
+    public func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes { x[Self.coupledVariable] }
     public static var observables: [String] { [] }
+    public static var defaultBoldInput: BoldSource { .variable(boldVariable) }
     public static var parameterSets: [String: [(name: String, value: Double)]] { [:] }
     public static var nodeParameterNames: [String] { [] }
     public var nodeParameterDefaults: [Double] { [] }

