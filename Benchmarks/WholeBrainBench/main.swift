@@ -130,7 +130,19 @@ for (label, speed, sigma) in [("N=80 HCP, 20 m/s, sigma 0.01", 20.0, 0.01), ("N=
                                d.minDelay, d.maxDelay, d.shortEdgeCount, d.shortEdgeCount + d.longEdgeCount)))
 }
 
-// 3. N = 1000 synthetic, dense and 10 % sparse.
+// 3. Every model at N = 80 with delays (20 m/s), its default coupling and noise, BOLD.
+func modelFigure<M: NeuralMassModel>(_: M.Type) throws {
+    var request = SimulationRequest(connectome: sc, duration: 36)
+    request.seed = 1
+    let spec = try M.makeSpec(request)
+    let t = try bestNsPerNodeStep(spec, repeats: 3)
+    report(Figure(name: "ns per node-step, model \(M.name), N=80 HCP", value: String(format: "%.1f", t.best),
+                  note: String(format: "(median %.1f of 3; %@ coupling, %@ noise, Euler)", t.median,
+                               spec.coupling.rawValue, spec.noise.isSilent ? "no" : spec.noise.kind.rawValue)))
+}
+for m in ModelCatalog.all { try modelFigure(m) }
+
+// 4. N = 1000 synthetic, dense and 10 % sparse.
 let bandwidth = readBandwidthGBps()
 report(Figure(name: "read bandwidth (sum of 256 MiB, one core)", value: String(format: "%.1f GB/s", bandwidth), note: ""))
 for (label, density) in [("dense", 1.0), ("sparse 10%", 0.1)] {

@@ -142,6 +142,35 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(FileManager.default.fileExists(atPath: out + "/bold.npy"))
     }
 
+    func testModelsAndModelOptions() throws {
+        let list = try run(["models"])
+        XCTAssertEqual(list.status, 0, list.err)
+        for name in ["rww", "ww", "wc", "fhn", "hopf", "kuramoto", "jr", "mpr"] { XCTAssert(list.out.contains(name), list.out) }
+        let wc = try run(["models", "wc"])
+        XCTAssert(wc.out.contains("c_excexc") && wc.out.contains("brainpy") && wc.out.contains("ms"), wc.out)
+        let out = path("wc")
+        let r = try run(["simulate", "--model", "wc", "--parameter-set", "brainpy", "--set", "exc_ext=0.5", "--integrator", "heun",
+                         "--coupling", "diffusive", "--noise", "ou", "--sigma", "0.01", "--data", Fixtures.hcp,
+                         "--duration", "3.6", "--transient", "0", "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        let summary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/summary.json")!) as! [String: Any]
+        XCTAssertEqual(summary["model"] as? String, "wc")
+        XCTAssertEqual(summary["integrator"] as? String, "heun")
+        XCTAssertEqual(summary["coupling"] as? String, "diffusive")
+        XCTAssertEqual((summary["noise"] as? [String: Any])?["kind"] as? String, "ou")
+        XCTAssertEqual((summary["parameters"] as? [String: Double])?["tau_exc"], 1)
+        XCTAssertEqual((summary["parameters"] as? [String: Double])?["exc_ext"], 0.5)
+        let bad = try run(["simulate", "--model", "nope", "--data", Fixtures.hcp, "--duration", "1.44", "--out", path("nope")])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssert(bad.err.contains("kuramoto"), bad.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("nope")))
+        let wrongParameter = try run(["simulate", "--model", "hopf", "--set", "w_plus=1", "--data", Fixtures.hcp, "--duration", "1.44",
+                                      "--out", path("wp")])
+        XCTAssert(wrongParameter.err.contains("omega"), wrongParameter.err)
+        let rk4Noise = try run(["simulate", "--integrator", "rk4", "--data", Fixtures.hcp, "--duration", "1.44", "--out", path("rk")])
+        XCTAssert(rk4Noise.err.contains("deterministic"), rk4Noise.err)
+    }
+
     func testInfoShowsLinkedLibraries() throws {
         let r = try run(["info"])
         XCTAssertEqual(r.status, 0, r.err)
