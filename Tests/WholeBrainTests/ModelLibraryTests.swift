@@ -14,20 +14,24 @@ final class ModelLibraryTests: XCTestCase {
                 let r = M.variables[k].initialRange
                 return r.lowerBound + (r.upperBound - r.lowerBound) * noise.uniform(node: trial, step: 1, variable: UInt64(k))
             }
-            let c = [0.0, 0.3, -0.2, 0.05, 1.1, 0.7][trial]
+            let sums = M.couplingWeightPowers.count
+            let c = (0..<sums).map { [0.0, 0.3, -0.2, 0.05, 1.1, 0.7][(trial + $0) % 6] }
+            let local = [Double](repeating: 0, count: M.localDelayObservables.count)
             let node = model.nodeParameterDefaults
             let (j, jc) = model.jacobian(state: x, coupling: c, node: node)
-            for col in 0...v {
-                let h = 1e-6 * max(1, abs(col < v ? x[col] : c))
+            for col in 0..<(v + sums) {
                 var xp = x, xm = x, cp = c, cm = c
-                if col < v { xp[col] += h; xm[col] -= h } else { cp += h; cm -= h }
-                let fp = model.drift(state: xp, coupling: cp, node: node), fm = model.drift(state: xm, coupling: cm, node: node)
+                let h: Double
+                if col < v { h = 1e-6 * max(1, abs(x[col])); xp[col] += h; xm[col] -= h }
+                else { h = 1e-6 * max(1, abs(c[col - v])); cp[col - v] += h; cm[col - v] -= h }
+                let fp = model.drift(state: xp, coupling: cp, local: local, node: node)
+                let fm = model.drift(state: xm, coupling: cm, local: local, node: node)
                 for row in 0..<v {
                     let fd = (fp[row] - fm[row]) / (2 * h)
-                    let analytic = col < v ? j[row][col] : jc[row]
-                    let scale = max(j[row].map(abs).max()!, abs(jc[row]), 1e-8)
+                    let analytic = col < v ? j[row][col] : jc[col - v][row]
+                    let scale = max(j[row].map(abs).max()!, jc.map { abs($0[row]) }.max()!, 1e-8)
                     XCTAssertLessThan(abs(analytic - fd) / scale, 1e-6,
-                                      "\(M.name) d f_\(M.variables[row].name) / d \(col < v ? M.variables[col].name : "c") at \(x), c = \(c): \(analytic) vs \(fd)")
+                                      "\(M.name) d f_\(M.variables[row].name) / d \(col < v ? M.variables[col].name : "c\(col - v)") at \(x), c = \(c): \(analytic) vs \(fd)")
                 }
             }
         }
@@ -190,9 +194,9 @@ final class ModelLibraryTests: XCTestCase {
         XCTAssertEqual(high[0].last!, 1.0306, accuracy: 1e-4)
         for x in [low, high] {
             let state = [x[0].last!, x[1].last!]
-            let f = model.drift(state: state, coupling: 0)
+            let f = model.drift(state: state)
             XCTAssertLessThan(abs(f[0]) + abs(f[1]), 1e-8, "settled on a fixed point")
-            let j = model.jacobian(state: state, coupling: 0, node: []).state
+            let j = model.jacobian(state: state, coupling: [0], node: []).state
             let trace = j[0][0] + j[1][1], det = j[0][0] * j[1][1] - j[0][1] * j[1][0]
             XCTAssert(trace < 0 && det > 0, "stable: trace \(trace), det \(det)")
         }

@@ -35,11 +35,17 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
     let model: Model
     let n: Int, groups: Int, padded: Int
     let vars: Int, channels: Int, observableCount: Int, nodeParameterCount: Int
+    /// Network sums: one per (weight power, history channel); inputs: one per weight power.
+    let powers: Int, sums: Int
+    let localCount: Int, localDelaySteps: [Int]
     let rowLength: Int
     let history: UnsafeMutablePointer<Double>       // channel-major: [channel][node][rowLength]
     let longAcc: UnsafeMutablePointer<Double>       // [channel][node][K]
     let x, xStage, dx, dxSum, ou, observables, nodeParameters, noise: UnsafeMutablePointer<Double>
     let held, stageChannels, signal, cIn, zSum, checkSum: UnsafeMutablePointer<Double>
+    let firstObservables, localNow: UnsafeMutablePointer<Double>
+    /// Ring buffers of the intra-node delayed observables, [k][slot][node].
+    let localRings: [UnsafeMutablePointer<Double>]
     var balloonState: [BalloonWindkessel.State]
     var cursor = 0
     let lowerBounds = Model.variables.map { VectorMath.Lanes(repeating: $0.bounds?.lowerBound ?? -.infinity) }
@@ -50,13 +56,18 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         self.spec = spec
         model = spec.model
         n = spec.connectome.regionCount
-        coupling = DelayCoupling(connectome: spec.connectome, dt: spec.dt, speed: spec.conductionSpeed)
+        coupling = DelayCoupling(connectome: spec.connectome, dt: spec.dt, speed: spec.conductionSpeed,
+                                 weightPowers: Model.couplingWeightPowers)
         groups = (n + 3) / 4
         padded = groups * 4
         vars = Model.variables.count
         channels = spec.coupling.channels
         observableCount = max(Model.observables.count, 1)
         nodeParameterCount = max(Model.nodeParameterNames.count, 1)
+        powers = Model.couplingWeightPowers.count
+        sums = powers * channels
+        localCount = Model.localDelayObservables.count
+        localDelaySteps = spec.model.localDelaysMs.map { Int(($0 / spec.dt).rounded()) }
         rowLength = coupling.rowLength
         var owned: [UnsafeMutablePointer<Double>] = []
         func buffer(_ count: Int) -> UnsafeMutablePointer<Double> {
@@ -67,16 +78,29 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         }
         let k = DelayCoupling.blockLength
         history = buffer(channels * n * rowLength)
-        longAcc = buffer(channels * n * k)
+        longAcc = buffer(sums * n * k)
         x = buffer(vars * padded); xStage = buffer(vars * padded)
         dx = buffer(vars * padded); dxSum = buffer(vars * padded)
         ou = buffer(vars * padded); observables = buffer(observableCount * padded)
         nodeParameters = buffer(nodeParameterCount * padded)
         noise = buffer(k * vars * padded)
-        held = buffer(2 * padded); stageChannels = buffer(2 * padded)
-        signal = buffer(padded); cIn = buffer(padded); zSum = buffer(padded); checkSum = buffer(padded)
+        held = buffer(sums * padded); stageChannels = buffer(2 * padded)
+        signal = buffer(padded); cIn = buffer(powers * padded); zSum = buffer(padded); checkSum = buffer(padded)
+        firstObservables = buffer(observableCount * padded); localNow = buffer(max(localCount, 1) * padded)
+        var rings: [UnsafeMutablePointer<Double>] = []
+        for d in spec.model.localDelaysMs.map({ Int(($0 / spec.dt).rounded()) }) { rings.append(buffer((d + 2) * padded)) }
+        localRings = rings
         balloonState = Array(repeating: BalloonWindkessel.State(), count: groups)
         allocations = owned
+    }
+
+    /// The coupled signal (a variable, or an observable of the first stage) for a state.
+    @inline(__always)
+    func storeSignal(_ state: UnsafeMutablePointer<Double>, group g: Int) {
+        let value: Lanes
+        if let o = Model.coupledObservable { value = block(firstObservables, g)[o] }
+        else { value = model.couplingSignal(block(state, g)) }
+        UnsafeMutableRawPointer(signal + 4 * g).storeBytes(of: value, as: Lanes.self)
     }
 
     deinit { for p in allocations { p.deallocate() } }
@@ -99,6 +123,18 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         for p in 0..<Model.nodeParameterNames.count {
             for i in 0..<n { nodeParameters[p * padded + i] = spec.nodeParameters[p][i] }
         }
+        // Observables at the initial state without network or local input seed the histories
+        // of observable-coupled and intra-node delayed quantities.
+        cIn.initialize(repeating: 0, count: powers * padded)
+        localNow.initialize(repeating: 0, count: max(localCount, 1) * padded)
+        for g in 0..<groups {
+            model.drift(block(x, g), coupling: block(cIn, g), local: block(localNow, g), node: block(nodeParameters, g),
+                        input: block(ou, g), into: block(dx, g), observables: block(firstObservables, g))
+        }
+        for (k, ring) in localRings.enumerated() {
+            let source = firstObservables + Model.localDelayObservables[k] * padded
+            for slot in 0..<(localDelaySteps[k] + 2) { (ring + slot * padded).update(from: source, count: padded) }
+        }
         cursor = coupling.maxDelay
         computeSignal(x)
         for ch in 0..<channels {
@@ -114,9 +150,7 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
     /// The coupled signal of every node for a state buffer.
     @inline(__always)
     func computeSignal(_ state: UnsafeMutablePointer<Double>) {
-        for g in 0..<groups {
-            UnsafeMutableRawPointer(signal + 4 * g).storeBytes(of: model.couplingSignal(block(state, g)), as: Lanes.self)
-        }
+        for g in 0..<groups { storeSignal(state, group: g) }
     }
 
     /// Moves the last maxDelay + 1 history values of every row to the row's start.
@@ -129,28 +163,33 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         cursor = keep - 1
     }
 
-    /// Long-edge sums for K steps from the block starting at `cursor`.
+    /// Long-edge sums for K steps from the block starting at `cursor`, for every
+    /// (weight power, history channel).
     func accumulateLongEdges() {
         let k = DelayCoupling.blockLength
         coupling.longOffset.withUnsafeBufferPointer { off in
-        coupling.longWeight.withUnsafeBufferPointer { w in
         coupling.longStart.withUnsafeBufferPointer { start in
-            for ch in 0..<channels {
-                let base = UnsafeRawPointer(history + ch * n * rowLength + cursor)
-                for i in 0..<n {
-                    var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
-                    for e in start[i]..<start[i + 1] {
-                        let p = base + Int(off[e]) * MemoryLayout<Double>.stride
-                        let we = SIMD8<Double>(repeating: w[e])
-                        a0.addProduct(we, p.loadUnaligned(as: SIMD8<Double>.self))
-                        a1.addProduct(we, p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self))
+            for p in 0..<powers {
+                coupling.longWeights[p].withUnsafeBufferPointer { w in
+                    for ch in 0..<channels {
+                        let base = UnsafeRawPointer(history + ch * n * rowLength + cursor)
+                        let acc = longAcc + (p * channels + ch) * n * k
+                        for i in 0..<n {
+                            var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
+                            for e in start[i]..<start[i + 1] {
+                                let q = base + Int(off[e]) * MemoryLayout<Double>.stride
+                                let we = SIMD8<Double>(repeating: w[e])
+                                a0.addProduct(we, q.loadUnaligned(as: SIMD8<Double>.self))
+                                a1.addProduct(we, q.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self))
+                            }
+                            let out = UnsafeMutableRawPointer(acc + i * k)
+                            out.storeBytes(of: a0, as: SIMD8<Double>.self)
+                            out.storeBytes(of: a1, toByteOffset: 64, as: SIMD8<Double>.self)
+                        }
                     }
-                    let out = UnsafeMutableRawPointer(longAcc + (ch * n + i) * k)
-                    out.storeBytes(of: a0, as: SIMD8<Double>.self)
-                    out.storeBytes(of: a1, toByteOffset: 64, as: SIMD8<Double>.self)
                 }
             }
-        } } }
+        } }
     }
 
     /// Sums of delayed edges (long then short) at block step s, held over the step.
@@ -159,35 +198,39 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         let k = DelayCoupling.blockLength
         coupling.shortStart.withUnsafeBufferPointer { start in
         coupling.shortOffset.withUnsafeBufferPointer { off in
-        coupling.shortWeight.withUnsafeBufferPointer { w in
-            for ch in 0..<channels {
-                let now = history + ch * n * rowLength + cursor
-                for i in 0..<n {
-                    // Two interleaved partial sums (even and odd edges) break the FMA
-                    // latency chain; the order is still fixed by edge index.
-                    var even = 0.0, odd = 0.0
-                    var e = start[i]
-                    let end = start[i + 1]
-                    while e + 1 < end {
-                        even = even.addingProduct(w[e], now[Int(off[e])])
-                        odd = odd.addingProduct(w[e + 1], now[Int(off[e + 1])])
-                        e += 2
+            for p in 0..<powers {
+                coupling.shortWeights[p].withUnsafeBufferPointer { w in
+                    for ch in 0..<channels {
+                        let now = history + ch * n * rowLength + cursor
+                        let sum = p * channels + ch
+                        for i in 0..<n {
+                            // Two interleaved partial sums (even and odd edges) break the FMA
+                            // latency chain; the order is still fixed by edge index.
+                            var even = 0.0, odd = 0.0
+                            var e = start[i]
+                            let end = start[i + 1]
+                            while e + 1 < end {
+                                even = even.addingProduct(w[e], now[Int(off[e])])
+                                odd = odd.addingProduct(w[e + 1], now[Int(off[e + 1])])
+                                e += 2
+                            }
+                            if e < end { even = even.addingProduct(w[e], now[Int(off[e])]) }
+                            held[sum * padded + i] = longAcc[(sum * n + i) * k + s] + (even + odd)
+                        }
                     }
-                    if e < end { even = even.addingProduct(w[e], now[Int(off[e])]) }
-                    held[ch * padded + i] = longAcc[(ch * n + i) * k + s] + (even + odd)
                 }
             }
-        } } }
+        } }
     }
 
-    /// The network input c_i for a stage state: held delayed sums plus zero-delay edges at
-    /// the stage state, through the coupling's post step.
+    /// The network inputs c_i (one per weight power) for a stage state: held delayed sums
+    /// plus zero-delay edges at the stage state, through the coupling's post step.
     @inline(__always)
     func computeCoupling(_ state: UnsafeMutablePointer<Double>) {
         let kind = spec.coupling
         let instant = coupling.instantEdgeCount > 0
         if kind == .linear && !instant {
-            cIn.update(from: held, count: n)
+            cIn.update(from: held, count: powers * padded)
             return
         }
         computeSignal(state)
@@ -198,37 +241,64 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         }
         coupling.instantStart.withUnsafeBufferPointer { start in
         coupling.instantSource.withUnsafeBufferPointer { src in
-        coupling.instantWeight.withUnsafeBufferPointer { w in
-        coupling.rowSum.withUnsafeBufferPointer { rowSum in
-            for i in 0..<n {
-                var s0 = held[i], s1 = channels > 1 ? held[padded + i] : 0
-                if instant {
-                    var z0 = 0.0, z1 = 0.0
-                    for e in start[i]..<start[i + 1] {
-                        let j = Int(src[e])
-                        z0 = z0.addingProduct(w[e], stageChannels[j])
-                        if channels > 1 { z1 = z1.addingProduct(w[e], stageChannels[padded + j]) }
+            for p in 0..<powers {
+                coupling.instantWeights[p].withUnsafeBufferPointer { w in
+                coupling.rowSums[p].withUnsafeBufferPointer { rowSum in
+                    let base = p * channels
+                    for i in 0..<n {
+                        var s0 = held[base * padded + i], s1 = channels > 1 ? held[(base + 1) * padded + i] : 0
+                        if instant {
+                            var z0 = 0.0, z1 = 0.0
+                            for e in start[i]..<start[i + 1] {
+                                let j = Int(src[e])
+                                z0 = z0.addingProduct(w[e], stageChannels[j])
+                                if channels > 1 { z1 = z1.addingProduct(w[e], stageChannels[padded + j]) }
+                            }
+                            s0 += z0; s1 += z1
+                        }
+                        cIn[p * padded + i] = kind.post(sum0: s0, sum1: s1, local: signal[i], rowSum: rowSum[i])
                     }
-                    s0 += z0; s1 += z1
-                }
-                cIn[i] = kind.post(sum0: s0, sum1: s1, local: signal[i], rowSum: rowSum[i])
+                } }
             }
-        } } } }
+        } }
     }
 
-    /// dx = f(state) for every group.
+    /// dx = f(state) for every group; the first stage of a step also keeps its observables.
     @inline(__always)
-    func evaluateDrift(_ state: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+    func evaluateDrift(_ state: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>, firstStage: Bool) {
         computeCoupling(state)
+        let obs = firstStage ? firstObservables : observables
         for g in 0..<groups {
-            let c = UnsafeRawPointer(cIn + 4 * g).loadUnaligned(as: Lanes.self)
-            model.drift(block(state, g), coupling: c, node: block(nodeParameters, g), input: block(ou, g),
-                        into: block(out, g), observables: block(observables, g))
+            model.drift(block(state, g), coupling: block(cIn, g), local: block(localNow, g), node: block(nodeParameters, g),
+                        input: block(ou, g), into: block(out, g), observables: block(obs, g))
+        }
+    }
+
+    /// Loads the intra-node delayed observables for this step (written d + 1 steps ago).
+    @inline(__always)
+    func loadLocalDelays(step: Int) {
+        for (k, ring) in localRings.enumerated() {
+            let size = localDelaySteps[k] + 2
+            let slot = ((step - localDelaySteps[k] - 1) % size + size) % size
+            (localNow + k * padded).update(from: ring + slot * padded, count: padded)
+        }
+    }
+
+    /// Stores this step's first-stage observables into the intra-node delay rings.
+    @inline(__always)
+    func storeLocalDelays(step: Int) {
+        for (k, ring) in localRings.enumerated() {
+            let size = localDelaySteps[k] + 2
+            (ring + (step % size) * padded).update(from: firstObservables + Model.localDelayObservables[k] * padded, count: padded)
         }
     }
 
     /// Runs the whole simulation. `progress` receives the completed fraction now and then.
     public func run(progress: ((Double) -> Void)? = nil) throws -> SimulationResult {
+        if Model.coupledObservable != nil && coupling.instantEdgeCount > 0 {
+            throw WholeBrainError.badValue(source: "--speed", value: "\(spec.conductionSpeed)",
+                                           expected: "a speed at which every connection has a delay of at least one step: \(Model.name) exchanges a quantity computed during the step")
+        }
         let start = DispatchTime.now().uptimeNanoseconds
         reset()
         let k = DelayCoupling.blockLength
@@ -274,25 +344,26 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
             if noisy { generateNoise(firstStep: step, steps: blockSteps, generator: generator) }
             for s in 0..<blockSteps {
                 holdDelayedSums(step: s)
+                if localCount > 0 { loadLocalDelays(step: step) }
                 let xi = noise + s * vars * padded
                 switch integrator {
                 case .euler:
                     eulerStep(noise: xi, scale: whiteScale, boldVariable: boldFromVariable, boldObservable: boldObservable)
                 case .heun:
-                    evaluateDrift(x, into: dx)
+                    evaluateDrift(x, into: dx, firstStage: true)
                     for q in 0..<count { xStage[q] = x[q] + dt * dx[q] + whiteScale * xi[q] }
                     applyBounds(xStage, bounds)
-                    evaluateDrift(xStage, into: dxSum)
+                    evaluateDrift(xStage, into: dxSum, firstStage: false)
                     let half = 0.5 * dt
                     for q in 0..<count { x[q] = x[q] + half * (dx[q] + dxSum[q]) + whiteScale * xi[q] }
                 case .rk4:
-                    evaluateDrift(x, into: dx)
+                    evaluateDrift(x, into: dx, firstStage: true)
                     for q in 0..<count { dxSum[q] = dx[q]; xStage[q] = x[q] + 0.5 * dt * dx[q] }
-                    evaluateDrift(xStage, into: dx)
+                    evaluateDrift(xStage, into: dx, firstStage: false)
                     for q in 0..<count { dxSum[q] += 2 * dx[q]; xStage[q] = x[q] + 0.5 * dt * dx[q] }
-                    evaluateDrift(xStage, into: dx)
+                    evaluateDrift(xStage, into: dx, firstStage: false)
                     for q in 0..<count { dxSum[q] += 2 * dx[q]; xStage[q] = x[q] + dt * dx[q] }
-                    evaluateDrift(xStage, into: dx)
+                    evaluateDrift(xStage, into: dx, firstStage: false)
                     let sixth = dt / 6
                     for q in 0..<count { x[q] = x[q] + sixth * (dxSum[q] + dx[q]) }
                 }
@@ -301,9 +372,10 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
                     for v in 0..<vars { for i in 0..<n { checkSum[i] += x[v * padded + i] } }
                     applyBounds(x, bounds)
                     computeSignal(x)
-                    let z = boldFromVariable.map { x + $0 * padded } ?? observables + boldObservable * padded
+                    let z = boldFromVariable.map { x + $0 * padded } ?? firstObservables + boldObservable * padded
                     for q in 0..<padded { zSum[q] += z[q] }
                 }
+                if localCount > 0 { storeLocalDelays(step: step) }
                 if noiseSpec.kind == .ou {
                     for v in noiseVariables {
                         for i in 0..<n {
@@ -347,7 +419,7 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
                     }
                     if recording {
                         for q in 0..<(vars * padded) { meanVars[q] += x[q] }
-                        for q in 0..<(observableCount * padded) { meanObs[q] += observables[q] }
+                        for q in 0..<(observableCount * padded) { meanObs[q] += firstObservables[q] }
                         meanCount += 1
                         if recordBold, (step - transientSteps) % stepsPerTR == 0, recorded < sampleCount {
                             for g in 0..<groups {
@@ -409,9 +481,8 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         upperBounds.withUnsafeBufferPointer { upper in
             for g in 0..<groups {
                 let xs = block(x, g), d = block(dx, g), noiseLanes = block(xi, g)
-                let c = UnsafeRawPointer(cIn + 4 * g).loadUnaligned(as: Lanes.self)
-                model.drift(xs, coupling: c, node: block(nodeParameters, g), input: block(ou, g),
-                            into: d, observables: block(observables, g))
+                model.drift(xs, coupling: block(cIn, g), local: block(localNow, g), node: block(nodeParameters, g),
+                            input: block(ou, g), into: d, observables: block(firstObservables, g))
                 var check = UnsafeRawPointer(checkSum + 4 * g).loadUnaligned(as: Lanes.self)
                 for v in 0..<vars {
                     var next = xs[v] + dt * d[v] + scale * noiseLanes[v]
@@ -421,10 +492,10 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
                     xs[v] = next
                 }
                 UnsafeMutableRawPointer(checkSum + 4 * g).storeBytes(of: check, as: Lanes.self)
-                let z = boldVariable.map { xs[$0] } ?? block(observables, g)[boldObservable]
+                let z = boldVariable.map { xs[$0] } ?? block(firstObservables, g)[boldObservable]
                 let zs = UnsafeRawPointer(zSum + 4 * g).loadUnaligned(as: Lanes.self)
                 UnsafeMutableRawPointer(zSum + 4 * g).storeBytes(of: zs + z, as: Lanes.self)
-                UnsafeMutableRawPointer(signal + 4 * g).storeBytes(of: model.couplingSignal(xs), as: Lanes.self)
+                storeSignal(x, group: g)
             }
         } }
     }

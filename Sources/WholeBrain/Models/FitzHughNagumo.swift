@@ -50,8 +50,9 @@ public struct FitzHughNagumo: NeuralMassModel {
     public init(parameters: Parameters) { self.parameters = parameters }
 
     @inlinable @inline(__always)
-    public func drift(_ s: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+    public func drift(_ s: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
+        let c = coupling[0]
         let p = parameters
         let x = s[0], y = s[1]
         let cubic = ((-p.alpha * x + p.beta) * x + p.gamma) * x
@@ -59,9 +60,10 @@ public struct FitzHughNagumo: NeuralMassModel {
         dx[1] = (x - p.delta - p.epsilon * y) / p.tau + p.yExt + input[1]
     }
 
-    public func jacobian(state s: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double]) {
+    public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+        let c = cs.first ?? 0
         let p = parameters
         let x = s[0]
-        return ([[-3 * p.alpha * x * x + 2 * p.beta * x + p.gamma, -1], [1 / p.tau, -p.epsilon / p.tau]], [p.kGl, 0])
+        return ([[-3 * p.alpha * x * x + 2 * p.beta * x + p.gamma, -1], [1 / p.tau, -p.epsilon / p.tau]], [[p.kGl, 0]])
     }
 }

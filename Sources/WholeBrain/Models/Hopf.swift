@@ -40,8 +40,9 @@ public struct Hopf: NeuralMassModel {
     public init(parameters: Parameters) { self.parameters = parameters }
 
     @inlinable @inline(__always)
-    public func drift(_ s: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+    public func drift(_ s: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
+        let c = coupling[0]
         let p = parameters
         let x = s[0], y = s[1]
         let radial = p.a - x * x - y * y
@@ -49,9 +50,10 @@ public struct Hopf: NeuralMassModel {
         dx[1] = (radial * y + p.omega * x) + p.yExt + input[1]
     }
 
-    public func jacobian(state s: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double]) {
+    public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+        let c = cs.first ?? 0
         let p = parameters
         let (x, y) = (s[0], s[1])
-        return ([[p.a - 3 * x * x - y * y, -2 * x * y - p.omega], [-2 * x * y + p.omega, p.a - x * x - 3 * y * y]], [p.kGl, 0])
+        return ([[p.a - 3 * x * x - y * y, -2 * x * y - p.omega], [-2 * x * y + p.omega, p.a - x * x - 3 * y * y]], [[p.kGl, 0]])
     }
 }

@@ -79,8 +79,9 @@ public struct JansenRit: NeuralMassModel {
     }
 
     @inlinable @inline(__always)
-    public func drift(_ s: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+    public func drift(_ s: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
+        let c = coupling[0]
         let p = parameters
         let y0 = s[0], y1 = s[1], y2 = s[2]
         let pyramidal = JansenRit.sigmoid(y1 - y2, p)
@@ -94,7 +95,8 @@ public struct JansenRit: NeuralMassModel {
         observables[1] = pyramidal
     }
 
-    public func jacobian(state s: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double]) {
+    public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+        let c = cs.first ?? 0
         let p = parameters
         let aa = p.aA * p.a, bb = p.bB * p.b
         let sp = JansenRit.sigmoidSlope(s[1] - s[2], p)
@@ -105,6 +107,6 @@ public struct JansenRit: NeuralMassModel {
         j[3][0] = -p.a * p.a; j[3][1] = aa * sp; j[3][2] = -aa * sp; j[3][3] = -2 * p.a
         j[4][0] = aa * p.a2 * p.c * s1; j[4][1] = -p.a * p.a; j[4][4] = -2 * p.a
         j[5][0] = bb * p.a4 * p.c * s3; j[5][2] = -p.b * p.b; j[5][5] = -2 * p.b
-        return (j, [0, 0, 0, 0, aa * p.g, 0])
+        return (j, [[0, 0, 0, 0, aa * p.g, 0]])
     }
 }

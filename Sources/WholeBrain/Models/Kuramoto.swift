@@ -40,15 +40,16 @@ public struct Kuramoto: NeuralMassModel {
     public var nodeParameterDefaults: [Double] { [parameters.omega] }
 
     @inlinable @inline(__always)
-    public func drift(_ s: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+    public func drift(_ s: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
+        let c = coupling[0]
         dx[0] = node[0] + parameters.k * c + input[0]
         let theta = s[0]
         observables[0] = VectorMath.Lanes(Foundation.sin(theta[0]), Foundation.sin(theta[1]),
                                           Foundation.sin(theta[2]), Foundation.sin(theta[3]))
     }
 
-    public func jacobian(state s: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double]) {
-        ([[0]], [parameters.k])
+    public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+        ([[0]], [[parameters.k]])
     }
 }

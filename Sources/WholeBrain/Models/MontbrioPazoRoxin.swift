@@ -44,8 +44,9 @@ public struct MontbrioPazoRoxin: NeuralMassModel {
     public init(parameters: Parameters) { self.parameters = parameters }
 
     @inlinable @inline(__always)
-    public func drift(_ s: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+    public func drift(_ s: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
+        let c = coupling[0]
         let p = parameters
         let r = s[0], v = s[1]
         let piTauR = (Double.pi * p.tau) * r
@@ -53,11 +54,12 @@ public struct MontbrioPazoRoxin: NeuralMassModel {
         dx[1] = (v * v + p.eta + (p.j * p.tau) * r - piTauR * piTauR + p.i + p.g * c) / p.tau + input[1]
     }
 
-    public func jacobian(state s: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double]) {
+    public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+        let c = cs.first ?? 0
         let p = parameters
         let (r, v) = (s[0], s[1])
         return ([[2 * v / p.tau, 2 * r / p.tau],
                  [(p.j * p.tau - 2 * Double.pi * Double.pi * p.tau * p.tau * r) / p.tau, 2 * v / p.tau]],
-                [0, p.g / p.tau])
+                [[0, p.g / p.tau]])
     }
 }

@@ -79,10 +79,21 @@ public protocol NeuralMassModel: Sendable {
     /// The uniform value of each node parameter (nodes may then be set one by one).
     var nodeParameterDefaults: [Double] { get }
 
-    /// dx/dt (per ms) for four nodes. `input` holds, per variable, the Ornstein-Uhlenbeck
-    /// noise (0 without it), which the model adds where its reference does. `observables`
-    /// receives the model's observables.
-    func drift(_ x: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+    /// What the model sends to other regions when it is an observable rather than a variable
+    /// (e.g. a firing rate computed from the state); nil: `couplingSignal`.
+    static var coupledObservable: Int? { get }
+    /// The network sums the model receives: one per power p, sum_j C_ij^p s_j(t - tau_ij)
+    /// (default [1]; ALN's input variance also needs p = 2).
+    static var couplingWeightPowers: [Int] { get }
+    /// Observables the model reads back after an intra-node delay, and the delays in ms.
+    static var localDelayObservables: [Int] { get }
+    var localDelaysMs: [Double] { get }
+
+    /// dx/dt (per ms) for four nodes. `coupling[k]` is the network input for weight power k
+    /// after the coupling function; `local[k]` the k-th intra-node delayed observable;
+    /// `input` holds, per variable, the Ornstein-Uhlenbeck noise (0 without it), which the
+    /// model adds where its reference does. `observables` receives the model's observables.
+    func drift(_ x: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                into dx: LaneBlock, observables: LaneBlock)
 
     /// Runs a simulation (provided; a requirement so that each model's witness is a copy of
@@ -92,51 +103,54 @@ public protocol NeuralMassModel: Sendable {
     /// The value sent to other regions (default: the coupled variable).
     func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes
 
-    /// d(drift)/d(state) (rows: equations, columns: variables) and d(drift)/d(c), at one node.
-    func jacobian(state x: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double])
+    /// d(drift)/d(state) (rows: equations, columns: variables) and, per network sum k,
+    /// d(drift)/d(c_k) (`coupling[k][row]`), at one node with its local delayed inputs at 0.
+    func jacobian(state x: [Double], coupling c: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]])
 }
 
 extension NeuralMassModel {
     @inlinable @inline(__always)
     public func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes { x[Self.coupledVariable] }
     public static var observables: [String] { [] }
+    public static var coupledObservable: Int? { nil }
+    public static var couplingWeightPowers: [Int] { [1] }
+    public static var localDelayObservables: [Int] { [] }
+    public var localDelaysMs: [Double] { [] }
     public static var defaultBoldInput: BoldSource { .variable(boldVariable) }
     public static var parameterSets: [String: [(name: String, value: Double)]] { [:] }
     public static var nodeParameterNames: [String] { [] }
     public var nodeParameterDefaults: [Double] { [] }
     public static var variableCount: Int { variables.count }
 
-    /// The drift of one node with scalars (tests, fixed points, stability).
-    public func drift(state x: [Double], coupling c: Double, node: [Double] = [], input: [Double]? = nil) -> [Double] {
-        let v = Self.variables.count
-        let p = max(node.count, 1), o = max(Self.observables.count, 1)
-        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 4 * (3 * v + p + o))
+    /// Evaluates the lane drift for one node given scalars; returns (dx, observables).
+    func evaluate(state x: [Double], coupling c: [Double], local: [Double], node: [Double], input: [Double]?) -> ([Double], [Double]) {
+        let v = Self.variables.count, o = max(Self.observables.count, 1)
+        let k = max(Self.couplingWeightPowers.count, c.count, 1), l = max(Self.localDelayObservables.count, local.count, 1)
+        let p = max(node.count, 1)
+        let size = 4 * (3 * v + p + o + k + l)
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: size)
         defer { buffer.deallocate() }
-        buffer.initialize(repeating: 0, count: 4 * (3 * v + p + o))
-        let xs = LaneBlock(buffer, stride: 4), dx = LaneBlock(buffer + 4 * v, stride: 4)
-        let inp = LaneBlock(buffer + 8 * v, stride: 4), nodes = LaneBlock(buffer + 12 * v, stride: 4)
-        let obs = LaneBlock(buffer + 12 * v + 4 * p, stride: 4)
-        for k in 0..<v { xs[k] = VectorMath.Lanes(repeating: x[k]); inp[k] = VectorMath.Lanes(repeating: input?[k] ?? 0) }
-        for k in 0..<node.count { nodes[k] = VectorMath.Lanes(repeating: node[k]) }
-        drift(xs, coupling: VectorMath.Lanes(repeating: c), node: nodes, input: inp, into: dx, observables: obs)
-        return (0..<v).map { dx[$0][0] }
+        buffer.initialize(repeating: 0, count: size)
+        var offset = 0
+        func take(_ count: Int) -> LaneBlock { defer { offset += 4 * count }; return LaneBlock(buffer + offset, stride: 4) }
+        let xs = take(v), dx = take(v), inp = take(v), nodes = take(p), obs = take(o), cs = take(k), ls = take(l)
+        for q in 0..<v { xs[q] = VectorMath.Lanes(repeating: x[q]); inp[q] = VectorMath.Lanes(repeating: input?[q] ?? 0) }
+        for q in 0..<node.count { nodes[q] = VectorMath.Lanes(repeating: node[q]) }
+        for q in 0..<c.count { cs[q] = VectorMath.Lanes(repeating: c[q]) }
+        for q in 0..<local.count { ls[q] = VectorMath.Lanes(repeating: local[q]) }
+        drift(xs, coupling: cs, local: ls, node: nodes, input: inp, into: dx, observables: obs)
+        return ((0..<v).map { dx[$0][0] }, (0..<Self.observables.count).map { obs[$0][0] })
+    }
+
+    /// The drift of one node with scalars (tests, fixed points, stability).
+    public func drift(state x: [Double], coupling c: [Double] = [0], local: [Double] = [], node: [Double] = [],
+                      input: [Double]? = nil) -> [Double] {
+        evaluate(state: x, coupling: c, local: local, node: node, input: input).0
     }
 
     /// The observables of one node.
-    public func observables(state x: [Double], coupling c: Double, node: [Double] = []) -> [Double] {
-        let v = Self.variables.count, o = Self.observables.count
-        guard o > 0 else { return [] }
-        let p = max(node.count, 1)
-        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 4 * (3 * v + p + o))
-        defer { buffer.deallocate() }
-        buffer.initialize(repeating: 0, count: 4 * (3 * v + p + o))
-        let xs = LaneBlock(buffer, stride: 4), dx = LaneBlock(buffer + 4 * v, stride: 4)
-        let inp = LaneBlock(buffer + 8 * v, stride: 4), nodes = LaneBlock(buffer + 12 * v, stride: 4)
-        let obs = LaneBlock(buffer + 12 * v + 4 * p, stride: 4)
-        for k in 0..<v { xs[k] = VectorMath.Lanes(repeating: x[k]) }
-        for k in 0..<node.count { nodes[k] = VectorMath.Lanes(repeating: node[k]) }
-        drift(xs, coupling: VectorMath.Lanes(repeating: c), node: nodes, input: inp, into: dx, observables: obs)
-        return (0..<o).map { obs[$0][0] }
+    public func observables(state x: [Double], coupling c: [Double] = [0], local: [Double] = [], node: [Double] = []) -> [Double] {
+        evaluate(state: x, coupling: c, local: local, node: node, input: nil).1
     }
 
     /// Parameters after `name=value` assignments and an optional named set (applied first).

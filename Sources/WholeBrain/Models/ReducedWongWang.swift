@@ -119,8 +119,9 @@ public struct ReducedWongWang: NeuralMassModel {
     }
 
     @inlinable @inline(__always)
-    public func drift(_ x: LaneBlock, coupling c: Lanes, node: LaneBlock, input: LaneBlock,
+    public func drift(_ x: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
+        let c = coupling[0]
         let p = parameters
         let e0 = x[0], i0 = x[1]
         let xE = excitatoryDrive + recurrence * e0 + globalGain * c - node[0] * i0
@@ -133,7 +134,8 @@ public struct ReducedWongWang: NeuralMassModel {
         observables[1] = rI
     }
 
-    public func jacobian(state x: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double]) {
+    public func jacobian(state x: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+        let c = cs.first ?? 0
         let p = parameters
         let (sE, sI) = (x[0], x[1])
         let ji = node.first ?? p.jI
@@ -145,15 +147,15 @@ public struct ReducedWongWang: NeuralMassModel {
         let gE = (1 - sE) * p.gammaE * dhE
         return ([[-invTauE - p.gammaE * hE + gE * recurrence, -gE * ji],
                  [p.gammaI * dhI * p.jNMDA, -invTauI - p.gammaI * dhI]],
-                [gE * globalGain, 0])
+                [[gE * globalGain, 0]])
     }
 
     /// Scalar drift at one node: (dS_E/dt, dS_I/dt, H_E, H_I).
     public static func drift(_ p: Parameters, sE: Double, sI: Double, coupling: Double, jI: Double)
         -> (dE: Double, dI: Double, rE: Double, rI: Double) {
         let m = ReducedWongWang(parameters: p)
-        let d = m.drift(state: [sE, sI], coupling: coupling, node: [jI])
-        let o = m.observables(state: [sE, sI], coupling: coupling, node: [jI])
+        let d = m.drift(state: [sE, sI], coupling: [coupling], node: [jI])
+        let o = m.observables(state: [sE, sI], coupling: [coupling], node: [jI])
         return (d[0], d[1], o[0], o[1])
     }
 }

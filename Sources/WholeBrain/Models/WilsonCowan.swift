@@ -67,8 +67,9 @@ public struct WilsonCowan: NeuralMassModel {
     static func sigmoid(_ x: Double, a: Double, mu: Double) -> Double { 1 / (1 + Foundation.exp(-a * (x - mu))) }
 
     @inlinable @inline(__always)
-    public func drift(_ x: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+    public func drift(_ x: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
+        let c = coupling[0]
         let p = parameters
         let e = x[0], i = x[1]
         let uE = p.cEE * e - p.cIE * i + p.kGl * c + p.excExt
@@ -77,7 +78,8 @@ public struct WilsonCowan: NeuralMassModel {
         dx[1] = (-i + (1 - i) * WilsonCowan.sigmoid(uI, a: p.aI, mu: p.muI) + input[1]) / p.tauI
     }
 
-    public func jacobian(state x: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double]) {
+    public func jacobian(state x: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+        let c = cs.first ?? 0
         let p = parameters
         let (e, i) = (x[0], x[1])
         let sE = WilsonCowan.sigmoid(p.cEE * e - p.cIE * i + p.kGl * c + p.excExt, a: p.aE, mu: p.muE)
@@ -85,6 +87,6 @@ public struct WilsonCowan: NeuralMassModel {
         let gE = (1 - e) * p.aE * sE * (1 - sE), gI = (1 - i) * p.aI * sI * (1 - sI)
         return ([[(-1 - sE + gE * p.cEE) / p.tauE, -gE * p.cIE / p.tauE],
                  [gI * p.cEI / p.tauI, (-1 - sI - gI * p.cII) / p.tauI]],
-                [gE * p.kGl / p.tauE, 0])
+                [[gE * p.kGl / p.tauE, 0]])
     }
 }

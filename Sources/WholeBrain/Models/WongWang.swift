@@ -50,8 +50,9 @@ public struct WongWang: NeuralMassModel {
     public init(parameters: Parameters) { self.parameters = parameters }
 
     @inlinable @inline(__always)
-    public func drift(_ x: LaneBlock, coupling c: VectorMath.Lanes, node: LaneBlock, input: LaneBlock,
+    public func drift(_ x: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
+        let c = coupling[0]
         let p = parameters
         let s = x[0]
         let current = (p.w * p.jN) * s + (p.g * p.jN) * c + (p.i0 + p.iExt)
@@ -60,12 +61,13 @@ public struct WongWang: NeuralMassModel {
         observables[0] = h
     }
 
-    public func jacobian(state x: [Double], coupling c: Double, node: [Double]) -> (state: [[Double]], coupling: [Double]) {
+    public func jacobian(state x: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+        let c = cs.first ?? 0
         let p = parameters
         let current = p.w * p.jN * x[0] + p.g * p.jN * c + p.i0 + p.iExt
         let h = ReducedWongWang.transfer(current, a: p.a, b: p.b, d: p.d)
         let dh = ReducedWongWang.transferDerivative(current, a: p.a, b: p.b, d: p.d)
         let k = (1 - x[0]) * p.gamma * dh
-        return ([[-1 / p.tauS - p.gamma * h + k * p.w * p.jN]], [k * p.g * p.jN])
+        return ([[-1 / p.tauS - p.gamma * h + k * p.w * p.jN]], [[k * p.g * p.jN]])
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Delayed network sums s_i(t_n) = sum_j C_ij h_j(t_n - d_ij dt), laid out for speed, where
 /// h is a history channel of the coupled variable (see `CouplingKind`).
 ///
@@ -22,22 +24,25 @@ public struct DelayCoupling: Sendable {
     public let minDelay: Int
     /// History row length per node: maxDelay + K + a chunk, so shifts are rare.
     public let rowLength: Int
-    public let longStart: [Int], longOffset: [Int32], longWeight: [Double]
-    public let shortStart: [Int], shortOffset: [Int32], shortWeight: [Double]
-    public let instantStart: [Int], instantSource: [Int32], instantWeight: [Double]
-    /// sum_j C_ij, for diffusive coupling.
-    public let rowSum: [Double]
+    public let longStart: [Int], longOffset: [Int32]
+    public let shortStart: [Int], shortOffset: [Int32]
+    public let instantStart: [Int], instantSource: [Int32]
+    /// Edge weights raised to each requested power p: [power index][edge], per class.
+    public let longWeights: [[Double]], shortWeights: [[Double]], instantWeights: [[Double]]
+    /// sum_j C_ij^p per power, for diffusive coupling.
+    public let rowSums: [[Double]]
+    public let weightPowers: [Int]
 
-    public var longEdgeCount: Int { longWeight.count }
-    public var shortEdgeCount: Int { shortWeight.count }
-    public var instantEdgeCount: Int { instantWeight.count }
+    public var longEdgeCount: Int { longOffset.count }
+    public var shortEdgeCount: Int { shortOffset.count }
+    public var instantEdgeCount: Int { instantSource.count }
 
     /// Delay in steps of one edge.
     public static func delaySteps(length: Double, speed: Double, dt: Double) -> Int {
         speed.isInfinite ? 0 : Int((length / (speed * dt)).rounded())
     }
 
-    public init(connectome: Connectome, dt: Double, speed: Double) {
+    public init(connectome: Connectome, dt: Double, speed: Double, weightPowers: [Int] = [1]) {
         let n = connectome.regionCount
         let k = DelayCoupling.blockLength
         var delays = [Int](repeating: 0, count: n * n)
@@ -57,12 +62,10 @@ public struct DelayCoupling: Sendable {
         var ls = [0], lo: [Int32] = [], lw: [Double] = []
         var ss = [0], so: [Int32] = [], sw: [Double] = []
         var zs = [0], zo: [Int32] = [], zw: [Double] = []
-        var sums = [Double](repeating: 0, count: n)
         for i in 0..<n {
             for j in 0..<n where connectome.weights[i, j] != 0 {
                 let d = delays[i * n + j]
                 let w = connectome.weights[i, j]
-                sums[i] += w
                 let offset = Int32(j * rowLength - d)
                 if d >= k { lo.append(offset); lw.append(w) }
                 else if d > 0 { so.append(offset); sw.append(w) }
@@ -70,9 +73,13 @@ public struct DelayCoupling: Sendable {
             }
             ls.append(lw.count); ss.append(sw.count); zs.append(zw.count)
         }
-        longStart = ls; longOffset = lo; longWeight = lw
-        shortStart = ss; shortOffset = so; shortWeight = sw
-        instantStart = zs; instantSource = zo; instantWeight = zw
-        rowSum = sums
+        func powered(_ w: [Double], _ p: Int) -> [Double] { p == 1 ? w : w.map { Foundation.pow($0, Double(p)) } }
+        longStart = ls; longOffset = lo; longWeights = weightPowers.map { powered(lw, $0) }
+        shortStart = ss; shortOffset = so; shortWeights = weightPowers.map { powered(sw, $0) }
+        instantStart = zs; instantSource = zo; instantWeights = weightPowers.map { powered(zw, $0) }
+        rowSums = weightPowers.map { p in
+            (0..<n).map { i in (0..<n).reduce(0.0) { $0 + powered([connectome.weights[i, $1]], p)[0] } }
+        }
+        self.weightPowers = weightPowers
     }
 }
