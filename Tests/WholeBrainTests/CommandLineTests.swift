@@ -145,7 +145,7 @@ final class CommandLineTests: XCTestCase {
     func testModelsAndModelOptions() throws {
         let list = try run(["models"])
         XCTAssertEqual(list.status, 0, list.err)
-        for name in ["rww", "ww", "wc", "fhn", "hopf", "kuramoto", "jr", "mpr"] { XCTAssert(list.out.contains(name), list.out) }
+        for name in ["rww", "ww", "wc", "fhn", "hopf", "kuramoto", "jr", "mpr", "aln"] { XCTAssert(list.out.contains(name), list.out) }
         let wc = try run(["models", "wc"])
         XCTAssert(wc.out.contains("c_excexc") && wc.out.contains("brainpy") && wc.out.contains("ms"), wc.out)
         let out = path("wc")

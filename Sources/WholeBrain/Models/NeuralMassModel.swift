@@ -73,6 +73,9 @@ public protocol NeuralMassModel: Sendable {
 
     static var defaultParameters: Parameters { get }
 
+    /// Throws when something the model needs at run time is missing (default: nothing).
+    static func checkAvailable() throws
+
     var parameters: Parameters { get }
     init(parameters: Parameters)
 
@@ -112,6 +115,7 @@ extension NeuralMassModel {
     @inlinable @inline(__always)
     public func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes { x[Self.coupledVariable] }
     public static var observables: [String] { [] }
+    public static func checkAvailable() throws {}
     public static var coupledObservable: Int? { nil }
     public static var couplingWeightPowers: [Int] { [1] }
     public static var localDelayObservables: [Int] { [] }

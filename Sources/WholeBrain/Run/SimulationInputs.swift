@@ -3,6 +3,7 @@ import Foundation
 /// Where a simulation's connectome and empirical data come from: a bundled-format dataset
 /// and subject, or the user's own files.
 public enum ConnectomeSource: Sendable {
+    /// A subject of a dataset, or "group" for the averaged connectome (compared with every subject).
     case dataset(root: String, subject: String)
     /// Matrices from files in any format the readers take (`variable` names the array in
     /// .mat/.npz files); a `.zip` weights file is read as a TVB connectivity and needs no lengths.
@@ -16,9 +17,17 @@ public struct SimulationInputs: Sendable {
     public let subject: String?
     public let empiricalFC: Matrix?
     public let groupFC: Matrix?
+    /// Every subject's empirical FC, for runs on the group connectome.
+    public let subjectFCs: [String: Matrix]
 
     public static func load(_ source: ConnectomeSource, preparation: ConnectomePreparation) throws -> SimulationInputs {
         switch source {
+        case let .dataset(root, subject) where subject == "group":
+            let data = try HCPDataset(root: root)
+            var fcs: [String: Matrix] = [:]
+            for s in data.subjects { fcs[s] = try data.empiricalFC(subject: s) }
+            return SimulationInputs(connectome: try data.groupConnectome(preparation: preparation), subject: "group",
+                                    empiricalFC: nil, groupFC: try data.groupFC(), subjectFCs: fcs)
         case let .dataset(root, subject):
             let data = try HCPDataset(root: root)
             let raw = try data.connectome(subject: subject)
@@ -30,7 +39,7 @@ public struct SimulationInputs: Sendable {
                 nvoxel: needsNvoxel ? try data.regionValues(subject: subject, file: "nvoxel.txt") : nil)
             return SimulationInputs(connectome: prepared, subject: subject,
                                     empiricalFC: try data.empiricalFC(subject: subject),
-                                    groupFC: try data.groupFC())
+                                    groupFC: try data.groupFC(), subjectFCs: [:])
         case let .files(weightsPath, weightsVariable, lengthsPath, lengthsVariable, boldPath, boldVariable):
             let raw: Connectome
             if weightsPath.lowercased().hasSuffix(".zip") {
@@ -61,7 +70,7 @@ public struct SimulationInputs: Sendable {
                 }
                 fc = FunctionalConnectivity.pearson(regionsByTime: bold)
             }
-            return SimulationInputs(connectome: prepared, subject: nil, empiricalFC: fc, groupFC: nil)
+            return SimulationInputs(connectome: prepared, subject: nil, empiricalFC: fc, groupFC: nil, subjectFCs: [:])
         }
     }
 }

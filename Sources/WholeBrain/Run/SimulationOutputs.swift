@@ -34,6 +34,11 @@ public enum SimulationOutputs {
         var fcCorrelation: [String: Any] = [:]
         if let e = inputs.empiricalFC { fcCorrelation[inputs.subject ?? "empirical"] = finite(FunctionalConnectivity.similarity(simulatedFC, e)) }
         if let g = inputs.groupFC { fcCorrelation["group"] = finite(FunctionalConnectivity.similarity(simulatedFC, g)) }
+        if !inputs.subjectFCs.isEmpty {
+            let rs = inputs.subjectFCs.keys.sorted().map { FunctionalConnectivity.similarity(simulatedFC, inputs.subjectFCs[$0]!) }
+            for (k, r) in zip(inputs.subjectFCs.keys.sorted(), rs) { fcCorrelation[k] = finite(r) }
+            fcCorrelation["mean_over_subjects"] = finite(rs.reduce(0, +) / Double(rs.count))
+        }
         let nodeSteps = Double(result.steps) * Double(n)
         var means: [String: Any] = [:]
         for (k, name) in run.variables.enumerated() { means[name] = mean(result.meanVariables[k]) }

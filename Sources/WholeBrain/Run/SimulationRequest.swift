@@ -68,6 +68,7 @@ extension NeuralMassModel {
     public static var parameterNames: [String] { parameterSpecs.map(\.name) }
 
     public static func makeSpec(_ r: SimulationRequest) throws -> SimulationSpec<Self> {
+        try checkAvailable()
         let parameters = try Self.parameters(set: r.parameterSet, assignments: r.assignments)
         var noise = defaultNoise
         if let kind = r.noiseKind { noise.kind = kind }
@@ -86,7 +87,7 @@ extension NeuralMassModel {
 public enum ModelCatalog {
     public static let all: [any NeuralMassModel.Type] = [
         ReducedWongWang.self, WongWang.self, WilsonCowan.self, FitzHughNagumo.self, Hopf.self,
-        Kuramoto.self, JansenRit.self, MontbrioPazoRoxin.self,
+        Kuramoto.self, JansenRit.self, MontbrioPazoRoxin.self, ALN.self,
     ]
 
     public static func named(_ name: String) throws -> any NeuralMassModel.Type {
