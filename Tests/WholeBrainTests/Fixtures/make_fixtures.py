@@ -171,3 +171,72 @@ with open(out("wilson_cowan_bistable.json"), "w") as f:
     json.dump(dict(exc_ext=_P, inh_ext=_Q, stable_fixed_points=[list(p) for p in _stable],
                    source="make_fixtures.py: scipy fsolve, eigenvalues of the Jacobian"), f, indent=1)
 print("Wilson-Cowan stable fixed points:", _stable)
+
+# ---------------------------------------------------------------- BOLD analysis references
+import scipy.signal
+import scipy.stats
+
+tr = 0.72
+fs = 1 / tr
+tc1 = scipy.io.loadmat(os.path.join(sub, "101309", "functional", "TC_rsfMRI_REST1_LR.mat"))["tc"][cortical]
+tc2 = scipy.io.loadmat(os.path.join(sub, "102311", "functional", "TC_rsfMRI_REST1_LR.mat"))["tc"][cortical]
+f, p = scipy.signal.welch(tc1, fs=fs, window="hann", nperseg=256, noverlap=128, detrend="constant", axis=-1)
+np.save(out("welch_101309_freqs.npy"), f)
+np.save(out("welch_101309_psd.npy"), p)
+_, pl = scipy.signal.welch(tc1[:4], fs=fs, window="hann", nperseg=200, noverlap=50, detrend="linear", axis=-1)
+np.save(out("welch_101309_linear_200_50.npy"), pl)
+# A sine of 0.05 Hz (amplitude 2) plus white noise of variance 0.25, 4096 samples at 1/TR.
+rng = np.random.default_rng(7)
+tt = np.arange(4096) * tr
+sig = 2 * np.sin(2 * np.pi * 0.05 * tt) + rng.normal(0, 0.5, tt.size)
+np.save(out("sine_noise.npy"), sig)
+fs_, ps_ = scipy.signal.welch(sig, fs=fs, nperseg=512)
+np.save(out("sine_noise_psd.npy"), ps_)
+# Analytic signal of region 0 (scipy.signal.hilbert) and of an odd-length cut.
+h = scipy.signal.hilbert(tc1[0])
+np.save(out("hilbert_101309_r0.npy"), np.stack([h.real, h.imag]))
+h2 = scipy.signal.hilbert(tc1[1, :999])
+np.save(out("hilbert_101309_r1_odd.npy"), np.stack([h2.real, h2.imag]))
+
+
+def mirror_bandpass(x, fs, lo, hi):
+    """Reference of WholeBrain's FFT band-pass: mirror both ends, zero bins outside [lo, hi]."""
+    n = x.shape[-1]
+    ext = np.concatenate([x[..., :0:-1], x, x[..., -2::-1]], axis=-1)
+    m = ext.shape[-1]
+    X = np.fft.rfft(ext, axis=-1)
+    fr = np.arange(X.shape[-1]) * fs / m
+    X[..., (fr < lo) | (fr > hi)] = 0
+    return np.fft.irfft(X, n=m, axis=-1)[..., n - 1:2 * n - 1]
+
+
+bp = mirror_bandpass(tc1, fs, 0.01, 0.1)
+np.save(out("bandpass_101309_001_01.npy"), bp)
+
+
+def fcd(x, w, step):
+    wins = [np.corrcoef(x[:, s:s + w]) for s in range(0, x.shape[1] - w + 1, step)]
+    iu = np.triu_indices(x.shape[0], 1)
+    return np.corrcoef(np.array([c[iu] for c in wins]))
+
+
+fcd1 = fcd(tc1, 60, 10)
+fcd2 = fcd(tc2, 60, 10)
+np.save(out("fcd_101309_60_10.npy"), fcd1)
+iu = np.triu_indices(fcd1.shape[0], 1)
+ks = scipy.stats.ks_2samp(fcd1[iu], fcd2[iu]).statistic
+narrow = mirror_bandpass(tc1, fs, 0.04, 0.07)
+phases = np.angle(scipy.signal.hilbert(narrow, axis=-1))
+R = np.abs(np.exp(1j * phases).mean(axis=0))
+# ALFF / fALFF (Zou et al. 2008) of the sine + noise: amplitudes 2|X_k|/n of the linearly
+# detrended series, k = 1 .. n/2; ALFF = mean in [0.01, 0.08] Hz, fALFF = band sum / total.
+_d = scipy.signal.detrend(sig, type="linear")
+_amp = np.abs(np.fft.rfft(_d))[1:sig.size // 2 + 1] * 2 / sig.size
+_fr = np.arange(1, sig.size // 2 + 1) * fs / sig.size
+_band = (_fr >= 0.01) & (_fr <= 0.08)
+with open(out("analysis_101309.json"), "w") as fjson:
+    json.dump(dict(sine_alff=float(_amp[_band].mean()), sine_falff=float(_amp[_band].sum() / _amp.sum()),
+                   fcd_ks_101309_vs_102311=float(ks), synchrony=float(R.mean()), metastability=float(R.std()),
+                   sine_variance=float(sig.var()), source="make_fixtures.py: scipy.signal.welch/hilbert, scipy.stats.ks_2samp, numpy"),
+              fjson, indent=1)
+print("analysis fixtures written")
