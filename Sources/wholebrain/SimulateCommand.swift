@@ -109,6 +109,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .customLong("save-states"), help: ArgumentHelp("Also write states.npy, S_E and S_I averaged over this period in ms.", valueName: "period"))
     var statePeriod: Double?
 
+    @OptionGroup(title: "BOLD analysis (written into summary.json)")
+    var analysis: AnalysisArguments
+
     @Option(help: "Output folder.")
     var out: String
 
@@ -184,11 +187,12 @@ struct SimulateCommand: ParsableCommand {
         request.statePeriod = statePeriod
         // Check everything before any output exists.
         let estimatedSteps = try modelType.validate(request)
+        let analysisOptions = try analysis.options(tr: tr)
         let bar = ProgressBar(label: "simulate", enabled: !quiet && estimatedSteps * inputs.connectome.regionCount > 20_000_000)
         let folder = try OutputFolder(path: out, force: force)
         let run = try modelType.simulate(request, progress: bar.update)
         bar.finish()
-        let summary = try SimulationOutputs.write(run: run, inputs: inputs,
+        let summary = try SimulationOutputs.write(run: run, inputs: inputs, analysis: analysisOptions,
                                                   extra: ["command": CommandLine.arguments.joined(separator: " ")], to: folder)
         try folder.commit()
         if !quiet {

@@ -171,6 +171,38 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(rk4Noise.err.contains("deterministic"), rk4Noise.err)
     }
 
+    func testAnalyzeFilesAndSubjectsAndSimulateMetrics() throws {
+        let sim = path("long")
+        let r = try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "216", "--transient", "5",
+                         "--bandpass", "0.01,0.1", "--segment", "128", "--fcd-window", "40", "--fcd-step", "5", "--quiet", "--out", sim])
+        XCTAssertEqual(r.status, 0, r.err)
+        let summary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: sim + "/summary.json")!) as! [String: Any]
+        let analysis = try XCTUnwrap(summary["analysis"] as? [String: Any], "\(summary["analysis"] ?? "none")")
+        XCTAssertNotNil(analysis["metastability"] as? Double)
+        XCTAssertNotNil((analysis["comparison"] as? [String: Any])?["fcd_ks_distance"] as? Double)
+        XCTAssertEqual(analysis["bandpass_hz"] as? [Double], [0.01, 0.1])
+        let out = path("analysis")
+        let a = try run(["analyze", sim + "/bold.npy", "--tr", "0.72", "--data", Fixtures.hcp, "--compare", "101309",
+                         "--segment", "128", "--fcd-window", "40", "--fcd-step", "5", "--out", out])
+        XCTAssertEqual(a.status, 0, a.err)
+        XCTAssert(a.out.contains("FCD KS"), a.out)
+        let psd = try NumpyFile.readMatrix(path: out + "/psd.npy")
+        XCTAssertEqual(psd.rows, 80); XCTAssertEqual(psd.columns, 65)
+        XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/freqs.npy").columns, 65)
+        XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/fcd.npy").rows, (300 - 40) / 5 + 1)
+        let subject = try run(["analyze", "102311", "--data", Fixtures.hcp, "--out", path("subject")])
+        XCTAssertEqual(subject.status, 0, subject.err)
+        let metrics = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: path("subject") + "/metrics.json")!) as! [String: Any]
+        XCTAssertEqual(metrics["samples"] as? Int, 1200)
+        // Too short for the default Welch segment: the message says what would work.
+        let short = try run(["analyze", Fixtures.path("matrix.csv"), "--out", path("short")])
+        XCTAssertNotEqual(short.status, 0)
+        XCTAssert(short.err.contains("--segment"), short.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("short")))
+        let badBand = try run(["analyze", "102311", "--data", Fixtures.hcp, "--bandpass", "0.1", "--out", path("bb")])
+        XCTAssert(badBand.err.contains("--bandpass"), badBand.err)
+    }
+
     func testInfoShowsLinkedLibraries() throws {
         let r = try run(["info"])
         XCTAssertEqual(r.status, 0, r.err)

@@ -19,15 +19,23 @@ public struct SimulationInputs: Sendable {
     public let groupFC: Matrix?
     /// Every subject's empirical FC, for runs on the group connectome.
     public let subjectFCs: [String: Matrix]
+    /// Empirical BOLD (regions x time) of the subject or file, and of every subject of the
+    /// dataset (for band-passed FC and the analyses).
+    public var empiricalBold: Matrix? = nil
+    public var datasetBolds: [String: Matrix] = [:]
+    public var tr: Double? = nil
 
     public static func load(_ source: ConnectomeSource, preparation: ConnectomePreparation) throws -> SimulationInputs {
         switch source {
         case let .dataset(root, subject) where subject == "group":
             let data = try HCPDataset(root: root)
-            var fcs: [String: Matrix] = [:]
-            for s in data.subjects { fcs[s] = try data.empiricalFC(subject: s) }
-            return SimulationInputs(connectome: try data.groupConnectome(preparation: preparation), subject: "group",
-                                    empiricalFC: nil, groupFC: try data.groupFC(), subjectFCs: fcs)
+            var fcs: [String: Matrix] = [:], bolds: [String: Matrix] = [:]
+            for s in data.subjects { bolds[s] = try data.boldTimeCourses(subject: s); fcs[s] = FunctionalConnectivity.pearson(regionsByTime: bolds[s]!) }
+            var inputs = SimulationInputs(connectome: try data.groupConnectome(preparation: preparation), subject: "group",
+                                          empiricalFC: nil, groupFC: try data.groupFC(), subjectFCs: fcs)
+            inputs.datasetBolds = bolds
+            inputs.tr = HCPDataset.repetitionTime
+            return inputs
         case let .dataset(root, subject):
             let data = try HCPDataset(root: root)
             let raw = try data.connectome(subject: subject)
@@ -37,9 +45,15 @@ public struct SimulationInputs: Sendable {
                 to: raw,
                 waytotal: needsWaytotal ? try data.regionValues(subject: subject, file: "waytotal.txt") : nil,
                 nvoxel: needsNvoxel ? try data.regionValues(subject: subject, file: "nvoxel.txt") : nil)
-            return SimulationInputs(connectome: prepared, subject: subject,
-                                    empiricalFC: try data.empiricalFC(subject: subject),
-                                    groupFC: try data.groupFC(), subjectFCs: [:])
+            var bolds: [String: Matrix] = [:]
+            for s in data.subjects { bolds[s] = try data.boldTimeCourses(subject: s) }
+            var inputs = SimulationInputs(connectome: prepared, subject: subject,
+                                          empiricalFC: FunctionalConnectivity.pearson(regionsByTime: bolds[subject]!),
+                                          groupFC: try data.groupFC(), subjectFCs: [:])
+            inputs.empiricalBold = bolds[subject]
+            inputs.datasetBolds = bolds
+            inputs.tr = HCPDataset.repetitionTime
+            return inputs
         case let .files(weightsPath, weightsVariable, lengthsPath, lengthsVariable, boldPath, boldVariable):
             let raw: Connectome
             if weightsPath.lowercased().hasSuffix(".zip") {
@@ -69,6 +83,9 @@ public struct SimulationInputs: Sendable {
                     throw WholeBrainError.badFile(path: boldPath, problem: "region \(r) holds \(bold[r, c]) at sample \(c)")
                 }
                 fc = FunctionalConnectivity.pearson(regionsByTime: bold)
+                var inputs = SimulationInputs(connectome: prepared, subject: nil, empiricalFC: fc, groupFC: nil, subjectFCs: [:])
+                inputs.empiricalBold = bold
+                return inputs
             }
             return SimulationInputs(connectome: prepared, subject: nil, empiricalFC: fc, groupFC: nil, subjectFCs: [:])
         }

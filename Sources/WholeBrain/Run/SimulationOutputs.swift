@@ -4,16 +4,52 @@ import Foundation
 /// `fc.npy`, optional `states.npy` (samples x 2 x regions: S_E then S_I, temporal averages)
 /// and `summary.json`.
 public enum SimulationOutputs {
-    public static func write(run: SimulationRun, inputs: SimulationInputs, extra: [String: Any],
-                             to folder: OutputFolder) throws -> [String: Any] {
+    public static func write(run: SimulationRun, inputs: SimulationInputs, analysis: AnalysisOptions? = nil,
+                             extra: [String: Any], to folder: OutputFolder) throws -> [String: Any] {
         let result = run.result
-        let fc = FunctionalConnectivity.pearson(timeByRegions: result.bold)
+        let simulated = result.bold.transposed
+        let band = analysis?.bandPass
+        func filtered(_ x: Matrix) -> Matrix {
+            guard let band, let o = analysis else { return x }
+            return BandPass.filter(regionsByTime: x, fs: o.fs, low: band.low, high: band.high)
+        }
+        let fc = FunctionalConnectivity.pearson(regionsByTime: filtered(simulated))
+        // Empirical FCs on the same footing: band-passed when the simulation's FC is.
+        var inputs = inputs
+        if band != nil, let o = analysis {
+            func empiricalFC(_ x: Matrix) -> Matrix {
+                FunctionalConnectivity.pearson(regionsByTime: BandPass.filter(regionsByTime: x, fs: 1 / (inputs.tr ?? o.tr),
+                                                                              low: band!.low, high: band!.high))
+            }
+            var filteredInputs = SimulationInputs(
+                connectome: inputs.connectome, subject: inputs.subject,
+                empiricalFC: inputs.empiricalBold.map(empiricalFC) ?? inputs.empiricalFC,
+                groupFC: inputs.datasetBolds.isEmpty ? inputs.groupFC : meanMatrix(inputs.datasetBolds.values.map(empiricalFC)),
+                subjectFCs: inputs.subjectFCs.isEmpty ? [:] : inputs.datasetBolds.mapValues(empiricalFC))
+            filteredInputs.empiricalBold = inputs.empiricalBold
+            filteredInputs.datasetBolds = inputs.datasetBolds
+            filteredInputs.tr = inputs.tr
+            inputs = filteredInputs
+        }
         try folder.write("bold.npy", bytes: NumpyFile.encode(result.bold))
         try folder.write("fc.npy", bytes: NumpyFile.encode(fc))
         if let states = result.states {
             try folder.write("states.npy", bytes: NumpyFile.encode(values: states, shape: [result.stateSampleCount, run.variables.count, result.bold.columns]))
         }
-        let summary = makeSummary(run: run, inputs: inputs, simulatedFC: fc, extra: extra)
+        var summary = makeSummary(run: run, inputs: inputs, simulatedFC: fc, extra: extra)
+        if let o = analysis {
+            do {
+                let metrics = try BoldAnalysis.analyze(regionsByTime: simulated, source: "simulated BOLD", options: o)
+                var a = BoldAnalysis.summary(metrics, options: o)
+                if let e = inputs.empiricalBold, e.rows == simulated.rows,
+                   let empirical = try? BoldAnalysis.analyze(regionsByTime: e, source: "empirical BOLD", options: o) {
+                    a["comparison"] = BoldAnalysis.compare(metrics, to: empirical)
+                }
+                summary["analysis"] = a
+            } catch {
+                summary["analysis"] = ["error": "\(error)"]
+            }
+        }
         try folder.write("summary.json", bytes: try json(summary))
         return summary
     }
@@ -26,6 +62,13 @@ public enum SimulationOutputs {
     static func finite(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
 
     static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(xs.count, 1)) }
+
+    static func meanMatrix(_ ms: [Matrix]) -> Matrix? {
+        guard var sum = ms.first else { return nil }
+        for m in ms.dropFirst() { for k in sum.values.indices { sum.values[k] += m.values[k] } }
+        sum.values = sum.values.map { $0 / Double(ms.count) }
+        return sum
+    }
 
     public static func makeSummary(run: SimulationRun, inputs: SimulationInputs, simulatedFC: Matrix,
                                    extra: [String: Any]) -> [String: Any] {
