@@ -1,36 +1,61 @@
+import CFFTW
+
 /// Zero-phase band-pass filtering in the frequency domain.
 ///
 /// Each series is extended by its mirror image on both sides (x reflected about its first and
-/// last samples, length n - 1 on each side, so the extended series has no jump at the
-/// original ends), transformed with FFTW, every bin outside [low, high] Hz is set to zero
+/// last samples, p samples on each side, so the extended series has no jump at the original
+/// ends; p is the smallest value >= n/2 for which n + 2p has no prime factor above 7, so the
+/// transform is fast), transformed with FFTW, every bin outside [low, high] Hz is set to zero
 /// (an ideal "brick-wall" filter, so the phase is untouched), transformed back, and the
 /// middle n samples are kept. The mean (0 Hz) goes whenever low > 0. The reflection keeps
 /// the circular transform from wrapping the end of the series onto its start; samples within
 /// about 1 / low seconds of either end are still less reliable, as with any filter.
 public enum BandPass {
+    /// The mirror padding p for n samples: the smallest p >= n/2 (and <= n - 1) with n + 2p
+    /// 7-smooth.
+    public static func padding(_ n: Int) -> Int {
+        func smooth(_ v: Int) -> Bool {
+            var v = v
+            for f in [2, 3, 5, 7] { while v % f == 0 { v /= f } }
+            return v == 1
+        }
+        let lower = (n + 1) / 2, upper = max(lower, n - 1)
+        return (lower...upper).first { smooth(n + 2 * $0) } ?? upper
+    }
+
     public static func filter(regionsByTime x: Matrix, fs: Double, low: Double, high: Double) -> Matrix {
+        filter(regionsByTime: x, fs: fs, bands: [(low, high)])[0]
+    }
+
+    /// Several bands of the same series with one forward transform per region.
+    public static func filter(regionsByTime x: Matrix, fs: Double, bands: [(low: Double, high: Double)]) -> [Matrix] {
         let n = x.columns
-        guard n >= 2 else { return x }
-        let m = 3 * n - 2
+        guard n >= 2 else { return bands.map { _ in x } }
+        let p = padding(n)
+        let m = n + 2 * p
         let plans = RealFFT.plans(for: m)
         let buffers = FFTBuffers(n: m)
-        var out = Matrix(rows: x.rows, columns: n)
+        var outs = bands.map { _ in Matrix(rows: x.rows, columns: n) }
         let bins = m / 2 + 1
+        var spectrum = [fftw_complex](repeating: (0, 0), count: bins)
         for r in 0..<x.rows {
             let base = r * n
-            // [x_{n-1} ... x_1] x_0 ... x_{n-1} [x_{n-2} ... x_0]
-            for k in 0..<(n - 1) { buffers.real[k] = x.values[base + n - 1 - k] }
-            for k in 0..<n { buffers.real[n - 1 + k] = x.values[base + k] }
-            for k in 0..<(n - 1) { buffers.real[2 * n - 1 + k] = x.values[base + n - 2 - k] }
+            // [x_p ... x_1] x_0 ... x_{n-1} [x_{n-2} ... x_{n-1-p}]
+            for k in 0..<p { buffers.real[k] = x.values[base + p - k] }
+            for k in 0..<n { buffers.real[p + k] = x.values[base + k] }
+            for k in 0..<p { buffers.real[p + n + k] = x.values[base + n - 2 - k] }
             plans.forward(buffers)
-            for k in 0..<bins {
-                let f = Double(k) * fs / Double(m)
-                if f < low || f > high { buffers.spectrum[k] = (0, 0) }
+            for k in 0..<bins { spectrum[k] = buffers.spectrum[k] }
+            for (b, band) in bands.enumerated() {
+                for k in 0..<bins {
+                    let f = Double(k) * fs / Double(m)
+                    buffers.spectrum[k] = f < band.low || f > band.high ? (0, 0) : spectrum[k]
+                }
+                plans.inverse(buffers)
+                let scale = 1 / Double(m)
+                for k in 0..<n { outs[b][r, k] = buffers.real[p + k] * scale }
             }
-            plans.inverse(buffers)
-            let scale = 1 / Double(m)
-            for k in 0..<n { out[r, k] = buffers.real[n - 1 + k] * scale }
         }
-        return out
+        return outs
     }
 }

@@ -93,10 +93,13 @@ public enum BoldAnalysis {
                 alff.append(a.alff); falff.append(a.falff)
             }
         }
-        let filtered = o.bandPass.map { BandPass.filter(regionsByTime: x, fs: o.fs, low: $0.low, high: $0.high) } ?? x
+        // One forward transform per region serves both the band-pass and the phase band.
+        let bands = [o.phaseBand] + (o.bandPass.map { [$0] } ?? [])
+        let passed = BandPass.filter(regionsByTime: x, fs: o.fs, bands: bands)
+        let narrow = passed[0]
+        let filtered = o.bandPass == nil ? x : passed[1]
         let fc = FunctionalConnectivity.pearson(regionsByTime: filtered)
         let fcd = FunctionalConnectivityDynamics.fcd(regionsByTime: filtered, window: o.fcdWindow, step: o.fcdStep)
-        let narrow = BandPass.filter(regionsByTime: x, fs: o.fs, low: o.phaseBand.low, high: o.phaseBand.high)
         let sync = PhaseSynchrony.synchronyAndMetastability(regionsByTime: narrow)
         return BoldMetrics(frequencies: frequencies, psd: psd, bandPower: bandPower, peakFrequency: peak,
                            alff: alff, falff: falff, fc: fc, fcd: fcd, orderParameter: sync.order,

@@ -18,10 +18,10 @@ public enum FunctionalConnectivity {
         }
         var fc = Matrix(rows: n, columns: n)
         z.withUnsafeBufferPointer { zp in
+            let base = zp.baseAddress!
             for i in 0..<n {
                 for j in i..<n {
-                    var s = 0.0
-                    for k in 0..<t { s += zp[i * t + k] * zp[j * t + k] }
+                    let s = FunctionalConnectivityDynamics.dot(base + i * t, base + j * t, t)
                     fc[i, j] = s; fc[j, i] = s
                 }
             }

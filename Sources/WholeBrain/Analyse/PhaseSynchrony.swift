@@ -12,13 +12,15 @@ public enum PhaseSynchrony {
     /// The analytic signal (real, imaginary) of one series.
     public static func analytic(_ x: UnsafeBufferPointer<Double>, buffers: FFTBuffers, plans: RealFFT) {
         let n = x.count
-        for k in 0..<n { buffers.complexIn[k] = (x[k], 0) }
-        plans.complex(buffers, inverse: false)
-        // h: 1 at 0 (and n/2 for even n), 2 for positive, 0 for negative frequencies.
+        for k in 0..<n { buffers.real[k] = x[k] }
+        plans.forward(buffers)
+        // h: 1 at 0 (and n/2 for even n), 2 for positive, 0 for negative frequencies; the
+        // real transform gives exactly the bins 0 ... n/2 that survive.
         for k in 0..<n {
             let h: Double
             if k == 0 || (n % 2 == 0 && k == n / 2) { h = 1 } else if k < (n + 1) / 2 { h = 2 } else { h = 0 }
-            let (re, im) = buffers.complexOut[k]
+            if h == 0 { buffers.complexIn[k] = (0, 0); continue }
+            let (re, im) = buffers.spectrum[k]
             buffers.complexIn[k] = (re * h, im * h)
         }
         plans.complex(buffers, inverse: true)
@@ -41,7 +43,27 @@ public enum PhaseSynchrony {
         return out
     }
 
-    /// R(t) for every time point.
+    /// R(t) for every time point straight from the analytic signals: each z_j(t) / |z_j(t)|
+    /// is exp(i theta_j(t)), so no phase angles (and no trigonometric calls) are needed.
+    public static func orderParameter(regionsByTime x: Matrix) -> [Double] {
+        let n = x.columns
+        let plans = RealFFT.plans(for: n)
+        let buffers = FFTBuffers(n: n)
+        var re = [Double](repeating: 0, count: n), im = [Double](repeating: 0, count: n)
+        x.values.withUnsafeBufferPointer { all in
+            for r in 0..<x.rows {
+                analytic(UnsafeBufferPointer(rebasing: all[(r * n)..<((r + 1) * n)]), buffers: buffers, plans: plans)
+                for t in 0..<n {
+                    let (a, b) = buffers.complexOut[t]
+                    let m = (a * a + b * b).squareRoot()
+                    if m > 0 { re[t] += a / m; im[t] += b / m }
+                }
+            }
+        }
+        return (0..<n).map { (re[$0] * re[$0] + im[$0] * im[$0]).squareRoot() / Double(x.rows) }
+    }
+
+    /// R(t) for every time point, from phases.
     public static func orderParameter(phases p: Matrix) -> [Double] {
         (0..<p.columns).map { t in
             var re = 0.0, im = 0.0
@@ -52,7 +74,7 @@ public enum PhaseSynchrony {
 
     /// (synchrony, metastability): mean and standard deviation of R(t).
     public static func synchronyAndMetastability(regionsByTime x: Matrix) -> (synchrony: Double, metastability: Double, order: [Double]) {
-        let r = orderParameter(phases: phases(regionsByTime: x))
+        let r = orderParameter(regionsByTime: x)
         let mean = r.reduce(0, +) / Double(r.count)
         let variance = r.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(r.count)
         return (mean, variance.squareRoot(), r)
