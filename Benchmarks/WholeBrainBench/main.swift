@@ -126,6 +126,7 @@ if analysisOnly {
     time("band-pass") { _ = BandPass.filter(regionsByTime: bold, fs: options.fs, low: 0.01, high: 0.1) }
     time("fc") { _ = FunctionalConnectivity.pearson(regionsByTime: bold) }
     time("fcd") { _ = FunctionalConnectivityDynamics.fcd(regionsByTime: bold, window: 60, step: 10) }
+    time("fcd 60/60 (sums only)") { _ = FunctionalConnectivityDynamics.fcd(regionsByTime: bold, window: 60, step: 60) }
     time("order parameter") { _ = PhaseSynchrony.orderParameter(regionsByTime: bold) }
     try time("whole analysis") { _ = try BoldAnalysis.analyze(regionsByTime: bold, source: "101309", options: options) }
     exit(0)
