@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import WholeBrain
 
 /// `wholebrain models [NAME]`: the model library and each model's parameters.
@@ -19,7 +20,7 @@ struct ModelsCommand: ParsableCommand {
         }
         let m: any NeuralMassModel.Type
         do { m = try ModelCatalog.named(name) } catch {
-            print("error: \(error)")
+            FileHandle.standardError.write("wholebrain models: error: \(error)\n".data(using: .utf8)!)
             throw ExitCode(1)
         }
         print(m.describe())
