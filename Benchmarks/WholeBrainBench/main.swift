@@ -21,7 +21,7 @@ func peakResidentMiB() -> Double {
 
 func bestNsPerNodeStep<M: NeuralMassModel>(_ spec: SimulationSpec<M>, repeats: Int) throws -> (best: Double, median: Double) {
     var times: [Double] = []
-    let simulator = NetworkSimulator(spec: spec)
+    let simulator = try NetworkSimulator(spec: spec)
     for _ in 0..<repeats {
         let r = try simulator.run()
         times.append(r.wallSeconds * 1e9 / (Double(r.steps) * Double(spec.connectome.regionCount)))

@@ -97,6 +97,35 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// The result does not depend on how the nodes are split into blocks (what MPI ranks do).
+    func testAnySplitIntoNodeBlocksGivesTheSameBits() throws {
+        let data = try HCPDataset(root: Fixtures.hcp)
+        let sc = try ConnectomePreparation().apply(to: try data.connectome(subject: "101309"))
+        for integrator in [IntegratorKind.euler, .heun] {
+            let spec = try SimulationSpec(model: ReducedWongWang(parameters: .init()), connectome: sc, integrator: integrator,
+                                          duration: 1.44, transient: 0.5, seed: 8, statePeriod: 10)
+            let whole = try NetworkSimulator(spec: spec).run()
+            for split in [[0..<33, 33..<80], [0..<1, 1..<40, 40..<41, 41..<80], [0..<79, 79..<80]] {
+                let parts = try NetworkSimulator(spec: spec, blocks: split).run()
+                XCTAssertEqual(parts.bold.values.map(\.bitPattern), whole.bold.values.map(\.bitPattern), "\(integrator) \(split)")
+                XCTAssertEqual(parts.states!.map(\.bitPattern), whole.states!.map(\.bitPattern), "\(integrator) \(split)")
+                XCTAssertEqual(parts.meanObservables, whole.meanObservables)
+            }
+        }
+        // ALN couples through an observable and has intra-node delays: also split-invariant.
+        var request = SimulationRequest(connectome: sc, duration: 0.72)
+        request.noiseKind = NoiseSpec.Kind.ou
+        request.sigma = 0.05
+        let aln = try ALN.makeSpec(request)
+        let a = try NetworkSimulator(spec: aln).run(), b = try NetworkSimulator(spec: aln, blocks: [0..<20, 20..<80]).run()
+        XCTAssertEqual(a.bold.values.map(\.bitPattern), b.bold.values.map(\.bitPattern))
+        // Zero-delay connections may not cross blocks.
+        let instant = try SimulationSpec(model: ReducedWongWang(parameters: .init()), connectome: sc, duration: 1.44,
+                                         conductionSpeed: .infinity)
+        assertThrowsMessage(try NetworkSimulator(spec: instant, blocks: [0..<40, 40..<80]), containing: ["zero-delay", "within a block"])
+        assertThrowsMessage(try NetworkSimulator(spec: instant, blocks: [0..<40, 41..<80]), containing: ["contiguous"])
+    }
+
     func testSpecRejectsBadTimes() throws {
         let c = try smallConnectome(3)
         let rww = ReducedWongWang(parameters: .init())

@@ -49,7 +49,7 @@ extension NeuralMassModel {
     /// specialised for that model, so the hot loop calls its drift directly.
     public static func simulate(_ request: SimulationRequest, progress: ((Double) -> Void)? = nil) throws -> SimulationRun {
         let spec = try makeSpec(request)
-        let simulator = NetworkSimulator(spec: spec)
+        let simulator = try NetworkSimulator(spec: spec)
         let result = try simulator.run(progress: progress)
         var parameters: [String: Double] = [:]
         for p in parameterSpecs { parameters[p.name] = spec.model.parameters[keyPath: p.keyPath] }
