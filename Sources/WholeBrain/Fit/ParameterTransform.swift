@@ -1,0 +1,42 @@
+import Foundation
+
+/// Smooth maps from an unconstrained value u (what the optimiser moves) to a parameter that
+/// must stay inside bounds, with their derivatives for the chain rule.
+///
+/// - `positive`: p = softplus(u) = log(1 + e^u) (> 0), dp/du = 1 / (1 + e^-u);
+/// - `bounded(lo, hi)`: p = lo + (hi - lo) / (1 + e^-u), dp/du = (hi - lo) s (1 - s);
+/// - `free`: p = u.
+public enum ParameterTransform: Sendable, Equatable {
+    case free
+    case positive
+    case bounded(Double, Double)
+
+    public func value(_ u: Double) -> Double {
+        switch self {
+        case .free: return u
+        case .positive: return u > 30 ? u + Foundation.log1p(Foundation.exp(-u)) : Foundation.log1p(Foundation.exp(u))
+        case let .bounded(lo, hi): return lo + (hi - lo) / (1 + Foundation.exp(-u))
+        }
+    }
+
+    public func derivative(_ u: Double) -> Double {
+        switch self {
+        case .free: return 1
+        case .positive: return 1 / (1 + Foundation.exp(-u))
+        case let .bounded(lo, hi):
+            let s = 1 / (1 + Foundation.exp(-u))
+            return (hi - lo) * s * (1 - s)
+        }
+    }
+
+    /// The unconstrained value for a parameter value strictly inside the bounds.
+    public func inverse(_ p: Double) -> Double {
+        switch self {
+        case .free: return p
+        case .positive: return p > 30 ? p + Foundation.log(-Foundation.expm1(-p)) : Foundation.log(Foundation.expm1(p))
+        case let .bounded(lo, hi):
+            let s = (p - lo) / (hi - lo)
+            return Foundation.log(s / (1 - s))
+        }
+    }
+}
