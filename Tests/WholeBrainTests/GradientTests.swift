@@ -1,0 +1,73 @@
+import XCTest
+import WholeBrain
+
+/// The discrete adjoint of the RWW network with delays, noise and BOLD, against central
+/// finite differences of the same loss, for every kind of parameter.
+final class GradientTests: XCTestCase {
+    func spec(_ p: ReducedWongWang.Parameters, sigma: Double, nodeJI: [Double]? = nil) throws -> SimulationSpec<ReducedWongWang> {
+        try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: nodeJI.map { ["J_i": $0] } ?? [:],
+                           connectome: try smallConnectome(5), noise: NoiseSpec(sigma: sigma), dt: 0.1, duration: 2,
+                           transient: 0.2, tr: 0.05, conductionSpeed: 20, seed: 13)
+    }
+
+    func testGradientMatchesFiniteDifferencesForEveryParameterKind() throws {
+        // Deterministic run (nodes differ by their initial states) for the model parameters;
+        // a fixed-noise run for sigma.
+        try check(sigma: 0, parameters: [.g, .wPlus, .jI, .jNMDA, .i0, .nodeJI(2)])
+        try check(sigma: 0.01, parameters: [.sigma, .g, .nodeJI(3)])
+    }
+
+    func check(sigma noiseLevel: Double, parameters: [RWWGradient.Parameter]) throws {
+        var base = ReducedWongWang.Parameters()
+        base.g = 0.5
+        var values: [Double] = []
+        for k in 0..<300 {
+            let t = Double(k % 60), region = Double(k / 60)
+            let wave: Double = sin(t * 0.3 + region)
+            values.append(wave + 0.3 * cos(Double(k) * 0.77))
+        }
+        let empirical = FunctionalConnectivity.pearson(regionsByTime: Matrix(rows: 5, columns: 60, values: values))
+        let result = try RWWGradient.lossAndGradient(spec: try spec(base, sigma: noiseLevel), empiricalFC: empirical, parameters: parameters)
+        XCTAssertLessThan(result.clampedUpdates, 5, "few bound hits, where the gradient is cut")
+        // The loss is that of the engine's own BOLD.
+        let engine = try NetworkSimulator(spec: try spec(base, sigma: noiseLevel)).run()
+        let engineLoss = FCObjective.surprise(regionsByTime: engine.bold.transposed, empiricalFC: empirical).loss
+        XCTAssertEqual(result.loss, engineLoss, accuracy: 1e-9 * abs(engineLoss))
+        for q in parameters {
+            func loss(_ delta: Double) throws -> Double {
+                var p = base
+                var sigma = noiseLevel
+                var nodeJI: [Double]? = nil
+                switch q {
+                case .g: p.g += delta
+                case .wPlus: p.wPlus += delta
+                case .jI: p.jI += delta
+                case .jNMDA: p.jNMDA += delta
+                case .i0: p.i0 += delta
+                case .sigma: sigma += delta
+                case let .nodeJI(node): nodeJI = (0..<5).map { $0 == node ? p.jI + delta : p.jI }
+                }
+                return try RWWGradient.lossAndGradient(spec: try spec(p, sigma: sigma, nodeJI: nodeJI), empiricalFC: empirical,
+                                                       parameters: []).loss
+            }
+            // The loss carries ~1e-13 of rounding noise (FC of slowly varying BOLD), so steps
+            // below ~1e-5 are noise-dominated; Richardson extrapolation of two larger steps
+            // removes the h^2 truncation term instead (h = 1e-3 and 5e-4 of the parameter's size).
+            let size: Double
+            switch q {
+            case .g: size = base.g
+            case .wPlus: size = base.wPlus
+            case .jI, .nodeJI: size = base.jI
+            case .jNMDA: size = base.jNMDA
+            case .i0: size = base.i0
+            case .sigma: size = noiseLevel
+            }
+            let h = 1e-3 * size
+            let coarse = (try loss(h) - loss(-h)) / (2 * h)
+            let fine = (try loss(h / 2) - loss(-h / 2)) / h
+            let fd = (4 * fine - coarse) / 3
+            let analytic = result.gradient[q]!
+            XCTAssertLessThan(abs(analytic - fd) / max(abs(fd), 1e-6), 1e-6, "\(q): adjoint \(analytic), finite difference \(fd)")
+        }
+    }
+}
