@@ -184,7 +184,25 @@ do {
                   note: String(format: "(median %.2f of 20; Welch 256, band-pass 0.01-0.1 Hz, FCD 60/10, phases 0.04-0.07 Hz; goal < 5 ms)", times[10])))
 }
 
-// 5. N = 1000 synthetic, dense and 10 % sparse.
+// 5. Gradient: the discrete adjoint (forward with stored trajectory + backward) against the
+// engine's forward run, N = 80, 5 simulated s (the goal for the ratio: at most 3).
+do {
+    var p = ReducedWongWang.Parameters()
+    p.g = 0.5
+    let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: sc, duration: 5, transient: 0, seed: 1)
+    let empirical = try hcp.empiricalFC(subject: "101309")
+    let forward = try bestNsPerNodeStep(spec, repeats: 3).best
+    var best = Double.infinity
+    for _ in 0..<2 {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        _ = try RWWGradient.lossAndGradient(spec: spec, empiricalFC: empirical, parameters: [.g, .wPlus, .jI, .sigma])
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / (Double(spec.totalSteps) * 80))
+    }
+    report(Figure(name: "gradient / forward cost, RWW N=80, 5 s", value: String(format: "%.1f", best / forward),
+                  note: String(format: "(%.0f ns per node-step for the gradient, %.1f for the engine's forward; goal <= 3; trajectory kept in memory)", best, forward)))
+}
+
+// 6. N = 1000 synthetic, dense and 10 % sparse.
 let bandwidth = readBandwidthGBps()
 report(Figure(name: "read bandwidth (sum of 256 MiB, one core)", value: String(format: "%.1f GB/s", bandwidth), note: ""))
 for (label, density) in [("dense", 1.0), ("sparse 10%", 0.1)] {

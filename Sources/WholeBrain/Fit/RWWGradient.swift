@@ -84,13 +84,13 @@ public enum RWWGradient {
                 var ci = 0.0
                 for j in 0..<n where c[i, j] != 0 { ci += c[i, j] * sE[max(step - delays[i * n + j], 0) * n + j] }
                 coupling[step * n + i] = ci
-                let d = model.drift(state: [sE[step * n + i], sI[step * n + i]], coupling: [ci], node: [ji[i]])
+                let d = model.drift(sE: sE[step * n + i], sI: sI[step * n + i], coupling: ci, jI: ji[i])
                 if scale != 0 {
                     xiE[step * n + i] = generator.normal(node: i, step: UInt64(step), variable: 0)
                     xiI[step * n + i] = generator.normal(node: i, step: UInt64(step), variable: 1)
                 }
-                let e1 = sE[step * n + i] + dt * d[0] + scale * xiE[step * n + i]
-                let i1 = sI[step * n + i] + dt * d[1] + scale * xiI[step * n + i]
+                let e1 = sE[step * n + i] + dt * d.dE + scale * xiE[step * n + i]
+                let i1 = sI[step * n + i] + dt * d.dI + scale * xiI[step * n + i]
                 clampedE[(step + 1) * n + i] = !(0...1).contains(e1)
                 clampedI[(step + 1) * n + i] = !(0...1).contains(i1)
                 sE[(step + 1) * n + i] = min(max(e1, 0), 1)
@@ -142,19 +142,15 @@ public enum RWWGradient {
                 let lE = clampedE[k] ? 0 : gE[k], lI = clampedI[k] ? 0 : gI[k]
                 if lE == 0 && lI == 0 { continue }
                 let e = sE[step * n + i], inh = sI[step * n + i], ci = coupling[step * n + i]
-                let jac = model.jacobian(state: [e, inh], coupling: [ci], node: [ji[i]])
-                gE[step * n + i] += lE * (1 + dt * jac.state[0][0]) + lI * dt * jac.state[1][0]
-                gI[step * n + i] += lE * dt * jac.state[0][1] + lI * (1 + dt * jac.state[1][1])
-                let lc = lE * dt * jac.coupling[0][0]
+                let jac = model.jacobianEntries(sE: e, sI: inh, coupling: ci, jI: ji[i])
+                gE[step * n + i] += lE * (1 + dt * jac.ee) + lI * dt * jac.ie
+                gI[step * n + i] += lE * dt * jac.ei + lI * (1 + dt * jac.ii)
+                let lc = lE * dt * jac.ec
                 if lc != 0 {
                     for j in 0..<n where c[i, j] != 0 { gE[max(step - delays[i * n + j], 0) * n + j] += c[i, j] * lc }
                 }
                 // Parameter partials of the drift.
-                let xE = p.wE * p.i0 + p.iExt + p.wPlus * p.jNMDA * e + p.g * p.jNMDA * ci - ji[i] * inh
-                let xI = p.wI * p.i0 + p.jNMDA * e - inh
-                let kE = (1 - e) * p.gammaE * ReducedWongWang.transferDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
-                let kI = p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
-                let a = dt * lE * kE, bI = dt * lI * kI
+                let a = dt * lE * jac.kE, bI = dt * lI * jac.kI
                 for q in parameters {
                     switch q {
                     case .g: grad[q]! += a * p.jNMDA * ci

@@ -134,6 +134,35 @@ public struct ReducedWongWang: NeuralMassModel {
         observables[1] = rI
     }
 
+    /// The drift of one node without allocation, with the engine's arithmetic (one lane).
+    @inline(__always)
+    public func drift(sE: Double, sI: Double, coupling c: Double, jI: Double) -> (dE: Double, dI: Double) {
+        let p = parameters
+        let e0 = Lanes(repeating: sE), i0 = Lanes(repeating: sI)
+        let xE = excitatoryDrive + recurrence * e0 + globalGain * Lanes(repeating: c) - Lanes(repeating: jI) * i0
+        let xI = inhibitoryDrive + p.jNMDA * e0 - i0
+        let rE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
+        let rI = ReducedWongWang.transfer(xI, a: p.aI, b: p.bI, d: p.dI)
+        let dE = (1 - e0) * (p.gammaE * rE) - e0 * invTauE
+        let dI = p.gammaI * rI - i0 * invTauI
+        return (dE[0], dI[0])
+    }
+
+    /// The Jacobian entries of one node without allocation:
+    /// (dfE/dSE, dfE/dSI, dfI/dSE, dfI/dSI, dfE/dc, kE, kI) with kE = (1 - S_E) gamma_E H_E'
+    /// and kI = gamma_I H_I' (what parameter derivatives need).
+    @inline(__always)
+    public func jacobianEntries(sE: Double, sI: Double, coupling c: Double, jI: Double)
+        -> (ee: Double, ei: Double, ie: Double, ii: Double, ec: Double, kE: Double, kI: Double) {
+        let p = parameters
+        let xE = excitatoryDrive + recurrence * sE + globalGain * c - jI * sI
+        let xI = inhibitoryDrive + p.jNMDA * sE - sI
+        let hE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
+        let kE = (1 - sE) * p.gammaE * ReducedWongWang.transferDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
+        let kI = p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
+        return (-invTauE - p.gammaE * hE + kE * recurrence, -kE * jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
+    }
+
     public func jacobian(state x: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
         let c = cs.first ?? 0
         let p = parameters
