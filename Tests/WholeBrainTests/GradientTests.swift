@@ -17,6 +17,25 @@ final class GradientTests: XCTestCase {
         try check(sigma: 0.01, parameters: [.sigma, .g, .nodeJI(3)])
     }
 
+    /// Checkpointing (recomputing segments) changes memory, not the result.
+    func testCheckpointedGradientEqualsTheStoredOne() throws {
+        var base = ReducedWongWang.Parameters()
+        base.g = 0.5
+        let empirical = FunctionalConnectivity.pearson(regionsByTime: Matrix(rows: 5, columns: 40, values: (0..<200).map { k in
+            sin(Double(k) * 0.37) + Double(k % 7) * 0.1
+        }))
+        let parameters: [RWWGradient.Parameter] = [.g, .wPlus, .jI, .jNMDA, .i0, .sigma, .nodeJI(1)]
+        let s = try spec(base, sigma: 0.01)
+        let whole = try RWWGradient.lossAndGradient(spec: s, empiricalFC: empirical, parameters: parameters)
+        for every in [1, 300, 777, 5000] {
+            let segmented = try RWWGradient.lossAndGradient(spec: s, empiricalFC: empirical, parameters: parameters, checkpointEvery: every)
+            XCTAssertEqual(segmented.loss.bitPattern, whole.loss.bitPattern, "forward recomputation is exact (K = \(every))")
+            for q in parameters {
+                XCTAssertEqual(segmented.gradient[q]!, whole.gradient[q]!, accuracy: 1e-12 * abs(whole.gradient[q]!), "\(q), K = \(every)")
+            }
+        }
+    }
+
     func check(sigma noiseLevel: Double, parameters: [RWWGradient.Parameter]) throws {
         var base = ReducedWongWang.Parameters()
         base.g = 0.5
