@@ -203,6 +203,33 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(badBand.err.contains("--bandpass"), badBand.err)
     }
 
+    func testFitUserDataBackFromSimulatedBold() throws {
+        var w = "", l = ""
+        for i in 0..<6 {
+            w += (0..<6).map { j in i == j ? "0" : String(Double((i * 7 + j * 3) % 5) / 4) }.joined(separator: ",") + "\n"
+            l += (0..<6).map { j in i == j ? "0" : String(40 * (0.2 + Double((i + j) % 7) / 3)) }.joined(separator: ",") + "\n"
+        }
+        let weights = write("w.csv", w), lengths = write("l.csv", l)
+        let sim = path("target")
+        XCTAssertEqual(try run(["simulate", "--connectome", weights, "--lengths", lengths, "--normalise", "none", "--G", "0.6",
+                                "--duration", "14.4", "--transient", "1", "--quiet", "--out", sim]).status, 0)
+        let out = path("fit")
+        let r = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G,sigma",
+                         "--G", "0.4", "--epochs", "3", "--duration", "14.4", "--transient", "1", "--checkpoint", "2000", "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssert(r.out.contains("epoch   3") && r.out.contains("test FC r"), r.out)
+        let params = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/params.json")!) as! [String: [String: Double]]
+        XCTAssertEqual(params["initial"]?["G"], 0.4)
+        XCTAssertNotEqual(params["fitted"]?["G"], 0.4)
+        let history = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(history.count, 4)
+        XCTAssert(history[0].hasPrefix("epoch,loss,fc_r,G,sigma"))
+        XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/fc_sim.npy").rows, 6)
+        let bad = try run(["fit", "--fit", "G,nope", "--data", Fixtures.hcp, "--out", path("badfit")])
+        XCTAssert(bad.err.contains("--fit") && bad.err.contains("w_plus"), bad.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("badfit")))
+    }
+
     func testInfoShowsLinkedLibraries() throws {
         let r = try run(["info"])
         XCTAssertEqual(r.status, 0, r.err)
