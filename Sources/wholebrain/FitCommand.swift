@@ -15,7 +15,8 @@ struct FitCommand: ParsableCommand {
         Writes params.json (initial and fitted values), history.csv (loss, FC r and parameters per \
         step), fc_sim.npy (FC of a fresh run with the fitted parameters and another seed) and \
         summary.json (train and test FC r, wall time).
-        Not yet: the windowed scheme, entropy and prior terms, SC gains, resume, report.html.
+        After every epoch the optimiser state is saved beside --out; --resume continues a killed fit.
+        Not yet: the windowed scheme, entropy and prior terms, SC gains, report.html.
 
         Example:
           wholebrain fit --data data/hcp --subject 101309 --duration 60 --epochs 20 --fit G --out runs/fit1
@@ -40,6 +41,13 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
     @Flag(help: "No per-epoch lines.") var quiet = false
+    @Flag(help: "Continue an interrupted fit from its checkpoint (saved beside --out after every epoch).") var resume = false
+
+    /// The per-epoch checkpoint, a hidden file beside the output folder.
+    var statePath: String {
+        let url = URL(fileURLWithPath: out).standardizedFileURL
+        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).fit-state.json").path
+    }
 
     static let transforms: [String: (RWWGradient.Parameter, ParameterTransform)] = [
         "G": (.g, .bounded(0, 10)), "w_plus": (.wPlus, .bounded(0, 3)), "J_i": (.jI, .bounded(0, 3)),
@@ -83,10 +91,31 @@ struct FitCommand: ParsableCommand {
                                        noise: NoiseSpec(sigma: sigma), duration: duration, transient: transient, tr: tr,
                                        conductionSpeed: speed, seed: seed)
         let began = Date()
+        var resumed: GradientFit.State?
+        if resume {
+            guard let data = FileManager.default.contents(atPath: statePath) else {
+                throw WholeBrainError.missingFile(path: statePath, what: "the checkpoint of an interrupted fit (drop --resume to start afresh)")
+            }
+            do { resumed = try JSONDecoder().decode(GradientFit.State.self, from: data) } catch {
+                throw WholeBrainError.badFile(path: statePath, problem: "is not a fit checkpoint (\(error))")
+            }
+            if !quiet { print("resuming after epoch \(resumed!.history.count)") }
+        }
         let folder = try OutputFolder(path: out, force: force)
+        let checkpointPath = statePath
         let (fitted, history) = try GradientFit.fit(
             spec: start, empiricalFC: empirical,
             options: GradientFit.Options(parameters: chosen.map { ($0.0, $0.1) }, epochs: epochs, learningRate: lr, checkpointEvery: checkpoint),
+            resume: resumed,
+            onEpoch: { state in
+                // Written to a temporary file and renamed, so a kill never leaves half a checkpoint.
+                let data = try JSONEncoder().encode(state)
+                let temporary = checkpointPath + ".tmp"
+                guard FileManager.default.createFile(atPath: temporary, contents: data),
+                      rename(temporary, checkpointPath) == 0 else {
+                    throw WholeBrainError.writeFailed(path: checkpointPath, problem: "could not save the fit checkpoint")
+                }
+            },
             progress: { step in
                 if !quiet {
                     let values = zip(names, step.values).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: ", ")
@@ -118,6 +147,7 @@ struct FitCommand: ParsableCommand {
         ]
         try folder.write("summary.json", bytes: try SimulationOutputs.json(summary))
         try folder.commit()
+        try? FileManager.default.removeItem(atPath: statePath)
         print(String(format: "train FC r %.3f, test FC r %.3f (new noise); outputs in %@", history.last?.fcCorrelation ?? 0, testR, out))
     }
 }

@@ -225,6 +225,31 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(history.count, 4)
         XCTAssert(history[0].hasPrefix("epoch,loss,fc_r,G,sigma"))
         XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/fc_sim.npy").rows, 6)
+        // A fit killed mid-run resumes from its last epoch checkpoint.
+        let killed = path("killed")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G",
+                             "--G", "0.4", "--epochs", "500", "--duration", "14.4", "--transient", "1", "--quiet", "--out", killed]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let state = path(".killed.fit-state.json")
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: state) && Date() < deadline { usleep(50_000) }
+        usleep(300_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssert(FileManager.default.fileExists(atPath: state), "a checkpoint was written before the kill")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: killed), "no output from the killed run")
+        let resumed = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G",
+                               "--G", "0.4", "--epochs", "3", "--duration", "14.4", "--transient", "1", "--resume", "--out", killed])
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        XCTAssert(resumed.out.contains("resuming after epoch"), resumed.out)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: state), "the checkpoint goes once the fit is done")
+        let noState = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--resume",
+                               "--out", path("nostate")])
+        XCTAssert(noState.err.contains("fit-state.json"), noState.err)
         let bad = try run(["fit", "--fit", "G,nope", "--data", Fixtures.hcp, "--out", path("badfit")])
         XCTAssert(bad.err.contains("--fit") && bad.err.contains("w_plus"), bad.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("badfit")))

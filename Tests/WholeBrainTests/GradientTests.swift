@@ -117,3 +117,30 @@ final class ParameterRecoveryTests: XCTestCase {
         XCTAssertGreaterThan(FunctionalConnectivity.similarity(FunctionalConnectivity.pearson(timeByRegions: refit.bold), targetFC), 0.9)
     }
 }
+
+final class FitResumeTests: XCTestCase {
+    func testResumingGivesTheSameFitAsRunningThrough() throws {
+        var truth = ReducedWongWang.Parameters()
+        truth.g = 0.6
+        let spec = try SimulationSpec(model: ReducedWongWang(parameters: truth), connectome: try smallConnectome(5),
+                                      noise: NoiseSpec(sigma: 0.01), duration: 1, transient: 0.1, tr: 0.05, seed: 3)
+        let target = FunctionalConnectivity.pearson(timeByRegions: try NetworkSimulator(spec: spec).run().bold)
+        let start = try GradientFit.spec(spec, with: [(.g, 0.4), (.sigma, 0.02)])
+        func options(_ epochs: Int) -> GradientFit.Options {
+            GradientFit.Options(parameters: [(.g, .bounded(0, 2)), (.sigma, .positive)], epochs: epochs, learningRate: 0.1)
+        }
+        let straight = try GradientFit.fit(spec: start, empiricalFC: target, options: options(6))
+        var saved: GradientFit.State?
+        _ = try GradientFit.fit(spec: start, empiricalFC: target, options: options(3), onEpoch: { saved = $0 })
+        let data = try JSONEncoder().encode(saved!)
+        let restored = try JSONDecoder().decode(GradientFit.State.self, from: data)
+        let resumed = try GradientFit.fit(spec: start, empiricalFC: target, options: options(6), resume: restored)
+        XCTAssertEqual(resumed.history, straight.history)
+        XCTAssertEqual(resumed.spec.model.parameters, straight.spec.model.parameters)
+        XCTAssertEqual(resumed.spec.noise, straight.spec.noise)
+        var other = options(6)
+        other.parameters = [(.g, .bounded(0, 2))]
+        assertThrowsMessage(try GradientFit.fit(spec: start, empiricalFC: target, options: other, resume: restored),
+                            containing: ["--resume", "same fit"])
+    }
+}

@@ -23,7 +23,7 @@ public enum GradientFit {
     }
 
     /// One optimisation step's record.
-    public struct Step: Sendable {
+    public struct Step: Sendable, Codable, Equatable {
         public let epoch: Int
         public let loss: Double
         public let fcCorrelation: Double
@@ -71,15 +71,35 @@ public enum GradientFit {
                                   recordBold: spec.recordBold)
     }
 
-    /// Runs the optimisation; returns the fitted spec and the history (one entry per step).
+    /// Everything needed to continue an interrupted fit exactly where it stopped.
+    public struct State: Codable, Equatable, Sendable {
+        /// Names of the fitted parameters, to refuse resuming a different fit.
+        public var parameters: [String]
+        /// The unconstrained coordinates after the last completed step.
+        public var free: [Double]
+        public var adam: Adam
+        public var history: [Step]
+    }
+
+    /// Runs the optimisation (continuing `resume` if given); `onEpoch` receives the state after
+    /// every step, e.g. to save a checkpoint. Returns the fitted spec and the whole history.
     public static func fit(spec initial: SimulationSpec<ReducedWongWang>, empiricalFC: Matrix, options: Options,
+                           resume: State? = nil, onEpoch: ((State) throws -> Void)? = nil,
                            progress: ((Step) -> Void)? = nil) throws -> (spec: SimulationSpec<ReducedWongWang>, history: [Step]) {
         let parameters = options.parameters
+        let names = parameters.map { $0.parameter.description }
         var u = parameters.map { $0.transform.inverse(value($0.parameter, in: initial)) }
         var adam = Adam(parameters: u.count, learningRate: options.learningRate, clipNorm: options.clipNorm)
         var history: [Step] = []
+        if let resume {
+            guard resume.parameters == names, resume.free.count == u.count else {
+                throw WholeBrainError.badValue(source: "--resume", value: resume.parameters.joined(separator: ","),
+                                               expected: "a checkpoint of the same fit (\(names.joined(separator: ",")))")
+            }
+            u = resume.free; adam = resume.adam; history = resume.history
+        }
         var current = initial
-        for epoch in 0..<options.epochs {
+        for epoch in history.count..<max(options.epochs, history.count) {
             let values = zip(parameters, u).map { $0.transform.value($1) }
             current = try spec(initial, with: zip(parameters.map(\.parameter), values).map { ($0, $1) })
             let result = try RWWGradient.lossAndGradient(spec: current, empiricalFC: empiricalFC, parameters: parameters.map(\.parameter),
@@ -91,6 +111,7 @@ public enum GradientFit {
             // Chain rule through the transforms, then one ADAM step in the free coordinates.
             let gu = zip(zip(parameters, u), gradient).map { $0.0.transform.derivative($0.1) * $1 }
             adam.step(&u, gradient: gu)
+            try onEpoch?(State(parameters: names, free: u, adam: adam, history: history))
         }
         let values = zip(parameters, u).map { $0.transform.value($1) }
         return (try spec(initial, with: zip(parameters.map(\.parameter), values).map { ($0, $1) }), history)
