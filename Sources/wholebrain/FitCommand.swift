@@ -16,7 +16,8 @@ struct FitCommand: ParsableCommand {
         step), fc_sim.npy (FC of a fresh run with the fitted parameters and another seed) and \
         summary.json (train and test FC r, wall time).
         After every epoch the optimiser state is saved beside --out; --resume continues a killed fit.
-        Not yet: the windowed scheme, entropy and prior terms, SC gains, report.html.
+        report.html shows the loss, FC r and parameter trajectories and both FCs side by side.
+        Not yet: the windowed scheme, entropy and prior terms, SC gains.
 
         Example:
           wholebrain fit --data data/hcp --subject 101309 --duration 60 --epochs 20 --fit G --out runs/fit1
@@ -146,6 +147,21 @@ struct FitCommand: ParsableCommand {
             "command": CommandLine.arguments.joined(separator: " "),
         ]
         try folder.write("summary.json", bytes: try SimulationOutputs.json(summary))
+        let steps = history.map { Double($0.epoch + 1) }
+        var sections: [(heading: String, body: String)] = []
+        sections.append(("Result", SVG.table(header: ["parameter", "initial", "fitted"],
+                                             rows: names.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", final[n] ?? .nan)] })
+                         + String(format: "<p>train FC r %.3f, test FC r %.3f (new noise, seed %llu); %d epochs, %.0f s</p>",
+                                  history.last?.fcCorrelation ?? 0, testR, seed &+ 1000, history.count, Date().timeIntervalSince(began))))
+        sections.append(("Optimisation",
+                         SVG.linePlot(title: "loss (FC surprise)", xLabel: "epoch", series: [("loss", history.map(\.loss))], x: steps)
+                         + SVG.linePlot(title: "FC correlation", xLabel: "epoch", series: [("train FC r", history.map(\.fcCorrelation))], x: steps)
+                         + names.enumerated().map { k, n in
+                             SVG.linePlot(title: n, xLabel: "epoch", series: [(n, history.map { $0.values[k] })], x: steps)
+                         }.joined()))
+        sections.append(("Functional connectivity",
+                         SVG.heatmap(title: "empirical FC", empirical) + SVG.heatmap(title: "simulated FC (fitted, new noise)", testFC)))
+        try folder.write("report.html", text: SVG.page(title: "WholeBrain fit: \(inputs.subject ?? "user data")", sections: sections))
         try folder.commit()
         try? FileManager.default.removeItem(atPath: statePath)
         print(String(format: "train FC r %.3f, test FC r %.3f (new noise); outputs in %@", history.last?.fcCorrelation ?? 0, testR, out))

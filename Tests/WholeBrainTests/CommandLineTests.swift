@@ -225,6 +225,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(history.count, 4)
         XCTAssert(history[0].hasPrefix("epoch,loss,fc_r,G,sigma"))
         XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/fc_sim.npy").rows, 6)
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssert(report.contains("<svg") && report.contains("empirical FC") && report.contains("loss (FC surprise)"))
         // A fit killed mid-run resumes from its last epoch checkpoint.
         let killed = path("killed")
         let process = Process()

@@ -1,0 +1,80 @@
+import Foundation
+
+/// Small SVG figures for self-contained HTML reports (no scripts, no external files).
+public enum SVG {
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    static func number(_ x: Double) -> String {
+        if x == 0 { return "0" }
+        let a = abs(x)
+        return a >= 1e4 || a < 1e-3 ? String(format: "%.2e", x) : String(format: a >= 100 ? "%.0f" : a >= 1 ? "%.2f" : "%.3f", x)
+    }
+
+    /// A line plot of one or more series against their index (or given x values).
+    public static func linePlot(title: String, xLabel: String, series: [(name: String, values: [Double])],
+                                x: [Double]? = nil, width: Int = 420, height: Int = 260) -> String {
+        let left = 56.0, right = 12.0, top = 28.0, bottom = 40.0
+        let w = Double(width) - left - right, h = Double(height) - top - bottom
+        let all = series.flatMap(\.values).filter(\.isFinite)
+        var lo = all.min() ?? 0, hi = all.max() ?? 1
+        if hi == lo { lo -= 0.5; hi += 0.5 }
+        let count = series.map(\.values.count).max() ?? 1
+        let xs = x ?? (0..<count).map(Double.init)
+        let x0 = xs.first ?? 0, x1 = max(xs.last ?? 1, x0 + 1e-12)
+        func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * w }
+        func py(_ v: Double) -> Double { top + (1 - (v - lo) / (hi - lo)) * h }
+        let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"
+        s += "<text x=\"\(width / 2)\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>"
+        s += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(w)\" height=\"\(h)\" fill=\"none\" stroke=\"#888\"/>"
+        for k in 0...4 {
+            let v = lo + (hi - lo) * Double(k) / 4
+            s += "<text x=\"\(left - 4)\" y=\"\(py(v) + 4)\" text-anchor=\"end\">\(number(v))</text>"
+            let xv = x0 + (x1 - x0) * Double(k) / 4
+            s += "<text x=\"\(px(xv))\" y=\"\(top + h + 14)\" text-anchor=\"middle\">\(number(xv))</text>"
+        }
+        s += "<text x=\"\(left + w / 2)\" y=\"\(Double(height) - 6)\" text-anchor=\"middle\">\(escape(xLabel))</text>"
+        for (k, serie) in series.enumerated() {
+            let points = serie.values.enumerated().filter { $0.element.isFinite }
+                .map { String(format: "%.1f,%.1f", px(xs[$0.offset]), py($0.element)) }.joined(separator: " ")
+            let colour = colours[k % colours.count]
+            s += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points)\"/>"
+            s += "<text x=\"\(left + 6)\" y=\"\(top + 14 + 13 * Double(k))\" fill=\"\(colour)\">\(escape(serie.name))</text>"
+        }
+        return s + "</svg>"
+    }
+
+    /// A matrix as a heat map (blue-white-red over [-limit, limit]).
+    public static func heatmap(title: String, _ m: Matrix, limit: Double = 1, size: Int = 260) -> String {
+        let cell = Double(size) / Double(max(m.rows, m.columns, 1))
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(size)\" height=\"\(size + 24)\" font-family=\"sans-serif\" font-size=\"11\">"
+        s += "<text x=\"\(size / 2)\" y=\"15\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>"
+        for r in 0..<m.rows {
+            for c in 0..<m.columns {
+                let v = max(-1, min(1, m[r, c] / limit))
+                let (red, green, blue): (Double, Double, Double) = v >= 0 ? (1, 1 - v, 1 - v) : (1 + v, 1 + v, 1)
+                s += String(format: "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"rgb(%d,%d,%d)\"/>",
+                            Double(c) * cell, 24 + Double(r) * cell, cell + 0.3, cell + 0.3,
+                            Int(255 * red), Int(255 * green), Int(255 * blue))
+            }
+        }
+        return s + "</svg>"
+    }
+
+    /// A whole HTML page around sections of figures and text.
+    public static func page(title: String, sections: [(heading: String, body: String)]) -> String {
+        var html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>\(escape(title))</title>"
+        html += "<style>body{font-family:sans-serif;margin:24px;max-width:1100px}svg{margin:6px}table{border-collapse:collapse}"
+        html += "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body><h1>\(escape(title))</h1>"
+        for (heading, body) in sections { html += "<h2>\(escape(heading))</h2><div>\(body)</div>" }
+        return html + "</body></html>\n"
+    }
+
+    /// A simple table.
+    public static func table(header: [String], rows: [[String]]) -> String {
+        "<table><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>"
+            + rows.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>" }.joined() + "</table>"
+    }
+}
