@@ -160,7 +160,7 @@ struct FitCommand: ParsableCommand {
                              SVG.linePlot(title: n, xLabel: "epoch", series: [(n, history.map { $0.values[k] })], x: steps)
                          }.joined()))
         sections.append(("Functional connectivity",
-                         SVG.heatmap(title: "empirical FC", empirical) + SVG.heatmap(title: "simulated FC (fitted, new noise)", testFC)))
+                         SVG.heatmap(title: "empirical FC", empirical) + SVG.heatmap(title: "simulated FC (new noise)", testFC)))
         try folder.write("report.html", text: SVG.page(title: "WholeBrain fit: \(inputs.subject ?? "user data")", sections: sections))
         try folder.commit()
         try? FileManager.default.removeItem(atPath: statePath)

@@ -6,10 +6,14 @@ public enum SVG {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
-    static func number(_ x: Double) -> String {
+    /// A tick label with enough digits to tell ticks `step` apart.
+    static func number(_ x: Double, step: Double = 0) -> String {
         if x == 0 { return "0" }
         let a = abs(x)
-        return a >= 1e4 || a < 1e-3 ? String(format: "%.2e", x) : String(format: a >= 100 ? "%.0f" : a >= 1 ? "%.2f" : "%.3f", x)
+        if a >= 1e5 || a < 1e-4 { return String(format: "%.2e", x) }
+        if x == x.rounded() && step >= 1 { return String(format: "%.0f", x) }
+        let digits = step > 0 ? max(0, min(8, Int((-Foundation.log10(step)).rounded(.up)) + 1)) : 3
+        return String(format: "%.\(digits)f", x)
     }
 
     /// A line plot of one or more series against their index (or given x values).
@@ -31,9 +35,9 @@ public enum SVG {
         s += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(w)\" height=\"\(h)\" fill=\"none\" stroke=\"#888\"/>"
         for k in 0...4 {
             let v = lo + (hi - lo) * Double(k) / 4
-            s += "<text x=\"\(left - 4)\" y=\"\(py(v) + 4)\" text-anchor=\"end\">\(number(v))</text>"
+            s += "<text x=\"\(left - 4)\" y=\"\(py(v) + 4)\" text-anchor=\"end\">\(number(v, step: (hi - lo) / 4))</text>"
             let xv = x0 + (x1 - x0) * Double(k) / 4
-            s += "<text x=\"\(px(xv))\" y=\"\(top + h + 14)\" text-anchor=\"middle\">\(number(xv))</text>"
+            s += "<text x=\"\(px(xv))\" y=\"\(top + h + 14)\" text-anchor=\"middle\">\(number(xv, step: (x1 - x0) / 4))</text>"
         }
         s += "<text x=\"\(left + w / 2)\" y=\"\(Double(height) - 6)\" text-anchor=\"middle\">\(escape(xLabel))</text>"
         for (k, serie) in series.enumerated() {
@@ -46,17 +50,22 @@ public enum SVG {
         return s + "</svg>"
     }
 
-    /// A matrix as a heat map (blue-white-red over [-limit, limit]).
-    public static func heatmap(title: String, _ m: Matrix, limit: Double = 1, size: Int = 260) -> String {
+    /// A matrix as a heat map, blue-white-red over [-limit, limit]; the default limit is the
+    /// largest off-diagonal magnitude (the diagonal of an FC is 1 and says nothing).
+    public static func heatmap(title: String, _ m: Matrix, limit: Double? = nil, size: Int = 260) -> String {
+        var offDiagonal = 0.0
+        for r in 0..<m.rows { for c in 0..<m.columns where r != c && m[r, c].isFinite { offDiagonal = max(offDiagonal, abs(m[r, c])) } }
+        let limit = limit ?? (offDiagonal > 0 ? offDiagonal : 1)
         let cell = Double(size) / Double(max(m.rows, m.columns, 1))
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(size)\" height=\"\(size + 24)\" font-family=\"sans-serif\" font-size=\"11\">"
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(size)\" height=\"\(size + 38)\" font-family=\"sans-serif\" font-size=\"11\">"
         s += "<text x=\"\(size / 2)\" y=\"15\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>"
+        s += "<text x=\"\(size / 2)\" y=\"\(size + 35)\" text-anchor=\"middle\">blue -\(number(limit)), white 0, red +\(number(limit))</text>"
         for r in 0..<m.rows {
             for c in 0..<m.columns {
                 let v = max(-1, min(1, m[r, c] / limit))
                 let (red, green, blue): (Double, Double, Double) = v >= 0 ? (1, 1 - v, 1 - v) : (1 + v, 1 + v, 1)
                 s += String(format: "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"rgb(%d,%d,%d)\"/>",
-                            Double(c) * cell, 24 + Double(r) * cell, cell + 0.3, cell + 0.3,
+                            Double(c) * cell, 22 + Double(r) * cell, cell + 0.3, cell + 0.3,
                             Int(255 * red), Int(255 * green), Int(255 * blue))
             }
         }
