@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the bundled data: five simulated minutes of HCP subject 101309 with the
+# The main jobs on the bundled data: five simulated minutes of HCP subject 101309 with the
 # reduced Wong-Wang network (default parameters, G = 2), compared with that subject's and the
 # group's empirical FC, with the BOLD analysis (band-passed 0.01-0.1 Hz) in summary.json.
 set -euo pipefail
@@ -17,3 +17,9 @@ if "comparison" in a:
     print(f"band-passed BOLD: metastability {a['metastability']:.3f}, FCD KS distance to 101309 {c['fcd_ks_distance']:.3f}")
 PY
 echo "bold.npy (time x regions), fc.npy and summary.json are in $OUT"
+
+# A short gradient fit of G to the same subject's FC (4 epochs of 30 simulated seconds; see
+# `wholebrain fit --help` for longer fits).
+FIT=runs/demo-fit
+"$BIN" fit --data data/hcp --subject 101309 --duration 30 --epochs 4 --lr 0.1 --fit G --G 1.0 --checkpoint 3000 --out "$FIT" --force
+echo "params.json, history.csv and report.html are in $FIT"
