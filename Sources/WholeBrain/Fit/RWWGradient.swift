@@ -138,6 +138,9 @@ public enum RWWGradient {
         let delays: [Int]
         let ji: [Double]
         let generator: CounterNoise
+        /// Incoming edges of each node in ascending source order: start[i] ..< start[i + 1]
+        /// index `source`, `weight` and `delay`.
+        let edgeStart: [Int], edgeSource: [Int], edgeWeight: [Double], edgeDelay: [Int]
 
         init(spec: SimulationSpec<ReducedWongWang>) {
             self.spec = spec
@@ -156,6 +159,12 @@ public enum RWWGradient {
             } }
             delays = d
             maxDelay = d.max() ?? 0
+            var start = [0], source: [Int] = [], weight: [Double] = [], delay: [Int] = []
+            for i in 0..<n {
+                for j in 0..<n where c[i, j] != 0 { source.append(j); weight.append(c[i, j]); delay.append(d[i * n + j]) }
+                start.append(source.count)
+            }
+            edgeStart = start; edgeSource = source; edgeWeight = weight; edgeDelay = delay
             ji = spec.nodeParameters[0]
             generator = CounterNoise(seed: spec.seed)
         }
@@ -192,7 +201,7 @@ public enum RWWGradient {
                 let step = s0 + local
                 for i in 0..<n {
                     var ci = 0.0
-                    for j in 0..<n where c[i, j] != 0 { ci += c[i, j] * sE[(local - delays[i * n + j] + d) * n + j] }
+                    for e in edgeStart[i]..<edgeStart[i + 1] { ci += edgeWeight[e] * sE[(local - edgeDelay[e] + d) * n + edgeSource[e]] }
                     coupling[local * n + i] = ci
                     let e0 = sE[(local + d) * n + i], i0 = sI[local * n + i]
                     let f = model.drift(sE: e0, sI: i0, coupling: ci, jI: ji[i])
@@ -264,6 +273,8 @@ public enum RWWGradient {
                 }
             }
             let rootDt = dt.squareRoot()
+            // Accumulate in an array (not the dictionary) in the hot loop.
+            var acc = [Double](repeating: 0, count: parameters.count)
             for local in stride(from: steps - 1, through: 0, by: -1) {
                 for i in 0..<n {
                     let k = (local + 1) * n + i
@@ -275,23 +286,24 @@ public enum RWWGradient {
                     gI[local * n + i] += lE * dt * jac.ei + lI * (1 + dt * jac.ii)
                     let lc = lE * dt * jac.ec
                     if lc != 0 {
-                        for j in 0..<n where c[i, j] != 0 { gE[(local - delays[i * n + j] + d) * n + j] += c[i, j] * lc }
+                        for e in edgeStart[i]..<edgeStart[i + 1] { gE[(local - edgeDelay[e] + d) * n + edgeSource[e]] += edgeWeight[e] * lc }
                     }
                     let a = dt * lE * jac.kE, bI = dt * lI * jac.kI
-                    for q in parameters {
+                    for (k, q) in parameters.enumerated() {
                         switch q {
-                        case .g: grad[q]! += a * p.jNMDA * ci
-                        case .wPlus: grad[q]! += a * p.jNMDA * e
-                        case .jI: grad[q]! += a * (-inh)
-                        case let .nodeJI(node) where node == i: grad[q]! += a * (-inh)
+                        case .g: acc[k] += a * p.jNMDA * ci
+                        case .wPlus: acc[k] += a * p.jNMDA * e
+                        case .jI: acc[k] += a * (-inh)
+                        case let .nodeJI(node) where node == i: acc[k] += a * (-inh)
                         case .nodeJI: break
-                        case .jNMDA: grad[q]! += a * (p.wPlus * e + p.g * ci) + bI * e
-                        case .i0: grad[q]! += a * p.wE + bI * p.wI
-                        case .sigma: grad[q]! += rootDt * (lE * seg.xiE[local * n + i] + lI * seg.xiI[local * n + i])
+                        case .jNMDA: acc[k] += a * (p.wPlus * e + p.g * ci) + bI * e
+                        case .i0: acc[k] += a * p.wE + bI * p.wI
+                        case .sigma: acc[k] += rootDt * (lE * seg.xiE[local * n + i] + lI * seg.xiI[local * n + i])
                         }
                     }
                 }
             }
+            for (k, q) in parameters.enumerated() { grad[q]! += acc[k] }
             carry.gE = Array(gE[0..<((d + 1) * n)])
             carry.gI = Array(gI[0..<n])
             carry.balloon = lambdaBalloon
