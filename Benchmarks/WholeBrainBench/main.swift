@@ -108,6 +108,15 @@ let hcp = try HCPDataset(root: dataRoot)
 let analysisOnly = arguments.contains("--analysis-only")
 let sc = try ConnectomePreparation().apply(to: try hcp.connectome(subject: "101309"))
 
+if arguments.contains("--gradient-only") {
+    var p = ReducedWongWang.Parameters()
+    p.g = 0.5
+    let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: sc, duration: 5, transient: 0, seed: 1)
+    let empirical = try hcp.empiricalFC(subject: "101309")
+    for _ in 0..<2 { _ = try RWWGradient.lossAndGradient(spec: spec, empiricalFC: empirical, parameters: [.g, .wPlus, .jI, .sigma]) }
+    exit(0)
+}
+
 if analysisOnly {
     let bold = try hcp.boldTimeCourses(subject: "101309")
     var options = AnalysisOptions(tr: 0.72)

@@ -65,11 +65,13 @@ public enum RWWGradient {
         var samples: [Int: [Double]] = [:]          // BOLD step -> BOLD of every node
         var clamps = 0
         var start = 0
+        var lastSegment: Segment?                   // recorded in this pass, not recomputed
         while start < total {
-            let segment = problem.forward(from: checkpoints.last!, steps: min(k, total - start))
+            let isLast = start + k >= total
+            let segment = problem.forward(from: checkpoints.last!, steps: min(k, total - start), record: isLast)
             for (b, values) in segment.samples { samples[b] = values }
             clamps += segment.clamps
-            if start + k < total { checkpoints.append(segment.end) }
+            if isLast { lastSegment = segment } else { checkpoints.append(segment.end) }
             start += k
         }
         let sampleSteps = samples.keys.sorted()
@@ -84,7 +86,7 @@ public enum RWWGradient {
         var carry = Carry(n: n, maxDelay: problem.maxDelay)
         for cp in checkpoints.reversed() {
             let steps = min(k, total - cp.step)
-            let segment = problem.forward(from: cp, steps: steps, record: true)
+            let segment = cp.step + k >= total ? lastSegment! : problem.forward(from: cp, steps: steps, record: true)
             problem.backward(segment, boldCotangent: boldCotangent, carry: &carry, gradient: &grad)
         }
         return Result(loss: objective.loss, fcCorrelation: objective.correlation, gradient: grad, bold: bold, clampedUpdates: clamps)
