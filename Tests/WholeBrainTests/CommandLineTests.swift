@@ -149,7 +149,7 @@ final class CommandLineTests: XCTestCase {
         let wc = try run(["models", "wc"])
         XCTAssert(wc.out.contains("c_excexc") && wc.out.contains("brainpy") && wc.out.contains("ms"), wc.out)
         let out = path("wc")
-        let r = try run(["simulate", "--model", "wc", "--parameter-set", "brainpy", "--set", "exc_ext=0.5", "--integrator", "heun",
+        let r = try run(["simulate", "--model", "wc", "--parameter-set", "brainpy", "--set", "exc_ext=0.5", "--set", "wEE=16.5", "--integrator", "heun",
                          "--coupling", "diffusive", "--noise", "ou", "--sigma", "0.01", "--data", Fixtures.hcp,
                          "--duration", "3.6", "--transient", "0", "--out", out])
         XCTAssertEqual(r.status, 0, r.err)
@@ -160,6 +160,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual((summary["noise"] as? [String: Any])?["kind"] as? String, "ou")
         XCTAssertEqual((summary["parameters"] as? [String: Double])?["tau_exc"], 1)
         XCTAssertEqual((summary["parameters"] as? [String: Double])?["exc_ext"], 0.5)
+        XCTAssertEqual((summary["parameters"] as? [String: Double])?["c_excexc"], 16.5, "BrainPy's wEE is an alias")
+        XCTAssert(wc.out.contains("wEE (= c_excexc)"), wc.out)
         let bad = try run(["simulate", "--model", "nope", "--data", Fixtures.hcp, "--duration", "1.44", "--out", path("nope")])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssert(bad.err.contains("kuramoto"), bad.err)

@@ -63,6 +63,8 @@ public protocol NeuralMassModel: Sendable {
     static var parameterSpecs: [ParameterSpec<Parameters>] { get }
     /// Named alternative parameter sets (e.g. another package's defaults).
     static var parameterSets: [String: [(name: String, value: Double)]] { get }
+    /// Other names users know a parameter by (e.g. another package's), mapped to ours.
+    static var parameterAliases: [String: String] { get }
     /// Parameters that may differ between nodes; their per-node values reach `drift` as `node`.
     static var nodeParameterNames: [String] { get }
     /// The coupling the model's reference uses.
@@ -115,6 +117,7 @@ extension NeuralMassModel {
     @inlinable @inline(__always)
     public func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes { x[Self.coupledVariable] }
     public static var observables: [String] { [] }
+    public static var parameterAliases: [String: String] { [:] }
     public static func checkAvailable() throws {}
     public static var coupledObservable: Int? { nil }
     public static var couplingWeightPowers: [Int] { [1] }
@@ -167,7 +170,7 @@ extension NeuralMassModel {
             }
             try parameterSpecs.apply(values, to: &p, model: name)
         }
-        try parameterSpecs.apply(assignments, to: &p, model: name)
+        try parameterSpecs.apply(assignments.map { (parameterAliases[$0.name] ?? $0.name, $0.value) }, to: &p, model: name)
         return p
     }
 }

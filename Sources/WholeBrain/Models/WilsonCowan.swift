@@ -56,6 +56,12 @@ public struct WilsonCowan: NeuralMassModel {
                     ("mu_exc", 3), ("mu_inh", 3), ("tau_exc", 1), ("tau_inh", 1)],
     ]
 
+    /// BrainPy's names (target first in wIE: the weight onto I from E).
+    public static let parameterAliases = [
+        "wEE": "c_excexc", "wIE": "c_excinh", "wEI": "c_inhexc", "wII": "c_inhinh", "E_a": "a_exc", "I_a": "a_inh",
+        "E_theta": "mu_exc", "I_theta": "mu_inh", "E_tau": "tau_exc", "I_tau": "tau_inh",
+    ]
+
     public let parameters: Parameters
     public init(parameters: Parameters) { self.parameters = parameters }
 

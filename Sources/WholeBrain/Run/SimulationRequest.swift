@@ -119,6 +119,10 @@ extension NeuralMassModel {
         for p in parameterSpecs {
             lines.append("  \(p.name.padding(toLength: width, withPad: " ", startingAt: 0))  default \(p.defaultValue) \(p.unit), range \(p.range.lowerBound)...\(p.range.upperBound): \(p.doc)")
         }
+        if !parameterAliases.isEmpty {
+            lines.append("")
+            lines.append("also accepted by --set: " + parameterAliases.sorted(by: { $0.key < $1.key }).map { "\($0.key) (= \($0.value))" }.joined(separator: ", "))
+        }
         if !parameterSets.isEmpty {
             lines.append("")
             lines.append("parameter sets (--parameter-set name):")
