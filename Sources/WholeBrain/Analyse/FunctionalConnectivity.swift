@@ -41,6 +41,16 @@ public enum FunctionalConnectivity {
         return correlation(xs, ys)
     }
 
+    /// The element-wise mean of matrices of one shape, summed in the order given (so the same
+    /// list gives the same bits); nil for none.
+    public static func mean(_ ms: [Matrix]) -> Matrix? {
+        guard var sum = ms.first else { return nil }
+        for m in ms.dropFirst() { for k in sum.values.indices { sum.values[k] += m.values[k] } }
+        let n = Double(ms.count)
+        sum.values = sum.values.map { $0 / n }
+        return sum
+    }
+
     /// Pearson correlation of two equally long vectors.
     public static func correlation(_ x: [Double], _ y: [Double]) -> Double {
         let n = Double(x.count)

@@ -63,15 +63,6 @@ public enum PhaseSynchrony {
         return (0..<n).map { (re[$0] * re[$0] + im[$0] * im[$0]).squareRoot() / Double(x.rows) }
     }
 
-    /// R(t) for every time point, from phases.
-    public static func orderParameter(phases p: Matrix) -> [Double] {
-        (0..<p.columns).map { t in
-            var re = 0.0, im = 0.0
-            for r in 0..<p.rows { re += cos(p[r, t]); im += sin(p[r, t]) }
-            return (re * re + im * im).squareRoot() / Double(p.rows)
-        }
-    }
-
     /// (synchrony, metastability): mean and standard deviation of R(t).
     public static func synchronyAndMetastability(regionsByTime x: Matrix) -> (synchrony: Double, metastability: Double, order: [Double]) {
         let r = orderParameter(regionsByTime: x)

@@ -127,16 +127,9 @@ public struct HCPDataset: Sendable {
 
     /// Group-average FC: the element-wise mean of every subject's FC.
     public func groupFC() throws -> Matrix {
-        var sum: Matrix?
-        for s in subjects {
-            let fc = try empiricalFC(subject: s)
-            if sum == nil { sum = fc } else { for k in fc.values.indices { sum!.values[k] += fc.values[k] } }
-        }
-        guard var mean = sum else {
+        guard let mean = FunctionalConnectivity.mean(try subjects.map { try empiricalFC(subject: $0) }) else {
             throw WholeBrainError.badFile(path: root, problem: "holds no subjects")
         }
-        let n = Double(subjects.count)
-        mean.values = mean.values.map { $0 / n }
         return mean
     }
 }

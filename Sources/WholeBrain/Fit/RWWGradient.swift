@@ -133,11 +133,9 @@ public enum RWWGradient {
         let spec: SimulationSpec<ReducedWongWang>
         let model: ReducedWongWang
         let p: ReducedWongWang.Parameters
-        let c: Matrix
         let n: Int, m: Int, maxDelay: Int
         let dt: Double, scale: Double, h: Double
         let balloon: BalloonWindkessel
-        let delays: [Int]
         let ji: [Double]
         let generator: CounterNoise
         /// Incoming edges of each node in ascending source order: start[i] ..< start[i + 1]
@@ -148,7 +146,7 @@ public enum RWWGradient {
             self.spec = spec
             model = spec.model
             p = spec.model.parameters
-            c = spec.connectome.weights
+            let c = spec.connectome.weights
             n = c.rows
             m = spec.boldSubsteps
             dt = spec.dt
@@ -159,7 +157,6 @@ public enum RWWGradient {
             for i in 0..<n { for j in 0..<n where c[i, j] != 0 {
                 d[i * n + j] = DelayCoupling.delaySteps(length: spec.connectome.lengths[i, j], speed: spec.conductionSpeed, dt: dt)
             } }
-            delays = d
             maxDelay = d.max() ?? 0
             var start = [0], source: [Int] = [], weight: [Double] = [], delay: [Int] = []
             for i in 0..<n {

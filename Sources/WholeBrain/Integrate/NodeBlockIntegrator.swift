@@ -327,7 +327,6 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     /// rows written at cursor + 1, observers fed. The caller advances the shared cursor.
     func advance(s: Int, step: Int) throws {
         let dt = spec.dt
-        let bounds = Model.variables.map(\.bounds)
         let count = vars * padded
         holdDelayedSums(step: s)
         if localCount > 0 { loadLocalDelays(step: step) }
@@ -338,7 +337,7 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         case .heun:
             evaluateDrift(x, into: dx, firstStage: true)
             for q in 0..<count { xStage[q] = x[q] + dt * dx[q] + whiteScale * xi[q] }
-            applyBounds(xStage, bounds)
+            applyBounds(xStage)
             evaluateDrift(xStage, into: dxSum, firstStage: false)
             let half = 0.5 * dt
             for q in 0..<count { x[q] = x[q] + half * (dx[q] + dxSum[q]) + whiteScale * xi[q] }
@@ -356,7 +355,7 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         if spec.integrator != .euler {
             // Divergence shows in a running sum; bounds keep NaN (comparisons are false).
             for v in 0..<vars { for i in 0..<local { checkSum[i] += x[v * padded + i] } }
-            applyBounds(x, bounds)
+            applyBounds(x)
             computeSignal(x)
             let z = boldFromVariable.map { x + $0 * padded } ?? firstObservables + boldObservable * padded
             for q in 0..<padded { zSum[q] += z[q] }
@@ -482,14 +481,20 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     }
 
     @inline(__always)
-    func applyBounds(_ state: UnsafeMutablePointer<Double>, _ bounds: [ClosedRange<Double>?]) {
-        for (v, b) in bounds.enumerated() {
-            guard let b else { continue }
-            let lo = b.lowerBound, hi = b.upperBound
-            for i in 0..<padded {
-                let q = v * padded + i
-                if state[q] < lo { state[q] = lo } else if state[q] > hi { state[q] = hi }
+    /// Keeps every variable inside its bounds, with the lane bounds the Euler pass uses (NaN
+    /// stays NaN: both comparisons are false).
+    func applyBounds(_ state: UnsafeMutablePointer<Double>) {
+        lowerBounds.withUnsafeBufferPointer { lower in
+        upperBounds.withUnsafeBufferPointer { upper in
+            for g in 0..<groups {
+                let xs = block(state, g)
+                for v in 0..<vars {
+                    var value = xs[v]
+                    value.replace(with: lower[v], where: value .< lower[v])
+                    value.replace(with: upper[v], where: value .> upper[v])
+                    xs[v] = value
+                }
             }
-        }
+        } }
     }
 }

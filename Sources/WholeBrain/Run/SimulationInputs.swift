@@ -25,14 +25,25 @@ public struct SimulationInputs: Sendable {
     public var datasetBolds: [String: Matrix] = [:]
     public var tr: Double? = nil
 
+    /// Every subject's BOLD (read once) and FC.
+    static func loadAll(_ data: HCPDataset) throws -> (bolds: [String: Matrix], fcs: [String: Matrix]) {
+        var bolds: [String: Matrix] = [:], fcs: [String: Matrix] = [:]
+        for s in data.subjects {
+            let bold = try data.boldTimeCourses(subject: s)
+            bolds[s] = bold
+            fcs[s] = FunctionalConnectivity.pearson(regionsByTime: bold)
+        }
+        return (bolds, fcs)
+    }
+
     public static func load(_ source: ConnectomeSource, preparation: ConnectomePreparation) throws -> SimulationInputs {
         switch source {
         case let .dataset(root, subject) where subject == "group":
             let data = try HCPDataset(root: root)
-            var fcs: [String: Matrix] = [:], bolds: [String: Matrix] = [:]
-            for s in data.subjects { bolds[s] = try data.boldTimeCourses(subject: s); fcs[s] = FunctionalConnectivity.pearson(regionsByTime: bolds[s]!) }
+            let (bolds, fcs) = try loadAll(data)
             var inputs = SimulationInputs(connectome: try data.groupConnectome(preparation: preparation), subject: "group",
-                                          empiricalFC: nil, groupFC: try data.groupFC(), subjectFCs: fcs)
+                                          empiricalFC: nil, groupFC: FunctionalConnectivity.mean(data.subjects.map { fcs[$0]! }),
+                                          subjectFCs: fcs)
             inputs.datasetBolds = bolds
             inputs.tr = HCPDataset.repetitionTime
             return inputs
@@ -45,11 +56,9 @@ public struct SimulationInputs: Sendable {
                 to: raw,
                 waytotal: needsWaytotal ? try data.regionValues(subject: subject, file: "waytotal.txt") : nil,
                 nvoxel: needsNvoxel ? try data.regionValues(subject: subject, file: "nvoxel.txt") : nil)
-            var bolds: [String: Matrix] = [:]
-            for s in data.subjects { bolds[s] = try data.boldTimeCourses(subject: s) }
-            var inputs = SimulationInputs(connectome: prepared, subject: subject,
-                                          empiricalFC: FunctionalConnectivity.pearson(regionsByTime: bolds[subject]!),
-                                          groupFC: try data.groupFC(), subjectFCs: [:])
+            let (bolds, fcs) = try loadAll(data)
+            var inputs = SimulationInputs(connectome: prepared, subject: subject, empiricalFC: fcs[subject],
+                                          groupFC: FunctionalConnectivity.mean(data.subjects.map { fcs[$0]! }), subjectFCs: [:])
             inputs.empiricalBold = bolds[subject]
             inputs.datasetBolds = bolds
             inputs.tr = HCPDataset.repetitionTime

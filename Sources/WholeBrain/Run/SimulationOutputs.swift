@@ -8,24 +8,38 @@ public enum SimulationOutputs {
                              extra: [String: Any], to folder: OutputFolder) throws -> [String: Any] {
         let result = run.result
         let simulated = result.bold.transposed
-        let band = analysis?.bandPass
-        func filtered(_ x: Matrix) -> Matrix {
-            guard let band, let o = analysis else { return x }
-            return BandPass.filter(regionsByTime: x, fs: o.fs, low: band.low, high: band.high)
+        // The analysis (when asked for) already band-passes the simulated BOLD and computes its
+        // FC; reuse that FC rather than filtering a second time.
+        var metrics: BoldMetrics?
+        var analysisError: Error?
+        if let o = analysis {
+            do { metrics = try BoldAnalysis.analyze(regionsByTime: simulated, source: "simulated BOLD", options: o) }
+            catch { analysisError = error }
         }
-        let fc = FunctionalConnectivity.pearson(regionsByTime: filtered(simulated))
-        // Empirical FCs on the same footing: band-passed when the simulation's FC is.
+        let band = analysis?.bandPass
+        let fc: Matrix
+        if let metrics { fc = metrics.fc }
+        else if let band, let o = analysis {
+            fc = FunctionalConnectivity.pearson(regionsByTime: BandPass.filter(regionsByTime: simulated, fs: o.fs, low: band.low, high: band.high))
+        } else {
+            fc = FunctionalConnectivity.pearson(regionsByTime: simulated)
+        }
+        // Empirical FCs on the same footing: band-passed when the simulation's FC is; each
+        // subject once, in subject order (a fixed order of summation for the group mean).
         var inputs = inputs
-        if band != nil, let o = analysis {
+        if let band, let o = analysis {
             func empiricalFC(_ x: Matrix) -> Matrix {
                 FunctionalConnectivity.pearson(regionsByTime: BandPass.filter(regionsByTime: x, fs: 1 / (inputs.tr ?? o.tr),
-                                                                              low: band!.low, high: band!.high))
+                                                                              low: band.low, high: band.high))
             }
+            let subjects = inputs.datasetBolds.keys.sorted()
+            var datasetFCs: [String: Matrix] = [:]
+            for s in subjects { datasetFCs[s] = empiricalFC(inputs.datasetBolds[s]!) }
             var filteredInputs = SimulationInputs(
                 connectome: inputs.connectome, subject: inputs.subject,
                 empiricalFC: inputs.empiricalBold.map(empiricalFC) ?? inputs.empiricalFC,
-                groupFC: inputs.datasetBolds.isEmpty ? inputs.groupFC : meanMatrix(inputs.datasetBolds.values.map(empiricalFC)),
-                subjectFCs: inputs.subjectFCs.isEmpty ? [:] : inputs.datasetBolds.mapValues(empiricalFC))
+                groupFC: subjects.isEmpty ? inputs.groupFC : FunctionalConnectivity.mean(subjects.map { datasetFCs[$0]! }),
+                subjectFCs: inputs.subjectFCs.isEmpty ? [:] : datasetFCs)
             filteredInputs.empiricalBold = inputs.empiricalBold
             filteredInputs.datasetBolds = inputs.datasetBolds
             filteredInputs.tr = inputs.tr
@@ -38,16 +52,15 @@ public enum SimulationOutputs {
         }
         var summary = makeSummary(run: run, inputs: inputs, simulatedFC: fc, extra: extra)
         if let o = analysis {
-            do {
-                let metrics = try BoldAnalysis.analyze(regionsByTime: simulated, source: "simulated BOLD", options: o)
+            if let metrics {
                 var a = BoldAnalysis.summary(metrics, options: o)
                 if let e = inputs.empiricalBold, e.rows == simulated.rows,
                    let empirical = try? BoldAnalysis.analyze(regionsByTime: e, source: "empirical BOLD", options: o) {
                     a["comparison"] = BoldAnalysis.compare(metrics, to: empirical)
                 }
                 summary["analysis"] = a
-            } catch {
-                summary["analysis"] = ["error": "\(error)"]
+            } else {
+                summary["analysis"] = ["error": "\(analysisError.map { "\($0)" } ?? "unknown")"]
             }
         }
         try folder.write("summary.json", bytes: try json(summary))
@@ -62,13 +75,6 @@ public enum SimulationOutputs {
     static func finite(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
 
     static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(xs.count, 1)) }
-
-    static func meanMatrix(_ ms: [Matrix]) -> Matrix? {
-        guard var sum = ms.first else { return nil }
-        for m in ms.dropFirst() { for k in sum.values.indices { sum.values[k] += m.values[k] } }
-        sum.values = sum.values.map { $0 / Double(ms.count) }
-        return sum
-    }
 
     public static func makeSummary(run: SimulationRun, inputs: SimulationInputs, simulatedFC: Matrix,
                                    extra: [String: Any]) -> [String: Any] {
