@@ -44,44 +44,41 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(help: "Replace an existing non-empty --out.")
     var force = false
 
-    func run() throws {
-        do {
-            try OutputFolder.checkDestination(out, force: force)
-            let options = try analysis.options(tr: tr)
-            let (bold, source) = try load(input)
-            let metrics = try BoldAnalysis.analyze(regionsByTime: bold, source: source, options: options)
-            var json = BoldAnalysis.summary(metrics, options: options)
-            json["input"] = input
-            json["regions"] = bold.rows
-            json["samples"] = bold.columns
-            if let compare {
-                let (reference, referenceSource) = try load(compare, subjectOnly: true)
-                guard reference.rows == bold.rows else {
-                    throw WholeBrainError.badValue(source: "--compare \(compare)", value: "\(reference.rows) regions",
-                                                   expected: "the \(bold.rows) regions of \(input)")
-                }
-                let empirical = try BoldAnalysis.analyze(regionsByTime: reference, source: referenceSource, options: options)
-                json["comparison"] = BoldAnalysis.compare(metrics, to: empirical).merging(["subject": compare]) { a, _ in a }
+    func run() throws { try reportingErrors("analyze", analyze) }
+
+    func analyze() throws {
+        try OutputFolder.checkDestination(out, force: force)
+        let options = try analysis.options(tr: tr)
+        let (bold, source) = try load(input)
+        let metrics = try BoldAnalysis.analyze(regionsByTime: bold, source: source, options: options)
+        var json = BoldAnalysis.summary(metrics, options: options)
+        json["input"] = input
+        json["regions"] = bold.rows
+        json["samples"] = bold.columns
+        if let compare {
+            let (reference, referenceSource) = try load(compare, subjectOnly: true)
+            guard reference.rows == bold.rows else {
+                throw WholeBrainError.badValue(source: "--compare \(compare)", value: "\(reference.rows) regions",
+                                               expected: "the \(bold.rows) regions of \(input)")
             }
-            let folder = try OutputFolder(path: out, force: force)
-            try folder.write("psd.npy", bytes: NumpyFile.encode(metrics.psd))
-            try folder.write("freqs.npy", bytes: NumpyFile.encode(Matrix(rows: 1, columns: metrics.frequencies.count, values: metrics.frequencies), oneDimensional: true))
-            try folder.write("fc.npy", bytes: NumpyFile.encode(metrics.fc))
-            try folder.write("fcd.npy", bytes: NumpyFile.encode(metrics.fcd))
-            try folder.write("metrics.json", bytes: try SimulationOutputs.json(json))
-            try folder.commit()
-            print(String(format: "%d regions x %d samples: synchrony %.3f, metastability %.3f, mean peak %.4f Hz",
-                         bold.rows, bold.columns, metrics.synchrony, metrics.metastability,
-                         (json["peak_frequency_hz"] as? [String: Any])?["mean"] as? Double ?? 0))
-            if let c = json["comparison"] as? [String: Any] {
-                print(String(format: "vs %@: FC r %.3f, FCD KS %.3f", compare ?? "", c["fc_correlation"] as? Double ?? .nan,
-                             c["fcd_ks_distance"] as? Double ?? .nan))
-            }
-            print("outputs in \(out)")
-        } catch let error as WholeBrainError {
-            FileHandle.standardError.write("wholebrain analyze: error: \(error)\n".data(using: .utf8)!)
-            throw ExitCode(1)
+            let empirical = try BoldAnalysis.analyze(regionsByTime: reference, source: referenceSource, options: options)
+            json["comparison"] = BoldAnalysis.compare(metrics, to: empirical).merging(["subject": compare]) { a, _ in a }
         }
+        let folder = try OutputFolder(path: out, force: force)
+        try folder.write("psd.npy", bytes: NumpyFile.encode(metrics.psd))
+        try folder.write("freqs.npy", bytes: NumpyFile.encode(Matrix(rows: 1, columns: metrics.frequencies.count, values: metrics.frequencies), oneDimensional: true))
+        try folder.write("fc.npy", bytes: NumpyFile.encode(metrics.fc))
+        try folder.write("fcd.npy", bytes: NumpyFile.encode(metrics.fcd))
+        try folder.write("metrics.json", bytes: try SimulationOutputs.json(json))
+        try folder.commit()
+        print(String(format: "%d regions x %d samples: synchrony %.3f, metastability %.3f, mean peak %.4f Hz",
+                     bold.rows, bold.columns, metrics.synchrony, metrics.metastability,
+                     (json["peak_frequency_hz"] as? [String: Any])?["mean"] as? Double ?? 0))
+        if let c = json["comparison"] as? [String: Any] {
+            print(String(format: "vs %@: FC r %.3f, FCD KS %.3f", compare ?? "", c["fc_correlation"] as? Double ?? .nan,
+                         c["fcd_ks_distance"] as? Double ?? .nan))
+        }
+        print("outputs in \(out)")
     }
 
     /// A file (time x regions unless --regions-by-time) or a subject (regions x time).

@@ -56,10 +56,7 @@ struct FitCommand: ParsableCommand {
     ]
 
     func run() throws {
-        do { try fitRun() } catch let error as WholeBrainError {
-            FileHandle.standardError.write("wholebrain fit: error: \(error)\n".data(using: .utf8)!)
-            throw ExitCode(1)
-        }
+        try reportingErrors("fit", fitRun)
     }
 
     func fitRun() throws {

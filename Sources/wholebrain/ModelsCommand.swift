@@ -18,11 +18,6 @@ struct ModelsCommand: ParsableCommand {
             }
             return
         }
-        let m: any NeuralMassModel.Type
-        do { m = try ModelCatalog.named(name) } catch {
-            FileHandle.standardError.write("wholebrain models: error: \(error)\n".data(using: .utf8)!)
-            throw ExitCode(1)
-        }
-        print(m.describe())
+        try reportingErrors("models") { print(try ModelCatalog.named(name).describe()) }
     }
 }

@@ -121,14 +121,7 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "No progress bar and no result lines.")
     var quiet = false
 
-    func run() throws {
-        do {
-            try simulate()
-        } catch let error as WholeBrainError {
-            FileHandle.standardError.write("wholebrain simulate: error: \(error)\n".data(using: .utf8)!)
-            throw ExitCode(1)
-        }
-    }
+    func run() throws { try reportingErrors("simulate", simulate) }
 
     func parsedAssignments() throws -> [(name: String, value: Double)] {
         try assignments.map { text in
