@@ -16,7 +16,7 @@ import Foundation
 /// step is differentiated stage by stage, recomputing the stage points from the step's start.
 extension BalloonWindkessel {
     /// The state of one node.
-    public struct Point: Equatable, Sendable {
+    public struct Point: Equatable, Sendable, Codable {
         public var s, f, v, q: Double
         public init(s: Double = 0, f: Double = 1, v: Double = 1, q: Double = 1) { self.s = s; self.f = f; self.v = v; self.q = q }
 

@@ -33,23 +33,71 @@ public enum RWWGradient {
         }
     }
 
+    /// The loss terms computed from the simulation, their weights, and the data they compare with.
+    public struct Objective: Sendable {
+        public var empiricalFC: Matrix
+        /// Empirical BOLD, regions x samples, for the time-series and spectral terms: sample k
+        /// of the run (counted from the end of the transient) is compared with column k.
+        public var empiricalBold: Matrix?
+        /// Weights of the FC surprise, the entropy of S_E and S_I, the time-series error and
+        /// the spectral distance (`BoldFitTerms`); a zero weight switches a term off.
+        public var surprise: Double, entropy: Double, timeSeries: Double, spectrum: Double
+
+        public init(empiricalFC: Matrix, empiricalBold: Matrix? = nil, surprise: Double = 1, entropy: Double = 0,
+                    timeSeries: Double = 0, spectrum: Double = 0) {
+            self.empiricalFC = empiricalFC
+            self.empiricalBold = empiricalBold
+            self.surprise = surprise; self.entropy = entropy; self.timeSeries = timeSeries; self.spectrum = spectrum
+        }
+    }
+
     public struct Result {
+        /// The weighted sum of the terms.
         public let loss: Double
+        /// Each switched-on term's unweighted value ("surprise", "entropy", "timeseries", "spectrum").
+        public let terms: [String: Double]
         public let fcCorrelation: Double
         public let gradient: [Parameter: Double]
+        /// dL/dW_ij for the connectome weights as simulated (nil unless asked for).
+        public let weightGradient: Matrix?
         /// BOLD, samples x regions.
         public let bold: Matrix
+        /// Where the run ended, to carry into the next window.
+        public let end: State
         /// How many state updates hit a bound (where the gradient is cut).
         public let clampedUpdates: Int
     }
 
-    /// The loss and its gradient. With `checkpointEvery` = K steps the forward pass keeps
-    /// only checkpoints (state, Balloon state and the last maxDelay + 1 values of S_E every
-    /// K steps) and the backward pass recomputes one segment at a time, so memory is
-    /// O(N (T/K) maxDelay + N K) instead of O(N T); K is raised to at least maxDelay and to a
-    /// whole number of haemodynamic steps. nil: one segment (the whole trajectory).
+    /// The FC-surprise loss alone and its gradient over the whole run.
     public static func lossAndGradient(spec: SimulationSpec<ReducedWongWang>, empiricalFC: Matrix,
                                        parameters: [Parameter], checkpointEvery: Int? = nil) throws -> Result {
+        try lossAndGradient(spec: spec, objective: Objective(empiricalFC: empiricalFC), parameters: parameters,
+                            checkpointEvery: checkpointEvery)
+    }
+
+    /// The state at the start of the run (the engine's initial state).
+    public static func initialState(spec: SimulationSpec<ReducedWongWang>) -> State {
+        Problem(spec: spec).initialState()
+    }
+
+    /// Integrates forward without gradients (e.g. through the transient), from `start`
+    /// (default: the run's beginning) for `steps` steps.
+    public static func advance(spec: SimulationSpec<ReducedWongWang>, from start: State? = nil, steps: Int) -> State {
+        let problem = Problem(spec: spec)
+        return problem.forward(from: start ?? problem.initialState(), steps: steps).end
+    }
+
+    /// The loss and its gradient over `steps` steps from `start` (default: the whole run from
+    /// its beginning). The objective sees the BOLD samples that fall inside; the gradient is
+    /// that of this stretch with the starting state held fixed (truncated at `start`, as in
+    /// the paper's windows). With `checkpointEvery` = K steps the forward pass keeps only
+    /// checkpoints (state, Balloon state and the last maxDelay + 1 values of S_E every K
+    /// steps) and the backward pass recomputes one segment at a time, so memory is
+    /// O(N (T/K) maxDelay + N K) instead of O(N T); K is raised to at least maxDelay and to a
+    /// whole number of haemodynamic steps. nil: one segment (the whole stretch).
+    public static func lossAndGradient(spec: SimulationSpec<ReducedWongWang>, objective: Objective, parameters: [Parameter],
+                                       weightGradient wantWeights: Bool = false, checkpointEvery: Int? = nil,
+                                       from start: State? = nil, steps: Int? = nil) throws -> Result {
         guard spec.integrator == .euler else {
             throw WholeBrainError.badValue(source: "--integrator", value: spec.integrator.rawValue, expected: "euler for gradients")
         }
@@ -57,48 +105,145 @@ public enum RWWGradient {
             throw WholeBrainError.badValue(source: "--noise", value: "ou", expected: "white or none for gradients")
         }
         let problem = Problem(spec: spec)
-        let total = spec.totalSteps, m = problem.m, n = problem.n
-        var k = checkpointEvery.map { max($0, problem.maxDelay, 1) } ?? total
-        k = (k + m - 1) / m * m
-        // ---- forward: checkpoints and BOLD samples only.
-        var checkpoints: [Checkpoint] = [problem.initialCheckpoint()]
-        var samples: [Int: [Double]] = [:]          // BOLD step -> BOLD of every node
+        let first = start ?? problem.initialState()
+        guard first.windowE.count == (problem.maxDelay + 1) * problem.n, first.step % problem.m == 0 else {
+            throw WholeBrainError.badValue(source: "gradient start state", value: "step \(first.step)",
+                                           expected: "a state of this network at a whole haemodynamic step")
+        }
+        let total = first.step + (steps ?? (spec.totalSteps - first.step)), m = problem.m, n = problem.n
+        var k = checkpointEvery.map { max($0, problem.maxDelay, 1) } ?? (total - first.step)
+        k = max(m, (k + m - 1) / m * m)
+        // ---- forward: checkpoints and samples only.
+        var checkpoints: [State] = [first]
+        var samples: [Int: Sample] = [:]            // absolute step -> BOLD and states
         var clamps = 0
-        var start = 0
+        var position = first.step
         var lastSegment: Segment?                   // recorded in this pass, not recomputed
-        while start < total {
-            let isLast = start + k >= total
-            let segment = problem.forward(from: checkpoints.last!, steps: min(k, total - start), record: isLast)
+        while position < total {
+            let isLast = position + k >= total
+            let segment = problem.forward(from: checkpoints.last!, steps: min(k, total - position), record: isLast)
             for (b, values) in segment.samples { samples[b] = values }
             clamps += segment.clamps
             if isLast { lastSegment = segment } else { checkpoints.append(segment.end) }
-            start += k
+            position += k
         }
         let sampleSteps = samples.keys.sorted()
+        guard sampleSteps.count >= 3 else {
+            throw WholeBrainError.badValue(source: "fit window", value: "\(sampleSteps.count) BOLD samples",
+                                           expected: "at least 3 samples to correlate (a longer window or duration)")
+        }
         var bold = Matrix(rows: sampleSteps.count, columns: n)
-        for (row, b) in sampleSteps.enumerated() { for i in 0..<n { bold[row, i] = samples[b]![i] } }
-        let objective = FCObjective.surprise(regionsByTime: bold.transposed, empiricalFC: empiricalFC)
+        for (row, b) in sampleSteps.enumerated() { for i in 0..<n { bold[row, i] = samples[b]!.bold[i] } }
+        let regionsByTime = bold.transposed
+        // ---- the terms and dL/dBOLD.
+        var loss = 0.0
+        var terms: [String: Double] = [:]
+        var cotangent = Matrix(rows: n, columns: sampleSteps.count)
+        func add(_ name: String, _ weight: Double, _ value: BoldFitTerms.Value) {
+            terms[name] = value.loss
+            loss += weight * value.loss
+            for q in cotangent.values.indices { cotangent.values[q] += weight * value.gradient.values[q] }
+        }
+        let fit = FCObjective.surprise(regionsByTime: regionsByTime, empiricalFC: objective.empiricalFC)
+        if objective.surprise != 0 { add("surprise", objective.surprise, BoldFitTerms.Value(loss: fit.loss, gradient: fit.gradient)) }
+        if objective.timeSeries != 0 || objective.spectrum != 0 {
+            let firstSample = (sampleSteps[0] - spec.transientSteps) / spec.stepsPerTR - 1
+            guard let e = objective.empiricalBold, e.rows == n, firstSample + sampleSteps.count <= e.columns else {
+                throw WholeBrainError.badValue(source: "--loss", value: "timeseries/spectrum",
+                                               expected: "empirical BOLD of \(n) regions with at least \(firstSample + sampleSteps.count) samples")
+            }
+            var aligned = Matrix(rows: n, columns: sampleSteps.count)
+            for i in 0..<n { for c in 0..<sampleSteps.count { aligned[i, c] = e[i, firstSample + c] } }
+            if objective.timeSeries != 0 {
+                add("timeseries", objective.timeSeries, BoldFitTerms.timeSeriesError(regionsByTime: regionsByTime, empirical: aligned))
+            }
+            if objective.spectrum != 0 {
+                add("spectrum", objective.spectrum, BoldFitTerms.spectralDistance(regionsByTime: regionsByTime, empirical: aligned))
+            }
+        }
         var boldCotangent: [Int: [Double]] = [:]
-        for (row, b) in sampleSteps.enumerated() { boldCotangent[b] = (0..<n).map { objective.gradient[$0, row] } }
+        var stateCotangent: [Int: (e: [Double], i: [Double])] = [:]
+        let count = Double(sampleSteps.count * n)
+        var entropy = 0.0
+        for (row, b) in sampleSteps.enumerated() {
+            boldCotangent[b] = (0..<n).map { cotangent[$0, row] }
+            if objective.entropy != 0 {
+                var ge = [Double](repeating: 0, count: n), gi = ge
+                for i in 0..<n {
+                    let he = BoldFitTerms.negativeEntropy(samples[b]!.sE[i]), hi = BoldFitTerms.negativeEntropy(samples[b]!.sI[i])
+                    entropy += (he.value + 0.5 * hi.value) / count
+                    ge[i] = objective.entropy * he.derivative / count
+                    gi[i] = objective.entropy * 0.5 * hi.derivative / count
+                }
+                stateCotangent[b] = (ge, gi)
+            }
+        }
+        if objective.entropy != 0 { terms["entropy"] = entropy; loss += objective.entropy * entropy }
         // ---- backward, segment by segment from the end.
-        var grad: [Parameter: Double] = [:]
-        for q in parameters { grad[q] = 0 }
+        var accumulators = Accumulators(n: n, edges: problem.edgeSource.count)
         var carry = Carry(n: n, maxDelay: problem.maxDelay)
         for cp in checkpoints.reversed() {
             let steps = min(k, total - cp.step)
             let segment = cp.step + k >= total ? lastSegment! : problem.forward(from: cp, steps: steps, record: true)
-            problem.backward(segment, boldCotangent: boldCotangent, carry: &carry, gradient: &grad)
+            problem.backward(segment, boldCotangent: boldCotangent, stateCotangent: stateCotangent, carry: &carry,
+                             into: &accumulators, weights: wantWeights)
         }
-        return Result(loss: objective.loss, fcCorrelation: objective.correlation, gradient: grad, bold: bold, clampedUpdates: clamps)
+        let gradient = accumulators.gradient(parameters, problem: problem)
+        var weights: Matrix?
+        if wantWeights {
+            var w = Matrix(rows: n, columns: n)
+            for i in 0..<n { for e in problem.edgeStart[i]..<problem.edgeStart[i + 1] { w[i, problem.edgeSource[e]] += accumulators.weight[e] } }
+            weights = w
+        }
+        return Result(loss: loss, terms: terms, fcCorrelation: fit.correlation, gradient: gradient, weightGradient: weights, bold: bold,
+                      end: lastSegment!.end, clampedUpdates: clamps)
+    }
+
+    /// What the forward pass keeps at a BOLD sample.
+    struct Sample {
+        let bold: [Double], sE: [Double], sI: [Double]
     }
 
     /// The state needed to restart the forward pass at `step`.
-    struct Checkpoint {
-        let step: Int
+    public struct State: Codable, Equatable, Sendable {
+        public let step: Int
         /// S_E at steps step - maxDelay ... step (earlier than 0: the initial state), [t][node].
         let windowE: [Double]
         let sI: [Double]
         let balloon: [BalloonWindkessel.Point]
+    }
+
+    /// dL/d(parameter) collected per node during the backward pass, combined at the end.
+    struct Accumulators {
+        /// Per node, sums over steps of dt lambda_E kE times c, S_E and -S_I, and the full
+        /// J_NMDA and I_0 terms (with dt lambda_I kI).
+        var coupling: [Double], recurrent: [Double], inhibition: [Double], nmda: [Double], drive: [Double]
+        var sigma = 0.0
+        /// dL/dW per edge (in `Problem`'s edge order).
+        var weight: [Double]
+        init(n: Int, edges: Int) {
+            coupling = [Double](repeating: 0, count: n)
+            recurrent = coupling; inhibition = coupling; nmda = coupling; drive = coupling
+            weight = [Double](repeating: 0, count: edges)
+        }
+
+        func gradient(_ parameters: [Parameter], problem: Problem) -> [Parameter: Double] {
+            let p = problem.p
+            func total(_ x: [Double]) -> Double { x.reduce(0, +) }
+            var g: [Parameter: Double] = [:]
+            for q in parameters {
+                switch q {
+                case .g: g[q] = p.jNMDA * total(coupling)
+                case .wPlus: g[q] = p.jNMDA * total(recurrent)
+                case .jI: g[q] = total(inhibition)
+                case let .nodeJI(i): g[q] = inhibition[i]
+                case .jNMDA: g[q] = total(nmda)
+                case .i0: g[q] = total(drive)
+                case .sigma: g[q] = sigma
+                }
+            }
+            return g
+        }
     }
 
     /// Cotangents handed from a segment to the one before it.
@@ -123,9 +268,10 @@ public enum RWWGradient {
         var xiE: [Double], xiI: [Double], coupling: [Double]
         /// Balloon states at the segment's haemodynamic steps (first: at the start), and inputs.
         var balloon: [BalloonWindkessel.Point], zMeans: [Double]
-        var samples: [Int: [Double]]
+        /// BOLD and states at the samples that fall inside, by absolute step.
+        var samples: [Int: Sample]
         var clamps: Int
-        var end: Checkpoint
+        var end: State
     }
 
     /// Everything fixed during a gradient computation.
@@ -168,7 +314,7 @@ public enum RWWGradient {
             generator = CounterNoise(seed: spec.seed)
         }
 
-        func initialCheckpoint() -> Checkpoint {
+        func initialState() -> State {
             var e = [Double](repeating: 0, count: n), i = e
             for k in 0..<n {
                 e[k] = spec.initialState?[0][k] ?? 0.2 * generator.uniform(node: k, step: CounterNoise.maxSteps - 1, variable: 0)
@@ -176,12 +322,12 @@ public enum RWWGradient {
             }
             var window = [Double](repeating: 0, count: (maxDelay + 1) * n)
             for t in 0...maxDelay { for k in 0..<n { window[t * n + k] = e[k] } }
-            return Checkpoint(step: 0, windowE: window, sI: i, balloon: [BalloonWindkessel.Point](repeating: .init(), count: n))
+            return State(step: 0, windowE: window, sI: i, balloon: [BalloonWindkessel.Point](repeating: .init(), count: n))
         }
 
         /// Integrates `steps` steps from a checkpoint (a whole number of haemodynamic steps
         /// unless it is the run's end), keeping everything the backward pass needs.
-        func forward(from cp: Checkpoint, steps: Int, record: Bool = false) -> Segment {
+        func forward(from cp: State, steps: Int, record: Bool = false) -> Segment {
             let d = maxDelay, s0 = cp.step
             var sE = [Double](repeating: 0, count: (d + 1 + steps) * n)
             for q in 0..<((d + 1) * n) { sE[q] = cp.windowE[q] }
@@ -193,7 +339,7 @@ public enum RWWGradient {
             var balloonStates = [BalloonWindkessel.Point](repeating: .init(), count: (boldSteps + 1) * n)
             for k in 0..<n { balloonStates[k] = cp.balloon[k] }
             var zMeans = [Double](repeating: 0, count: boldSteps * n)
-            var samples: [Int: [Double]] = [:]
+            var samples: [Int: Sample] = [:]
             var clamps = 0
             // Index of absolute step t in sE: t - s0 + d.
             for local in 0..<steps {
@@ -228,13 +374,15 @@ public enum RWWGradient {
                     let done = step + 1
                     if done > spec.transientSteps, (done - spec.transientSteps) % spec.stepsPerTR == 0,
                        (done - spec.transientSteps) / spec.stepsPerTR <= spec.sampleCount {
-                        samples[done / m] = (0..<n).map { balloon.bold(balloonStates[(b + 1) * n + $0]) }
+                        samples[done] = Sample(bold: (0..<n).map { balloon.bold(balloonStates[(b + 1) * n + $0]) },
+                                               sE: Array(sE[((local + 1 + d) * n)..<((local + 2 + d) * n)]),
+                                               sI: Array(sI[((local + 1) * n)..<((local + 2) * n)]))
                     }
                 }
             }
             var window = [Double](repeating: 0, count: (d + 1) * n)
             for q in 0..<((d + 1) * n) { window[q] = sE[steps * n + q] }
-            let end = Checkpoint(step: s0 + steps, windowE: window, sI: Array(sI[(steps * n)..<((steps + 1) * n)]),
+            let end = State(step: s0 + steps, windowE: window, sI: Array(sI[(steps * n)..<((steps + 1) * n)]),
                                  balloon: Array(balloonStates[(boldSteps * n)..<((boldSteps + 1) * n)]))
             if !record {
                 return Segment(start: s0, steps: steps, sE: [], sI: [], clampedE: [], clampedI: [], xiE: [], xiI: [], coupling: [],
@@ -246,19 +394,22 @@ public enum RWWGradient {
 
         /// The adjoint of one recomputed segment; `carry` comes from the segment after it and
         /// leaves for the one before.
-        func backward(_ seg: Segment, boldCotangent: [Int: [Double]], carry: inout Carry,
-                      gradient grad: inout [Parameter: Double]) {
+        func backward(_ seg: Segment, boldCotangent: [Int: [Double]], stateCotangent: [Int: (e: [Double], i: [Double])],
+                      carry: inout Carry, into acc: inout Accumulators, weights: Bool) {
             let d = maxDelay, steps = seg.steps, s0 = seg.start
-            let parameters = Array(grad.keys)
             // dL/dS_E at steps s0 - d ... s0 + steps; the last d + 1 come from the later segment.
             var gE = [Double](repeating: 0, count: (d + 1 + steps) * n)
             for q in 0..<((d + 1) * n) { gE[steps * n + q] += carry.gE[q] }
             var gI = [Double](repeating: 0, count: (steps + 1) * n)
             for k in 0..<n { gI[steps * n + k] = carry.gI[k] }
+            // Terms on the states at the samples inside (s0, s0 + steps].
+            for (step, g) in stateCotangent where step > s0 && step <= s0 + steps {
+                for i in 0..<n { gE[(step - s0 + d) * n + i] += g.e[i]; gI[(step - s0) * n + i] += g.i[i] }
+            }
             var lambdaBalloon = carry.balloon
             let boldSteps = steps / m
             for b in stride(from: boldSteps - 1, through: 0, by: -1) {
-                if let w = boldCotangent[(s0 + (b + 1) * m) / m] {
+                if let w = boldCotangent[s0 + (b + 1) * m] {
                     for i in 0..<n {
                         let gb = balloon.boldGradient(seg.balloon[(b + 1) * n + i])
                         lambdaBalloon[i] = BalloonWindkessel.Point(s: lambdaBalloon[i].s + w[i] * gb.s, f: lambdaBalloon[i].f + w[i] * gb.f,
@@ -272,8 +423,6 @@ public enum RWWGradient {
                 }
             }
             let rootDt = dt.squareRoot()
-            // Accumulate in an array (not the dictionary) in the hot loop.
-            var acc = [Double](repeating: 0, count: parameters.count)
             for local in stride(from: steps - 1, through: 0, by: -1) {
                 for i in 0..<n {
                     let k = (local + 1) * n + i
@@ -285,24 +434,21 @@ public enum RWWGradient {
                     gI[local * n + i] += lE * dt * jac.ei + lI * (1 + dt * jac.ii)
                     let lc = lE * dt * jac.ec
                     if lc != 0 {
-                        for e in edgeStart[i]..<edgeStart[i + 1] { gE[(local - edgeDelay[e] + d) * n + edgeSource[e]] += edgeWeight[e] * lc }
-                    }
-                    let a = dt * lE * jac.kE, bI = dt * lI * jac.kI
-                    for (k, q) in parameters.enumerated() {
-                        switch q {
-                        case .g: acc[k] += a * p.jNMDA * ci
-                        case .wPlus: acc[k] += a * p.jNMDA * e
-                        case .jI: acc[k] += a * (-inh)
-                        case let .nodeJI(node) where node == i: acc[k] += a * (-inh)
-                        case .nodeJI: break
-                        case .jNMDA: acc[k] += a * (p.wPlus * e + p.g * ci) + bI * e
-                        case .i0: acc[k] += a * p.wE + bI * p.wI
-                        case .sigma: acc[k] += rootDt * (lE * seg.xiE[local * n + i] + lI * seg.xiI[local * n + i])
+                        for e in edgeStart[i]..<edgeStart[i + 1] {
+                            let source = (local - edgeDelay[e] + d) * n + edgeSource[e]
+                            gE[source] += edgeWeight[e] * lc
+                            if weights { acc.weight[e] += lc * seg.sE[source] }
                         }
                     }
+                    let a = dt * lE * jac.kE, bI = dt * lI * jac.kI
+                    acc.coupling[i] += a * ci
+                    acc.recurrent[i] += a * e
+                    acc.inhibition[i] -= a * inh
+                    acc.nmda[i] += a * (p.wPlus * e + p.g * ci) + bI * e
+                    acc.drive[i] += a * p.wE + bI * p.wI
+                    if scale != 0 { acc.sigma += rootDt * (lE * seg.xiE[local * n + i] + lI * seg.xiI[local * n + i]) }
                 }
             }
-            for (k, q) in parameters.enumerated() { grad[q]! += acc[k] }
             carry.gE = Array(gE[0..<((d + 1) * n)])
             carry.gI = Array(gI[0..<n])
             carry.balloon = lambdaBalloon

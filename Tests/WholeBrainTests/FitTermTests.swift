@@ -1,0 +1,112 @@
+import XCTest
+import WholeBrain
+
+/// The loss terms beyond the FC fit (entropy, time-series error, spectral distance), the
+/// gradient with respect to connectome weights, and gradients over a window that starts
+/// from a carried state: each against central finite differences.
+final class FitTermTests: XCTestCase {
+    func wave(_ n: Int, _ t: Int, _ phase: Double) -> Matrix {
+        Matrix(rows: n, columns: t, values: (0..<(n * t)).map { k in
+            let i = Double(k / t), s = Double(k % t)
+            return sin(0.4 * s + i * phase) + 0.3 * cos(0.17 * s * (i + 1)) + 0.05 * Double((k * 7919) % 13)
+        })
+    }
+
+    func testTimeSeriesAndSpectralTermsMatchFiniteDifferences() {
+        let y = wave(3, 24, 0.9), e = wave(3, 24, 2.1)
+        for (name, term) in [("timeseries", BoldFitTerms.timeSeriesError), ("spectrum", BoldFitTerms.spectralDistance)] {
+            let value = term(y, e)
+            for q in [0, 5, 30, 71] {
+                var plus = y, minus = y
+                plus.values[q] += 1e-6; minus.values[q] -= 1e-6
+                let fd = (term(plus, e).loss - term(minus, e).loss) / 2e-6
+                XCTAssertEqual(value.gradient.values[q], fd, accuracy: 1e-7 + 1e-5 * abs(fd), "\(name), element \(q)")
+            }
+            XCTAssertEqual(term(e, e).loss, 0, accuracy: 1e-12, "\(name) of identical series")
+        }
+    }
+
+    /// The spectral term's periodogram is FFTW's |rfft|^2 of the centred series.
+    func testSpectralShapeAgreesWithFFTW() throws {
+        let y = wave(1, 20, 0.5)
+        let flat = Matrix(rows: 1, columns: 20, values: [Double](repeating: 0, count: 20).enumerated().map { k, _ in k == 3 ? 1 : 0 })
+        // A centred unit impulse has |X_k| = 1 at every k > 0: its shape is flat, 1/10 per bin.
+        let mean = y.values.reduce(0, +) / 20
+        let buffers = FFTBuffers(n: 20)
+        for k in 0..<20 { buffers.real[k] = y.values[k] - mean }
+        RealFFT.plans(for: 20).forward(buffers)
+        let power = (1...10).map { buffers.spectrum[$0].0 * buffers.spectrum[$0].0 + buffers.spectrum[$0].1 * buffers.spectrum[$0].1 }
+        let p = power.map { $0 / power.reduce(0, +) }
+        let expected = p.reduce(0) { $0 + ($1 - 0.1) * ($1 - 0.1) }
+        XCTAssertEqual(BoldFitTerms.spectralDistance(regionsByTime: y, empirical: flat).loss, expected, accuracy: 1e-12)
+    }
+
+    func spec(g: Double = 0.5, jI: Double = 1.0, sigma: Double = 0.01, weights: Matrix? = nil) throws -> SimulationSpec<ReducedWongWang> {
+        var p = ReducedWongWang.Parameters()
+        p.g = g; p.jI = jI
+        let base = try smallConnectome(5)
+        return try SimulationSpec(model: ReducedWongWang(parameters: p),
+                                  connectome: try Connectome(weights: weights ?? base.weights, lengths: base.lengths),
+                                  noise: NoiseSpec(sigma: sigma), dt: 0.1, duration: 2, transient: 0.2, tr: 0.05,
+                                  conductionSpeed: 20, seed: 13)
+    }
+
+    /// Every term at once, over a window that starts mid-run from a carried state, for model
+    /// parameters, sigma and single connection weights.
+    func testWindowGradientOfAllTermsMatchesFiniteDifferences() throws {
+        let base = try spec()
+        let empiricalBold = wave(5, base.sampleCount, 1.3)
+        let objective = RWWGradient.Objective(empiricalFC: FunctionalConnectivity.pearson(regionsByTime: empiricalBold),
+                                              empiricalBold: empiricalBold, surprise: 1, entropy: 0.3, timeSeries: 0.5, spectrum: 2)
+        let startStep = base.transientSteps + 10 * base.stepsPerTR, window = 20 * base.stepsPerTR
+        func evaluate(_ s: SimulationSpec<ReducedWongWang>, weights: Bool = false, parameters: [RWWGradient.Parameter] = []) throws
+            -> RWWGradient.Result {
+            let start = RWWGradient.advance(spec: s, steps: startStep)
+            return try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: parameters, weightGradient: weights,
+                                                   checkpointEvery: 700, from: start, steps: window)
+        }
+        let result = try evaluate(base, weights: true, parameters: [.g, .jI, .sigma, .nodeJI(3)])
+        XCTAssertEqual(Set(result.terms.keys), ["surprise", "entropy", "timeseries", "spectrum"])
+        XCTAssertEqual(result.bold.rows, 20)
+        XCTAssertEqual(result.end.step, startStep + window)
+        // The gradient holds the window's starting state fixed, so perturb the parameters only
+        // inside the window: the start state comes from the unperturbed run.
+        let start = RWWGradient.advance(spec: base, steps: startStep)
+        func loss(_ s: SimulationSpec<ReducedWongWang>) throws -> Double {
+            try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: [], from: start, steps: window).loss
+        }
+        func richardson(_ size: Double, _ f: (Double) throws -> Double) rethrows -> Double {
+            let h = 1e-3 * size
+            let coarse = (try f(h) - f(-h)) / (2 * h), fine = (try f(h / 2) - f(-h / 2)) / h
+            return (4 * fine - coarse) / 3
+        }
+        let checks: [(String, Double, Double)] = [
+            ("G", result.gradient[.g]!, try richardson(0.5) { try loss(try spec(g: 0.5 + $0)) }),
+            ("J_i", result.gradient[.jI]!, try richardson(1) { try loss(try spec(jI: 1 + $0)) }),
+            ("sigma", result.gradient[.sigma]!, try richardson(0.01) { try loss(try spec(sigma: 0.01 + $0)) }),
+            ("W[1,0]", result.weightGradient![1, 0], try richardson(base.connectome.weights[1, 0]) { h in
+                var w = base.connectome.weights
+                w[1, 0] += h
+                return try loss(try spec(weights: w))
+            }),
+            ("W[3,4]", result.weightGradient![3, 4], try richardson(base.connectome.weights[3, 4]) { h in
+                var w = base.connectome.weights
+                w[3, 4] += h
+                return try loss(try spec(weights: w))
+            }),
+        ]
+        for (name, analytic, fd) in checks {
+            XCTAssertLessThan(abs(analytic - fd) / max(abs(fd), 1e-6), 1e-6, "\(name): adjoint \(analytic), finite difference \(fd)")
+        }
+        XCTAssertEqual(result.weightGradient![2, 2], 0, "no self-connection, no gradient")
+    }
+
+    func testTermsNeedEnoughEmpiricalBold() throws {
+        let base = try spec()
+        let short = wave(5, 10, 1)
+        let objective = RWWGradient.Objective(empiricalFC: FunctionalConnectivity.pearson(regionsByTime: short), empiricalBold: short,
+                                              timeSeries: 1)
+        assertThrowsMessage(try RWWGradient.lossAndGradient(spec: base, objective: objective, parameters: [.g]),
+                            containing: ["timeseries", "at least 40 samples"])
+    }
+}
