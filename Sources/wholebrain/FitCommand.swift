@@ -2,35 +2,58 @@ import ArgumentParser
 import Foundation
 import WholeBrain
 
-/// `wholebrain fit`: gradient-based fit of reduced Wong-Wang parameters to empirical FC.
+/// `wholebrain fit`: gradient-based fit of reduced Wong-Wang parameters to empirical data.
 struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fit",
         abstract: "Fit reduced Wong-Wang parameters to empirical FC with exact gradients and ADAM.",
         discussion: """
-        Each epoch simulates --duration seconds with a fixed noise realisation (--seed), computes \
-        the FC-fit surprise -log(0.5 + 0.5 r) (Griffiths et al. 2022) and its exact gradient by the \
-        discrete adjoint of the whole run, and takes one ADAM step. Parameters move through smooth \
-        bounds: G in (0, 10), w_plus and J_i in (0, 3), J_NMDA and I_0 in (0, 1), sigma > 0.
-        Writes params.json (initial and fitted values), history.csv (loss, FC r and parameters per \
-        step), fc_sim.npy (FC of a fresh run with the fitted parameters and another seed) and \
-        summary.json (train and test FC r, wall time).
-        After every epoch the optimiser state is saved beside --out; --resume continues a killed fit.
-        report.html shows the loss, FC r and parameter trajectories and both FCs side by side.
-        Not yet: the windowed scheme, entropy and prior terms, SC gains.
+        The method of Griffiths et al. (2022) with exact gradients: the discrete adjoint of the \
+        whole simulation (RWW E/I with delays and a fixed noise realisation, Balloon-Windkessel \
+        BOLD) and ADAM on smoothly bounded parameters: G in (0, 10), w_plus and J_i in (0, 3), \
+        J_NMDA and I_0 in (0, 1), sigma > 0, connection gains > 0 (symmetric, start at 1).
 
-        Example:
-          wholebrain fit --data data/hcp --subject 101309 --duration 60 --epochs 20 --fit G --out runs/fit1
+        Loss terms (--loss NAME[=WEIGHT],...; defaults are the paper's ratios divided by 10):
+          surprise=1      -log(0.5 + 0.5 r), r = correlation of simulated and empirical FC
+          entropy=0.01    mean of s log s + (1-s) log(1-s) over S_E and (half) S_I samples
+          prior=0.1       Gaussian priors with learnable means and precisions (hyperprior-bounded)
+          timeseries=1    1 - mean regional correlation with the empirical BOLD (same noise only)
+          spectrum=1      squared distance of normalised BOLD periodograms
+
+        Schemes: whole-run gradients (default; one ADAM step per epoch), or --window W: each \
+        epoch cuts the run into windows of W TRs, one ADAM step per window, state carried \
+        across windows (the paper used 20). --held-out F keeps the last fraction F of the scan \
+        out of the fit; each epoch is scored against it, the fit stops after --patience epochs \
+        without improvement and returns the best epoch's parameters.
+
+        Writes params.json (initial and fitted values, priors), history.csv (loss, terms, FC r, \
+        parameters and gradient per step), scores.csv (per-epoch train and held-out FC r), \
+        fc_sim.npy (FC of a fresh run with the fitted parameters and another seed), \
+        sc_gains.npy (with sc-gains), summary.json (train, held-out and test FC r, wall time) and \
+        report.html. After every epoch the optimiser state is saved beside --out; --resume \
+        continues a killed fit.
+
+        Examples:
+          wholebrain fit --data data/hcp --subject 101309 --epochs 20 --fit G,J_i,sigma --out runs/fit1
+          wholebrain fit --subject 101309 --fit G,wplus,Ji,sigma,sc-gains --window 20 \\
+              --loss surprise,entropy,prior --held-out 0.2 --out runs/fit2
+          wholebrain fit --connectome w.npy --lengths l.npy --bold runs/sim/bold.npy --tr 0.72 --out runs/back
         """)
 
     @Option(help: "Dataset folder.") var data: String = "data/hcp"
-    @Option(help: "Subject whose FC is fitted.") var subject: String?
+    @Option(help: "Subject whose data are fitted.") var subject: String?
     @Option(help: ArgumentHelp("Your own weights (any reader format, or a TVB zip) instead of --data.", valueName: "file")) var connectome: String?
     @Option(help: ArgumentHelp("Fibre lengths in mm for --connectome.", valueName: "file")) var lengths: String?
     @Option(help: ArgumentHelp("Empirical BOLD for --connectome (regions x time or time x regions; a bold.npy from simulate works).", valueName: "file")) var bold: String?
-    @Option(help: ArgumentHelp("Parameters to fit: G, w_plus, J_i, J_NMDA, I_0, sigma.", valueName: "list")) var fit: String = "G"
-    @Option(help: "Optimisation steps.") var epochs: Int = 20
+    @Option(help: ArgumentHelp("What to fit: G, w_plus (wplus), J_i (Ji), J_NMDA, I_0, sigma, node-J_i (one J_i per node), sc-gains.", valueName: "list")) var fit: String = "G"
+    @Option(help: ArgumentHelp("Loss terms with optional weights: surprise, entropy, prior, timeseries, spectrum.", valueName: "list")) var loss: String = "surprise"
+    @Option(help: ArgumentHelp("TRs per window (one ADAM step per window); default: whole-run gradients.", valueName: "TRs")) var window: Int?
+    @Option(help: "Epochs (passes over the run).") var epochs: Int = 20
     @Option(help: "ADAM learning rate.") var lr: Double = 0.05
+    @Option(help: ArgumentHelp("Clip the gradient to this norm.", valueName: "norm")) var clip: Double?
+    @Option(help: ArgumentHelp("Fraction of the scan held out for early stopping (0: none).", valueName: "fraction")) var heldOut: Double = 0
+    @Option(help: "Epochs without a better held-out score before stopping.") var patience: Int = 5
+    @Option(help: ArgumentHelp("Narrowest prior width relative to each starting value.", valueName: "fraction")) var priorFloor: Double = 0.1
     @Option(help: "Simulated seconds per epoch (after the transient).") var duration: Double = 60
     @Option(help: "Transient in s.") var transient: Double = 5
     @Option(help: "Repetition time in s.") var tr: Double = 0.72
@@ -41,7 +64,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Checkpoint every this many steps (memory); default: keep the whole run.", valueName: "steps")) var checkpoint: Int?
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
-    @Flag(help: "No per-epoch lines.") var quiet = false
+    @Flag(help: "No per-step lines.") var quiet = false
     @Flag(help: "Continue an interrupted fit from its checkpoint (saved beside --out after every epoch).") var resume = false
 
     /// The per-epoch checkpoint, a hidden file beside the output folder.
@@ -54,21 +77,57 @@ struct FitCommand: ParsableCommand {
         "G": (.g, .bounded(0, 10)), "w_plus": (.wPlus, .bounded(0, 3)), "J_i": (.jI, .bounded(0, 3)),
         "J_NMDA": (.jNMDA, .bounded(0, 1)), "I_0": (.i0, .bounded(0, 1)), "sigma": (.sigma, .positive),
     ]
+    static let aliases = ["wplus": "w_plus", "Ji": "J_i", "JNMDA": "J_NMDA", "I0": "I_0", "g": "G", "node-Ji": "node-J_i"]
+    static let lossDefaults: [String: Double] = ["surprise": 1, "entropy": 0.01, "prior": 0.1, "timeseries": 1, "spectrum": 1]
 
     func run() throws {
         try reportingErrors("fit", fitRun)
     }
 
+    /// The fitted parameters and whether gains are fitted, from --fit.
+    func fittedParameters(regions: Int) throws -> (parameters: [(RWWGradient.Parameter, ParameterTransform)], gains: Bool) {
+        var chosen: [(RWWGradient.Parameter, ParameterTransform)] = [], gains = false
+        let known = (FitCommand.transforms.keys.sorted() + ["node-J_i", "sc-gains"]).joined(separator: ", ")
+        for raw in fit.split(separator: ",") {
+            let name0 = raw.trimmingCharacters(in: .whitespaces)
+            let name = FitCommand.aliases[name0] ?? name0
+            if name == "sc-gains" { gains = true; continue }
+            if name == "node-J_i" { chosen += (0..<regions).map { (.nodeJI($0), .bounded(0, 3)) }; continue }
+            guard let t = FitCommand.transforms[name] else {
+                throw WholeBrainError.badValue(source: "--fit", value: name0, expected: "some of \(known)")
+            }
+            chosen.append(t)
+        }
+        if chosen.contains(where: { $0.0 == .jI }) && chosen.contains(where: { if case .nodeJI = $0.0 { return true } else { return false } }) {
+            throw WholeBrainError.badValue(source: "--fit", value: fit, expected: "J_i or node-J_i, not both")
+        }
+        return (chosen, gains)
+    }
+
+    /// Loss weights from --loss.
+    func lossWeights() throws -> [String: Double] {
+        var weights: [String: Double] = [:]
+        for raw in loss.split(separator: ",") {
+            let parts = raw.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let standard = FitCommand.lossDefaults[parts[0]] else {
+                throw WholeBrainError.badValue(source: "--loss", value: parts[0],
+                                               expected: "some of \(FitCommand.lossDefaults.keys.sorted().joined(separator: ", ")) (NAME or NAME=WEIGHT)")
+            }
+            guard let weight = parts.count == 2 ? Double(parts[1]) : standard, weight.isFinite, weight >= 0 else {
+                throw WholeBrainError.badValue(source: "--loss", value: String(raw), expected: "NAME=WEIGHT with a weight >= 0")
+            }
+            weights[parts[0]] = weight
+        }
+        return weights
+    }
+
     func fitRun() throws {
         try OutputFolder.checkDestination(out, force: force)
-        let names = fit.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let chosen = try names.map { name -> (RWWGradient.Parameter, ParameterTransform) in
-            guard let t = FitCommand.transforms[name] else {
-                throw WholeBrainError.badValue(source: "--fit", value: name, expected: "some of \(FitCommand.transforms.keys.sorted().joined(separator: ", "))")
-            }
-            return t
-        }
         guard epochs >= 1 else { throw WholeBrainError.badValue(source: "--epochs", value: "\(epochs)", expected: "at least 1") }
+        guard heldOut >= 0, heldOut < 0.9 else {
+            throw WholeBrainError.badValue(source: "--held-out", value: "\(heldOut)", expected: "a fraction in [0, 0.9)")
+        }
+        let weights = try lossWeights()
         let source: ConnectomeSource
         if let connectome {
             guard bold != nil else {
@@ -80,14 +139,33 @@ struct FitCommand: ParsableCommand {
             source = .dataset(root: data, subject: subject ?? dataset.subjects[0])
         }
         let inputs = try SimulationInputs.load(source, preparation: ConnectomePreparation())
-        guard let empirical = inputs.empiricalFC else {
+        guard let empiricalBold = inputs.empiricalBold, inputs.empiricalFC != nil else {
             throw WholeBrainError.badValue(source: "--subject", value: subject ?? "group", expected: "a single subject (or --bold) to fit")
         }
+        let (chosen, gains) = try fittedParameters(regions: inputs.connectome.regionCount)
+        // The fitted part of the scan and the held-out rest.
+        let total = empiricalBold.columns, kept = heldOut > 0 ? Int((Double(total) * (1 - heldOut)).rounded()) : total
+        guard kept >= 5, total - kept >= (heldOut > 0 ? 5 : 0) else {
+            throw WholeBrainError.badValue(source: "--held-out", value: "\(heldOut)",
+                                           expected: "a split leaving at least 5 samples on each side of \(total)")
+        }
+        let trainBold = Matrix(rows: empiricalBold.rows, columns: kept, values: (0..<empiricalBold.rows).flatMap { i in
+            (0..<kept).map { empiricalBold[i, $0] }
+        })
+        let heldOutFC: Matrix? = heldOut > 0 ? FunctionalConnectivity.pearson(regionsByTime: Matrix(
+            rows: empiricalBold.rows, columns: total - kept,
+            values: (0..<empiricalBold.rows).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } })) : nil
+        let target = GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC)
         var p = ReducedWongWang.Parameters()
         p.g = globalCoupling
         let start = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: inputs.connectome,
                                        noise: NoiseSpec(sigma: sigma), duration: duration, transient: transient, tr: tr,
                                        conductionSpeed: speed, seed: seed)
+        let options = GradientFit.Options(
+            parameters: chosen.map { ($0.0, $0.1) }, connectionGains: gains, surprise: weights["surprise"] ?? 0,
+            entropy: weights["entropy"] ?? 0, timeSeries: weights["timeseries"] ?? 0, spectrum: weights["spectrum"] ?? 0,
+            prior: weights["prior"] ?? 0, priorFloor: priorFloor, window: window, epochs: epochs, learningRate: lr,
+            clipNorm: clip, checkpointEvery: checkpoint, patience: heldOut > 0 ? patience : nil)
         let began = Date()
         var resumed: GradientFit.State?
         if resume {
@@ -97,14 +175,14 @@ struct FitCommand: ParsableCommand {
             do { resumed = try JSONDecoder().decode(GradientFit.State.self, from: data) } catch {
                 throw WholeBrainError.badFile(path: statePath, problem: "is not a fit checkpoint (\(error))")
             }
-            if !quiet { print("resuming after epoch \(resumed!.history.count)") }
+            if !quiet { print("resuming after epoch \(resumed!.scores.count)") }
         }
         let folder = try OutputFolder(path: out, force: force)
         let checkpointPath = statePath
-        let (fitted, history) = try GradientFit.fit(
-            spec: start, empiricalFC: empirical,
-            options: GradientFit.Options(parameters: chosen.map { ($0.0, $0.1) }, epochs: epochs, learningRate: lr, checkpointEvery: checkpoint),
-            resume: resumed,
+        let names = chosen.map { $0.0.description }
+        let shown = names.count > 6 ? Array(names.prefix(6)) : names
+        let outcome = try GradientFit.fit(
+            spec: start, target: target, options: options, resume: resumed,
             onEpoch: { state in
                 // Written to a temporary file and renamed, so a kill never leaves half a checkpoint.
                 let data = try JSONEncoder().encode(state)
@@ -113,54 +191,28 @@ struct FitCommand: ParsableCommand {
                       rename(temporary, checkpointPath) == 0 else {
                     throw WholeBrainError.writeFailed(path: checkpointPath, problem: "could not save the fit checkpoint")
                 }
+                if !quiet, let score = state.scores.last, let h = score.heldOutCorrelation {
+                    print(String(format: "epoch %3d  train FC r %.3f  held-out FC r %.3f", score.epoch + 1, score.trainCorrelation, h))
+                }
             },
             progress: { step in
                 if !quiet {
-                    let values = zip(names, step.values).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: ", ")
-                    print(String(format: "epoch %3d  loss %.4f  FC r %.3f  ", step.epoch + 1, step.loss, step.fcCorrelation) + values)
+                    let values = zip(shown, step.values).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: ", ")
+                    let where_ = window == nil ? "" : String(format: " window %3d", step.window + 1)
+                    print(String(format: "epoch %3d%@  loss %.4f  FC r %.3f  ", step.epoch + 1, where_, step.loss, step.fcCorrelation) + values)
                 }
             })
         // Test: a fresh run with the fitted parameters and another noise realisation.
-        let testSpec = try SimulationSpec(model: fitted.model, nodeParameters: ["J_i": fitted.nodeParameters[0]],
-                                          connectome: fitted.connectome, noise: fitted.noise, duration: duration,
-                                          transient: transient, tr: tr, conductionSpeed: speed, seed: seed &+ 1000)
+        let fitted = outcome.spec
+        let testSpec = try GradientFit.spec(fitted, with: [], seed: seed &+ 1000)
         let test = try NetworkSimulator(spec: testSpec).run()
         let testFC = FunctionalConnectivity.pearson(timeByRegions: test.bold)
-        let testR = FunctionalConnectivity.similarity(testFC, empirical)
-        let initial = Dictionary(uniqueKeysWithValues: chosen.map { ($0.0.description, GradientFit.value($0.0, in: start)) })
-        let final = Dictionary(uniqueKeysWithValues: chosen.map { ($0.0.description, GradientFit.value($0.0, in: fitted)) })
-        try folder.write("params.json", bytes: try SimulationOutputs.json(["initial": initial, "fitted": final]))
-        var csv = "epoch,loss,fc_r," + names.joined(separator: ",") + "," + names.map { "d_loss_d_\($0)" }.joined(separator: ",") + "\n"
-        for s in history {
-            csv += "\(s.epoch + 1),\(s.loss),\(s.fcCorrelation)," + s.values.map { "\($0)" }.joined(separator: ",") + ","
-                + s.gradient.map { "\($0)" }.joined(separator: ",") + "\n"
-        }
-        try folder.write("history.csv", text: csv)
-        try folder.write("fc_sim.npy", bytes: NumpyFile.encode(testFC))
-        let summary: [String: Any] = [
-            "subject": inputs.subject ?? "user data", "fitted": final, "initial": initial, "epochs": epochs, "learning_rate": lr,
-            "train_fc_r": history.last?.fcCorrelation ?? 0, "test_fc_r": testR, "test_seed": seed &+ 1000, "train_seed": seed,
-            "duration_s": duration, "wall_time_s": Date().timeIntervalSince(began), "versions": ["wholebrain": WholeBrainVersion.string],
-            "command": CommandLine.arguments.joined(separator: " "),
-        ]
-        try folder.write("summary.json", bytes: try SimulationOutputs.json(summary))
-        let steps = history.map { Double($0.epoch + 1) }
-        var sections: [(heading: String, body: String)] = []
-        sections.append(("Result", SVG.table(header: ["parameter", "initial", "fitted"],
-                                             rows: names.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", final[n] ?? .nan)] })
-                         + String(format: "<p>train FC r %.3f, test FC r %.3f (new noise, seed %llu); %d epochs, %.0f s</p>",
-                                  history.last?.fcCorrelation ?? 0, testR, seed &+ 1000, history.count, Date().timeIntervalSince(began))))
-        sections.append(("Optimisation",
-                         SVG.linePlot(title: "loss (FC surprise)", xLabel: "epoch", series: [("loss", history.map(\.loss))], x: steps)
-                         + SVG.linePlot(title: "FC correlation", xLabel: "epoch", series: [("train FC r", history.map(\.fcCorrelation))], x: steps)
-                         + names.enumerated().map { k, n in
-                             SVG.linePlot(title: n, xLabel: "epoch", series: [(n, history.map { $0.values[k] })], x: steps)
-                         }.joined()))
-        sections.append(("Functional connectivity",
-                         SVG.heatmap(title: "empirical FC", empirical) + SVG.heatmap(title: "simulated FC (new noise)", testFC)))
-        try folder.write("report.html", text: SVG.page(title: "WholeBrain fit: \(inputs.subject ?? "user data")", sections: sections))
+        try FitOutputs(inputs: inputs, names: names, chosen: chosen.map(\.0), start: start, outcome: outcome, target: target,
+                       testFC: testFC, testSeed: seed &+ 1000, began: began, command: self).write(to: folder)
         try folder.commit()
         try? FileManager.default.removeItem(atPath: statePath)
-        print(String(format: "train FC r %.3f, test FC r %.3f (new noise); outputs in %@", history.last?.fcCorrelation ?? 0, testR, out))
+        let testR = FunctionalConnectivity.similarity(testFC, inputs.empiricalFC!)
+        print(String(format: "train FC r %.3f, test FC r %.3f (new noise, whole scan); outputs in %@",
+                     outcome.scores.last?.trainCorrelation ?? 0, testR, out))
     }
 }

@@ -225,10 +225,27 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNotEqual(params["fitted"]?["G"], 0.4)
         let history = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(history.count, 4)
-        XCTAssert(history[0].hasPrefix("epoch,loss,fc_r,G,sigma"))
+        XCTAssert(history[0].hasPrefix("epoch,window,loss,surprise,fc_r,mean_gain,G,sigma"), String(history[0]))
         XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/fc_sim.npy").rows, 6)
         let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
-        XCTAssert(report.contains("<svg") && report.contains("empirical FC") && report.contains("loss (FC surprise)"))
+        XCTAssert(report.contains("<svg") && report.contains("empirical FC") && report.contains("term: surprise"))
+        // The paper's scheme: windows, every term, gains, priors and a held-out part.
+        let full = path("fullfit")
+        let windowed = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G,Ji,sigma,sc-gains",
+                         "--loss", "surprise,entropy,prior=0.2,timeseries=0.5,spectrum", "--window", "5", "--held-out", "0.25",
+                         "--G", "0.4", "--epochs", "2", "--duration", "10.8", "--transient", "1", "--out", full])
+        XCTAssertEqual(windowed.status, 0, windowed.err)
+        XCTAssert(windowed.out.contains("window   3") && windowed.out.contains("held-out FC r"), windowed.out)
+        let fullHistory = try String(contentsOfFile: full + "/history.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssert(fullHistory[0].hasPrefix("epoch,window,loss,entropy,prior,spectrum,surprise,timeseries,fc_r,mean_gain,G,J_i,sigma"),
+                  String(fullHistory[0]))
+        XCTAssertEqual(fullHistory.count, 1 + 2 * 3, "15 TRs of 20 fitted: three windows of 5 per epoch")
+        let gains = try NumpyFile.readMatrix(path: full + "/sc_gains.npy")
+        XCTAssertEqual(gains.rows, 6)
+        let summary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: full + "/summary.json")!) as! [String: Any]
+        XCTAssertNotNil(summary["test_held_out_fc_r"] as? Double)
+        let badLoss = try run(["fit", "--loss", "surprise,fun", "--data", Fixtures.hcp, "--out", path("badloss")])
+        XCTAssert(badLoss.err.contains("--loss") && badLoss.err.contains("entropy"), badLoss.err)
         // A fit killed mid-run resumes from its last epoch checkpoint.
         let killed = path("killed")
         let process = Process()

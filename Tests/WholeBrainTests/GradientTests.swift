@@ -109,7 +109,8 @@ final class ParameterRecoveryTests: XCTestCase {
         var start = truth
         start.g = 0.4
         let options = GradientFit.Options(parameters: [(.g, .bounded(0, 2))], epochs: 120, learningRate: 0.1, checkpointEvery: 2000)
-        let (fitted, history) = try GradientFit.fit(spec: try spec(start), empiricalFC: targetFC, options: options)
+        let outcome = try GradientFit.fit(spec: try spec(start), empiricalFC: targetFC, options: options)
+        let (fitted, history) = (outcome.spec, outcome.history)
         let g = fitted.model.parameters.g
         XCTAssertEqual(g, truth.g, accuracy: 0.05 * truth.g, "G recovered within 5%")
         XCTAssertLessThan(history.last!.loss, history.first!.loss)

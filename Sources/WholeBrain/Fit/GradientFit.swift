@@ -1,35 +1,123 @@
 import Foundation
 
-/// Fits reduced Wong-Wang parameters to an empirical FC by gradient descent on the
-/// FC-surprise loss with exact whole-run gradients (`RWWGradient`) and ADAM, each parameter
-/// moved in an unconstrained coordinate through its `ParameterTransform` (the method of
-/// Griffiths et al. 2022 with exact gradients; the noise realisation is fixed by the seed).
+/// Fits reduced Wong-Wang parameters to empirical resting-state data by gradient descent with
+/// exact gradients (`RWWGradient`) and ADAM: the method of Griffiths et al. (2022) without
+/// truncation inside a window and without a shared neural/haemodynamic time step.
+///
+/// Each parameter moves in an unconstrained coordinate through its `ParameterTransform`;
+/// connection gains through `ConnectionGains`; learnable priors through `ParameterPriors`.
+/// The loss is  surprise w_s + entropy w_e + time-series w_t + spectrum w_p (from the
+/// simulation, `RWWGradient.Objective`) + prior w_pr (on the parameters). Two schemes:
+/// - whole run (`window` nil): each epoch simulates the whole duration with the same noise
+///   realisation (fixed by the seed) and takes one ADAM step on its exact gradient;
+/// - windows of W TRs (the paper's scheme): each epoch runs the transient, then cuts the run
+///   into windows of W samples; each window's loss (its FC against the empirical FC) gives one
+///   ADAM step, and the state at its end, computed with the parameters before the step, starts
+///   the next window. Samples after the last whole window are not used.
+/// With held-out data (FC of a part of the scan not fitted), every epoch also scores the
+/// simulated FC against it; the fit stops when that score has not improved for `patience`
+/// epochs and returns the parameters of the best epoch.
 public enum GradientFit {
     public struct Options: Sendable {
         public var parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)]
+        /// Fit symmetric positive gains on every connection.
+        public var connectionGains: Bool
+        /// Weights of the loss terms; `prior` weights the learnable priors (0: none).
+        public var surprise: Double, entropy: Double, timeSeries: Double, spectrum: Double, prior: Double
+        /// Narrowest prior width relative to each parameter's starting value (`ParameterPriors`).
+        public var priorFloor: Double
+        /// TRs per window (nil: whole-run gradients).
+        public var window: Int?
         public var epochs: Int
         public var learningRate: Double
         public var clipNorm: Double?
         public var checkpointEvery: Int?
+        /// Epochs without a better held-out score before stopping (nil: run every epoch).
+        public var patience: Int?
 
-        public init(parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)], epochs: Int = 20,
-                    learningRate: Double = 0.05, clipNorm: Double? = nil, checkpointEvery: Int? = nil) {
+        public init(parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)], connectionGains: Bool = false,
+                    surprise: Double = 1, entropy: Double = 0, timeSeries: Double = 0, spectrum: Double = 0, prior: Double = 0,
+                    priorFloor: Double = 0.1, window: Int? = nil, epochs: Int = 20, learningRate: Double = 0.05,
+                    clipNorm: Double? = nil, checkpointEvery: Int? = nil, patience: Int? = nil) {
             self.parameters = parameters
+            self.connectionGains = connectionGains
+            self.surprise = surprise; self.entropy = entropy; self.timeSeries = timeSeries; self.spectrum = spectrum
+            self.prior = prior
+            self.priorFloor = priorFloor
+            self.window = window
             self.epochs = epochs
             self.learningRate = learningRate
             self.clipNorm = clipNorm
             self.checkpointEvery = checkpointEvery
+            self.patience = patience
+        }
+    }
+
+    /// The data a fit compares with.
+    public struct Target: Sendable {
+        /// FC of the fitted part of the scan.
+        public var fc: Matrix
+        /// BOLD of the fitted part, regions x samples (needed by the time-series and spectral terms).
+        public var bold: Matrix?
+        /// FC of a held-out part of the scan, for early stopping.
+        public var heldOutFC: Matrix?
+
+        public init(fc: Matrix, bold: Matrix? = nil, heldOutFC: Matrix? = nil) {
+            self.fc = fc; self.bold = bold; self.heldOutFC = heldOutFC
         }
     }
 
     /// One optimisation step's record.
     public struct Step: Sendable, Codable, Equatable {
         public let epoch: Int
+        /// Window index within the epoch (0 for whole-run steps).
+        public let window: Int
         public let loss: Double
+        /// Unweighted terms, including "prior" when priors are on.
+        public let terms: [String: Double]
         public let fcCorrelation: Double
         /// Parameter values before the step, in `Options.parameters` order.
         public let values: [Double]
         public let gradient: [Double]
+        /// Mean connection gain before the step (1 without gains).
+        public let meanGain: Double
+    }
+
+    /// The held-out score of one epoch.
+    public struct EpochScore: Sendable, Codable, Equatable {
+        public let epoch: Int
+        /// FC r of the epoch's simulated BOLD against the fitted part.
+        public let trainCorrelation: Double
+        /// Against the held-out part (nil without held-out data).
+        public let heldOutCorrelation: Double?
+    }
+
+    /// Everything needed to continue an interrupted fit exactly where it stopped.
+    public struct State: Codable, Equatable, Sendable {
+        /// Names of the fitted parameters (and "sc-gains", "priors"), to refuse resuming a different fit.
+        public var parameters: [String]
+        /// The unconstrained coordinates after the last completed epoch.
+        public var free: [Double]
+        public var gains: [Double]
+        public var priors: ParameterPriors?
+        public var adam: Adam
+        public var history: [Step]
+        public var scores: [EpochScore]
+        /// Free coordinates of the best epoch so far (by held-out score).
+        public var best: [Double]
+        public var bestGains: [Double]
+    }
+
+    public struct Outcome {
+        /// The fitted spec (the best epoch's with held-out data, else the last).
+        public let spec: SimulationSpec<ReducedWongWang>
+        public let history: [Step]
+        public let scores: [EpochScore]
+        /// The fitted gain matrix (nil without gains).
+        public let gains: Matrix?
+        public let priors: ParameterPriors?
+        /// True when the held-out score stopped the fit before the last epoch.
+        public let stoppedEarly: Bool
     }
 
     /// The value of a parameter in a spec.
@@ -46,9 +134,9 @@ public enum GradientFit {
         }
     }
 
-    /// The spec with parameter values replaced (everything else unchanged).
-    public static func spec(_ spec: SimulationSpec<ReducedWongWang>, with values: [(RWWGradient.Parameter, Double)]) throws
-        -> SimulationSpec<ReducedWongWang> {
+    /// The spec with parameter values (and optionally the connectome weights and the seed) replaced.
+    public static func spec(_ spec: SimulationSpec<ReducedWongWang>, with values: [(RWWGradient.Parameter, Double)],
+                            weights: Matrix? = nil, seed: UInt64? = nil) throws -> SimulationSpec<ReducedWongWang> {
         var p = spec.model.parameters
         var noise = spec.noise
         var nodeJI = spec.nodeParameters[0]
@@ -63,57 +151,142 @@ public enum GradientFit {
             case let .nodeJI(i): nodeJI[i] = v
             }
         }
+        let connectome = try weights.map {
+            try Connectome(weights: $0, lengths: spec.connectome.lengths, labels: spec.connectome.labels)
+        } ?? spec.connectome
         return try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: ["J_i": nodeJI],
-                                  connectome: spec.connectome, coupling: spec.coupling, integrator: spec.integrator,
+                                  connectome: connectome, coupling: spec.coupling, integrator: spec.integrator,
                                   noise: noise, dt: spec.dt, duration: spec.duration, transient: spec.transient, tr: spec.tr,
-                                  conductionSpeed: spec.conductionSpeed, seed: spec.seed, boldInput: spec.boldInput,
+                                  conductionSpeed: spec.conductionSpeed, seed: seed ?? spec.seed, boldInput: spec.boldInput,
                                   balloon: spec.balloon, statePeriod: spec.statePeriod, initialState: spec.initialState,
                                   recordBold: spec.recordBold)
     }
 
-    /// Everything needed to continue an interrupted fit exactly where it stopped.
-    public struct State: Codable, Equatable, Sendable {
-        /// Names of the fitted parameters, to refuse resuming a different fit.
-        public var parameters: [String]
-        /// The unconstrained coordinates after the last completed step.
-        public var free: [Double]
-        public var adam: Adam
-        public var history: [Step]
+    /// Compatibility: fit the FC alone.
+    public static func fit(spec initial: SimulationSpec<ReducedWongWang>, empiricalFC: Matrix, options: Options,
+                           resume: State? = nil, onEpoch: ((State) throws -> Void)? = nil,
+                           progress: ((Step) -> Void)? = nil) throws -> Outcome {
+        try fit(spec: initial, target: Target(fc: empiricalFC), options: options, resume: resume, onEpoch: onEpoch, progress: progress)
     }
 
     /// Runs the optimisation (continuing `resume` if given); `onEpoch` receives the state after
-    /// every step, e.g. to save a checkpoint. Returns the fitted spec and the whole history.
-    public static func fit(spec initial: SimulationSpec<ReducedWongWang>, empiricalFC: Matrix, options: Options,
+    /// every epoch, e.g. to save a checkpoint; `progress` every step.
+    public static func fit(spec initial: SimulationSpec<ReducedWongWang>, target: Target, options: Options,
                            resume: State? = nil, onEpoch: ((State) throws -> Void)? = nil,
-                           progress: ((Step) -> Void)? = nil) throws -> (spec: SimulationSpec<ReducedWongWang>, history: [Step]) {
+                           progress: ((Step) -> Void)? = nil) throws -> Outcome {
         let parameters = options.parameters
-        let names = parameters.map { $0.parameter.description }
-        var u = parameters.map { $0.transform.inverse(value($0.parameter, in: initial)) }
-        var adam = Adam(parameters: u.count, learningRate: options.learningRate, clipNorm: options.clipNorm)
-        var history: [Step] = []
+        let names = parameters.map { $0.parameter.description } + (options.connectionGains ? ["sc-gains"] : [])
+            + (options.prior != 0 ? ["priors"] : [])
+        let gainMap = options.connectionGains ? ConnectionGains(connectome: initial.connectome.weights) : nil
+        let initialValues = parameters.map { value($0.parameter, in: initial) }
+        var u = zip(parameters, initialValues).map { $0.transform.inverse($1) }
+        var gains = gainMap?.unitFree ?? []
+        var priors = options.prior != 0 ? ParameterPriors(values: initialValues, relativeFloor: options.priorFloor) : nil
+        let count = u.count + gains.count + (priors.map { 2 * $0.means.count } ?? 0)
+        var adam = Adam(parameters: count, learningRate: options.learningRate, clipNorm: options.clipNorm)
+        var history: [Step] = [], scores: [EpochScore] = []
+        var best = u, bestGains = gains
         if let resume {
-            guard resume.parameters == names, resume.free.count == u.count else {
+            guard resume.parameters == names, resume.free.count == u.count, resume.gains.count == gains.count else {
                 throw WholeBrainError.badValue(source: "--resume", value: resume.parameters.joined(separator: ","),
                                                expected: "a checkpoint of the same fit (\(names.joined(separator: ",")))")
             }
-            u = resume.free; adam = resume.adam; history = resume.history
+            u = resume.free; gains = resume.gains; priors = resume.priors; adam = resume.adam
+            history = resume.history; scores = resume.scores; best = resume.best; bestGains = resume.bestGains
         }
-        var current = initial
-        for epoch in history.count..<max(options.epochs, history.count) {
+        if let w = options.window {
+            guard w >= 3, w <= initial.sampleCount else {
+                throw WholeBrainError.badValue(source: "--window", value: "\(w)",
+                                               expected: "3 to \(initial.sampleCount) TRs (the samples in one run)")
+            }
+        }
+        func current(_ u: [Double], _ gains: [Double]) throws -> SimulationSpec<ReducedWongWang> {
             let values = zip(parameters, u).map { $0.transform.value($1) }
-            current = try spec(initial, with: zip(parameters.map(\.parameter), values).map { ($0, $1) })
-            let result = try RWWGradient.lossAndGradient(spec: current, empiricalFC: empiricalFC, parameters: parameters.map(\.parameter),
-                                                         checkpointEvery: options.checkpointEvery)
-            let gradient = parameters.map { result.gradient[$0.parameter]! }
-            let step = Step(epoch: epoch, loss: result.loss, fcCorrelation: result.fcCorrelation, values: values, gradient: gradient)
-            history.append(step)
-            progress?(step)
-            // Chain rule through the transforms, then one ADAM step in the free coordinates.
-            let gu = zip(zip(parameters, u), gradient).map { $0.0.transform.derivative($0.1) * $1 }
-            adam.step(&u, gradient: gu)
-            try onEpoch?(State(parameters: names, free: u, adam: adam, history: history))
+            return try spec(initial, with: zip(parameters.map(\.parameter), values).map { ($0, $1) },
+                            weights: gainMap.map { $0.weights(gains) })
         }
-        let values = zip(parameters, u).map { $0.transform.value($1) }
-        return (try spec(initial, with: zip(parameters.map(\.parameter), values).map { ($0, $1) }), history)
+        let objective = RWWGradient.Objective(empiricalFC: target.fc, empiricalBold: target.bold, surprise: options.surprise,
+                                              entropy: options.entropy, timeSeries: options.timeSeries, spectrum: options.spectrum)
+        var stoppedEarly = false
+        for epoch in scores.count..<max(options.epochs, scores.count) {
+            var epochBold: [Matrix] = []
+            let epochStart = (u, gains)
+            // One ADAM step from the current parameters over `steps` steps from `start`.
+            func step(window: Int, from start: RWWGradient.State?, steps: Int?) throws -> RWWGradient.State {
+                let s = try current(u, gains)
+                let values = zip(parameters, u).map { $0.transform.value($1) }
+                let result = try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: parameters.map(\.parameter),
+                                                             weightGradient: gainMap != nil, checkpointEvery: options.checkpointEvery,
+                                                             from: start, steps: steps)
+                epochBold.append(result.bold)
+                var loss = result.loss, terms = result.terms
+                var gradient = parameters.map { result.gradient[$0.parameter]! }
+                var priorMeans: [Double] = [], priorLogPrecisions: [Double] = []
+                if let priors {
+                    let term = priors.evaluate(values)
+                    loss += options.prior * term.value
+                    terms["prior"] = term.value
+                    for k in gradient.indices { gradient[k] += options.prior * term.parameters[k] }
+                    // Means move in their parameter's free coordinate, like the parameter itself.
+                    priorMeans = parameters.indices.map { k in
+                        options.prior * term.means[k] * parameters[k].transform.derivative(parameters[k].transform.inverse(priors.means[k]))
+                    }
+                    priorLogPrecisions = term.logPrecisions.map { options.prior * $0 }
+                }
+                let meanGain = gainMap.map { map in map.pairs.isEmpty ? 1 : gains.map { ConnectionGains.transform.value($0) }.reduce(0, +) / Double(gains.count) } ?? 1
+                let record = Step(epoch: epoch, window: window, loss: loss, terms: terms, fcCorrelation: result.fcCorrelation,
+                                  values: values, gradient: gradient, meanGain: meanGain)
+                history.append(record)
+                progress?(record)
+                // Chain rule through the transforms, then one ADAM step on every free coordinate.
+                var all = zip(zip(parameters, u), gradient).map { $0.0.transform.derivative($0.1) * $1 }
+                if let map = gainMap { all += map.freeGradient(gains, weightGradient: result.weightGradient!) }
+                all += priorMeans + priorLogPrecisions
+                let priorFree = priors.map { p in parameters.indices.map { parameters[$0].transform.inverse(p.means[$0]) } + p.logPrecisions }
+                var free = u + gains + (priorFree ?? [])
+                adam.step(&free, gradient: all)
+                u = Array(free[0..<u.count])
+                gains = Array(free[u.count..<(u.count + gains.count)])
+                if var p = priors {
+                    let k = p.means.count, offset = u.count + gains.count
+                    p.means = (0..<k).map { parameters[$0].transform.value(free[offset + $0]) }
+                    p.logPrecisions = Array(free[(offset + k)..<(offset + 2 * k)])
+                    priors = p
+                }
+                return result.end
+            }
+            if let w = options.window {
+                var state = RWWGradient.advance(spec: try current(u, gains), steps: initial.transientSteps)
+                for window in 0..<(initial.sampleCount / w) {
+                    state = try step(window: window, from: state, steps: w * initial.stepsPerTR)
+                }
+            } else {
+                _ = try step(window: 0, from: nil, steps: nil)
+            }
+            // Score the epoch's simulated BOLD (all its windows) against both parts of the scan.
+            var bold = Matrix(rows: epochBold.reduce(0) { $0 + $1.rows }, columns: initial.connectome.regionCount)
+            var row = 0
+            for b in epochBold { for r in 0..<b.rows { for c in 0..<b.columns { bold[row, c] = b[r, c] }; row += 1 } }
+            let fc = FunctionalConnectivity.pearson(timeByRegions: bold)
+            let heldOut = target.heldOutFC.map { FunctionalConnectivity.similarity(fc, $0) }
+            // The parameters scored are those the epoch started with.
+            if let heldOut, scores.allSatisfy({ heldOut > ($0.heldOutCorrelation ?? -.infinity) }) {
+                (best, bestGains) = epochStart
+            }
+            scores.append(EpochScore(epoch: epoch, trainCorrelation: FunctionalConnectivity.similarity(fc, target.fc),
+                                     heldOutCorrelation: heldOut))
+            if target.heldOutFC == nil { best = u; bestGains = gains }
+            try onEpoch?(State(parameters: names, free: u, gains: gains, priors: priors, adam: adam, history: history,
+                               scores: scores, best: best, bestGains: bestGains))
+            if let patience = options.patience, target.heldOutFC != nil,
+               let bestEpoch = scores.indices.first(where: { k in scores.allSatisfy { $0.heldOutCorrelation! <= scores[k].heldOutCorrelation! } }),
+               scores.count - 1 - bestEpoch >= patience {
+                stoppedEarly = epoch + 1 < options.epochs
+                break
+            }
+        }
+        if target.heldOutFC == nil { best = u; bestGains = gains }
+        return Outcome(spec: try current(best, bestGains), history: history, scores: scores,
+                       gains: gainMap.map { $0.gains(bestGains) }, priors: priors, stoppedEarly: stoppedEarly)
     }
 }

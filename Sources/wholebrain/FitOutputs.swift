@@ -1,0 +1,95 @@
+import Foundation
+import WholeBrain
+
+/// Everything `wholebrain fit` writes: params.json, history.csv, scores.csv, fc_sim.npy,
+/// sc_gains.npy, summary.json and report.html.
+struct FitOutputs {
+    let inputs: SimulationInputs
+    let names: [String]
+    let chosen: [RWWGradient.Parameter]
+    let start: SimulationSpec<ReducedWongWang>
+    let outcome: GradientFit.Outcome
+    let target: GradientFit.Target
+    let testFC: Matrix
+    let testSeed: UInt64
+    let began: Date
+    let command: FitCommand
+
+    func write(to folder: OutputFolder) throws {
+        let history = outcome.history, scores = outcome.scores
+        let empirical = inputs.empiricalFC!
+        let testR = FunctionalConnectivity.similarity(testFC, empirical)
+        let testHeldOut = target.heldOutFC.map { FunctionalConnectivity.similarity(testFC, $0) }
+        let initial = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: start) }))
+        let final = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: outcome.spec) }))
+        var params: [String: Any] = ["initial": initial, "fitted": final]
+        if let priors = outcome.priors {
+            params["priors"] = Dictionary(uniqueKeysWithValues: names.indices.map { k in
+                (names[k], ["mean": priors.means[k], "precision": Foundation.exp(priors.logPrecisions[k]), "floor_sd": priors.floors[k]])
+            })
+        }
+        if let gains = outcome.gains {
+            let offDiagonal = (0..<gains.rows).flatMap { i in (0..<gains.columns).filter { $0 != i }.map { gains[i, $0] } }
+            params["sc_gains"] = ["file": "sc_gains.npy", "min": offDiagonal.min() ?? 1, "max": offDiagonal.max() ?? 1,
+                                  "mean": offDiagonal.reduce(0, +) / Double(max(offDiagonal.count, 1))]
+            try folder.write("sc_gains.npy", bytes: NumpyFile.encode(gains))
+        }
+        try folder.write("params.json", bytes: try SimulationOutputs.json(params))
+        let termNames = Array(Set(history.flatMap { $0.terms.keys })).sorted()
+        var csv = "epoch,window,loss," + termNames.joined(separator: ",") + (termNames.isEmpty ? "" : ",") + "fc_r,mean_gain,"
+            + names.joined(separator: ",") + "," + names.map { "d_loss_d_\($0)" }.joined(separator: ",") + "\n"
+        for s in history {
+            csv += "\(s.epoch + 1),\(s.window + 1),\(s.loss)," + termNames.map { "\(s.terms[$0] ?? .nan)," }.joined()
+                + "\(s.fcCorrelation),\(s.meanGain)," + s.values.map { "\($0)" }.joined(separator: ",") + ","
+                + s.gradient.map { "\($0)" }.joined(separator: ",") + "\n"
+        }
+        try folder.write("history.csv", text: csv)
+        try folder.write("scores.csv", text: "epoch,train_fc_r,held_out_fc_r\n" + scores.map {
+            "\($0.epoch + 1),\($0.trainCorrelation),\($0.heldOutCorrelation.map { "\($0)" } ?? "")\n"
+        }.joined())
+        try folder.write("fc_sim.npy", bytes: NumpyFile.encode(testFC))
+        let wall = Date().timeIntervalSince(began)
+        var summary: [String: Any] = [
+            "subject": inputs.subject ?? "user data", "fitted": final, "initial": initial, "epochs_run": scores.count,
+            "steps": history.count, "learning_rate": command.lr, "window_trs": command.window as Any? ?? NSNull(),
+            "loss": command.loss, "train_fc_r": scores.last?.trainCorrelation ?? 0, "test_fc_r": testR, "test_seed": testSeed,
+            "train_seed": command.seed, "duration_s": command.duration, "wall_time_s": wall, "stopped_early": outcome.stoppedEarly,
+            "versions": ["wholebrain": WholeBrainVersion.string], "command": CommandLine.arguments.joined(separator: " "),
+        ]
+        if let testHeldOut {
+            summary["held_out_fraction"] = command.heldOut
+            summary["best_held_out_fc_r"] = scores.compactMap(\.heldOutCorrelation).max()
+            summary["test_held_out_fc_r"] = testHeldOut
+        }
+        try folder.write("summary.json", bytes: try SimulationOutputs.json(summary))
+        try folder.write("report.html", text: report(testR: testR, testHeldOut: testHeldOut, initial: initial, final: final, wall: wall))
+    }
+
+    func report(testR: Double, testHeldOut: Double?, initial: [String: Double], final: [String: Double], wall: Double) -> String {
+        let history = outcome.history, scores = outcome.scores
+        let steps = history.indices.map { Double($0 + 1) }
+        let shown = names.count > 12 ? Array(names.prefix(12)) : names
+        var sections: [(heading: String, body: String)] = []
+        let heldOut = testHeldOut.map { String(format: ", against the held-out scan %.3f", $0) } ?? ""
+        sections.append(("Result", SVG.table(header: ["parameter", "initial", "fitted"],
+                                             rows: shown.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", final[n] ?? .nan)] })
+                         + String(format: "<p>Test FC r %.3f (fresh run, new noise, seed %llu, whole scan)%@; last train FC r %.3f; %d epochs, %d steps, %.0f s%@.</p>",
+                                  testR, testSeed, heldOut, scores.last?.trainCorrelation ?? 0, scores.count, history.count, wall,
+                                  outcome.stoppedEarly ? "; stopped early on the held-out score" : "")))
+        let termNames = Array(Set(history.flatMap { $0.terms.keys })).sorted()
+        var plots = SVG.linePlot(title: "loss", xLabel: "step", series: [("loss", history.map(\.loss))], x: steps)
+        plots += termNames.map { t in SVG.linePlot(title: "term: \(t)", xLabel: "step", series: [(t, history.map { $0.terms[t] ?? .nan })], x: steps) }.joined()
+        var fcSeries: [(name: String, values: [Double])] = [("train", scores.map(\.trainCorrelation))]
+        if scores.first?.heldOutCorrelation != nil { fcSeries.append(("held out", scores.map { $0.heldOutCorrelation ?? .nan })) }
+        plots += SVG.linePlot(title: "FC correlation per epoch", xLabel: "epoch", series: fcSeries, x: scores.map { Double($0.epoch + 1) })
+        plots += shown.enumerated().map { k, n in
+            SVG.linePlot(title: n, xLabel: "step", series: [(n, history.map { $0.values[k] })], x: steps)
+        }.joined()
+        if outcome.gains != nil { plots += SVG.linePlot(title: "mean connection gain", xLabel: "step", series: [("gain", history.map(\.meanGain))], x: steps) }
+        sections.append(("Optimisation", plots))
+        var fcs = SVG.heatmap(title: "empirical FC", inputs.empiricalFC!) + SVG.heatmap(title: "simulated FC (new noise)", testFC)
+        if let gains = outcome.gains { fcs += SVG.heatmap(title: "connection gains", gains) }
+        sections.append(("Functional connectivity", fcs))
+        return SVG.page(title: "WholeBrain fit: \(inputs.subject ?? "user data")", sections: sections)
+    }
+}
