@@ -55,6 +55,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Epochs without a better held-out score before stopping.") var patience: Int = 5
     @Option(help: ArgumentHelp("Narrowest prior width relative to each starting value.", valueName: "fraction")) var priorFloor: Double = 0.1
     @Option(help: "Simulated seconds per epoch (after the transient).") var duration: Double = 60
+    @Option(help: ArgumentHelp("Seconds simulated for the test FC with fresh noise; default: as long as the empirical scan.", valueName: "s")) var testDuration: Double?
     @Option(help: "Transient in s.") var transient: Double = 5
     @Option(help: "Repetition time in s.") var tr: Double = 0.72
     @Option(name: .customLong("G"), help: "Initial G.") var globalCoupling: Double = 1.0
@@ -204,7 +205,8 @@ struct FitCommand: ParsableCommand {
             })
         // Test: a fresh run with the fitted parameters and another noise realisation.
         let fitted = outcome.spec
-        let testSpec = try GradientFit.spec(fitted, with: [], seed: seed &+ 1000)
+        let scanSeconds = Double(empiricalBold.columns) * (inputs.tr ?? tr)
+        let testSpec = try GradientFit.spec(fitted, with: [], seed: seed &+ 1000, duration: testDuration ?? scanSeconds)
         let test = try NetworkSimulator(spec: testSpec).run()
         let testFC = FunctionalConnectivity.pearson(timeByRegions: test.bold)
         try FitOutputs(inputs: inputs, names: names, chosen: chosen.map(\.0), start: start, outcome: outcome, target: target,

@@ -3,12 +3,21 @@ import Foundation
 import WholeBrain
 
 /// Runs a subcommand's body; a `WholeBrainError` (bad input, failed run) becomes one line on
-/// stderr, "wholebrain NAME: error: ...", and exit status 1.
+/// stderr, "wholebrain NAME: error: ...", and exit status 1. Under MPI an error every rank
+/// agreed on (`.onRank`) is printed once, by rank 0; any other error ends the whole job
+/// (`MPI_Abort`) after its rank has printed it, so no rank waits forever.
 func reportingErrors(_ command: String, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as WholeBrainError {
-        FileHandle.standardError.write("wholebrain \(command): error: \(error)\n".data(using: .utf8)!)
+        let world = Cluster.world
+        if case .onRank = error, world.size > 1 {
+            if world.rank == 0 { FileHandle.standardError.write("wholebrain \(command): error: \(error)\n".data(using: .utf8)!) }
+            throw ExitCode(1)
+        }
+        let prefix = world.size > 1 ? "rank \(world.rank): " : ""
+        FileHandle.standardError.write("wholebrain \(command): error: \(prefix)\(error)\n".data(using: .utf8)!)
+        if world.size > 1 { world.abort(code: 1) }
         throw ExitCode(1)
     }
 }

@@ -121,6 +121,8 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "No progress bar and no result lines.")
     var quiet = false
 
+    @Option(help: ArgumentHelp("Under MPI: node blocks per subject group (simulate: one per rank, the default).", valueName: "B")) var nodeBlocks: Int?
+
     func run() throws { try reportingErrors("simulate", simulate) }
 
     func parsedAssignments() throws -> [(name: String, value: Double)] {
@@ -134,7 +136,41 @@ struct SimulateCommand: ParsableCommand {
     }
 
     func simulate() throws {
+        let world = Cluster.world
+        // Every rank reads and checks the inputs; a failure on any of them stops all.
+        let (modelType, request, inputs, analysisOptions, estimatedSteps) = try world.collectively { try prepare(ranks: world.size) }
+        let lead = world.rank == 0
+        let bar = ProgressBar(label: "simulate", enabled: lead && !quiet && estimatedSteps * inputs.connectome.regionCount > 20_000_000)
+        let folder = try world.collectively { lead ? try OutputFolder(path: out, force: force) : nil }
+        if lead && world.size > 1 && !quiet {
+            print("\(world.size) ranks: \(world.size) node blocks of \(inputs.connectome.regionCount / world.size)-\((inputs.connectome.regionCount + world.size - 1) / world.size) nodes, one subject group")
+        }
+        let run = try modelType.simulate(request, communicator: world, progress: lead ? bar.update : nil)
+        bar.finish()
+        guard let folder else { return }
+        let summary = try SimulationOutputs.write(run: run, inputs: inputs, analysis: analysisOptions,
+                                                  extra: ["command": CommandLine.arguments.joined(separator: " "), "ranks": world.size],
+                                                  to: folder)
+        try folder.commit()
+        if !quiet {
+            let fc = summary["fc_correlation"] as? [String: Any] ?? [:]
+            let fcText = fc.keys.sorted().map { "\($0) \(fc[$0].map { v in (v as? Double).map { String(format: "%.3f", $0) } ?? "n/a" } ?? "")" }
+                .joined(separator: ", ")
+            print(String(format: "simulated %.0f s of %d regions (%@) in %.2f s (%.1f ns per node-step)",
+                         run.duration + run.transientSeconds, run.result.bold.columns, run.model, run.result.wallSeconds,
+                         summary["ns_per_node_step"] as? Double ?? 0))
+            print("FC correlation with empirical FC: \(fcText.isEmpty ? "no empirical data" : fcText)")
+            print("outputs in \(out)")
+        }
+    }
+
+    /// Reads and checks everything before any output exists.
+    func prepare(ranks: Int) throws -> (any NeuralMassModel.Type, SimulationRequest, SimulationInputs, AnalysisOptions?, Int) {
         try OutputFolder.checkDestination(out, force: force)
+        if let nodeBlocks, nodeBlocks != ranks {
+            throw WholeBrainError.badValue(source: "--node-blocks", value: "\(nodeBlocks)",
+                                           expected: "\(ranks) (the number of ranks: simulate runs one network, split into one block per rank)")
+        }
         let modelType = try ModelCatalog.named(model)
         var assignments = try parsedAssignments()
         if let globalCoupling {
@@ -178,25 +214,8 @@ struct SimulateCommand: ParsableCommand {
         request.seed = seed
         request.boldInput = boldInput
         request.statePeriod = statePeriod
-        // Check everything before any output exists.
         let estimatedSteps = try modelType.validate(request)
         let analysisOptions = try analysis.options(tr: tr)
-        let bar = ProgressBar(label: "simulate", enabled: !quiet && estimatedSteps * inputs.connectome.regionCount > 20_000_000)
-        let folder = try OutputFolder(path: out, force: force)
-        let run = try modelType.simulate(request, progress: bar.update)
-        bar.finish()
-        let summary = try SimulationOutputs.write(run: run, inputs: inputs, analysis: analysisOptions,
-                                                  extra: ["command": CommandLine.arguments.joined(separator: " ")], to: folder)
-        try folder.commit()
-        if !quiet {
-            let fc = summary["fc_correlation"] as? [String: Any] ?? [:]
-            let fcText = fc.keys.sorted().map { "\($0) \(fc[$0].map { v in (v as? Double).map { String(format: "%.3f", $0) } ?? "n/a" } ?? "")" }
-                .joined(separator: ", ")
-            print(String(format: "simulated %.0f s of %d regions (%@) in %.2f s (%.1f ns per node-step)",
-                         run.duration + run.transientSeconds, run.result.bold.columns, run.model, run.result.wallSeconds,
-                         summary["ns_per_node_step"] as? Double ?? 0))
-            print("FC correlation with empirical FC: \(fcText.isEmpty ? "no empirical data" : fcText)")
-            print("outputs in \(out)")
-        }
+        return (modelType, request, inputs, analysisOptions, estimatedSteps)
     }
 }

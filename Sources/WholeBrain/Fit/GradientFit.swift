@@ -134,9 +134,9 @@ public enum GradientFit {
         }
     }
 
-    /// The spec with parameter values (and optionally the connectome weights and the seed) replaced.
+    /// The spec with parameter values (and optionally the connectome weights, seed and duration) replaced.
     public static func spec(_ spec: SimulationSpec<ReducedWongWang>, with values: [(RWWGradient.Parameter, Double)],
-                            weights: Matrix? = nil, seed: UInt64? = nil) throws -> SimulationSpec<ReducedWongWang> {
+                            weights: Matrix? = nil, seed: UInt64? = nil, duration: Double? = nil) throws -> SimulationSpec<ReducedWongWang> {
         var p = spec.model.parameters
         var noise = spec.noise
         var nodeJI = spec.nodeParameters[0]
@@ -156,7 +156,7 @@ public enum GradientFit {
         } ?? spec.connectome
         return try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: ["J_i": nodeJI],
                                   connectome: connectome, coupling: spec.coupling, integrator: spec.integrator,
-                                  noise: noise, dt: spec.dt, duration: spec.duration, transient: spec.transient, tr: spec.tr,
+                                  noise: noise, dt: spec.dt, duration: duration ?? spec.duration, transient: spec.transient, tr: spec.tr,
                                   conductionSpeed: spec.conductionSpeed, seed: seed ?? spec.seed, boldInput: spec.boldInput,
                                   balloon: spec.balloon, statePeriod: spec.statePeriod, initialState: spec.initialState,
                                   recordBold: spec.recordBold)

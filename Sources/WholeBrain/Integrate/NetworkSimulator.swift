@@ -85,6 +85,134 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         return assemble(wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
+    /// Runs the simulation split over the ranks of `communicator`: rank r integrates node
+    /// block r (there must be one block per rank) and the ranks exchange their blocks' coupled
+    /// signals (`allGather`) into the delay history each of them keeps. A value sent at step
+    /// t is first read by another block at t + d, d the shortest delay of an edge between
+    /// blocks, so the exchange carries `exchangeInterval` = min(d, K) steps at a time (and
+    /// always completes before the next block of K steps reads its long delays).
+    /// A failure on any rank (divergence) is agreed on every K steps, so all ranks stop with
+    /// its message. Every rank returns the whole result, bit-identical to a serial run.
+    public func run(communicator: Communicator, progress: ((Double) -> Void)? = nil) throws -> SimulationResult {
+        if communicator.size == 1 && blocks.count == 1 { return try run(progress: progress) }
+        guard blocks.count == communicator.size else {
+            throw WholeBrainError.badValue(source: "node blocks", value: "\(blocks.count)",
+                                           expected: "one block per rank (\(communicator.size) ranks)")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let mine = blocks[communicator.rank]
+        history.cursor = history.maxDelay
+        try communicator.collectively { for b in blocks { try b.begin() } }
+        let channels = spec.coupling.channels
+        let counts = blocks.map { channels * $0.local }
+        let k = DelayCoupling.blockLength
+        let interval = exchangeInterval
+        let send = UnsafeMutablePointer<Double>.allocate(capacity: max(counts[communicator.rank] * k, 1))
+        let receive = UnsafeMutablePointer<Double>.allocate(capacity: max(counts.reduce(0, +) * k, 1))
+        defer { send.deallocate(); receive.deallocate() }
+        // Sends the rows of the last `pending` steps (positions cursor - pending + 1 ... cursor).
+        func exchange(_ pending: Int) {
+            let first = history.cursor - pending + 1
+            var q = 0
+            for c in 0..<channels {
+                for node in mine.lo..<(mine.lo + mine.local) {
+                    let row = history.row(channel: c, node: node) + first
+                    for t in 0..<pending { send[q] = row[t]; q += 1 }
+                }
+            }
+            communicator.allGather(send, count: counts[communicator.rank] * pending, into: receive, counts: counts.map { $0 * pending })
+            q = 0
+            for b in blocks {
+                for c in 0..<channels {
+                    for node in b.lo..<(b.lo + b.local) {
+                        let row = history.row(channel: c, node: node) + first
+                        for t in 0..<pending { row[t] = receive[q]; q += 1 }
+                    }
+                }
+            }
+        }
+        let total = spec.totalSteps
+        var step = 0, lastReport = -1
+        while step < total {
+            history.ensureRoom(for: k)
+            let steps = min(k, total - step)
+            mine.beginBlock(step: step, steps: steps)
+            var failure: Error?
+            var pending = 0
+            for s in 0..<steps {
+                do { try mine.advance(s: s, step: step) } catch { failure = failure ?? error }
+                history.cursor += 1
+                step += 1
+                pending += 1
+                if pending == interval || s == steps - 1 { exchange(pending); pending = 0 }
+            }
+            do { try mine.checkBlock(stepsDone: step) } catch { failure = failure ?? error }
+            try communicator.agree(failure)
+            if let progress {
+                let permille = step * 1000 / max(total, 1)
+                if permille != lastReport { lastReport = permille; progress(Double(step) / Double(total)) }
+            }
+        }
+        return gather(mine: mine, communicator: communicator,
+                      wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// Steps between exchanges: the shortest delay of an edge from one block into another,
+    /// at most K (long edges, d >= K, are read only at the start of a K-step block).
+    public var exchangeInterval: Int {
+        let k = DelayCoupling.blockLength, rowLength = coupling.rowLength
+        var interval = k
+        for b in blocks {
+            for i in b.lo..<(b.lo + b.local) {
+                for e in coupling.shortStart[i]..<coupling.shortStart[i + 1] {
+                    let offset = Int(coupling.shortOffset[e])
+                    let source = (offset + rowLength - 1) / rowLength, delay = source * rowLength - offset
+                    if source < b.lo || source >= b.lo + b.local { interval = min(interval, delay) }
+                }
+            }
+        }
+        return max(interval, 1)
+    }
+
+    /// Every block's observers on every rank: each rank packs its block's BOLD, state
+    /// samples and means, and `allGather` puts them in block order.
+    func gather(mine: NodeBlockIntegrator<Model>, communicator: Communicator, wallSeconds: Double) -> SimulationResult {
+        let n = spec.connectome.regionCount, vars = Model.variables.count, observables = Model.observables.count
+        let rows = mine.bold.rows, samples = mine.stateSamples, hasStates = mine.states != nil
+        func size(_ local: Int) -> Int { local * (rows + (hasStates ? samples * vars : 0) + vars + observables) }
+        var packed: [Double] = []
+        packed.reserveCapacity(size(mine.local))
+        packed += mine.bold.values
+        if let s = mine.states { packed += s }
+        for v in 0..<vars { for i in 0..<mine.local { packed.append(mine.mean(variable: v, node: i)) } }
+        for o in 0..<observables { for i in 0..<mine.local { packed.append(mine.mean(observable: o, node: i)) } }
+        let all = communicator.allGather(packed, counts: blocks.map { size($0.local) })
+        var bold = Matrix(rows: rows, columns: n)
+        var states: [Double]? = hasStates ? [Double](repeating: 0, count: samples * vars * n) : nil
+        var meanVariables = [[Double]](repeating: [Double](repeating: 0, count: n), count: vars)
+        var meanObservables = [[Double]](repeating: [Double](repeating: 0, count: n), count: observables)
+        var q = 0
+        for b in blocks {
+            let local = b.local
+            for r in 0..<rows { for i in 0..<local { bold[r, b.lo + i] = all[q]; q += 1 } }
+            if hasStates {
+                for sample in 0..<samples { for v in 0..<vars { for i in 0..<local {
+                    states![(sample * vars + v) * n + b.lo + i] = all[q]; q += 1
+                } } }
+            }
+            for v in 0..<vars { for i in 0..<local { meanVariables[v][b.lo + i] = all[q]; q += 1 } }
+            for o in 0..<observables { for i in 0..<local { meanObservables[o][b.lo + i] = all[q]; q += 1 } }
+        }
+        return SimulationResult(bold: bold, states: states, stateSampleCount: samples, meanVariables: meanVariables,
+                                meanObservables: meanObservables, steps: spec.totalSteps, wallSeconds: wallSeconds)
+    }
+
+    /// Contiguous node ranges for `parts` blocks, sizes differing by at most one.
+    public static func blocks(nodes n: Int, parts: Int) -> [Range<Int>] {
+        let parts = max(1, min(parts, n))
+        return (0..<parts).map { p in (p * n / parts)..<((p + 1) * n / parts) }
+    }
+
     /// Puts the blocks' observers together by global node.
     func assemble(wallSeconds: Double) -> SimulationResult {
         let n = spec.connectome.regionCount

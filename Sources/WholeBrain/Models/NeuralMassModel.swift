@@ -103,7 +103,7 @@ public protocol NeuralMassModel: Sendable {
 
     /// Runs a simulation (provided; a requirement so that each model's witness is a copy of
     /// the engine specialised for that model, with its drift inlined).
-    static func simulate(_ request: SimulationRequest, progress: ((Double) -> Void)?) throws -> SimulationRun
+    static func simulate(_ request: SimulationRequest, communicator: Communicator, progress: ((Double) -> Void)?) throws -> SimulationRun
 
     /// The value sent to other regions (default: the coupled variable).
     func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes

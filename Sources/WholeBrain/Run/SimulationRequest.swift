@@ -45,12 +45,23 @@ public struct SimulationRun: Sendable {
 }
 
 extension NeuralMassModel {
-    /// Builds the spec for this model from a request and runs it. Each model's witness is
-    /// specialised for that model, so the hot loop calls its drift directly.
+    /// Builds the spec for this model from a request and runs it, serially.
     public static func simulate(_ request: SimulationRequest, progress: ((Double) -> Void)? = nil) throws -> SimulationRun {
+        try simulate(request, communicator: SerialCommunicator(), progress: progress)
+    }
+
+    /// Builds the spec for this model from a request and runs it over the ranks of
+    /// `communicator` (one contiguous node block each; every rank gets the whole result).
+    /// Each model's witness is specialised for that model, so the hot loop calls its drift directly.
+    public static func simulate(_ request: SimulationRequest, communicator: Communicator,
+                                progress: ((Double) -> Void)? = nil) throws -> SimulationRun {
         let spec = try makeSpec(request)
-        let simulator = try NetworkSimulator(spec: spec)
-        let result = try simulator.run(progress: progress)
+        let n = spec.connectome.regionCount
+        guard communicator.size <= n else {
+            throw WholeBrainError.badValue(source: "ranks", value: "\(communicator.size)", expected: "at most one rank per node (\(n) nodes)")
+        }
+        let simulator = try NetworkSimulator(spec: spec, blocks: NetworkSimulator<Self>.blocks(nodes: n, parts: communicator.size))
+        let result = try simulator.run(communicator: communicator, progress: progress)
         var parameters: [String: Double] = [:]
         for p in parameterSpecs { parameters[p.name] = spec.model.parameters[keyPath: p.keyPath] }
         return SimulationRun(

@@ -17,6 +17,8 @@ public enum WholeBrainError: Error, CustomStringConvertible, Equatable {
     case outputExists(path: String)
     /// Writing an output failed.
     case writeFailed(path: String, problem: String)
+    /// An error raised on one MPI rank, reported on every rank.
+    case onRank(rank: Int, message: String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,8 @@ public enum WholeBrainError: Error, CustomStringConvertible, Equatable {
             return "\(path) exists and is not empty: choose another --out or pass --force to replace it"
         case let .writeFailed(path, problem):
             return "\(path): cannot write (\(problem))"
+        case let .onRank(rank, message):
+            return "rank \(rank): \(message)"
         }
     }
 }
