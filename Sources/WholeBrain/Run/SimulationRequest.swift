@@ -55,12 +55,15 @@ extension NeuralMassModel {
     /// Each model's witness is specialised for that model, so the hot loop calls its drift directly.
     public static func simulate(_ request: SimulationRequest, communicator: Communicator,
                                 progress: ((Double) -> Void)? = nil) throws -> SimulationRun {
-        let spec = try makeSpec(request)
-        let n = spec.connectome.regionCount
-        guard communicator.size <= n else {
-            throw WholeBrainError.badValue(source: "ranks", value: "\(communicator.size)", expected: "at most one rank per node (\(n) nodes)")
+        // Set-up failures (the same on every rank) are agreed before the first exchange.
+        let (spec, simulator) = try communicator.collectively { () throws -> (SimulationSpec<Self>, NetworkSimulator<Self>) in
+            let spec = try makeSpec(request)
+            let n = spec.connectome.regionCount
+            guard communicator.size <= n else {
+                throw WholeBrainError.badValue(source: "ranks", value: "\(communicator.size)", expected: "at most one rank per node (\(n) nodes)")
+            }
+            return (spec, try NetworkSimulator(spec: spec, blocks: NetworkSimulator<Self>.blocks(nodes: n, parts: communicator.size)))
         }
-        let simulator = try NetworkSimulator(spec: spec, blocks: NetworkSimulator<Self>.blocks(nodes: n, parts: communicator.size))
         let result = try simulator.run(communicator: communicator, progress: progress)
         var parameters: [String: Double] = [:]
         for p in parameterSpecs { parameters[p.name] = spec.model.parameters[keyPath: p.keyPath] }

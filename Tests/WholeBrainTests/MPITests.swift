@@ -1,0 +1,93 @@
+import XCTest
+import WholeBrain
+
+/// `wholebrain` under `mpirun`: results bit-identical to the serial run for 2 and 4 ranks,
+/// errors on any rank end every rank with one message and no outputs.
+final class MPITests: XCTestCase {
+    var scratch: String!
+
+    override func setUpWithError() throws {
+        scratch = NSTemporaryDirectory() + "wholebrain-mpi-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: CommandLineTests.binary), "build the wholebrain product first")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun"), "mpirun (openmpi-bin) is not installed")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: scratch) }
+
+    func path(_ name: String) -> String { (scratch as NSString).appendingPathComponent(name) }
+
+    /// Runs the binary serially (ranks 0) or under `mpirun -np ranks`. The child gets this
+    /// process's environment without MPI's own variables (a parent that ever called MPI_Init
+    /// would make the child mpirun exit silently), with root allowed and polling that yields
+    /// (4 ranks share 2 cores).
+    func run(ranks: Int, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        var environment = ProcessInfo.processInfo.environment.filter { key, _ in
+            !(key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") || key.hasPrefix("OPAL_"))
+        }
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        environment["OMPI_MCA_mpi_yield_when_idle"] = "1"
+        process.environment = environment
+        if ranks == 0 {
+            process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+            process.arguments = ["-np", "\(ranks)"] + (ranks > 2 ? ["--oversubscribe"] : []) + [CommandLineTests.binary] + arguments
+        }
+        process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testSimulateIsBitIdenticalOnOneTwoAndFourRanks() throws {
+        // 20 m/s: some edges between blocks are short (exchange every few steps); 3 m/s: the
+        // exchange carries whole blocks of 16 steps; ALN exchanges a rate computed in the step.
+        for extra in [["--speed", "20"], ["--speed", "3", "--save-states", "50"], ["--model", "aln", "--speed", "10"]] {
+            let common = ["simulate", "--data", Fixtures.hcp, "--subject", "102311", "--duration", "3.6", "--transient", "0.5",
+                          "--seed", "7", "--quiet"] + extra
+            let serial = try run(ranks: 0, common + ["--out", path("serial")])
+            XCTAssertEqual(serial.status, 0, serial.err)
+            for ranks in [2, 4] {
+                let out = path("np\(ranks)")
+                let r = try run(ranks: ranks, common + ["--out", out])
+                XCTAssertEqual(r.status, 0, r.err)
+                for file in ["bold.npy", "fc.npy"] + (extra.contains("--save-states") ? ["states.npy"] : []) {
+                    XCTAssertEqual(FileManager.default.contents(atPath: out + "/" + file), FileManager.default.contents(atPath: path("serial") + "/" + file),
+                                   "\(file) with \(ranks) ranks, \(extra)")
+                }
+                try FileManager.default.removeItem(atPath: out)
+            }
+            try FileManager.default.removeItem(atPath: path("serial"))
+        }
+    }
+
+    func testAnErrorOnAnyRankEndsAllWithOneMessage() throws {
+        // Bad input seen by every rank: reported once.
+        let bad = try run(ranks: 2, ["simulate", "--data", Fixtures.hcp, "--subject", "999", "--out", path("bad")])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertEqual(bad.err.components(separatedBy: "error:").count - 1, 1, bad.err)
+        XCTAssert(bad.err.contains("999") && bad.err.contains("101309"), bad.err)
+        // A run that diverges in one block: every rank stops with that rank's message, no output.
+        let started = Date()
+        let diverged = try run(ranks: 2, ["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--model", "hopf", "--G", "1000",
+                                          "--dt", "0.5", "--duration", "30", "--out", path("diverged")])
+        XCTAssertNotEqual(diverged.status, 0)
+        XCTAssert(diverged.err.contains("diverged") && diverged.err.contains("rank"), diverged.err)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 60)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch), [], "no outputs or staging folders remain")
+        let blocks = try run(ranks: 2, ["simulate", "--data", Fixtures.hcp, "--node-blocks", "3", "--out", path("blocks")])
+        XCTAssert(blocks.err.contains("--node-blocks") && blocks.err.contains("one block per rank"), blocks.err)
+        // Set-up errors inside the library (a zero-step delay between blocks at dt = 1 ms) too.
+        let instant = try run(ranks: 2, ["simulate", "--data", Fixtures.hcp, "--dt", "1", "--duration", "2", "--out", path("instant")])
+        XCTAssertNotEqual(instant.status, 0)
+        XCTAssertEqual(instant.err.components(separatedBy: "error:").count - 1, 1, instant.err)
+    }
+}
