@@ -26,6 +26,7 @@ test: deps
 bench: deps
 	@mkdir -p .build && $(RELEASE) --product WholeBrainBench > .build/bench-build.log 2>&1 || (cat .build/bench-build.log; exit 1)
 	$(BIN)/WholeBrainBench --write BENCHMARKS.md
+	OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 $(BIN)/WholeBrainBench --mpi --append BENCHMARKS.md
 
 fixtures:
 	python3 Tests/WholeBrainTests/Fixtures/make_fixtures.py

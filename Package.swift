@@ -45,7 +45,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WholeBrainBench",
-            dependencies: ["WholeBrain"],
+            dependencies: ["WholeBrain", "WholeBrainMPI"],
             path: "Benchmarks/WholeBrainBench"
         ),
         .testTarget(

@@ -18,8 +18,10 @@ if "comparison" in a:
 PY
 echo "bold.npy (time x regions), fc.npy and summary.json are in $OUT"
 
-# A short gradient fit of G to the same subject's FC (4 epochs of 30 simulated seconds; see
-# `wholebrain fit --help` for longer fits).
+# A short gradient fit of G and the connection gains to the same subject's FC (6 epochs of
+# 30 simulated seconds; the test FC r comes from a fresh run as long as the scan, with new
+# noise). scripts/fit-hcp-subjects.sh fits every subject for longer; see `wholebrain fit --help`.
 FIT=runs/demo-fit
-"$BIN" fit --data data/hcp --subject 101309 --duration 30 --epochs 4 --lr 0.1 --fit G --G 1.0 --checkpoint 3000 --out "$FIT" --force
+"$BIN" fit --data data/hcp --subject 101309 --duration 30 --epochs 6 --lr 0.05 --fit G,sc-gains --G 1.0 --checkpoint 3000 \
+  --quiet --out "$FIT" --force
 echo "params.json, history.csv and report.html are in $FIT"

@@ -104,6 +104,11 @@ func report(_ f: Figure) {
     print("\(name) \(value)   \(f.note)")
 }
 
+if arguments.contains("--mpi") {
+    try runMPIBench(appendTo: arguments.firstIndex(of: "--append").map { arguments[$0 + 1] })
+    exit(0)
+}
+
 let hcp = try HCPDataset(root: dataRoot)
 let analysisOnly = arguments.contains("--analysis-only")
 let sc = try ConnectomePreparation().apply(to: try hcp.connectome(subject: "101309"))
