@@ -41,7 +41,7 @@ struct FitCommand: ParsableCommand {
         """)
 
     @Option(help: "Dataset folder.") var data: String = "data/hcp"
-    @Option(help: "Subject whose data are fitted.") var subject: String?
+    @Option(help: ArgumentHelp("Subject whose data are fitted; a comma-separated list (or \"all\") for one group-level fit with shared parameters.", valueName: "id")) var subject: String?
     @Option(help: ArgumentHelp("Your own weights (any reader format, or a TVB zip) instead of --data.", valueName: "file")) var connectome: String?
     @Option(help: ArgumentHelp("Fibre lengths in mm for --connectome.", valueName: "file")) var lengths: String?
     @Option(help: ArgumentHelp("Empirical BOLD for --connectome (regions x time or time x regions; a bold.npy from simulate works).", valueName: "file")) var bold: String?
@@ -129,39 +129,11 @@ struct FitCommand: ParsableCommand {
             throw WholeBrainError.badValue(source: "--held-out", value: "\(heldOut)", expected: "a fraction in [0, 0.9)")
         }
         let weights = try lossWeights()
-        let source: ConnectomeSource
-        if let connectome {
-            guard bold != nil else {
-                throw WholeBrainError.badValue(source: "--bold", value: "(missing)", expected: "the empirical BOLD to fit, with --connectome")
-            }
-            source = .files(weights: connectome, weightsVariable: nil, lengths: lengths, lengthsVariable: nil, empiricalBold: bold, boldVariable: nil)
-        } else {
-            let dataset = try HCPDataset(root: data)
-            source = .dataset(root: data, subject: subject ?? dataset.subjects[0])
-        }
-        let inputs = try SimulationInputs.load(source, preparation: ConnectomePreparation())
-        guard let empiricalBold = inputs.empiricalBold, inputs.empiricalFC != nil else {
-            throw WholeBrainError.badValue(source: "--subject", value: subject ?? "group", expected: "a single subject (or --bold) to fit")
-        }
-        let (chosen, gains) = try fittedParameters(regions: inputs.connectome.regionCount)
-        // The fitted part of the scan and the held-out rest.
-        let total = empiricalBold.columns, kept = heldOut > 0 ? Int((Double(total) * (1 - heldOut)).rounded()) : total
-        guard kept >= 5, total - kept >= (heldOut > 0 ? 5 : 0) else {
-            throw WholeBrainError.badValue(source: "--held-out", value: "\(heldOut)",
-                                           expected: "a split leaving at least 5 samples on each side of \(total)")
-        }
-        let trainBold = Matrix(rows: empiricalBold.rows, columns: kept, values: (0..<empiricalBold.rows).flatMap { i in
-            (0..<kept).map { empiricalBold[i, $0] }
-        })
-        let heldOutFC: Matrix? = heldOut > 0 ? FunctionalConnectivity.pearson(regionsByTime: Matrix(
-            rows: empiricalBold.rows, columns: total - kept,
-            values: (0..<empiricalBold.rows).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } })) : nil
-        let target = GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC)
-        var p = ReducedWongWang.Parameters()
-        p.g = globalCoupling
-        let start = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: inputs.connectome,
-                                       noise: NoiseSpec(sigma: sigma), duration: duration, transient: transient, tr: tr,
-                                       conductionSpeed: speed, seed: seed)
+        let world = Cluster.world
+        let lead = world.rank == 0
+        // Every rank reads every subject (small); a failure on any rank stops all.
+        let prepared = try world.collectively { try prepareSubjects() }
+        let (chosen, gains) = try fittedParameters(regions: prepared[0].inputs.connectome.regionCount)
         let options = GradientFit.Options(
             parameters: chosen.map { ($0.0, $0.1) }, connectionGains: gains, surprise: weights["surprise"] ?? 0,
             entropy: weights["entropy"] ?? 0, timeSeries: weights["timeseries"] ?? 0, spectrum: weights["spectrum"] ?? 0,
@@ -178,13 +150,17 @@ struct FitCommand: ParsableCommand {
             }
             if !quiet { print("resuming after epoch \(resumed!.scores.count)") }
         }
-        let folder = try OutputFolder(path: out, force: force)
+        let folder = try world.collectively { lead ? try OutputFolder(path: out, force: force) : nil }
+        if lead && world.size > 1 && !quiet {
+            print("\(world.size) ranks: \(min(world.size, prepared.count)) subject groups of one rank (subject k on rank k mod \(world.size))")
+        }
         let checkpointPath = statePath
         let names = chosen.map { $0.0.description }
         let shown = names.count > 6 ? Array(names.prefix(6)) : names
         let outcome = try GradientFit.fit(
-            spec: start, target: target, options: options, resume: resumed,
+            subjects: prepared.map { ($0.spec, $0.target) }, options: options, communicator: world, resume: resumed,
             onEpoch: { state in
+                guard lead else { return }
                 // Written to a temporary file and renamed, so a kill never leaves half a checkpoint.
                 let data = try JSONEncoder().encode(state)
                 let temporary = checkpointPath + ".tmp"
@@ -197,24 +173,85 @@ struct FitCommand: ParsableCommand {
                 }
             },
             progress: { step in
-                if !quiet {
+                if lead && !quiet {
                     let values = zip(shown, step.values).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: ", ")
                     let where_ = window == nil ? "" : String(format: " window %3d", step.window + 1)
                     print(String(format: "epoch %3d%@  loss %.4f  FC r %.3f  ", step.epoch + 1, where_, step.loss, step.fcCorrelation) + values)
                 }
             })
-        // Test: a fresh run with the fitted parameters and another noise realisation.
-        let fitted = outcome.spec
-        let scanSeconds = Double(empiricalBold.columns) * (inputs.tr ?? tr)
-        let testSpec = try GradientFit.spec(fitted, with: [], seed: seed &+ 1000, duration: testDuration ?? scanSeconds)
-        let test = try NetworkSimulator(spec: testSpec).run()
-        let testFC = FunctionalConnectivity.pearson(timeByRegions: test.bold)
-        try FitOutputs(inputs: inputs, names: names, chosen: chosen.map(\.0), start: start, outcome: outcome, target: target,
-                       testFC: testFC, testSeed: seed &+ 1000, began: began, command: self).write(to: folder)
+        // Test: a fresh run per subject with the fitted parameters and another noise
+        // realisation, as long as the subject's scan (runs spread over the ranks).
+        let tests = try world.collectively { () throws -> [Double] in
+            var packed: [Double] = []
+            for k in prepared.indices where k % world.size == world.rank {
+                let p = prepared[k]
+                let scanSeconds = Double(p.inputs.empiricalBold!.columns) * (p.inputs.tr ?? tr)
+                let testSpec = try GradientFit.spec(outcome.specs[k], with: [], seed: seed &+ 1000, duration: testDuration ?? scanSeconds)
+                packed += FunctionalConnectivity.pearson(timeByRegions: try NetworkSimulator(spec: testSpec).run().bold).values
+            }
+            return packed
+        }
+        let n = prepared[0].inputs.connectome.regionCount
+        let all = world.allGather(tests, counts: (0..<world.size).map { r in prepared.indices.filter { $0 % world.size == r }.count * n * n })
+        var testFCs = [Matrix](repeating: Matrix(rows: n, columns: n), count: prepared.count)
+        var offset = 0
+        for r in 0..<world.size {
+            for k in prepared.indices where k % world.size == r {
+                testFCs[k] = Matrix(rows: n, columns: n, values: Array(all[offset..<(offset + n * n)])); offset += n * n
+            }
+        }
+        guard let folder else { return }
+        try FitOutputs(subjects: prepared.map { ($0.inputs, $0.target) }, names: names, chosen: chosen.map(\.0), start: prepared[0].spec,
+                       outcome: outcome, testFCs: testFCs, testSeed: seed &+ 1000, began: began, command: self).write(to: folder)
         try folder.commit()
         try? FileManager.default.removeItem(atPath: statePath)
-        let testR = FunctionalConnectivity.similarity(testFC, inputs.empiricalFC!)
-        print(String(format: "train FC r %.3f, test FC r %.3f (new noise, whole scan); outputs in %@",
-                     outcome.scores.last?.trainCorrelation ?? 0, testR, out))
+        let testR = zip(testFCs, prepared).reduce(0) { $0 + FunctionalConnectivity.similarity($1.0, $1.1.inputs.empiricalFC!) } / Double(prepared.count)
+        print(String(format: "train FC r %.3f, test FC r %.3f (new noise, whole scan%@); outputs in %@",
+                     outcome.scores.last?.trainCorrelation ?? 0, testR, prepared.count > 1 ? ", mean over subjects" : "", out))
+    }
+
+    /// One fitted subject: its inputs, starting spec and the data the fit compares with.
+    struct Subject {
+        let inputs: SimulationInputs
+        let spec: SimulationSpec<ReducedWongWang>
+        let target: GradientFit.Target
+    }
+
+    /// Reads every subject and splits its scan into fitted and held-out parts.
+    func prepareSubjects() throws -> [Subject] {
+        var sources: [ConnectomeSource] = []
+        if let connectome {
+            guard bold != nil else {
+                throw WholeBrainError.badValue(source: "--bold", value: "(missing)", expected: "the empirical BOLD to fit, with --connectome")
+            }
+            sources = [.files(weights: connectome, weightsVariable: nil, lengths: lengths, lengthsVariable: nil, empiricalBold: bold, boldVariable: nil)]
+        } else {
+            let dataset = try HCPDataset(root: data)
+            let names = subject == "all" ? dataset.subjects : (subject ?? dataset.subjects[0]).split(separator: ",").map(String.init)
+            sources = names.map { .dataset(root: data, subject: $0) }
+        }
+        return try sources.map { source in
+            let inputs = try SimulationInputs.load(source, preparation: ConnectomePreparation())
+            guard let empiricalBold = inputs.empiricalBold, inputs.empiricalFC != nil else {
+                throw WholeBrainError.badValue(source: "--subject", value: subject ?? "group", expected: "single subjects (or --bold) to fit")
+            }
+            // The fitted part of the scan and the held-out rest.
+            let total = empiricalBold.columns, kept = heldOut > 0 ? Int((Double(total) * (1 - heldOut)).rounded()) : total
+            guard kept >= 5, total - kept >= (heldOut > 0 ? 5 : 0) else {
+                throw WholeBrainError.badValue(source: "--held-out", value: "\(heldOut)",
+                                               expected: "a split leaving at least 5 samples on each side of \(total)")
+            }
+            let regions = empiricalBold.rows
+            let trainBold = Matrix(rows: regions, columns: kept, values: (0..<regions).flatMap { i in (0..<kept).map { empiricalBold[i, $0] } })
+            let heldOutFC: Matrix? = heldOut > 0 ? FunctionalConnectivity.pearson(regionsByTime: Matrix(
+                rows: regions, columns: total - kept, values: (0..<regions).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } })) : nil
+            var p = ReducedWongWang.Parameters()
+            p.g = globalCoupling
+            let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: inputs.connectome,
+                                          noise: NoiseSpec(sigma: sigma), duration: duration, transient: transient, tr: tr,
+                                          conductionSpeed: speed, seed: seed)
+            return Subject(inputs: inputs, spec: spec,
+                           target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC))
+        }
     }
 }

@@ -4,22 +4,26 @@ import WholeBrain
 /// Everything `wholebrain fit` writes: params.json, history.csv, scores.csv, fc_sim.npy,
 /// sc_gains.npy, summary.json and report.html.
 struct FitOutputs {
-    let inputs: SimulationInputs
+    /// Every fitted subject's inputs and target (one for a single-subject fit).
+    let subjects: [(inputs: SimulationInputs, target: GradientFit.Target)]
     let names: [String]
     let chosen: [RWWGradient.Parameter]
     let start: SimulationSpec<ReducedWongWang>
     let outcome: GradientFit.Outcome
-    let target: GradientFit.Target
-    let testFC: Matrix
+    /// FC of each subject's fresh test run.
+    let testFCs: [Matrix]
     let testSeed: UInt64
     let began: Date
     let command: FitCommand
 
     func write(to folder: OutputFolder) throws {
         let history = outcome.history, scores = outcome.scores
-        let empirical = inputs.empiricalFC!
-        let testR = FunctionalConnectivity.similarity(testFC, empirical)
-        let testHeldOut = target.heldOutFC.map { FunctionalConnectivity.similarity(testFC, $0) }
+        let inputs = subjects[0].inputs, testFC = testFCs[0]
+        let testRs = zip(testFCs, subjects).map { FunctionalConnectivity.similarity($0, $1.inputs.empiricalFC!) }
+        let testHeldOuts = zip(testFCs, subjects).compactMap { fc, s in s.target.heldOutFC.map { FunctionalConnectivity.similarity(fc, $0) } }
+        let testR = testRs.reduce(0, +) / Double(testRs.count)
+        let testHeldOut = testHeldOuts.isEmpty ? nil : testHeldOuts.reduce(0, +) / Double(testHeldOuts.count)
+        let subjectNames = subjects.map { $0.inputs.subject ?? "user data" }
         let initial = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: start) }))
         let final = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: outcome.spec) }))
         var params: [String: Any] = ["initial": initial, "fitted": final]
@@ -50,13 +54,15 @@ struct FitOutputs {
         try folder.write("fc_sim.npy", bytes: NumpyFile.encode(testFC))
         let wall = Date().timeIntervalSince(began)
         var summary: [String: Any] = [
-            "subject": inputs.subject ?? "user data", "fitted": final, "initial": initial, "epochs_run": scores.count,
+            "subject": subjectNames.joined(separator: ","), "fitted": final,
+            "test_fc_r_by_subject": Dictionary(uniqueKeysWithValues: zip(subjectNames, testRs)), "initial": initial, "epochs_run": scores.count,
             "steps": history.count, "learning_rate": command.lr, "window_trs": command.window as Any? ?? NSNull(),
             "loss": command.loss, "train_fc_r": scores.last?.trainCorrelation ?? 0, "test_fc_r": testR, "test_seed": testSeed,
             "train_seed": command.seed, "duration_s": command.duration, "wall_time_s": wall, "stopped_early": outcome.stoppedEarly,
             "versions": ["wholebrain": WholeBrainVersion.string], "command": CommandLine.arguments.joined(separator: " "),
         ]
         if let testHeldOut {
+            summary["test_held_out_fc_r_by_subject"] = Dictionary(uniqueKeysWithValues: zip(subjectNames, testHeldOuts))
             summary["held_out_fraction"] = command.heldOut
             summary["best_held_out_fc_r"] = scores.compactMap(\.heldOutCorrelation).max()
             summary["test_held_out_fc_r"] = testHeldOut
@@ -87,9 +93,11 @@ struct FitOutputs {
         }.joined()
         if outcome.gains != nil { plots += SVG.linePlot(title: "mean connection gain", xLabel: "step", series: [("gain", history.map(\.meanGain))], x: steps) }
         sections.append(("Optimisation", plots))
-        var fcs = SVG.heatmap(title: "empirical FC", inputs.empiricalFC!) + SVG.heatmap(title: "simulated FC (new noise)", testFC)
+        let inputs = subjects[0].inputs, testFC = testFCs[0]
+        var fcs = SVG.heatmap(title: "empirical FC, \(inputs.subject ?? "user data")", inputs.empiricalFC!)
+            + SVG.heatmap(title: "simulated FC (new noise)", testFC)
         if let gains = outcome.gains { fcs += SVG.heatmap(title: "connection gains", gains) }
         sections.append(("Functional connectivity", fcs))
-        return SVG.page(title: "WholeBrain fit: \(inputs.subject ?? "user data")", sections: sections)
+        return SVG.page(title: "WholeBrain fit: \(subjects.map { $0.inputs.subject ?? "user data" }.joined(separator: ", "))", sections: sections)
     }
 }

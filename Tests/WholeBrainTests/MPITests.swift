@@ -69,6 +69,25 @@ final class MPITests: XCTestCase {
         }
     }
 
+    /// A group-level fit over three subjects: subjects spread over the ranks, gradients added
+    /// in subject order, the same ADAM steps everywhere: the same numbers as the serial fit.
+    func testGroupFitIsIdenticalOnOneTwoAndFourRanks() throws {
+        let common = ["fit", "--data", Fixtures.hcp, "--subject", "101309,102311,102816", "--fit", "G,sigma,sc-gains", "--epochs", "2",
+                      "--window", "5", "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2", "--checkpoint", "3000", "--quiet"]
+        let serial = try run(ranks: 0, common + ["--out", path("serial")])
+        XCTAssertEqual(serial.status, 0, serial.err)
+        XCTAssert(serial.out.contains("mean over subjects"), serial.out)
+        for ranks in [2, 4] {
+            let out = path("np\(ranks)")
+            let r = try run(ranks: ranks, common + ["--out", out])
+            XCTAssertEqual(r.status, 0, r.err)
+            for file in ["params.json", "history.csv", "scores.csv", "sc_gains.npy", "fc_sim.npy"] {
+                XCTAssertEqual(FileManager.default.contents(atPath: out + "/" + file), FileManager.default.contents(atPath: path("serial") + "/" + file),
+                               "\(file) with \(ranks) ranks")
+            }
+        }
+    }
+
     func testAnErrorOnAnyRankEndsAllWithOneMessage() throws {
         // Bad input seen by every rank: reported once.
         let bad = try run(ranks: 2, ["simulate", "--data", Fixtures.hcp, "--subject", "999", "--out", path("bad")])

@@ -36,10 +36,18 @@ public struct ConnectionGains: Sendable {
         return Matrix(rows: base.rows, columns: base.columns, values: zip(g.values, base.values).map { $0 * $1 })
     }
 
+    /// dL/dg per pair from dL/dW.
+    public func gainGradient(weightGradient dW: Matrix) -> [Double] {
+        pairs.map { pair in dW[pair.i, pair.j] * base[pair.i, pair.j] + dW[pair.j, pair.i] * base[pair.j, pair.i] }
+    }
+
+    /// dL/du from dL/dg.
+    public func freeGradient(_ u: [Double], gainGradient g: [Double]) -> [Double] {
+        zip(u, g).map { ConnectionGains.transform.derivative($0) * $1 }
+    }
+
     /// dL/du from dL/dW.
     public func freeGradient(_ u: [Double], weightGradient dW: Matrix) -> [Double] {
-        pairs.enumerated().map { k, pair in
-            ConnectionGains.transform.derivative(u[k]) * (dW[pair.i, pair.j] * base[pair.i, pair.j] + dW[pair.j, pair.i] * base[pair.j, pair.i])
-        }
+        freeGradient(u, gainGradient: gainGradient(weightGradient: dW))
     }
 }

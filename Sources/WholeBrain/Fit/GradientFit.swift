@@ -109,8 +109,10 @@ public enum GradientFit {
     }
 
     public struct Outcome {
-        /// The fitted spec (the best epoch's with held-out data, else the last).
+        /// The fitted spec of the first subject (the best epoch's with held-out data, else the last).
         public let spec: SimulationSpec<ReducedWongWang>
+        /// The fitted spec of every subject (shared parameters, each subject's connectome).
+        public let specs: [SimulationSpec<ReducedWongWang>]
         public let history: [Step]
         public let scores: [EpochScore]
         /// The fitted gain matrix (nil without gains).
@@ -169,15 +171,38 @@ public enum GradientFit {
         try fit(spec: initial, target: Target(fc: empiricalFC), options: options, resume: resume, onEpoch: onEpoch, progress: progress)
     }
 
-    /// Runs the optimisation (continuing `resume` if given); `onEpoch` receives the state after
-    /// every epoch, e.g. to save a checkpoint; `progress` every step.
+    /// Runs the optimisation of one subject (continuing `resume` if given); `onEpoch` receives
+    /// the state after every epoch, e.g. to save a checkpoint; `progress` every step.
     public static func fit(spec initial: SimulationSpec<ReducedWongWang>, target: Target, options: Options,
                            resume: State? = nil, onEpoch: ((State) throws -> Void)? = nil,
                            progress: ((Step) -> Void)? = nil) throws -> Outcome {
+        try fit(subjects: [(initial, target)], options: options, resume: resume, onEpoch: onEpoch, progress: progress)
+    }
+
+    /// A group-level fit: parameters shared by several subjects (each with its own connectome
+    /// and data), the loss and its gradient averaged over subjects. Subjects are spread over
+    /// the ranks of `communicator` (subject s on rank s mod P); every step the ranks exchange
+    /// their subjects' losses and gradients and add them up in subject order, so every rank
+    /// takes the same ADAM step and the result is the same bits for any number of ranks.
+    /// Connection gains are shared too, so the subjects' connectomes must have the same
+    /// connected pairs. Parameter starting values are those of the first subject's spec.
+    public static func fit(subjects: [(spec: SimulationSpec<ReducedWongWang>, target: Target)], options: Options,
+                           communicator: Communicator = SerialCommunicator(), resume: State? = nil,
+                           onEpoch: ((State) throws -> Void)? = nil, progress: ((Step) -> Void)? = nil) throws -> Outcome {
+        guard let initial = subjects.first?.spec else {
+            throw WholeBrainError.badValue(source: "subjects", value: "none", expected: "at least one subject to fit")
+        }
         let parameters = options.parameters
         let names = parameters.map { $0.parameter.description } + (options.connectionGains ? ["sc-gains"] : [])
             + (options.prior != 0 ? ["priors"] : [])
         let gainMap = options.connectionGains ? ConnectionGains(connectome: initial.connectome.weights) : nil
+        if let gainMap {
+            for (k, subject) in subjects.enumerated()
+            where ConnectionGains(connectome: subject.spec.connectome.weights).pairs.map({ [$0.i, $0.j] }) != gainMap.pairs.map({ [$0.i, $0.j] }) {
+                throw WholeBrainError.badValue(source: "sc-gains", value: "subject \(k + 1)",
+                                               expected: "connectomes with the same connected pairs for shared connection gains")
+            }
+        }
         let initialValues = parameters.map { value($0.parameter, in: initial) }
         var u = zip(parameters, initialValues).map { $0.transform.inverse($1) }
         var gains = gainMap?.unitFree ?? []
@@ -200,27 +225,66 @@ public enum GradientFit {
                                                expected: "3 to \(initial.sampleCount) TRs (the samples in one run)")
             }
         }
-        func current(_ u: [Double], _ gains: [Double]) throws -> SimulationSpec<ReducedWongWang> {
+        let subjectGains = subjects.map { subject in gainMap.map { _ in ConnectionGains(connectome: subject.spec.connectome.weights) } }
+        func current(_ u: [Double], _ gains: [Double], subject k: Int) throws -> SimulationSpec<ReducedWongWang> {
             let values = zip(parameters, u).map { $0.transform.value($1) }
-            return try spec(initial, with: zip(parameters.map(\.parameter), values).map { ($0, $1) },
-                            weights: gainMap.map { $0.weights(gains) })
+            return try spec(subjects[k].spec, with: zip(parameters.map(\.parameter), values).map { ($0, $1) },
+                            weights: subjectGains[k]?.weights(gains))
         }
-        let objective = RWWGradient.Objective(empiricalFC: target.fc, empiricalBold: target.bold, surprise: options.surprise,
-                                              entropy: options.entropy, timeSeries: options.timeSeries, spectrum: options.spectrum)
+        let objectives = subjects.map { subject in
+            RWWGradient.Objective(empiricalFC: subject.target.fc, empiricalBold: subject.target.bold, surprise: options.surprise,
+                                  entropy: options.entropy, timeSeries: options.timeSeries, spectrum: options.spectrum)
+        }
+        let termNames = [("surprise", options.surprise), ("entropy", options.entropy), ("timeseries", options.timeSeries),
+                         ("spectrum", options.spectrum)].filter { $0.1 != 0 }.map(\.0)
+        let ranks = communicator.size
+        let mine = subjects.indices.filter { $0 % ranks == communicator.rank }
+        let perRank = (0..<ranks).map { r in subjects.indices.filter { $0 % ranks == r } }
+        let n = initial.connectome.regionCount
+        let hasHeldOut = subjects.allSatisfy { $0.target.heldOutFC != nil }
+        /// Per-subject numbers from every rank, in subject order.
+        func exchange(_ packed: [Double], each: Int) -> [[Double]] {
+            let all = communicator.allGather(packed, counts: perRank.map { $0.count * each })
+            var bySubject = [[Double]](repeating: [], count: subjects.count)
+            var offset = 0
+            for r in 0..<ranks { for k in perRank[r] { bySubject[k] = Array(all[offset..<(offset + each)]); offset += each } }
+            return bySubject
+        }
         var stoppedEarly = false
         for epoch in scores.count..<max(options.epochs, scores.count) {
-            var epochBold: [Matrix] = []
+            var epochBold = [[Matrix]](repeating: [], count: subjects.count)
             let epochStart = (u, gains)
-            // One ADAM step from the current parameters over `steps` steps from `start`.
-            func step(window: Int, from start: RWWGradient.State?, steps: Int?) throws -> RWWGradient.State {
-                let s = try current(u, gains)
+            var states = [RWWGradient.State?](repeating: nil, count: subjects.count)
+            // One ADAM step from the current parameters, `steps` steps from each subject's state.
+            func step(window: Int, steps: Int?) throws {
                 let values = zip(parameters, u).map { $0.transform.value($1) }
-                let result = try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: parameters.map(\.parameter),
-                                                             weightGradient: gainMap != nil, checkpointEvery: options.checkpointEvery,
-                                                             from: start, steps: steps)
-                epochBold.append(result.bold)
-                var loss = result.loss, terms = result.terms
-                var gradient = parameters.map { result.gradient[$0.parameter]! }
+                let each = 2 + termNames.count + parameters.count + (gainMap?.pairs.count ?? 0)
+                var packed: [Double] = []
+                var failure: Error?
+                for k in mine {
+                    do {
+                        let result = try RWWGradient.lossAndGradient(
+                            spec: try current(u, gains, subject: k), objective: objectives[k], parameters: parameters.map(\.parameter),
+                            weightGradient: gainMap != nil, checkpointEvery: options.checkpointEvery, from: states[k], steps: steps)
+                        states[k] = result.end
+                        epochBold[k].append(result.bold)
+                        packed += [result.loss, result.fcCorrelation] + termNames.map { result.terms[$0]! }
+                            + parameters.map { result.gradient[$0.parameter]! }
+                            + (subjectGains[k]?.gainGradient(weightGradient: result.weightGradient!) ?? [])
+                    } catch {
+                        failure = failure ?? error
+                        packed += [Double](repeating: .nan, count: each)
+                    }
+                }
+                try communicator.agree(failure)
+                let bySubject = exchange(packed, each: each)
+                // Means over subjects, added in subject order.
+                var mean = [Double](repeating: 0, count: each)
+                for k in subjects.indices { for q in 0..<each { mean[q] += bySubject[k][q] } }
+                mean = mean.map { $0 / Double(subjects.count) }
+                var loss = mean[0]
+                var terms = Dictionary(uniqueKeysWithValues: termNames.enumerated().map { ($1, mean[2 + $0]) })
+                var gradient = Array(mean[(2 + termNames.count)..<(2 + termNames.count + parameters.count)])
                 var priorMeans: [Double] = [], priorLogPrecisions: [Double] = []
                 if let priors {
                     let term = priors.evaluate(values)
@@ -234,13 +298,16 @@ public enum GradientFit {
                     priorLogPrecisions = term.logPrecisions.map { options.prior * $0 }
                 }
                 let meanGain = gainMap.map { map in map.pairs.isEmpty ? 1 : gains.map { ConnectionGains.transform.value($0) }.reduce(0, +) / Double(gains.count) } ?? 1
-                let record = Step(epoch: epoch, window: window, loss: loss, terms: terms, fcCorrelation: result.fcCorrelation,
+                let record = Step(epoch: epoch, window: window, loss: loss, terms: terms, fcCorrelation: mean[1],
                                   values: values, gradient: gradient, meanGain: meanGain)
                 history.append(record)
                 progress?(record)
                 // Chain rule through the transforms, then one ADAM step on every free coordinate.
                 var all = zip(zip(parameters, u), gradient).map { $0.0.transform.derivative($0.1) * $1 }
-                if let map = gainMap { all += map.freeGradient(gains, weightGradient: result.weightGradient!) }
+                if let map = gainMap {
+                    let start = 2 + termNames.count + parameters.count
+                    all += map.freeGradient(gains, gainGradient: Array(mean[start..<(start + map.pairs.count)]))
+                }
                 all += priorMeans + priorLogPrecisions
                 let priorFree = priors.map { p in parameters.indices.map { parameters[$0].transform.inverse(p.means[$0]) } + p.logPrecisions }
                 var free = u + gains + (priorFree ?? [])
@@ -253,40 +320,44 @@ public enum GradientFit {
                     p.logPrecisions = Array(free[(offset + k)..<(offset + 2 * k)])
                     priors = p
                 }
-                return result.end
             }
             if let w = options.window {
-                var state = RWWGradient.advance(spec: try current(u, gains), steps: initial.transientSteps)
-                for window in 0..<(initial.sampleCount / w) {
-                    state = try step(window: window, from: state, steps: w * initial.stepsPerTR)
-                }
+                for k in mine { states[k] = RWWGradient.advance(spec: try current(u, gains, subject: k), steps: initial.transientSteps) }
+                for window in 0..<(initial.sampleCount / w) { try step(window: window, steps: w * initial.stepsPerTR) }
             } else {
-                _ = try step(window: 0, from: nil, steps: nil)
+                try step(window: 0, steps: nil)
             }
-            // Score the epoch's simulated BOLD (all its windows) against both parts of the scan.
-            var bold = Matrix(rows: epochBold.reduce(0) { $0 + $1.rows }, columns: initial.connectome.regionCount)
-            var row = 0
-            for b in epochBold { for r in 0..<b.rows { for c in 0..<b.columns { bold[row, c] = b[r, c] }; row += 1 } }
-            let fc = FunctionalConnectivity.pearson(timeByRegions: bold)
-            let heldOut = target.heldOutFC.map { FunctionalConnectivity.similarity(fc, $0) }
+            // Score each subject's simulated BOLD of the epoch (all its windows) against both parts of its scan.
+            var packed: [Double] = []
+            for k in mine {
+                var bold = Matrix(rows: epochBold[k].reduce(0) { $0 + $1.rows }, columns: n)
+                var row = 0
+                for b in epochBold[k] { for r in 0..<b.rows { for c in 0..<b.columns { bold[row, c] = b[r, c] }; row += 1 } }
+                let fc = FunctionalConnectivity.pearson(timeByRegions: bold)
+                packed += [FunctionalConnectivity.similarity(fc, subjects[k].target.fc),
+                           subjects[k].target.heldOutFC.map { FunctionalConnectivity.similarity(fc, $0) } ?? .nan]
+            }
+            let perSubject = exchange(packed, each: 2)
+            let train = perSubject.reduce(0) { $0 + $1[0] } / Double(subjects.count)
+            let heldOut: Double? = hasHeldOut ? perSubject.reduce(0) { $0 + $1[1] } / Double(subjects.count) : nil
             // The parameters scored are those the epoch started with.
             if let heldOut, scores.allSatisfy({ heldOut > ($0.heldOutCorrelation ?? -.infinity) }) {
                 (best, bestGains) = epochStart
             }
-            scores.append(EpochScore(epoch: epoch, trainCorrelation: FunctionalConnectivity.similarity(fc, target.fc),
-                                     heldOutCorrelation: heldOut))
-            if target.heldOutFC == nil { best = u; bestGains = gains }
+            scores.append(EpochScore(epoch: epoch, trainCorrelation: train, heldOutCorrelation: heldOut))
+            if !hasHeldOut { best = u; bestGains = gains }
             try onEpoch?(State(parameters: names, free: u, gains: gains, priors: priors, adam: adam, history: history,
                                scores: scores, best: best, bestGains: bestGains))
-            if let patience = options.patience, target.heldOutFC != nil,
+            if let patience = options.patience, hasHeldOut,
                let bestEpoch = scores.indices.first(where: { k in scores.allSatisfy { $0.heldOutCorrelation! <= scores[k].heldOutCorrelation! } }),
                scores.count - 1 - bestEpoch >= patience {
                 stoppedEarly = epoch + 1 < options.epochs
                 break
             }
         }
-        if target.heldOutFC == nil { best = u; bestGains = gains }
-        return Outcome(spec: try current(best, bestGains), history: history, scores: scores,
-                       gains: gainMap.map { $0.gains(bestGains) }, priors: priors, stoppedEarly: stoppedEarly)
+        if !hasHeldOut { best = u; bestGains = gains }
+        return Outcome(spec: try current(best, bestGains, subject: 0), specs: try subjects.indices.map { try current(best, bestGains, subject: $0) },
+                       history: history, scores: scores, gains: gainMap.map { $0.gains(bestGains) }, priors: priors,
+                       stoppedEarly: stoppedEarly)
     }
 }
