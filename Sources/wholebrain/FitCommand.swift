@@ -20,6 +20,10 @@ struct FitCommand: ParsableCommand {
           timeseries=1    1 - mean regional correlation with the empirical BOLD (same noise only)
           spectrum=1      squared distance of normalised BOLD periodograms
 
+        Several subjects (--subject A,B,C or all) make one group-level fit: shared parameters, \
+        the loss averaged over subjects. Under mpirun or srun the subjects are spread over the \
+        ranks and the results are the same bits as the serial fit.
+
         Schemes: whole-run gradients (default; one ADAM step per epoch), or --window W: each \
         epoch cuts the run into windows of W TRs, one ADAM step per window, state carried \
         across windows (the paper used 20). --held-out F keeps the last fraction F of the scan \
@@ -67,6 +71,7 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Replace an existing non-empty --out.") var force = false
     @Flag(help: "No per-step lines.") var quiet = false
     @Flag(help: "Continue an interrupted fit from its checkpoint (saved beside --out after every epoch).") var resume = false
+    @Flag(help: "Under MPI (debug): check after every step that all ranks hold the same parameters, by hash.") var checkSync = false
 
     /// The per-epoch checkpoint, a hidden file beside the output folder.
     var statePath: String {
@@ -134,11 +139,12 @@ struct FitCommand: ParsableCommand {
         // Every rank reads every subject (small); a failure on any rank stops all.
         let prepared = try world.collectively { try prepareSubjects() }
         let (chosen, gains) = try fittedParameters(regions: prepared[0].inputs.connectome.regionCount)
-        let options = GradientFit.Options(
+        var options = GradientFit.Options(
             parameters: chosen.map { ($0.0, $0.1) }, connectionGains: gains, surprise: weights["surprise"] ?? 0,
             entropy: weights["entropy"] ?? 0, timeSeries: weights["timeseries"] ?? 0, spectrum: weights["spectrum"] ?? 0,
             prior: weights["prior"] ?? 0, priorFloor: priorFloor, window: window, epochs: epochs, learningRate: lr,
             clipNorm: clip, checkpointEvery: checkpoint, patience: heldOut > 0 ? patience : nil)
+        options.checkSynchrony = checkSync
         let began = Date()
         var resumed: GradientFit.State?
         if resume {

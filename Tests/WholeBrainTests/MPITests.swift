@@ -79,7 +79,7 @@ final class MPITests: XCTestCase {
         XCTAssert(serial.out.contains("mean over subjects"), serial.out)
         for ranks in [2, 4] {
             let out = path("np\(ranks)")
-            let r = try run(ranks: ranks, common + ["--out", out])
+            let r = try run(ranks: ranks, common + ["--check-sync", "--out", out])
             XCTAssertEqual(r.status, 0, r.err)
             for file in ["params.json", "history.csv", "scores.csv", "sc_gains.npy", "fc_sim.npy"] {
                 XCTAssertEqual(FileManager.default.contents(atPath: out + "/" + file), FileManager.default.contents(atPath: path("serial") + "/" + file),

@@ -34,6 +34,8 @@ public enum GradientFit {
         public var checkpointEvery: Int?
         /// Epochs without a better held-out score before stopping (nil: run every epoch).
         public var patience: Int?
+        /// Debug: after every step, check that all ranks hold the same parameters (by hash).
+        public var checkSynchrony = false
 
         public init(parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)], connectionGains: Bool = false,
                     surprise: Double = 1, entropy: Double = 0, timeSeries: Double = 0, spectrum: Double = 0, prior: Double = 0,
@@ -312,6 +314,16 @@ public enum GradientFit {
                 let priorFree = priors.map { p in parameters.indices.map { parameters[$0].transform.inverse(p.means[$0]) } + p.logPrecisions }
                 var free = u + gains + (priorFree ?? [])
                 adam.step(&free, gradient: all)
+                if options.checkSynchrony && ranks > 1 {
+                    // FNV-1a over the bits of every free coordinate, compared across ranks.
+                    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+                    for x in free { hash = (hash ^ x.bitPattern) &* 0x100_0000_01b3 }
+                    let hashes = communicator.allGather([Double(bitPattern: hash)], counts: [Int](repeating: 1, count: ranks))
+                    guard Set(hashes.map(\.bitPattern)).count == 1 else {
+                        throw WholeBrainError.badValue(source: "--check-sync", value: "epoch \(epoch + 1), window \(window + 1)",
+                                                       expected: "identical parameters on every rank (hashes differ: a bug)")
+                    }
+                }
                 u = Array(free[0..<u.count])
                 gains = Array(free[u.count..<(u.count + gains.count)])
                 if var p = priors {
