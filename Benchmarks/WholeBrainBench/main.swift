@@ -113,6 +113,18 @@ let hcp = try HCPDataset(root: dataRoot)
 let analysisOnly = arguments.contains("--analysis-only")
 let sc = try ConnectomePreparation().apply(to: try hcp.connectome(subject: "101309"))
 
+// A child process for the gradient's peak memory (peak RSS is per process): the gradient of
+// 5 simulated minutes at N = 80 with checkpoints every 10 000 steps; prints seconds and MiB.
+if arguments.contains("--gradient-memory") {
+    let spec = try SimulationSpec(model: ReducedWongWang(parameters: ReducedWongWang.Parameters()), connectome: sc, duration: 300,
+                                  transient: 5, seed: 1)
+    let empirical = try hcp.empiricalFC(subject: "101309")
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    _ = try RWWGradient.lossAndGradient(spec: spec, empiricalFC: empirical, parameters: [.g, .wPlus, .jI, .sigma], checkpointEvery: 10_000)
+    print(String(format: "%.3f %.1f", Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, peakResidentMiB()))
+    exit(0)
+}
+
 if arguments.contains("--gradient-only") {
     var p = ReducedWongWang.Parameters()
     p.g = 0.5
@@ -214,6 +226,40 @@ do {
     }
     report(Figure(name: "gradient / forward cost, RWW N=80, 5 s", value: String(format: "%.1f", best / forward),
                   note: String(format: "(%.0f ns per node-step for the gradient, %.1f for the engine's forward; goal <= 3; trajectory kept in memory)", best, forward)))
+}
+
+// 5b. The gradient's memory over 5 simulated minutes (child process), and a fit with the
+// demo's settings (subject 101309, G and connection gains, 6 epochs of 30 s, checkpoints
+// every 3000 steps, plus the test run as long as the scan).
+if !arguments.contains("--skip-fit") {
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    child.arguments = ["--gradient-memory"]
+    let pipe = Pipe()
+    child.standardOutput = pipe
+    try child.run()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    child.waitUntilExit()
+    let parts = text.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
+    if parts.count == 2 {
+        report(Figure(name: "gradient of 5 simulated min, N=80: peak memory", value: String(format: "%.0f MiB", parts[1]),
+                      note: String(format: "(checkpoints every 10 000 steps; %.0f s wall; the whole trajectory would need about %.0f MiB)",
+                                   parts[0], 3_050_000.0 * 80 * 8 * 5 / 1_048_576)))
+    }
+    var p = ReducedWongWang.Parameters()
+    p.g = 1
+    let fitSpec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: sc, duration: 30, transient: 5, seed: 1)
+    let bold = try hcp.boldTimeCourses(subject: "101309")
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    let outcome = try GradientFit.fit(spec: fitSpec, target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: bold)),
+                                      options: GradientFit.Options(parameters: [(.g, .bounded(0, 10))], connectionGains: true, epochs: 6,
+                                                                   learningRate: 0.05, checkpointEvery: 3000))
+    let testSpec = try GradientFit.spec(outcome.spec, with: [], seed: 1001, duration: Double(bold.columns) * 0.72)
+    let testFC = FunctionalConnectivity.pearson(timeByRegions: try NetworkSimulator(spec: testSpec).run().bold)
+    let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    report(Figure(name: "fit with the demo settings, one subject", value: String(format: "%.0f s", wall),
+                  note: String(format: "(101309, G + connection gains, 6 epochs of 30 s, plus an 864 s test run; test FC r %.3f)",
+                               FunctionalConnectivity.similarity(testFC, FunctionalConnectivity.pearson(regionsByTime: bold)))))
 }
 
 // 6. N = 1000 synthetic, dense and 10 % sparse.

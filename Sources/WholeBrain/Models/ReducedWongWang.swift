@@ -134,6 +134,17 @@ public struct ReducedWongWang: NeuralMassModel {
         observables[1] = rI
     }
 
+    /// The drift of four nodes at once (one per lane), with the engine's arithmetic.
+    @inline(__always)
+    public func drift(sE e0: Lanes, sI i0: Lanes, coupling c: Lanes, jI: Lanes) -> (dE: Lanes, dI: Lanes) {
+        let p = parameters
+        let xE = excitatoryDrive + recurrence * e0 + globalGain * c - jI * i0
+        let xI = inhibitoryDrive + p.jNMDA * e0 - i0
+        let rE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
+        let rI = ReducedWongWang.transfer(xI, a: p.aI, b: p.bI, d: p.dI)
+        return ((1 - e0) * (p.gammaE * rE) - e0 * invTauE, p.gammaI * rI - i0 * invTauI)
+    }
+
     /// The drift of one node without allocation, with the engine's arithmetic (one lane).
     @inline(__always)
     public func drift(sE: Double, sI: Double, coupling c: Double, jI: Double) -> (dE: Double, dI: Double) {
