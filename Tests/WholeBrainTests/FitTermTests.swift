@@ -101,6 +101,17 @@ final class FitTermTests: XCTestCase {
         XCTAssertEqual(result.weightGradient![2, 2], 0, "no self-connection, no gradient")
     }
 
+    /// The four-lane transfer derivative (used by the adjoint) equals the scalar one, through
+    /// the threshold, far below it and far above.
+    func testLaneTransferDerivativeMatchesScalar() {
+        let p = ReducedWongWang.Parameters()
+        for x in [-5.0, 0.3, 0.4032, 125.0 / 310, 0.41, 0.8, 3.0, -1e3] {
+            let lanes = ReducedWongWang.transferDerivative(VectorMath.Lanes(repeating: x), a: p.aE, b: p.bE, d: p.dE)[2]
+            let scalar = ReducedWongWang.transferDerivative(x, a: p.aE, b: p.bE, d: p.dE)
+            XCTAssertEqual(lanes, scalar, accuracy: 1e-13 * max(abs(scalar), 1), "x = \(x)")
+        }
+    }
+
     func testTermsNeedEnoughEmpiricalBold() throws {
         let base = try spec()
         let short = wave(5, 10, 1)

@@ -454,13 +454,42 @@ public enum RWWGradient {
             }
             let rootDt = dt.squareRoot()
             let weightPointer = edges.weights, offsetPointer = edges.offsets
+            // The Jacobian entries of every node at a step, four nodes at a time.
+            var entries = [Double](repeating: 0, count: 7 * n)
+            func jacobians(at local: Int) {
+                var i4 = 0
+                while i4 + 4 <= n {
+                    let at = local * n + i4, atE = (local + d) * n + i4
+                    let j = model.jacobianEntries(
+                        sE: VectorMath.Lanes(seg.sE[atE], seg.sE[atE + 1], seg.sE[atE + 2], seg.sE[atE + 3]),
+                        sI: VectorMath.Lanes(seg.sI[at], seg.sI[at + 1], seg.sI[at + 2], seg.sI[at + 3]),
+                        coupling: VectorMath.Lanes(seg.coupling[at], seg.coupling[at + 1], seg.coupling[at + 2], seg.coupling[at + 3]),
+                        jI: VectorMath.Lanes(ji[i4], ji[i4 + 1], ji[i4 + 2], ji[i4 + 3]))
+                    for q in 0..<4 {
+                        let o = 7 * (i4 + q)
+                        entries[o] = j.ee[q]; entries[o + 1] = j.ei[q]; entries[o + 2] = j.ie[q]; entries[o + 3] = j.ii[q]
+                        entries[o + 4] = j.ec[q]; entries[o + 5] = j.kE[q]; entries[o + 6] = j.kI[q]
+                    }
+                    i4 += 4
+                }
+                for i in i4..<n {
+                    let j = model.jacobianEntries(sE: seg.sE[(local + d) * n + i], sI: seg.sI[local * n + i],
+                                                  coupling: seg.coupling[local * n + i], jI: ji[i])
+                    let o = 7 * i
+                    entries[o] = j.ee; entries[o + 1] = j.ei; entries[o + 2] = j.ie; entries[o + 3] = j.ii
+                    entries[o + 4] = j.ec; entries[o + 5] = j.kE; entries[o + 6] = j.kI
+                }
+            }
             for local in stride(from: steps - 1, through: 0, by: -1) {
+                jacobians(at: local)
                 for i in 0..<n {
                     let k = (local + 1) * n + i
                     let lE = seg.clampedE[k] ? 0 : gE[(local + 1 + d) * n + i], lI = seg.clampedI[k] ? 0 : gI[k]
                     if lE == 0 && lI == 0 { continue }
                     let e = seg.sE[(local + d) * n + i], inh = seg.sI[local * n + i], ci = seg.coupling[local * n + i]
-                    let jac = model.jacobianEntries(sE: e, sI: inh, coupling: ci, jI: ji[i])
+                    let o = 7 * i
+                    let jac = (ee: entries[o], ei: entries[o + 1], ie: entries[o + 2], ii: entries[o + 3], ec: entries[o + 4],
+                               kE: entries[o + 5], kI: entries[o + 6])
                     gE[(local + d) * n + i] += lE * (1 + dt * jac.ee) + lI * dt * jac.ie
                     gI[local * n + i] += lE * dt * jac.ei + lI * (1 + dt * jac.ii)
                     let lc = lE * dt * jac.ec

@@ -118,6 +118,20 @@ public struct ReducedWongWang: NeuralMassModel {
         return a * (em - dy * e) / (em * em)
     }
 
+    /// `transferDerivative` for four values at once (same formula and cut-offs).
+    @inline(__always)
+    public static func transferDerivative(_ x: Lanes, a: Double, b: Double, d: Double) -> Lanes {
+        let y = a * x - b
+        let dy = d * y
+        let em = -VectorMath.expm1(-dy)
+        let e = 1 - em
+        var g = a * (em - dy * e) / (em * em)
+        let magnitude = dy.replacing(with: -dy, where: dy .< Lanes(repeating: 0))
+        g.replace(with: a * (0.5 + dy / 6), where: magnitude .< Lanes(repeating: 1e-5))
+        g.replace(with: Lanes(repeating: 0), where: dy .< Lanes(repeating: -700))
+        return g
+    }
+
     @inlinable @inline(__always)
     public func drift(_ x: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
@@ -165,6 +179,19 @@ public struct ReducedWongWang: NeuralMassModel {
     @inline(__always)
     public func jacobianEntries(sE: Double, sI: Double, coupling c: Double, jI: Double)
         -> (ee: Double, ei: Double, ie: Double, ii: Double, ec: Double, kE: Double, kI: Double) {
+        let p = parameters
+        let xE = excitatoryDrive + recurrence * sE + globalGain * c - jI * sI
+        let xI = inhibitoryDrive + p.jNMDA * sE - sI
+        let hE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
+        let kE = (1 - sE) * p.gammaE * ReducedWongWang.transferDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
+        let kI = p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
+        return (-invTauE - p.gammaE * hE + kE * recurrence, -kE * jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
+    }
+
+    /// `jacobianEntries` for four nodes at once (one per lane).
+    @inline(__always)
+    public func jacobianEntries(sE: Lanes, sI: Lanes, coupling c: Lanes, jI: Lanes)
+        -> (ee: Lanes, ei: Lanes, ie: Lanes, ii: Lanes, ec: Lanes, kE: Lanes, kI: Lanes) {
         let p = parameters
         let xE = excitatoryDrive + recurrence * sE + globalGain * c - jI * sI
         let xI = inhibitoryDrive + p.jNMDA * sE - sI
