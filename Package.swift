@@ -24,9 +24,11 @@ let package = Package(
                        providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi",
                        providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE", pkgConfig: "lapacke",
+                       providers: [.apt(["liblapacke-dev"])]),
         .target(
             name: "WholeBrain",
-            dependencies: ["CZlib", "CFFTW"],
+            dependencies: ["CZlib", "CFFTW", "CLAPACKE"],
             path: "Sources/WholeBrain",
             resources: [.copy("Models/Resources/aln_quantities_cascade.npz")]
         ),

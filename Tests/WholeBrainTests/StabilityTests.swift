@@ -1,0 +1,68 @@
+import XCTest
+import WholeBrain
+
+/// Eigenvalues (LAPACK), fixed points and the critical coupling G* of the RWW network.
+final class StabilityTests: XCTestCase {
+    func testEigenvaluesOfKnownMatrices() throws {
+        let real = try Eigenvalues.of(Matrix(rows: 2, columns: 2, values: [0, 1, -2, -3]))
+        XCTAssertEqual(real[0].real, -1, accuracy: 1e-12)
+        XCTAssertEqual(real[1].real, -2, accuracy: 1e-12)
+        let rotation = try Eigenvalues.of(Matrix(rows: 2, columns: 2, values: [0.5, -2, 2, 0.5]))
+        XCTAssertEqual(rotation[0].real, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(abs(rotation[0].imaginary), 2, accuracy: 1e-12)
+    }
+
+    /// The uncoupled node's fixed point is where the engine's noise-free run settles.
+    func testFixedPointIsWhereTheSimulationSettles() throws {
+        var p = ReducedWongWang.Parameters()
+        p.g = 0.05
+        let connectome = try smallConnectome(6, lengthScale: 1)
+        let stability = RWWStability(parameters: p, weights: connectome.weights)
+        let point = try XCTUnwrap(try stability.lowState())
+        XCTAssertTrue(point.isStable, point.kind)
+        XCTAssertLessThan(point.meanSE, 0.3)
+        // Several starts find the low state and, with this much self-excitation, a high one.
+        let all = try stability.fixedPoints()
+        XCTAssertEqual(all.first.map { $0.meanSE } ?? -1, point.meanSE, accuracy: 1e-9)
+        let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: connectome, noise: NoiseSpec(kind: .none, sigma: 0),
+                                      dt: 0.1, duration: 20, transient: 0, tr: 1, seed: 1, statePeriod: 1000,
+                                      initialState: [point.state.prefix(6).map { $0 * 0.9 }, point.state.suffix(6).map { $0 * 0.9 }])
+        let run = try NetworkSimulator(spec: spec).run()
+        let last = run.states!.suffix(12)
+        for (a, b) in zip(last, point.state) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+
+    /// G* of the bundled subject: below it a noise-free run started near the low state stays
+    /// there; above it the run leaves (the low state has ended or turned unstable). With the
+    /// default J_i = 1 the low state rises smoothly into the high one (no bifurcation on
+    /// 0...6); with J_i = 2 it ends in a fold.
+    func testCriticalCouplingSeparatesLowAndHighActivity() throws {
+        let data = try HCPDataset(root: Fixtures.hcp)
+        let connectome = try ConnectomePreparation().apply(to: try data.connectome(subject: "101309"))
+        XCTAssertNil(try RWWStability(parameters: ReducedWongWang.Parameters(), weights: connectome.weights)
+            .continueLowState(over: 0...6, steps: 30).critical)
+        var base = ReducedWongWang.Parameters()
+        base.jI = 2
+        let stability = RWWStability(parameters: base, weights: connectome.weights)
+        let result = try stability.continueLowState(over: 0...6, steps: 60)
+        let gStar = try XCTUnwrap(result.critical, "the low state ends inside 0...6")
+        XCTAssertGreaterThan(gStar, 0.1)
+        XCTAssertEqual(result.kind, "fold (the low state ends)")
+        XCTAssertGreaterThan(result.branch.count, 5)
+        XCTAssert(result.branch.allSatisfy { $0.point.isStable })
+        // Runs from the last low state of the branch (just below G*), slightly perturbed.
+        let edge = result.branch.last!.point
+        let n = connectome.regionCount
+        func meanSE(at g: Double) throws -> Double {
+            var p = base
+            p.g = g
+            let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: connectome, noise: NoiseSpec(kind: .none, sigma: 0),
+                                          dt: 0.1, duration: 10, transient: 0, tr: 1, seed: 1, statePeriod: 1000,
+                                          initialState: [edge.state.prefix(n).map { $0 * 1.01 }, Array(edge.state.suffix(n))])
+            let run = try NetworkSimulator(spec: spec).run()
+            return run.meanVariables[0].reduce(0, +) / Double(n)
+        }
+        XCTAssertEqual(try meanSE(at: 0.97 * gStar), edge.meanSE, accuracy: 0.03, "below G* = \(gStar) the low state holds")
+        XCTAssertGreaterThan(try meanSE(at: 1.03 * gStar), edge.meanSE + 0.1, "above G* = \(gStar) the run leaves the low state")
+    }
+}
