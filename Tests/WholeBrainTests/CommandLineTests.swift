@@ -276,6 +276,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("badfit")))
     }
 
+    func testStabilityFindsTheFoldAndWritesItsOutputs() throws {
+        let out = path("stab")
+        let r = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--range", "0:2", "--set", "J_i=2", "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssert(r.out.contains("G* = 0.65") && r.out.contains("fold"), r.out)
+        let b = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/bifurcations.json")!) as! [String: Any]
+        XCTAssertEqual(b["G_star"] as! Double, 0.652, accuracy: 0.001)
+        let header = String(decoding: FileManager.default.contents(atPath: out + "/eigenvalues.npy")!.prefix(128), as: UTF8.self)
+        XCTAssert(header.contains(", 160, 2)"), header)
+        let bad = try run(["stability", "--data", Fixtures.hcp, "--range", "3:1", "--out", path("bad")])
+        XCTAssert(bad.err.contains("--range") && bad.err.contains("LO:HI"), bad.err)
+        let param = try run(["stability", "--data", Fixtures.hcp, "--param", "w_plus", "--out", path("bad")])
+        XCTAssert(param.err.contains("--param"), param.err)
+    }
+
     func testInfoShowsLinkedLibraries() throws {
         let r = try run(["info"])
         XCTAssertEqual(r.status, 0, r.err)
