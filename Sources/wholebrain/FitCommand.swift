@@ -64,6 +64,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Repetition time in s.") var tr: Double = 0.72
     @Option(name: .customLong("G"), help: "Initial G.") var globalCoupling: Double = 1.0
     @Option(help: "Initial noise amplitude.") var sigma: Double = 0.01
+    @Option(help: ArgumentHelp("Start from feedback inhibition control: per-node J_i giving this excitatory rate (Hz) at the fixed point (fit node-J_i to move them further).", valueName: "Hz")) var fic: Double?
     @Option(help: "Conduction speed in m/s.") var speed: Double = 20
     @Option(help: "Seed of the noise realisation used while fitting.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Checkpoint every this many steps (memory); default: keep the whole run.", valueName: "steps")) var checkpoint: Int?
@@ -253,9 +254,10 @@ struct FitCommand: ParsableCommand {
                 rows: regions, columns: total - kept, values: (0..<regions).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } })) : nil
             var p = ReducedWongWang.Parameters()
             p.g = globalCoupling
-            let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: inputs.connectome,
-                                          noise: NoiseSpec(sigma: sigma), duration: duration, transient: transient, tr: tr,
-                                          conductionSpeed: speed, seed: seed)
+            let nodeJI = try fic.map { try FeedbackInhibition.localInhibition(parameters: p, weights: inputs.connectome.weights, targetRate: $0) }
+            let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: nodeJI.map { ["J_i": $0] } ?? [:],
+                                          connectome: inputs.connectome, noise: NoiseSpec(sigma: sigma), duration: duration,
+                                          transient: transient, tr: tr, conductionSpeed: speed, seed: seed)
             return Subject(inputs: inputs, spec: spec,
                            target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC))
         }

@@ -100,6 +100,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Seed of every random number (noise and initial state).")
     var seed: UInt64 = 1
 
+    @Option(help: ArgumentHelp("rww: feedback inhibition control (Deco et al. 2014), per-node J_i putting every excitatory population at this rate (Hz) at the fixed point, e.g. 3.", valueName: "Hz"))
+    var fic: Double?
+
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a model parameter, e.g. --set w_plus=1.4 (repeatable).", valueName: "name=value"))
     var assignments: [String] = []
 
@@ -214,6 +217,14 @@ struct SimulateCommand: ParsableCommand {
         request.seed = seed
         request.boldInput = boldInput
         request.statePeriod = statePeriod
+        if let fic {
+            guard modelType.name == ReducedWongWang.name else {
+                throw WholeBrainError.badValue(source: "--fic", value: "\(fic)", expected: "the rww model (feedback inhibition sets its J_i)")
+            }
+            let resolved = try ReducedWongWang.makeSpec(request)
+            request.nodeParameters["J_i"] = try FeedbackInhibition.localInhibition(parameters: resolved.model.parameters,
+                                                                                   weights: resolved.connectome.weights, targetRate: fic)
+        }
         let estimatedSteps = try modelType.validate(request)
         let analysisOptions = try analysis.options(tr: tr)
         return (modelType, request, inputs, analysisOptions, estimatedSteps)

@@ -289,6 +289,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(bad.err.contains("--range") && bad.err.contains("LO:HI"), bad.err)
         let param = try run(["stability", "--data", Fixtures.hcp, "--param", "w_plus", "--out", path("bad")])
         XCTAssert(param.err.contains("--param"), param.err)
+        // Feedback inhibition control in simulate: rates near the 3 Hz target (noise moves them a little).
+        let fic = try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--G", "0.3", "--fic", "3", "--duration", "14.4",
+                           "--quiet", "--out", path("fic")])
+        XCTAssertEqual(fic.status, 0, fic.err)
+        let summary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: path("fic") + "/summary.json")!) as! [String: Any]
+        let rate = (summary["means"] as! [String: Double])["rate_E"]!
+        XCTAssert((2...6).contains(rate), "mean excitatory rate \(rate) Hz")
+        let notRWW = try run(["simulate", "--data", Fixtures.hcp, "--model", "hopf", "--fic", "3", "--out", path("bad")])
+        XCTAssert(notRWW.err.contains("--fic") && notRWW.err.contains("rww"), notRWW.err)
     }
 
     func testInfoShowsLinkedLibraries() throws {

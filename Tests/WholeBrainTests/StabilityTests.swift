@@ -65,4 +65,44 @@ final class StabilityTests: XCTestCase {
         XCTAssertEqual(try meanSE(at: 0.97 * gStar), edge.meanSE, accuracy: 0.03, "below G* = \(gStar) the low state holds")
         XCTAssertGreaterThan(try meanSE(at: 1.03 * gStar), edge.meanSE + 0.1, "above G* = \(gStar) the run leaves the low state")
     }
+
+    /// Feedback inhibition control: with the computed J_i the network has a fixed point with
+    /// every excitatory population at 3 Hz; where it is stable, a noise-free run started near it
+    /// settles there.
+    func testFeedbackInhibitionPutsEveryNodeAtThreeHertz() throws {
+        let data = try HCPDataset(root: Fixtures.hcp)
+        let connectome = try ConnectomePreparation().apply(to: try data.connectome(subject: "102311"))
+        let n = connectome.regionCount
+        for g in [0.3, 0.8] {
+            var p = ReducedWongWang.Parameters()
+            p.g = g
+            let ji = try FeedbackInhibition.localInhibition(parameters: p, weights: connectome.weights, targetRate: 3)
+            XCTAssertGreaterThan(ji.max()! - ji.min()!, 0.05, "stronger-connected nodes need more inhibition")
+            let target = try FeedbackInhibition.targetState(parameters: p, rate: 3)
+            let stability = RWWStability(parameters: p, weights: connectome.weights, nodeJI: ji)
+            let designed = [Double](repeating: target.sE, count: n) + [Double](repeating: target.sI, count: n)
+            let point = try XCTUnwrap(try stability.fixedPoint(from: designed.map { $0 * 1.02 }))
+            let model = ReducedWongWang(parameters: p)
+            for i in 0..<n {
+                var c = 0.0
+                for j in 0..<n { c += connectome.weights[i, j] * point.state[j] }
+                let xE = p.wE * p.i0 + p.wPlus * p.jNMDA * point.state[i] + p.g * p.jNMDA * c - ji[i] * point.state[n + i]
+                XCTAssertEqual(ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE), 3, accuracy: 1e-9, "node \(i), G = \(g)")
+            }
+            guard point.isStable else { continue }
+            let spec = try SimulationSpec(model: model, nodeParameters: ["J_i": ji], connectome: connectome,
+                                          noise: NoiseSpec(kind: .none, sigma: 0), dt: 0.1, duration: 10, transient: 10, tr: 1, seed: 4,
+                                          initialState: [point.state.prefix(n).map { $0 * 1.01 }, Array(point.state.suffix(n))])
+            let rates = try NetworkSimulator(spec: spec).run().meanObservables[0]
+            for r in rates { XCTAssertEqual(r, 3, accuracy: 0.01, "G = \(g)") }
+        }
+        var p = ReducedWongWang.Parameters()
+        p.g = 0.3
+        XCTAssertTrue(try RWWStability(parameters: p, weights: connectome.weights,
+                                       nodeJI: try FeedbackInhibition.localInhibition(parameters: p, weights: connectome.weights))
+            .fixedPoint(from: [Double](repeating: 0.16, count: n) + [Double](repeating: 0.04, count: n))!.isStable,
+                      "at G = 0.3 the 3 Hz state is stable")
+        assertThrowsMessage(try FeedbackInhibition.localInhibition(parameters: p, weights: connectome.weights, targetRate: -1),
+                            containing: ["--fic", "> 0 Hz"])
+    }
 }

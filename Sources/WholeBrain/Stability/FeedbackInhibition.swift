@@ -1,0 +1,49 @@
+import Foundation
+
+/// Feedback inhibition control (Deco et al. 2014): per-node J_i chosen so that, at the network's
+/// fixed point, every excitatory population fires at a target rate (3 Hz in the paper).
+///
+/// Deco et al. adjusted J_i by repeated simulation; here the fixed point is solved directly.
+/// With every node at the target rate r: x_E = H_E^-1(r); S_E = gamma_E tau_E r / (1 + gamma_E
+/// tau_E r) (from dS_E/dt = 0); S_I solves S_I = tau_I gamma_I H_I(W_I I_0 + J_NMDA S_E - S_I)
+/// (one root: the right side falls as S_I rises); and the excitatory current balance gives
+///
+///     J_i = (W_E I_0 + I_ext + w_+ J_NMDA S_E + G J_NMDA S_E sum_j C_ij - x_E) / S_I.
+///
+/// Rates in Hz, currents in nA, times in ms. Whether that fixed point is stable is a separate
+/// question (`RWWStability`): FIC makes the 3 Hz state exist, not necessarily attract, and
+/// the network can have other fixed points that a run from random initial states reaches.
+public enum FeedbackInhibition {
+    /// The state every node has at the FIC fixed point: (x_E, S_E, S_I).
+    public static func targetState(parameters p: ReducedWongWang.Parameters, rate: Double) throws -> (xE: Double, sE: Double, sI: Double) {
+        guard rate > 0, rate.isFinite else {
+            throw WholeBrainError.badValue(source: "--fic", value: "\(rate)", expected: "a target rate > 0 Hz")
+        }
+        // x_E with H_E(x_E) = r: H_E rises monotonically, so bisection.
+        var lo = -10.0, hi = 10.0
+        for _ in 0..<200 {
+            let mid = 0.5 * (lo + hi)
+            if ReducedWongWang.transfer(mid, a: p.aE, b: p.bE, d: p.dE) < rate { lo = mid } else { hi = mid }
+        }
+        let xE = 0.5 * (lo + hi)
+        let sE = p.gammaE * p.tauE * rate / (1 + p.gammaE * p.tauE * rate)
+        // S_I - tau_I gamma_I H_I(W_I I_0 + J_NMDA S_E - S_I) rises with S_I: bisection on [0, 1].
+        lo = 0; hi = 1
+        for _ in 0..<200 {
+            let mid = 0.5 * (lo + hi)
+            let xI = p.wI * p.i0 + p.jNMDA * sE - mid
+            if mid - p.tauI * p.gammaI * ReducedWongWang.transfer(xI, a: p.aI, b: p.bI, d: p.dI) < 0 { lo = mid } else { hi = mid }
+        }
+        return (xE, sE, 0.5 * (lo + hi))
+    }
+
+    /// J_i per node for a target excitatory rate (Hz).
+    public static func localInhibition(parameters p: ReducedWongWang.Parameters, weights: Matrix, targetRate: Double = 3) throws -> [Double] {
+        let (xE, sE, sI) = try targetState(parameters: p, rate: targetRate)
+        return (0..<weights.rows).map { i in
+            var strength = 0.0
+            for j in 0..<weights.columns { strength += weights[i, j] }
+            return (p.wE * p.i0 + p.iExt + p.wPlus * p.jNMDA * sE + p.g * p.jNMDA * sE * strength - xE) / sI
+        }
+    }
+}
