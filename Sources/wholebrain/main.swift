@@ -11,7 +11,7 @@ struct WholeBrainCommand: ParsableCommand {
         TVB connectivity zips.
         """,
         version: "wholebrain \(WholeBrainVersionText.value)",
-        subcommands: [SimulateCommand.self, AnalyzeCommand.self, FitCommand.self, StabilityCommand.self, ModelsCommand.self, InfoCommand.self]
+        subcommands: [SimulateCommand.self, AnalyzeCommand.self, FitCommand.self, StabilityCommand.self, SweepCommand.self, ReportCommand.self, ModelsCommand.self, InfoCommand.self]
     )
 }
 

@@ -20,9 +20,12 @@ final class CommandLineTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: scratch) }
 
     @discardableResult
-    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) { try Self.launch(arguments) }
+
+    /// Runs the built binary in the repository folder; its status and output.
+    static func launch(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
         let out = Pipe(), err = Pipe()

@@ -22,6 +22,10 @@ final class MPITests: XCTestCase {
     /// would make the child mpirun exit silently), with root allowed and polling that yields
     /// (4 ranks share 2 cores).
     func run(ranks: Int, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        try Self.launch(ranks: ranks, arguments)
+    }
+
+    static func launch(ranks: Int, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !(key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") || key.hasPrefix("OPAL_"))

@@ -72,6 +72,43 @@ public enum SVG {
         return s + "</svg>"
     }
 
+    /// A metric over a two-parameter grid: rows are values of the first axis (top to bottom),
+    /// columns of the second; a sequential scale from dark blue (minimum) to yellow (maximum),
+    /// grey where the value is missing; axis values at the edges.
+    public static func gridMap(title: String, _ m: Matrix, rowName: String, rowValues: [Double],
+                               columnName: String, columnValues: [Double], width: Int = 360, height: Int = 300) -> String {
+        let left = 64.0, top = 28.0, bottom = 52.0, right = 12.0
+        let w = Double(width) - left - right, h = Double(height) - top - bottom
+        let finite = m.values.filter(\.isFinite)
+        let lo = finite.min() ?? 0, hi = finite.max() ?? 1
+        let cw = w / Double(max(m.columns, 1)), ch = h / Double(max(m.rows, 1))
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"10\">"
+        s += "<text x=\"\(width / 2)\" y=\"15\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>"
+        for r in 0..<m.rows {
+            for c in 0..<m.columns {
+                let v = m[r, c]
+                let fill: String
+                if v.isFinite {
+                    let t = hi > lo ? (v - lo) / (hi - lo) : 0.5
+                    fill = String(format: "rgb(%d,%d,%d)", Int(255 * t), Int(40 + 180 * t), Int(140 * (1 - t)))
+                } else { fill = "#bbb" }
+                s += String(format: "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%@\"><title>%@</title></rect>",
+                            left + Double(c) * cw, top + Double(r) * ch, cw + 0.3, ch + 0.3, fill, number(v))
+            }
+        }
+        let rowStep = max(1, m.rows / 6), columnStep = max(1, m.columns / 6)
+        for r in stride(from: 0, to: m.rows, by: rowStep) where r < rowValues.count {
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>", left - 4, top + (Double(r) + 0.5) * ch + 3, number(rowValues[r]))
+        }
+        for c in stride(from: 0, to: m.columns, by: columnStep) where c < columnValues.count {
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>", left + (Double(c) + 0.5) * cw, top + h + 14, number(columnValues[c]))
+        }
+        s += "<text x=\"\(Int(left + w / 2))\" y=\"\(Int(top + h + 30))\" text-anchor=\"middle\">\(escape(columnName))</text>"
+        s += "<text x=\"12\" y=\"\(Int(top + h / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 12 \(Int(top + h / 2)))\">\(escape(rowName))</text>"
+        s += "<text x=\"\(Int(left + w / 2))\" y=\"\(height - 6)\" text-anchor=\"middle\">dark \(number(lo)) ... yellow \(number(hi))</text>"
+        return s + "</svg>"
+    }
+
     /// A whole HTML page around sections of figures and text.
     public static func page(title: String, sections: [(heading: String, body: String)]) -> String {
         var html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>\(escape(title))</title>"

@@ -1,0 +1,53 @@
+import Foundation
+
+/// The HTML report of a sweep folder: per metric a line over the axis (one axis) or a map
+/// over the grid (two axes; further axes are averaged), means over seeds, and the best
+/// points by FC correlation.
+public enum SweepReport {
+    public static func html(folder: String, spec: SweepSpec) throws -> String {
+        let path = folder + "/results.jsonl"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw WholeBrainError.missingFile(path: path, what: "the results of a sweep (wholebrain sweep JOB --out \(folder))")
+        }
+        var rows: [(values: [Double], metrics: [String: Double])] = []
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                  let values = o["values"] as? [String: Double], let metrics = o["metrics"] as? [String: Any] else { continue }
+            rows.append((spec.axes.map { values[$0.parameter] ?? .nan }, metrics.compactMapValues { $0 as? Double }))
+        }
+        var sections: [(heading: String, body: String)] = []
+        let total = spec.points.count
+        sections.append(("Sweep", "<p>\(rows.count) of \(total) runs done; model \(spec.model), subject \(spec.subject), "
+            + "\(Int(spec.duration)) s per run, seeds \(spec.seeds.map(String.init).joined(separator: ", ")); axes "
+            + spec.axes.map { "\($0.parameter) (\($0.values.count) values)" }.joined(separator: " x ") + ".</p>"))
+        func mean(_ metric: String, where match: ([Double]) -> Bool) -> Double {
+            let xs = rows.filter { match($0.values) }.compactMap { $0.metrics[metric] }
+            return xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count)
+        }
+        var figures = ""
+        for metric in spec.metrics {
+            if spec.axes.count == 1 {
+                let axis = spec.axes[0]
+                figures += SVG.linePlot(title: metric, xLabel: axis.parameter,
+                                        series: [(metric, axis.values.map { v in mean(metric) { $0[0] == v } })], x: axis.values)
+            } else {
+                let a = spec.axes[0], b = spec.axes[1]
+                var m = Matrix(rows: a.values.count, columns: b.values.count)
+                for (r, va) in a.values.enumerated() {
+                    for (c, vb) in b.values.enumerated() { m[r, c] = mean(metric) { $0[0] == va && $0[1] == vb } }
+                }
+                figures += SVG.gridMap(title: metric, m, rowName: a.parameter, rowValues: a.values, columnName: b.parameter, columnValues: b.values)
+            }
+        }
+        sections.append(("Metrics (means over seeds)", figures))
+        let ranked = rows.filter { $0.metrics["fc_r"] != nil }.sorted { $0.metrics["fc_r"]! > $1.metrics["fc_r"]! }.prefix(5)
+        if !ranked.isEmpty {
+            sections.append(("Best runs by FC correlation", SVG.table(
+                header: spec.axes.map(\.parameter) + ["fc_r", "fcd_ks", "metastability"],
+                rows: ranked.map { r in
+                    r.values.map { String(format: "%.4g", $0) } + ["fc_r", "fcd_ks", "metastability"].map { r.metrics[$0].map { String(format: "%.3f", $0) } ?? "-" }
+                })))
+        }
+        return SVG.page(title: "WholeBrain sweep: \(spec.subject)", sections: sections)
+    }
+}

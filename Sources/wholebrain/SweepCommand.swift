@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import WholeBrain
+
+/// `wholebrain sweep JOB.toml --out DIR`: a grid of simulations with metrics, resumable.
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run a parameter sweep from a TOML job spec; resumable, serial or under MPI.",
+        discussion: """
+        The job spec (see jobs/sweep-hcp.toml) names the model, data and subject, the axes \
+        (linear, log, list, or for G of rww "critical": centred on G* from the stability \
+        analysis, denser near it), seeds, duration, band-pass and metrics (fc_r, fc_r_group, \
+        fcd_ks, metastability, synchrony, rate_E, peak_frequency, slow4_power, slow5_power, \
+        leading_eigenvalue). Each finished run is appended at once to DIR/results.jsonl (one \
+        JSON line: point, seed, values, metrics, wall time) with its FC in DIR/points/. A killed \
+        sweep continues with --resume and computes only the missing runs. Under mpirun/srun the \
+        runs are dealt round-robin to the ranks. Ends by writing results.csv and report.html \
+        (also `wholebrain report DIR`).
+
+        Example:
+          wholebrain sweep jobs/sweep-hcp.toml --out runs/sweep1
+        """)
+
+    @Argument(help: "The TOML job spec.") var job: String
+    @Option(help: "Output folder (kept between runs for --resume).") var out: String
+    @Flag(help: "Continue a sweep in --out, computing only the missing runs.") var resume = false
+    @Flag(help: "Start afresh, deleting an existing --out.") var force = false
+    @Flag(help: "No progress lines.") var quiet = false
+
+    func run() throws { try reportingErrors("sweep", sweep) }
+
+    static func load(job: String) throws -> SweepSpec {
+        try SweepSpec(path: job) { fixed in
+            // G* for "critical" axes: the continuation of the low state on the job's connectome.
+            let toml = try JobFile.read(path: job)
+            let data = toml["data"]?.string ?? "data/hcp", subject = toml["subject"]?.string ?? "101309"
+            let inputs = try SimulationInputs.load(.dataset(root: data, subject: subject), preparation: ConnectomePreparation())
+            var p = ReducedWongWang.Parameters()
+            try ReducedWongWang.parameterSpecs.apply(fixed.filter { $0.name != "G" }, to: &p, model: ReducedWongWang.name)
+            guard let gStar = try RWWStability(parameters: p, weights: inputs.connectome.weights).continueLowState(over: 0...10).critical else {
+                throw WholeBrainError.badValue(source: "\(job): axes.kind", value: "critical",
+                                               expected: "parameters with a bifurcation in G (none on 0...10; try a larger J_i)")
+            }
+            return gStar
+        }
+    }
+
+    func sweep() throws {
+        let world = Cluster.world
+        let lead = world.rank == 0
+        let (spec, inputs) = try world.collectively { () throws -> (SweepSpec, SimulationInputs) in
+            let spec = try SweepCommand.load(job: job)
+            let inputs = try SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation())
+            let fm = FileManager.default
+            let existing = (try? fm.contentsOfDirectory(atPath: out)) ?? []
+            if !existing.isEmpty && !resume && !force {
+                throw WholeBrainError.outputExists(path: out)
+            }
+            if lead {
+                if force && !resume { try? fm.removeItem(atPath: out) }
+                try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+                let copy = out + "/job.toml"
+                if !fm.fileExists(atPath: copy) { try fm.copyItem(atPath: job, toPath: copy) }
+            }
+            return (spec, inputs)
+        }
+        try world.agree(nil)   // the folder exists before any rank writes into it
+        let runner = SweepRunner(spec: spec, folder: out, communicator: world)
+        let began = Date()
+        try runner.run(inputs: inputs) { done, total in
+            if !quiet { print(String(format: "sweep: %d of %d runs done (%.0f s)", done, total, Date().timeIntervalSince(began))) }
+        }
+        guard lead else { return }
+        try ReportCommand.write(folder: out, spec: spec)
+        print("results in \(out)/results.jsonl, results.csv and report.html")
+    }
+}
+
+/// `wholebrain report DIR`: rebuilds a sweep's results.csv and report.html.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Write report.html (and results.csv) for a sweep folder.")
+    @Argument(help: "A folder written by `wholebrain sweep`.") var folder: String
+
+    func run() throws {
+        try reportingErrors("report") {
+            try ReportCommand.write(folder: folder, spec: try SweepCommand.load(job: folder + "/job.toml"))
+            print("wrote \(folder)/report.html")
+        }
+    }
+
+    static func write(folder: String, spec: SweepSpec) throws {
+        let html = try SweepReport.html(folder: folder, spec: spec)
+        // results.csv: one row per run, the same content as results.jsonl.
+        let data = FileManager.default.contents(atPath: folder + "/results.jsonl") ?? Data()
+        var csv = (["point", "seed"] + spec.axes.map(\.parameter) + spec.metrics + ["wall_s"]).joined(separator: ",") + "\n"
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
+            let values = o["values"] as? [String: Double] ?? [:], metrics = o["metrics"] as? [String: Any] ?? [:]
+            let fields = ["\(o["point"] ?? "")", "\(o["seed"] ?? "")"] + spec.axes.map { values[$0.parameter].map { "\($0)" } ?? "" }
+                + spec.metrics.map { (metrics[$0] as? Double).map { "\($0)" } ?? "" } + ["\(o["wall_s"] ?? "")"]
+            csv += fields.joined(separator: ",") + "\n"
+        }
+        for (name, text) in [("results.csv", csv), ("report.html", html)] {
+            let path = folder + "/" + name, temporary = path + ".tmp"
+            guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)), rename(temporary, path) == 0 else {
+                throw WholeBrainError.writeFailed(path: path, problem: "could not write")
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import XCTest
+import WholeBrain
+
+/// Sweeps: job spec checks, every run once after a kill and --resume, the same lines on
+/// 1 and 2 ranks, and the report.
+final class SweepTests: XCTestCase {
+    var scratch: String!
+
+    override func setUpWithError() throws {
+        scratch = NSTemporaryDirectory() + "wholebrain-sweep-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: CommandLineTests.binary), "build the wholebrain product first")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: scratch) }
+
+    func path(_ name: String) -> String { (scratch as NSString).appendingPathComponent(name) }
+
+    func job(_ extra: String = "", points: Int = 3) -> String {
+        let text = """
+        model = "rww"
+        data = "\(Fixtures.hcp)"
+        subject = "101309"
+        duration = 14.4
+        transient = 1
+        seeds = [1, 2]
+        metrics = ["fc_r", "fcd_ks", "metastability", "rate_E"]
+        \(extra)
+        [[axes]]
+        parameter = "G"
+        kind = "linear"
+        from = 0.5
+        to = 1.5
+        points = \(points)
+
+        [[axes]]
+        parameter = "sigma"
+        values = [0.005, 0.01]
+        """
+        let p = path("job-\(UUID().uuidString.prefix(6)).toml")
+        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        return p
+    }
+
+    /// Lines without wall times, keyed by point.
+    func lines(_ folder: String) throws -> [Int: String] {
+        let text = try String(contentsOfFile: folder + "/results.jsonl", encoding: .utf8)
+        var out: [Int: String] = [:]
+        for line in text.split(separator: "\n") {
+            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let point = o["point"] as! Int
+            XCTAssertNil(out[point], "point \(point) appears twice")
+            out[point] = String(line.replacingOccurrences(of: #""wall_s":[0-9.e+-]+"#, with: "", options: .regularExpression))
+        }
+        return out
+    }
+
+    func testJobSpecErrorsNameTheKeyAndTheKnownOnes() throws {
+        for (extra, words) in [("colour = 3", ["colour", "metrics"]), ("metrics = [\"fun\"]", ["fun", "fcd_ks"]),
+                               ("seeds = [1.5]", ["seeds", "whole numbers"])] {
+            let p = path("bad.toml")
+            FileManager.default.createFile(atPath: p, contents: Data("model = \"rww\"\n\(extra)\n[[axes]]\nparameter = \"G\"\nvalues = [1]\n".utf8))
+            assertThrowsMessage(try SweepSpec(path: p), containing: words)
+        }
+        let p = path("syntax.toml")
+        FileManager.default.createFile(atPath: p, contents: Data("model = rww\n".utf8))
+        assertThrowsMessage(try SweepSpec(path: p), containing: ["syntax.toml:1", "a string in quotes"])
+        let spec = try SweepSpec(path: job())
+        XCTAssertEqual(spec.points.count, 3 * 2 * 2)
+        XCTAssertEqual(spec.axes[0].values, [0.5, 1.0, 1.5])
+    }
+
+    func testKilledSweepResumesWithEveryRunOnceAndTheSameResults() throws {
+        let spec = job(points: 4)
+        let straight = path("straight")
+        var r = try CommandLineTests.launch(["sweep", spec, "--out", straight, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let reference = try lines(straight)
+        XCTAssertEqual(reference.count, 16)
+        // Kill a second sweep once some runs are in, then resume it.
+        let killed = path("killed")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = ["sweep", spec, "--out", killed, "--quiet"]
+        process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: killed + "/results.jsonl", encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
+            usleep(20_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let partial = try lines(killed).count
+        XCTAssert((3..<16).contains(partial), "killed after \(partial) runs")
+        // A torn line (a kill in the middle of a write) is dropped on resume.
+        let handle = FileHandle(forWritingAtPath: killed + "/results.jsonl")!
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"point\": 15, \"met".utf8))
+        handle.closeFile()
+        r = try CommandLineTests.launch(["sweep", spec, "--out", killed, "--quiet"])
+        XCTAssertNotEqual(r.status, 0, "an existing sweep needs --resume or --force")
+        XCTAssert(r.err.contains("--force"), r.err)
+        r = try CommandLineTests.launch(["sweep", spec, "--out", killed, "--resume", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try lines(killed), reference, "every run once, the same numbers")
+        let report = try String(contentsOfFile: killed + "/report.html", encoding: .utf8)
+        XCTAssert(report.contains("16 of 16 runs") && report.contains("<svg") && report.contains("fcd_ks"), report)
+    }
+
+    func testSweepOnTwoRanksWritesTheSameLines() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun"), "mpirun (openmpi-bin) is not installed")
+        let spec = job()
+        let serial = path("serial"), mpi = path("mpi")
+        XCTAssertEqual(try CommandLineTests.launch(["sweep", spec, "--out", serial, "--quiet"]).status, 0)
+        let r = try MPITests.launch(ranks: 2, ["sweep", spec, "--out", mpi, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try lines(mpi), try lines(serial))
+    }
+}
