@@ -56,6 +56,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: "ADAM learning rate.") var lr: Double = 0.05
     @Option(help: ArgumentHelp("Clip the gradient to this norm.", valueName: "norm")) var clip: Double?
     @Option(help: ArgumentHelp("Fraction of the scan held out for early stopping (0: none).", valueName: "fraction")) var heldOut: Double = 0
+    @Option(help: ArgumentHelp("Band-pass simulated and empirical BOLD before FC and the loss (Hz), e.g. 0.01,0.1; the gradient goes through the filter.", valueName: "lo,hi")) var bandpass: String?
     @Option(help: "Epochs without a better held-out score before stopping.") var patience: Int = 5
     @Option(help: ArgumentHelp("Narrowest prior width relative to each starting value.", valueName: "fraction")) var priorFloor: Double = 0.1
     @Option(help: "Simulated seconds per epoch (after the transient).") var duration: Double = 60
@@ -146,6 +147,7 @@ struct FitCommand: ParsableCommand {
             prior: weights["prior"] ?? 0, priorFloor: priorFloor, window: window, epochs: epochs, learningRate: lr,
             clipNorm: clip, checkpointEvery: checkpoint, patience: heldOut > 0 ? patience : nil)
         options.checkSynchrony = checkSync
+        options.bandPass = try band()
         let began = Date()
         var resumed: GradientFit.State?
         if resume {
@@ -186,6 +188,8 @@ struct FitCommand: ParsableCommand {
                     print(String(format: "epoch %3d%@  loss %.4f  FC r %.3f  ", step.epoch + 1, where_, step.loss, step.fcCorrelation) + values)
                 }
             })
+        let band = try self.band()
+        func filtered(_ m: Matrix) -> Matrix { band.map { BandPass.filter(regionsByTime: m, fs: 1 / tr, low: $0.low, high: $0.high) } ?? m }
         // Test: a fresh run per subject with the fitted parameters and another noise
         // realisation, as long as the subject's scan (runs spread over the ranks).
         let tests = try world.collectively { () throws -> [Double] in
@@ -194,7 +198,8 @@ struct FitCommand: ParsableCommand {
                 let p = prepared[k]
                 let scanSeconds = Double(p.inputs.empiricalBold!.columns) * (p.inputs.tr ?? tr)
                 let testSpec = try GradientFit.spec(outcome.specs[k], with: [], seed: seed &+ 1000, duration: testDuration ?? scanSeconds)
-                packed += FunctionalConnectivity.pearson(timeByRegions: try NetworkSimulator(spec: testSpec).run().bold).values
+                let testBold = try NetworkSimulator(spec: testSpec).run().bold.transposed
+                packed += FunctionalConnectivity.pearson(regionsByTime: filtered(testBold)).values
             }
             return packed
         }
@@ -208,11 +213,11 @@ struct FitCommand: ParsableCommand {
             }
         }
         guard let folder else { return }
-        try FitOutputs(subjects: prepared.map { ($0.inputs, $0.target) }, names: names, chosen: chosen.map(\.0), start: prepared[0].spec,
+        try FitOutputs(subjects: prepared.map { ($0.inputs, $0.target, $0.reference) }, names: names, chosen: chosen.map(\.0), start: prepared[0].spec,
                        outcome: outcome, testFCs: testFCs, testSeed: seed &+ 1000, began: began, command: self).write(to: folder)
         try folder.commit()
         try? FileManager.default.removeItem(atPath: statePath)
-        let testR = zip(testFCs, prepared).reduce(0) { $0 + FunctionalConnectivity.similarity($1.0, $1.1.inputs.empiricalFC!) } / Double(prepared.count)
+        let testR = zip(testFCs, prepared).reduce(0) { $0 + FunctionalConnectivity.similarity($1.0, $1.1.reference) } / Double(prepared.count)
         print(String(format: "train FC r %.3f, test FC r %.3f (new noise, whole scan%@); outputs in %@",
                      outcome.scores.last?.trainCorrelation ?? 0, testR, prepared.count > 1 ? ", mean over subjects" : "", out))
     }
@@ -222,10 +227,26 @@ struct FitCommand: ParsableCommand {
         let inputs: SimulationInputs
         let spec: SimulationSpec<ReducedWongWang>
         let target: GradientFit.Target
+        /// FC of the whole scan (band-passed with --bandpass), which the test run is scored against.
+        let reference: Matrix
+    }
+
+    /// The band from --bandpass.
+    func band() throws -> (low: Double, high: Double)? {
+        guard let bandpass else { return nil }
+        let parts = bandpass.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo >= 0, hi > lo, hi < 0.5 / tr else {
+            throw WholeBrainError.badValue(source: "--bandpass", value: bandpass, expected: "LO,HI in Hz with 0 <= LO < HI < \(0.5 / tr) (Nyquist)")
+        }
+        return (lo, hi)
     }
 
     /// Reads every subject and splits its scan into fitted and held-out parts.
     func prepareSubjects() throws -> [Subject] {
+        let band = try band()
+        func filtered(_ m: Matrix, tr: Double) -> Matrix {
+            band.map { BandPass.filter(regionsByTime: m, fs: 1 / tr, low: $0.low, high: $0.high) } ?? m
+        }
         var sources: [ConnectomeSource] = []
         if let connectome {
             guard bold != nil else {
@@ -239,19 +260,22 @@ struct FitCommand: ParsableCommand {
         }
         return try sources.map { source in
             let inputs = try SimulationInputs.load(source, preparation: ConnectomePreparation())
-            guard let empiricalBold = inputs.empiricalBold, inputs.empiricalFC != nil else {
+            guard let rawBold = inputs.empiricalBold, inputs.empiricalFC != nil else {
                 throw WholeBrainError.badValue(source: "--subject", value: subject ?? "group", expected: "single subjects (or --bold) to fit")
             }
-            // The fitted part of the scan and the held-out rest.
+            // The fitted part of the scan and the held-out rest (each band-passed on its own).
+            let empiricalBold = rawBold
             let total = empiricalBold.columns, kept = heldOut > 0 ? Int((Double(total) * (1 - heldOut)).rounded()) : total
             guard kept >= 5, total - kept >= (heldOut > 0 ? 5 : 0) else {
                 throw WholeBrainError.badValue(source: "--held-out", value: "\(heldOut)",
                                                expected: "a split leaving at least 5 samples on each side of \(total)")
             }
             let regions = empiricalBold.rows
-            let trainBold = Matrix(rows: regions, columns: kept, values: (0..<regions).flatMap { i in (0..<kept).map { empiricalBold[i, $0] } })
-            let heldOutFC: Matrix? = heldOut > 0 ? FunctionalConnectivity.pearson(regionsByTime: Matrix(
-                rows: regions, columns: total - kept, values: (0..<regions).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } })) : nil
+            let scanTR = inputs.tr ?? tr
+            let trainBold = filtered(Matrix(rows: regions, columns: kept, values: (0..<regions).flatMap { i in (0..<kept).map { empiricalBold[i, $0] } }),
+                                     tr: scanTR)
+            let heldOutFC: Matrix? = heldOut > 0 ? FunctionalConnectivity.pearson(regionsByTime: filtered(Matrix(
+                rows: regions, columns: total - kept, values: (0..<regions).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } }), tr: scanTR)) : nil
             var p = ReducedWongWang.Parameters()
             p.g = globalCoupling
             let nodeJI = try fic.map { try FeedbackInhibition.localInhibition(parameters: p, weights: inputs.connectome.weights, targetRate: $0) }
@@ -259,7 +283,8 @@ struct FitCommand: ParsableCommand {
                                           connectome: inputs.connectome, noise: NoiseSpec(sigma: sigma), duration: duration,
                                           transient: transient, tr: tr, conductionSpeed: speed, seed: seed)
             return Subject(inputs: inputs, spec: spec,
-                           target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC))
+                           target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC),
+                           reference: FunctionalConnectivity.pearson(regionsByTime: filtered(rawBold, tr: scanTR)))
         }
     }
 }

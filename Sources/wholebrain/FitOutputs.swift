@@ -5,7 +5,7 @@ import WholeBrain
 /// sc_gains.npy, summary.json and report.html.
 struct FitOutputs {
     /// Every fitted subject's inputs and target (one for a single-subject fit).
-    let subjects: [(inputs: SimulationInputs, target: GradientFit.Target)]
+    let subjects: [(inputs: SimulationInputs, target: GradientFit.Target, reference: Matrix)]
     let names: [String]
     let chosen: [RWWGradient.Parameter]
     let start: SimulationSpec<ReducedWongWang>
@@ -19,7 +19,7 @@ struct FitOutputs {
     func write(to folder: OutputFolder) throws {
         let history = outcome.history, scores = outcome.scores
         let inputs = subjects[0].inputs, testFC = testFCs[0]
-        let testRs = zip(testFCs, subjects).map { FunctionalConnectivity.similarity($0, $1.inputs.empiricalFC!) }
+        let testRs = zip(testFCs, subjects).map { FunctionalConnectivity.similarity($0, $1.reference) }
         let testHeldOuts = zip(testFCs, subjects).compactMap { fc, s in s.target.heldOutFC.map { FunctionalConnectivity.similarity(fc, $0) } }
         let testR = testRs.reduce(0, +) / Double(testRs.count)
         let testHeldOut = testHeldOuts.isEmpty ? nil : testHeldOuts.reduce(0, +) / Double(testHeldOuts.count)
@@ -94,7 +94,7 @@ struct FitOutputs {
         if outcome.gains != nil { plots += SVG.linePlot(title: "mean connection gain", xLabel: "step", series: [("gain", history.map(\.meanGain))], x: steps) }
         sections.append(("Optimisation", plots))
         let inputs = subjects[0].inputs, testFC = testFCs[0]
-        var fcs = SVG.heatmap(title: "empirical FC, \(inputs.subject ?? "user data")", inputs.empiricalFC!)
+        var fcs = SVG.heatmap(title: "empirical FC, \(inputs.subject ?? "user data")", subjects[0].reference)
             + SVG.heatmap(title: "simulated FC (new noise)", testFC)
         if let gains = outcome.gains { fcs += SVG.heatmap(title: "connection gains", gains) }
         sections.append(("Functional connectivity", fcs))

@@ -247,6 +247,14 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(gains.rows, 6)
         let summary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: full + "/summary.json")!) as! [String: Any]
         XCTAssertNotNil(summary["test_held_out_fc_r"] as? Double)
+        // Band-passed fit (whole-run gradients through the filter); a window too short for the band is refused.
+        let banded = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G",
+                              "--bandpass", "0.01,0.1", "--G", "0.4", "--epochs", "2", "--duration", "14.4", "--transient", "1",
+                              "--out", path("banded")])
+        XCTAssertEqual(banded.status, 0, banded.err)
+        let shortWindow = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--bandpass", "0.01,0.1",
+                                   "--window", "5", "--duration", "14.4", "--out", path("shortwindow")])
+        XCTAssert(shortWindow.err.contains("--bandpass") && shortWindow.err.contains("longer --window"), shortWindow.err)
         let badLoss = try run(["fit", "--loss", "surprise,fun", "--data", Fixtures.hcp, "--out", path("badloss")])
         XCTAssert(badLoss.err.contains("--loss") && badLoss.err.contains("entropy"), badLoss.err)
         // A fit killed mid-run resumes from its last epoch checkpoint.

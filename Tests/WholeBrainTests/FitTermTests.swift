@@ -112,6 +112,39 @@ final class FitTermTests: XCTestCase {
         }
     }
 
+    /// The band-pass transpose: <B x, g> = <x, B^T g> for any x and g.
+    func testBandPassTransposeIsTheAdjoint() {
+        for n in [40, 57, 100] {
+            let x = wave(3, n, 0.7), g = wave(3, n, 2.3)
+            let bx = BandPass.filter(regionsByTime: x, fs: 1 / 0.72, low: 0.01, high: 0.1)
+            let btg = BandPass.transpose(regionsByTime: g, fs: 1 / 0.72, low: 0.01, high: 0.1)
+            let left = zip(bx.values, g.values).reduce(0) { $0 + $1.0 * $1.1 }
+            let right = zip(x.values, btg.values).reduce(0) { $0 + $1.0 * $1.1 }
+            XCTAssertEqual(left, right, accuracy: 1e-12 * max(abs(left), 1), "n = \(n)")
+        }
+    }
+
+    /// The gradient through a band-passed loss against finite differences.
+    func testBandPassedLossGradientMatchesFiniteDifferences() throws {
+        let base = try spec()
+        let empiricalBold = BandPass.filter(regionsByTime: wave(5, base.sampleCount, 1.3), fs: 20, low: 0.5, high: 4)
+        var objective = RWWGradient.Objective(empiricalFC: FunctionalConnectivity.pearson(regionsByTime: empiricalBold),
+                                              empiricalBold: empiricalBold, surprise: 1, timeSeries: 0.5)
+        objective.bandPass = (0.5, 4)
+        let result = try RWWGradient.lossAndGradient(spec: base, objective: objective, parameters: [.g, .sigma])
+        func loss(_ s: SimulationSpec<ReducedWongWang>) throws -> Double {
+            try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: []).loss
+        }
+        for (name, analytic, size, make) in [("G", result.gradient[.g]!, 0.5, { (h: Double) in try self.spec(g: 0.5 + h) }),
+                                             ("sigma", result.gradient[.sigma]!, 0.01, { (h: Double) in try self.spec(sigma: 0.01 + h) })] {
+            let h = 1e-3 * size
+            let coarse = (try loss(try make(h)) - loss(try make(-h))) / (2 * h)
+            let fine = (try loss(try make(h / 2)) - loss(try make(-h / 2))) / h
+            let fd = (4 * fine - coarse) / 3
+            XCTAssertLessThan(abs(analytic - fd) / max(abs(fd), 1e-6), 1e-6, "\(name): adjoint \(analytic), finite difference \(fd)")
+        }
+    }
+
     func testTermsNeedEnoughEmpiricalBold() throws {
         let base = try spec()
         let short = wave(5, 10, 1)

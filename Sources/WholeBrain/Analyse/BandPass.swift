@@ -58,4 +58,37 @@ public enum BandPass {
         }
         return outs
     }
+
+    /// The transpose of `filter` (for gradients through it): with the filter written as
+    /// y = C H P x (mirror extension P, the masked circular transform H / m, cropping C), and H
+    /// symmetric because its real mask is even in frequency, the transpose is P^T H C^T:
+    /// the cotangent is placed in the middle of a zero series of the extended length,
+    /// filtered the same way, and the reflected parts are folded back onto the samples they
+    /// copied.
+    public static func transpose(regionsByTime g: Matrix, fs: Double, low: Double, high: Double) -> Matrix {
+        let n = g.columns
+        guard n >= 2 else { return g }
+        let p = padding(n)
+        let m = n + 2 * p
+        let plans = RealFFT.plans(for: m)
+        let buffers = FFTBuffers(n: m)
+        var out = Matrix(rows: g.rows, columns: n)
+        let bins = m / 2 + 1
+        for r in 0..<g.rows {
+            let base = r * n
+            for k in 0..<m { buffers.real[k] = 0 }
+            for k in 0..<n { buffers.real[p + k] = g.values[base + k] }
+            plans.forward(buffers)
+            for k in 0..<bins {
+                let f = Double(k) * fs / Double(m)
+                if f < low || f > high { buffers.spectrum[k] = (0, 0) }
+            }
+            plans.inverse(buffers)
+            let scale = 1 / Double(m)
+            for k in 0..<n { out.values[base + k] = buffers.real[p + k] * scale }
+            for k in 0..<p { out.values[base + p - k] += buffers.real[k] * scale }
+            for k in 0..<p { out.values[base + n - 2 - k] += buffers.real[p + n + k] * scale }
+        }
+        return out
+    }
 }

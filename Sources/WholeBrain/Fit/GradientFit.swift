@@ -36,6 +36,9 @@ public enum GradientFit {
         public var patience: Int?
         /// Debug: after every step, check that all ranks hold the same parameters (by hash).
         public var checkSynchrony = false
+        /// Band-pass (Hz) of the simulated BOLD before the loss and the scores; the targets'
+        /// FC and BOLD must be band-passed the same way by the caller.
+        public var bandPass: (low: Double, high: Double)?
 
         public init(parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)], connectionGains: Bool = false,
                     surprise: Double = 1, entropy: Double = 0, timeSeries: Double = 0, spectrum: Double = 0, prior: Double = 0,
@@ -228,14 +231,25 @@ public enum GradientFit {
             }
         }
         let subjectGains = subjects.map { subject in gainMap.map { _ in ConnectionGains(connectome: subject.spec.connectome.weights) } }
+        if let band = options.bandPass {
+            // Every stretch the loss sees must keep some frequency of the band.
+            let samples = options.window ?? initial.sampleCount
+            let m = samples + 2 * BandPass.padding(samples), fs = 1 / initial.tr
+            guard (1...(m / 2)).contains(where: { k in (band.low...band.high).contains(Double(k) * fs / Double(m)) }) else {
+                throw WholeBrainError.badValue(source: "--bandpass", value: "\(band.low),\(band.high)",
+                                               expected: "a band that \(samples) samples at TR \(initial.tr) s can resolve (a longer --window or --duration)")
+            }
+        }
         func current(_ u: [Double], _ gains: [Double], subject k: Int) throws -> SimulationSpec<ReducedWongWang> {
             let values = zip(parameters, u).map { $0.transform.value($1) }
             return try spec(subjects[k].spec, with: zip(parameters.map(\.parameter), values).map { ($0, $1) },
                             weights: subjectGains[k]?.weights(gains))
         }
         let objectives = subjects.map { subject in
-            RWWGradient.Objective(empiricalFC: subject.target.fc, empiricalBold: subject.target.bold, surprise: options.surprise,
-                                  entropy: options.entropy, timeSeries: options.timeSeries, spectrum: options.spectrum)
+            var o = RWWGradient.Objective(empiricalFC: subject.target.fc, empiricalBold: subject.target.bold, surprise: options.surprise,
+                                          entropy: options.entropy, timeSeries: options.timeSeries, spectrum: options.spectrum)
+            o.bandPass = options.bandPass
+            return o
         }
         let termNames = [("surprise", options.surprise), ("entropy", options.entropy), ("timeseries", options.timeSeries),
                          ("spectrum", options.spectrum)].filter { $0.1 != 0 }.map(\.0)
@@ -345,7 +359,10 @@ public enum GradientFit {
                 var bold = Matrix(rows: epochBold[k].reduce(0) { $0 + $1.rows }, columns: n)
                 var row = 0
                 for b in epochBold[k] { for r in 0..<b.rows { for c in 0..<b.columns { bold[row, c] = b[r, c] }; row += 1 } }
-                let fc = FunctionalConnectivity.pearson(timeByRegions: bold)
+                let filtered = options.bandPass.map {
+                    BandPass.filter(regionsByTime: bold.transposed, fs: 1 / initial.tr, low: $0.low, high: $0.high)
+                } ?? bold.transposed
+                let fc = FunctionalConnectivity.pearson(regionsByTime: filtered)
                 packed += [FunctionalConnectivity.similarity(fc, subjects[k].target.fc),
                            subjects[k].target.heldOutFC.map { FunctionalConnectivity.similarity(fc, $0) } ?? .nan]
             }

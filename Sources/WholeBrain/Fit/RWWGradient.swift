@@ -42,6 +42,9 @@ public enum RWWGradient {
         /// Weights of the FC surprise, the entropy of S_E and S_I, the time-series error and
         /// the spectral distance (`BoldFitTerms`); a zero weight switches a term off.
         public var surprise: Double, entropy: Double, timeSeries: Double, spectrum: Double
+        /// Band-pass (Hz) applied to the simulated BOLD before the BOLD terms (the empirical
+        /// data are expected filtered the same way); the gradient goes back through it.
+        public var bandPass: (low: Double, high: Double)?
 
         public init(empiricalFC: Matrix, empiricalBold: Matrix? = nil, surprise: Double = 1, entropy: Double = 0,
                     timeSeries: Double = 0, spectrum: Double = 0) {
@@ -134,7 +137,10 @@ public enum RWWGradient {
         }
         var bold = Matrix(rows: sampleSteps.count, columns: n)
         for (row, b) in sampleSteps.enumerated() { for i in 0..<n { bold[row, i] = samples[b]!.bold[i] } }
-        let regionsByTime = bold.transposed
+        let samplingRate = 1 / spec.tr
+        let regionsByTime = objective.bandPass.map {
+            BandPass.filter(regionsByTime: bold.transposed, fs: samplingRate, low: $0.low, high: $0.high)
+        } ?? bold.transposed
         // ---- the terms and dL/dBOLD.
         var loss = 0.0
         var terms: [String: Double] = [:]
@@ -160,6 +166,9 @@ public enum RWWGradient {
             if objective.spectrum != 0 {
                 add("spectrum", objective.spectrum, BoldFitTerms.spectralDistance(regionsByTime: regionsByTime, empirical: aligned))
             }
+        }
+        if let band = objective.bandPass {
+            cotangent = BandPass.transpose(regionsByTime: cotangent, fs: samplingRate, low: band.low, high: band.high)
         }
         var boldCotangent: [Int: [Double]] = [:]
         var stateCotangent: [Int: (e: [Double], i: [Double])] = [:]
