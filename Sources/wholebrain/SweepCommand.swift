@@ -52,20 +52,21 @@ struct SweepCommand: ParsableCommand {
         let (spec, inputs) = try world.collectively { () throws -> (SweepSpec, SimulationInputs) in
             let spec = try SweepCommand.load(job: job)
             let inputs = try SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation())
-            let fm = FileManager.default
-            let existing = (try? fm.contentsOfDirectory(atPath: out)) ?? []
+            let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             if !existing.isEmpty && !resume && !force {
                 throw WholeBrainError.outputExists(path: out)
             }
-            if lead {
-                if force && !resume { try? fm.removeItem(atPath: out) }
-                try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
-                let copy = out + "/job.toml"
-                if !fm.fileExists(atPath: copy) { try fm.copyItem(atPath: job, toPath: copy) }
-            }
             return (spec, inputs)
         }
-        try world.agree(nil)   // the folder exists before any rank writes into it
+        // Every rank has checked the folder; now rank 0 prepares it, before any rank writes into it.
+        try world.collectively {
+            guard lead else { return }
+            let fm = FileManager.default
+            if force && !resume { try? fm.removeItem(atPath: out) }
+            try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let copy = out + "/job.toml"
+            if !fm.fileExists(atPath: copy) { try fm.copyItem(atPath: job, toPath: copy) }
+        }
         let runner = SweepRunner(spec: spec, folder: out, communicator: world)
         let began = Date()
         try runner.run(inputs: inputs) { done, total in
