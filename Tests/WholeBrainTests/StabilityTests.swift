@@ -12,6 +12,31 @@ final class StabilityTests: XCTestCase {
         XCTAssertEqual(abs(rotation[0].imaginary), 2, accuracy: 1e-12)
     }
 
+    /// Every fixed point of a single node and its eigenvalues against scipy/numpy
+    /// (Fixtures/make_stability_fixture.py), including bistable cases with a saddle.
+    func testSingleNodeFixedPointsAndEigenvaluesMatchScipy() throws {
+        let url = Bundle.module.url(forResource: "rww_stability", withExtension: "json", subdirectory: "Fixtures")!
+        let fixture = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        for case let c as [String: Any] in fixture["cases"] as! [Any] {
+            var p = ReducedWongWang.Parameters()
+            p.jI = c["J_i"] as! Double
+            p.wPlus = c["w_plus"] as! Double
+            let found = try RWWStability(parameters: p, weights: Matrix(rows: 1, columns: 1)).fixedPoints(starts: 41)
+            let expected = c["fixed_points"] as! [[String: Any]]
+            XCTAssertEqual(found.count, expected.count, "J_i \(p.jI), w_plus \(p.wPlus)")
+            for (point, reference) in zip(found, expected) {
+                XCTAssertEqual(point.state[0], reference["sE"] as! Double, accuracy: 1e-10)
+                XCTAssertEqual(point.state[1], reference["sI"] as! Double, accuracy: 1e-10)
+                let real = reference["eigen_real"] as! [Double], imaginary = reference["eigen_imag"] as! [Double]
+                for k in 0..<2 {
+                    XCTAssertEqual(point.eigenvalues[k].real, real[k], accuracy: 1e-7 * max(abs(real[k]), 1e-3))
+                    XCTAssertEqual(abs(point.eigenvalues[k].imaginary), abs(imaginary[k]), accuracy: 1e-9)
+                }
+                XCTAssertEqual(point.kind == "saddle", real[0] > 0, "classification at S_E = \(point.state[0])")
+            }
+        }
+    }
+
     /// The uncoupled node's fixed point is where the engine's noise-free run settles.
     func testFixedPointIsWhereTheSimulationSettles() throws {
         var p = ReducedWongWang.Parameters()

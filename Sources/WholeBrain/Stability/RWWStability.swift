@@ -63,7 +63,7 @@ public struct RWWStability {
 
     /// Newton from `start` (S_E then S_I), steps damped to stay inside [0, 1]; nil when it
     /// does not converge to |F| < tolerance.
-    public func fixedPoint(from start: [Double], tolerance: Double = 1e-12, maxIterations: Int = 100) throws -> FixedPoint? {
+    public func fixedPoint(from start: [Double], tolerance: Double = 1e-15, maxIterations: Int = 100) throws -> FixedPoint? {
         var x = start
         for iteration in 0..<maxIterations {
             let (f, j) = residualAndJacobian(x)
@@ -99,13 +99,25 @@ public struct RWWStability {
         try fixedPoint(from: guess ?? [Double](repeating: 0.05, count: 2 * n))
     }
 
-    /// Fixed points from several starts (S_E from 0.05 to 0.95), duplicates (max difference
-    /// below 1e-6) merged, sorted by mean S_E.
-    public func fixedPoints(starts: Int = 7) throws -> [FixedPoint] {
+    /// S_I on its nullcline (dS_I/dt = 0, one root since the drift falls with S_I) for a given S_E.
+    func inhibitoryNullcline(_ sE: Double) -> Double {
+        let p = parameters, model = ReducedWongWang(parameters: p)
+        var lo = 0.0, hi = 1.0
+        for _ in 0..<100 {
+            let mid = 0.5 * (lo + hi)
+            if model.drift(sE: sE, sI: mid, coupling: 0, jI: 0).dI > 0 { lo = mid } else { hi = mid }
+        }
+        return 0.5 * (lo + hi)
+    }
+
+    /// Fixed points from several starts (every node at S_E from 0.02 to 0.98, S_I on its
+    /// nullcline), duplicates (max difference below 1e-6) merged, sorted by mean S_E.
+    public func fixedPoints(starts: Int = 15) throws -> [FixedPoint] {
         var found: [FixedPoint] = []
         for k in 0..<starts {
-            let level = 0.05 + 0.9 * Double(k) / Double(max(starts - 1, 1))
-            guard let p = try fixedPoint(from: [Double](repeating: level, count: n) + [Double](repeating: min(level, 0.5), count: n)) else { continue }
+            let level = 0.02 + 0.96 * Double(k) / Double(max(starts - 1, 1))
+            let start = [Double](repeating: level, count: n) + [Double](repeating: inhibitoryNullcline(level), count: n)
+            guard let p = try fixedPoint(from: start) else { continue }
             if !found.contains(where: { q in zip(q.state, p.state).allSatisfy { abs($0 - $1) < 1e-6 } }) { found.append(p) }
         }
         return found.sorted { $0.meanSE < $1.meanSE }
