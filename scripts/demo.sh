@@ -25,3 +25,9 @@ FIT=runs/demo-fit
 "$BIN" fit --data data/hcp --subject 101309 --duration 30 --epochs 6 --lr 0.05 --fit G,sc-gains --G 1.0 --checkpoint 3000 \
   --quiet --out "$FIT" --force
 echo "params.json, history.csv and report.html are in $FIT"
+
+# A small sweep of G around the critical coupling G* (the stability analysis finds it first;
+# J_i = 2, 15 runs of 60 s): FC fit, FCD, metastability and the leading eigenvalue per run.
+SWEEP=runs/demo-sweep
+"$BIN" sweep jobs/sweep-critical.toml --out "$SWEEP" --force --quiet
+echo "sweep report: $SWEEP/report.html (results.jsonl, results.csv beside it)"

@@ -10,16 +10,26 @@ public enum SweepReport {
             throw WholeBrainError.missingFile(path: path, what: "the results of a sweep (wholebrain sweep JOB --out \(folder))")
         }
         var rows: [(values: [Double], metrics: [String: Double])] = []
+        var points: [Int] = [], seeds: [Int] = []
         for line in data.split(separator: UInt8(ascii: "\n")) {
             guard let o = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                   let values = o["values"] as? [String: Double], let metrics = o["metrics"] as? [String: Any] else { continue }
-            rows.append((spec.axes.map { values[$0.parameter] ?? .nan }, metrics.compactMapValues { $0 as? Double }))
+            // Each value snapped to its axis's own value (JSON may round the last digit).
+            let snapped = spec.axes.map { axis -> Double in
+                guard let v = values[axis.parameter] else { return .nan }
+                return axis.values.min { abs($0 - v) < abs($1 - v) }.flatMap { abs($0 - v) <= 1e-9 * max(abs(v), 1) ? $0 : nil } ?? v
+            }
+            rows.append((snapped, metrics.compactMapValues { $0 as? Double }))
+            points.append(o["point"] as? Int ?? -1)
+            seeds.append(o["seed"] as? Int ?? -1)
         }
         var sections: [(heading: String, body: String)] = []
         let total = spec.points.count
         sections.append(("Sweep", "<p>\(rows.count) of \(total) runs done; model \(spec.model), subject \(spec.subject), "
             + "\(Int(spec.duration)) s per run, seeds \(spec.seeds.map(String.init).joined(separator: ", ")); axes "
-            + spec.axes.map { "\($0.parameter) (\($0.values.count) values)" }.joined(separator: " x ") + ".</p>"))
+            + spec.axes.map { "\($0.parameter) (\($0.values.count) values)" }.joined(separator: " x ") + "."
+            + (spec.critical.map { String(format: " The G axis is centred on the critical coupling G* = %.4f (stability analysis).", $0) } ?? "")
+            + "</p>"))
         func mean(_ metric: String, where match: ([Double]) -> Bool) -> Double {
             let xs = rows.filter { match($0.values) }.compactMap { $0.metrics[metric] }
             return xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count)
@@ -41,6 +51,14 @@ public enum SweepReport {
         }
         sections.append(("Metrics (means over seeds)", figures))
         let ranked = rows.filter { $0.metrics["fc_r"] != nil }.sorted { $0.metrics["fc_r"]! > $1.metrics["fc_r"]! }.prefix(5)
+        // The best run's FC beside the empirical one.
+        if let best = rows.indices.filter({ rows[$0].metrics["fc_r"] != nil }).max(by: { rows[$0].metrics["fc_r"]! < rows[$1].metrics["fc_r"]! }),
+           let simulated = try? NumpyFile.readMatrix(path: folder + String(format: "/points/point-%05d_fc.npy", points[best])),
+           let empirical = try? SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation()).empiricalFC {
+            sections.append(("Best run", "<p>" + zip(spec.axes, rows[best].values).map { String(format: "%@ = %.4g", $0.parameter, $1) }.joined(separator: ", ")
+                + String(format: ": FC r %.3f.</p>", rows[best].metrics["fc_r"]!)
+                + SVG.heatmap(title: "empirical FC, \(spec.subject)", empirical) + SVG.heatmap(title: "simulated FC, best run", simulated)))
+        }
         if !ranked.isEmpty {
             sections.append(("Best runs by FC correlation", SVG.table(
                 header: spec.axes.map(\.parameter) + ["fc_r", "fcd_ks", "metastability"],
@@ -48,6 +66,13 @@ public enum SweepReport {
                     r.values.map { String(format: "%.4g", $0) } + ["fc_r", "fcd_ks", "metastability"].map { r.metrics[$0].map { String(format: "%.3f", $0) } ?? "-" }
                 })))
         }
+        let order = rows.indices.sorted { points[$0] < points[$1] }
+        sections.append(("Every run", SVG.table(
+            header: ["point", "seed"] + spec.axes.map(\.parameter) + spec.metrics,
+            rows: order.map { k in
+                ["\(points[k])", "\(seeds[k])"] + rows[k].values.map { String(format: "%.4g", $0) }
+                    + spec.metrics.map { rows[k].metrics[$0].map { String(format: "%.4g", $0) } ?? "-" }
+            })))
         return SVG.page(title: "WholeBrain sweep: \(spec.subject)", sections: sections)
     }
 }

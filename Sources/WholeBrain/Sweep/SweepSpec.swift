@@ -31,6 +31,8 @@ public struct SweepSpec: Sendable {
     public let fixed: [(name: String, value: Double)]
     public let axes: [Axis]
     public let metrics: [String]
+    /// G* when an axis is centred on it.
+    public private(set) var critical: Double?
 
     public static let knownMetrics = ["fc_r", "fc_r_group", "fcd_ks", "metastability", "synchrony", "rate_E",
                                       "peak_frequency", "slow4_power", "slow5_power", "leading_eigenvalue"]
@@ -140,6 +142,7 @@ public struct SweepSpec: Sendable {
                 }
                 let span = try field("span"), n = try count()
                 let gStar = try criticalCoupling(fixed)
+                critical = gStar
                 values = (0..<n).map { k in
                     let t = n == 1 ? 0 : -1 + 2 * Double(k) / Double(n - 1)
                     return gStar * (1 + span * t * abs(t))
