@@ -9,8 +9,9 @@ struct StabilityCommand: ParsableCommand {
         abstract: "Fixed points, eigenvalues and the critical coupling G* of the reduced Wong-Wang network.",
         discussion: """
         Follows the low-activity fixed point of the noise-free network (Newton with the model's \
-        analytic Jacobian; eigenvalues of the 2N x 2N network Jacobian by LAPACK dgeev) as G \
-        rises over --range, and locates G*, where that state ends (fold) or loses stability. \
+        analytic Jacobian; eigenvalues of the 2N x 2N network Jacobian by LAPACK dgeev) as --param \
+        (G, w_plus, J_i, J_NMDA, I_0 or I_ext) rises over --range, and locates where that state \
+        ends (fold) or loses stability (G* for G). \
         Also lists the fixed points found from several starts at the start of the range.
         Writes branch.json (G, mean S_E, leading eigenvalue, classification per point), \
         branch_state.npy (points x 2N: S_E then S_I), eigenvalues.npy (points x 2N x 2: real, \
@@ -23,7 +24,7 @@ struct StabilityCommand: ParsableCommand {
 
     @Option(help: "Dataset folder.") var data: String = "data/hcp"
     @Option(help: "Subject whose connectome is used.") var subject: String?
-    @Option(help: "The parameter continued (only G so far).") var param: String = "G"
+    @Option(help: "The parameter continued: G, w_plus, J_i, J_NMDA, I_0 or I_ext.") var param: String = "G"
     @Option(help: ArgumentHelp("Range of the continued parameter, LO:HI.", valueName: "lo:hi")) var range: String = "0:4"
     @Option(help: "Continuation steps across the range (halved near G* as needed).") var steps: Int = 80
     @Option(name: .customLong("set"), help: ArgumentHelp("Model parameter, name=value (repeatable): w_plus, J_i, J_NMDA, I_0, ...", valueName: "name=value"))
@@ -35,8 +36,9 @@ struct StabilityCommand: ParsableCommand {
 
     func stability() throws {
         try OutputFolder.checkDestination(out, force: force)
-        guard param == "G" else {
-            throw WholeBrainError.badValue(source: "--param", value: param, expected: "G (continuation in other parameters is not there yet)")
+        let continuable = ["G", "w_plus", "J_i", "J_NMDA", "I_0", "I_ext"]
+        guard continuable.contains(param), let continued = ReducedWongWang.parameterSpecs.first(where: { $0.name == param }) else {
+            throw WholeBrainError.badValue(source: "--param", value: param, expected: "one of \(continuable.joined(separator: ", "))")
         }
         let bounds = range.split(separator: ":").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], lo >= 0, hi > lo else {
@@ -54,32 +56,37 @@ struct StabilityCommand: ParsableCommand {
         let dataset = try HCPDataset(root: data)
         let chosen = subject ?? dataset.subjects[0]
         let connectome = try ConnectomePreparation().apply(to: try dataset.connectome(subject: chosen))
-        parameters.g = lo
+        parameters[keyPath: continued.keyPath] = lo
         let analysis = RWWStability(parameters: parameters, weights: connectome.weights)
         let folder = try OutputFolder(path: out, force: force)
         let began = Date()
-        let result = try analysis.continueLowState(over: lo...hi, steps: steps)
+        let result = try analysis.continueLowState(over: lo...hi, parameter: continued.keyPath, steps: steps)
         let points = try analysis.fixedPoints()
         let n = connectome.regionCount
         let branch = result.branch
         try folder.write("branch.json", bytes: try SimulationOutputs.json(branch.map { b -> [String: Any] in
-            ["G": b.g, "mean_S_E": b.point.meanSE, "leading_real": b.point.leading.real,
+            [param: b.value, "mean_S_E": b.point.meanSE, "leading_real": b.point.leading.real,
              "leading_imaginary": b.point.leading.imaginary, "kind": b.point.kind]
         }))
         try folder.write("branch_state.npy", bytes: NumpyFile.encode(values: branch.flatMap { $0.point.state }, shape: [branch.count, 2 * n]))
         try folder.write("eigenvalues.npy", bytes: NumpyFile.encode(values: branch.flatMap { $0.point.eigenvalues.flatMap { [$0.real, $0.imaginary] } },
                                                                      shape: [branch.count, 2 * n, 2]))
-        var bifurcations: [String: Any] = ["subject": chosen, "parameter": "G", "range": [lo, hi],
+        var bifurcations: [String: Any] = ["subject": chosen, "parameter": param, "range": [lo, hi],
                                            "fixed_points_at_start": points.map { ["mean_S_E": $0.meanSE, "kind": $0.kind, "leading_real": $0.leading.real] },
                                            "wall_time_s": Date().timeIntervalSince(began)]
-        if let critical = result.critical { bifurcations["G_star"] = critical; bifurcations["kind"] = result.kind ?? "" }
+        if let critical = result.critical {
+            bifurcations["critical_value"] = critical; bifurcations["kind"] = result.kind ?? ""
+            if param == "G" { bifurcations["G_star"] = critical }
+        }
         try folder.write("bifurcations.json", bytes: try SimulationOutputs.json(bifurcations))
-        let gs = branch.map(\.g)
-        let summary = result.critical.map { String(format: "G* = %.5f: %@.", $0, result.kind ?? "") } ?? "The low state stays stable over the whole range: no G*."
+        let gs = branch.map(\.value)
+        let name = param == "G" ? "G*" : "critical \(param)"
+        let summary = result.critical.map { String(format: "%@ = %.5f: %@.", name, $0, result.kind ?? "") }
+            ?? "The low state stays stable over the whole range: no \(name)."
         let body = "<p>\(summary) Subject \(chosen), \(n) regions; \(points.count) fixed point(s) at G = \(lo).</p>"
-            + SVG.linePlot(title: "mean S_E of the low state", xLabel: "G", series: [("mean S_E", branch.map(\.point.meanSE))], x: gs)
-            + SVG.linePlot(title: "leading eigenvalue (real part, 1/ms)", xLabel: "G", series: [("Re lambda_max", branch.map(\.point.leading.real))], x: gs)
-        try folder.write("report.html", text: SVG.page(title: "WholeBrain stability: \(chosen)", sections: [("Continuation in G", body)]))
+            + SVG.linePlot(title: "mean S_E of the low state", xLabel: param, series: [("mean S_E", branch.map(\.point.meanSE))], x: gs)
+            + SVG.linePlot(title: "leading eigenvalue (real part, 1/ms)", xLabel: param, series: [("Re lambda_max", branch.map(\.point.leading.real))], x: gs)
+        try folder.write("report.html", text: SVG.page(title: "WholeBrain stability: \(chosen)", sections: [("Continuation in \(param)", body)]))
         try folder.commit()
         print(summary + " Outputs in \(out)")
     }

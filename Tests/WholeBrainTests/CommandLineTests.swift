@@ -298,8 +298,13 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(header.contains(", 160, 2)"), header)
         let bad = try run(["stability", "--data", Fixtures.hcp, "--range", "3:1", "--out", path("bad")])
         XCTAssert(bad.err.contains("--range") && bad.err.contains("LO:HI"), bad.err)
-        let param = try run(["stability", "--data", Fixtures.hcp, "--param", "w_plus", "--out", path("bad")])
-        XCTAssert(param.err.contains("--param"), param.err)
+        let param = try run(["stability", "--data", Fixtures.hcp, "--param", "tau_E", "--out", path("bad")])
+        XCTAssert(param.err.contains("--param") && param.err.contains("w_plus"), param.err)
+        // Continuation in another parameter: raising w_plus also ends the low state.
+        let wPlus = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--param", "w_plus", "--range", "1:3",
+                             "--set", "J_i=2", "--set", "G=0.3", "--out", path("wplus")])
+        XCTAssertEqual(wPlus.status, 0, wPlus.err)
+        XCTAssert(wPlus.out.contains("critical w_plus = "), wPlus.out)
         // Feedback inhibition control in simulate: rates near the 3 Hz target (noise moves them a little).
         let fic = try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--G", "0.3", "--fic", "3", "--duration", "14.4",
                            "--quiet", "--out", path("fic")])

@@ -123,37 +123,38 @@ public struct RWWStability {
         return found.sorted { $0.meanSE < $1.meanSE }
     }
 
-    /// One point of a continuation in G.
+    /// One point of a continuation: the continued parameter's value and the fixed point.
     public struct BranchPoint: Sendable {
-        public let g: Double
+        public let value: Double
         public let point: FixedPoint
     }
 
-    /// Follows the low-activity state from G = range.lowerBound upwards, each Newton solve
+    /// Follows the low-activity state as `parameter` (default G) rises over `range`, each Newton solve
     /// starting from the previous point, with steps of at most (range width) / `steps`,
     /// halved whenever the next point is not a continuation of the branch (no convergence, a
     /// jump in mean S_E above `jump`, or instability) until they are below `tolerance`: there
     /// the branch ends at G*. Returns the branch, G* (nil when the branch stays stable over the
     /// whole range) and how it ended.
-    public func continueLowState(over range: ClosedRange<Double>, steps: Int = 80, tolerance: Double = 1e-6,
+    public func continueLowState(over range: ClosedRange<Double>, parameter: WritableKeyPath<ReducedWongWang.Parameters, Double> = \.g,
+                                 steps: Int = 80, tolerance: Double = 1e-6,
                                  jump: Double = 0.02) throws -> (branch: [BranchPoint], critical: Double?, kind: String?) {
         func at(_ g: Double, from guess: [Double]?) throws -> FixedPoint? {
             var p = parameters
-            p.g = g
+            p[keyPath: parameter] = g
             return try RWWStability(parameters: p, weights: weights, nodeJI: nodeJI).lowState(near: guess)
         }
         guard let first = try at(range.lowerBound, from: nil), first.isStable else {
             return ([], range.lowerBound, "no stable low state at the start of the range")
         }
-        var branch = [BranchPoint(g: range.lowerBound, point: first)]
+        var branch = [BranchPoint(value: range.lowerBound, point: first)]
         let maxStep = (range.upperBound - range.lowerBound) / Double(max(steps, 1))
         var step = maxStep
-        while branch.last!.g < range.upperBound {
+        while branch.last!.value < range.upperBound {
             let last = branch.last!
-            let g = min(last.g + step, range.upperBound)
+            let g = min(last.value + step, range.upperBound)
             let next = try at(g, from: last.point.state)
             if let next, next.isStable, abs(next.meanSE - last.point.meanSE) < jump {
-                branch.append(BranchPoint(g: g, point: next))
+                branch.append(BranchPoint(value: g, point: next))
                 step = min(step * 1.5, maxStep)
                 continue
             }
@@ -164,7 +165,7 @@ public struct RWWStability {
                 } else {
                     kind = "fold (the low state ends)"
                 }
-                return (branch, last.g + step / 2, kind)
+                return (branch, last.value + step / 2, kind)
             }
             step /= 2
         }
