@@ -29,6 +29,8 @@ struct StabilityCommand: ParsableCommand {
     @Option(help: "Continuation steps across the range (halved near G* as needed).") var steps: Int = 80
     @Option(name: .customLong("set"), help: ArgumentHelp("Model parameter, name=value (repeatable): w_plus, J_i, J_NMDA, I_0, ...", valueName: "name=value"))
     var assignments: [String] = []
+    @Option(help: ArgumentHelp("Instead of the network continuation: a single node's two-parameter map, NAME:LO:HI:COUNT,NAME:LO:HI:COUNT (e.g. w_plus:1:4:30,J_i:0.5:3:30).", valueName: "spec"))
+    var map: String?
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
 
@@ -36,6 +38,7 @@ struct StabilityCommand: ParsableCommand {
 
     func stability() throws {
         try OutputFolder.checkDestination(out, force: force)
+        if let map { return try nodeMap(map) }
         let continuable = ["G", "w_plus", "J_i", "J_NMDA", "I_0", "I_ext"]
         guard continuable.contains(param), let continued = ReducedWongWang.parameterSpecs.first(where: { $0.name == param }) else {
             throw WholeBrainError.badValue(source: "--param", value: param, expected: "one of \(continuable.joined(separator: ", "))")
@@ -89,5 +92,46 @@ struct StabilityCommand: ParsableCommand {
         try folder.write("report.html", text: SVG.page(title: "WholeBrain stability: \(chosen)", sections: [("Continuation in \(param)", body)]))
         try folder.commit()
         print(summary + " Outputs in \(out)")
+    }
+
+    /// `--map`: fixed points of one node over a two-parameter grid.
+    func nodeMap(_ text: String) throws {
+        let axes = try text.split(separator: ",").map { part -> (name: String, path: WritableKeyPath<ReducedWongWang.Parameters, Double>, values: [Double]) in
+            let f = part.split(separator: ":").map(String.init)
+            guard f.count == 4, let spec = ReducedWongWang.parameterSpecs.first(where: { $0.name == f[0] }),
+                  let lo = Double(f[1]), let hi = Double(f[2]), let n = Int(f[3]), hi > lo, n >= 2, n <= 400 else {
+                throw WholeBrainError.badValue(source: "--map", value: String(part),
+                                               expected: "NAME:LO:HI:COUNT with a parameter of rww (\(ReducedWongWang.parameterNames.joined(separator: ", "))), LO < HI, 2 <= COUNT <= 400")
+            }
+            return (f[0], spec.keyPath, (0..<n).map { lo + (hi - lo) * Double($0) / Double(n - 1) })
+        }
+        guard axes.count == 2 else {
+            throw WholeBrainError.badValue(source: "--map", value: text, expected: "two axes separated by a comma")
+        }
+        var parameters = ReducedWongWang.Parameters()
+        let pairs = try assignments.map { text -> (name: String, value: Double) in
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let v = Double(parts[1]) else {
+                throw WholeBrainError.badValue(source: "--set", value: text, expected: "name=value with a number, e.g. J_i=2")
+            }
+            return (parts[0], v)
+        }
+        try ReducedWongWang.parameterSpecs.apply(pairs, to: &parameters, model: ReducedWongWang.name)
+        let folder = try OutputFolder(path: out, force: force)
+        let result = try NodeMap.map(parameters: parameters, x: (axes[0].path, axes[0].values), y: (axes[1].path, axes[1].values))
+        try folder.write("map_fixed_points.npy", bytes: NumpyFile.encode(result.fixedPoints))
+        try folder.write("map_stable_points.npy", bytes: NumpyFile.encode(result.stablePoints))
+        try folder.write("map_high_S_E.npy", bytes: NumpyFile.encode(result.highestStableSE))
+        try folder.write("map_axes.json", bytes: try SimulationOutputs.json([axes[0].name: axes[0].values, axes[1].name: axes[1].values,
+                                                                            "rows": axes[1].name, "columns": axes[0].name]))
+        let bistable = result.stablePoints.values.filter { $0 >= 2 }.count
+        let body = "<p>\(bistable) of \(result.stablePoints.values.count) grid points are bistable (two stable fixed points).</p>"
+            + SVG.gridMap(title: "stable fixed points", result.stablePoints, rowName: axes[1].name, rowValues: axes[1].values,
+                          columnName: axes[0].name, columnValues: axes[0].values)
+            + SVG.gridMap(title: "S_E of the highest stable state", result.highestStableSE, rowName: axes[1].name, rowValues: axes[1].values,
+                          columnName: axes[0].name, columnValues: axes[0].values)
+        try folder.write("report.html", text: SVG.page(title: "WholeBrain: single-node map", sections: [("\(axes[0].name) x \(axes[1].name)", body)]))
+        try folder.commit()
+        print("\(bistable) of \(result.stablePoints.values.count) grid points bistable; outputs in \(out)")
     }
 }

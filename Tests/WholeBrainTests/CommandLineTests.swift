@@ -300,6 +300,10 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(bad.err.contains("--range") && bad.err.contains("LO:HI"), bad.err)
         let param = try run(["stability", "--data", Fixtures.hcp, "--param", "tau_E", "--out", path("bad")])
         XCTAssert(param.err.contains("--param") && param.err.contains("w_plus"), param.err)
+        let map = try run(["stability", "--map", "w_plus:1:4:12,J_i:0.5:3:12", "--out", path("map")])
+        XCTAssertEqual(map.status, 0, map.err)
+        XCTAssert(map.out.contains("bistable"), map.out)
+        XCTAssert(FileManager.default.fileExists(atPath: path("map") + "/map_stable_points.npy"))
         // Continuation in another parameter: raising w_plus also ends the low state.
         let wPlus = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--param", "w_plus", "--range", "1:3",
                              "--set", "J_i=2", "--set", "G=0.3", "--out", path("wplus")])

@@ -37,6 +37,17 @@ final class StabilityTests: XCTestCase {
         }
     }
 
+    /// The two-parameter map counts the fixture's fixed points: one at the defaults, three (two
+    /// stable) at J_i = 2, w_plus = 3.
+    func testNodeMapCountsFixedPoints() throws {
+        let r = try NodeMap.map(parameters: ReducedWongWang.Parameters(), x: (\.wPlus, [1.4, 3.0]), y: (\.jI, [1.0, 2.0]))
+        XCTAssertEqual(r.fixedPoints[0, 0], 1)
+        XCTAssertEqual(r.stablePoints[0, 0], 1)
+        XCTAssertEqual(r.fixedPoints[1, 1], 3)
+        XCTAssertEqual(r.stablePoints[1, 1], 2)
+        XCTAssertEqual(r.highestStableSE[1, 1], 0.6715, accuracy: 1e-4)
+    }
+
     /// The uncoupled node's fixed point is where the engine's noise-free run settles.
     func testFixedPointIsWhereTheSimulationSettles() throws {
         var p = ReducedWongWang.Parameters()
