@@ -12,4 +12,6 @@ static inline MPI_Op wb_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op wb_mpi_max(void) { return MPI_MAX; }
 static inline void *wb_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *wb_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Datatype wb_mpi_int64(void) { return MPI_INT64_T; }
+static inline MPI_Info wb_mpi_info_null(void) { return MPI_INFO_NULL; }
 #endif

@@ -63,8 +63,35 @@ public final class MPICommunicator: Communicator {
         return MPICommunicator(sub!)
     }
 
+    public func makeCounter() -> SharedCounter { MPICounter(comm: comm, rank: rank) }
+
     public func abort(code: Int32) -> Never {
         MPI_Abort(comm, code)
         exit(code)
     }
+}
+
+/// A counter held by rank 0 in an MPI window and incremented with `MPI_Fetch_and_op` under a
+/// shared lock: an atomic fetch-and-add that needs no rank to serve requests.
+final class MPICounter: SharedCounter {
+    var window: MPI_Win?
+    let storage: UnsafeMutablePointer<Int64>
+
+    init(comm: MPI_Comm, rank: Int) {
+        storage = .allocate(capacity: 1)
+        storage.initialize(to: 0)
+        MPI_Win_create(storage, MPI_Aint(rank == 0 ? MemoryLayout<Int64>.size : 0), Int32(MemoryLayout<Int64>.size),
+                       wb_mpi_info_null(), comm, &window)
+    }
+
+    func next() -> Int {
+        var one: Int64 = 1, previous: Int64 = 0
+        MPI_Win_lock(Int32(MPI_LOCK_SHARED), 0, 0, window)
+        MPI_Fetch_and_op(&one, &previous, wb_mpi_int64(), 0, 0, wb_mpi_sum(), window)
+        MPI_Win_unlock(0, window)
+        return Int(previous)
+    }
+
+    // The window is not freed: MPI_Win_free is collective, and a rank leaving early with an
+    // error must not wait in it for the others (MPI_Finalize releases it).
 }

@@ -15,7 +15,8 @@ struct SweepCommand: ParsableCommand {
         leading_eigenvalue). Each finished run is appended at once to DIR/results.jsonl (one \
         JSON line: point, seed, values, metrics, wall time) with its FC in DIR/points/. A killed \
         sweep continues with --resume and computes only the missing runs. Under mpirun/srun the \
-        runs are dealt round-robin to the ranks. Ends by writing results.csv and report.html \
+        runs are handed out dynamically (each rank takes the next one when it is free) and the \
+        lines merged, sorted by point, at the end. Ends by writing results.csv and report.html \
         (also `wholebrain report DIR`).
 
         Example:

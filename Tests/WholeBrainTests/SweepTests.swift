@@ -84,17 +84,19 @@ final class SweepTests: XCTestCase {
         process.arguments = ["sweep", spec, "--out", killed, "--quiet"]
         process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
         try process.run()
+        // Runs in progress are appended to parts/rank-0.jsonl (merged into results.jsonl at the end).
+        let part = killed + "/parts/rank-0.jsonl"
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            if let text = try? String(contentsOfFile: killed + "/results.jsonl", encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
+            if let text = try? String(contentsOfFile: part, encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
             usleep(20_000)
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        let partial = try lines(killed).count
+        let partial = try String(contentsOfFile: part, encoding: .utf8).split(separator: "\n").count
         XCTAssert((3..<16).contains(partial), "killed after \(partial) runs")
         // A torn line (a kill in the middle of a write) is dropped on resume.
-        let handle = FileHandle(forWritingAtPath: killed + "/results.jsonl")!
+        let handle = FileHandle(forWritingAtPath: part)!
         handle.seekToEndOfFile()
         handle.write(Data("{\"point\": 15, \"met".utf8))
         handle.closeFile()
@@ -104,6 +106,11 @@ final class SweepTests: XCTestCase {
         r = try CommandLineTests.launch(["sweep", spec, "--out", killed, "--resume", "--quiet"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertEqual(try lines(killed), reference, "every run once, the same numbers")
+        let order = try String(contentsOfFile: killed + "/results.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+            (try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["point"] as! Int
+        }
+        XCTAssertEqual(order, Array(0..<16), "merged lines sorted by point")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: killed + "/parts"), [], "parts merged")
         let report = try String(contentsOfFile: killed + "/report.html", encoding: .utf8)
         XCTAssert(report.contains("16 of 16 runs") && report.contains("<svg") && report.contains("fcd_ks"), report)
     }

@@ -21,6 +21,14 @@ public protocol Communicator: AnyObject {
     func split(color: Int, key: Int) -> Communicator
     /// Ends every rank of the job at once (for errors that cannot be agreed on collectively).
     func abort(code: Int32) -> Never
+    /// A counter shared by all ranks (collective to create): `next()` on any rank returns
+    /// 0, 1, 2, ... once each, in whatever order the ranks ask, for handing out work.
+    func makeCounter() -> SharedCounter
+}
+
+/// A job-wide ticket counter (see `Communicator.makeCounter`).
+public protocol SharedCounter: AnyObject {
+    func next() -> Int
 }
 
 extension Communicator {
@@ -79,4 +87,11 @@ public final class SerialCommunicator: Communicator {
     public func maximum(_ value: Int) -> Int { value }
     public func split(color: Int, key: Int) -> Communicator { SerialCommunicator() }
     public func abort(code: Int32) -> Never { exit(code) }
+    public func makeCounter() -> SharedCounter { LocalCounter() }
+}
+
+/// The counter of one process.
+final class LocalCounter: SharedCounter {
+    var value = 0
+    func next() -> Int { defer { value += 1 }; return value }
 }

@@ -1,12 +1,15 @@
 import Foundation
 
 /// Runs a `SweepSpec`: one simulation per grid point and seed, its metrics appended as one
-/// JSON line to `results.jsonl` as soon as it is done (one `write` of a whole line, then
-/// `fsync`), and its FC saved as `points/point-NNNNN_fc.npy` (written to a temporary file and
-/// renamed). A sweep killed at any moment and started again with `resume` reads the lines
-/// (dropping a torn last line) and computes only the missing points. Under MPI the points
-/// are dealt round-robin to the ranks in rounds; after each round rank 0 appends the round's
-/// lines in point order, so the file is the same for any number of ranks except wall times.
+/// JSON line as soon as it is done (one `write` of a whole line, then `fsync`) and its FC
+/// saved as `points/point-NNNNN_fc.npy` (written to a temporary file and renamed). Under MPI
+/// the runs are handed out dynamically: each rank takes the next pending run from a job-wide
+/// counter (an atomic fetch-and-add in an MPI window) when it is free, and appends its lines
+/// to `parts/rank-R.jsonl`; at the end (and at the start of a resumed sweep) rank 0 merges every
+/// complete line into `results.jsonl`, sorted by point, so the file is the same whatever the
+/// number of ranks or the order runs finished in (wall times aside). A sweep killed at any
+/// moment and started again with `resume` computes only the missing runs; a torn last line
+/// is dropped.
 public struct SweepRunner {
     public let spec: SweepSpec
     public let folder: String
@@ -17,35 +20,53 @@ public struct SweepRunner {
     }
 
     var resultsPath: String { folder + "/results.jsonl" }
+    var partsFolder: String { folder + "/parts" }
 
-    /// Point indices already in results.jsonl (a torn last line is cut off the file).
-    public func completedPoints() throws -> Set<Int> {
-        guard let data = FileManager.default.contents(atPath: resultsPath) else { return [] }
-        var done = Set<Int>()
-        var goodLength = 0
+    /// Complete, parseable lines of a file by point (a line without its newline is torn).
+    static func lines(of path: String) -> [Int: Data] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        var out: [Int: Data] = [:]
         var offset = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             let end = offset + line.count
             defer { offset = end + 1 }
-            if line.isEmpty { continue }
-            guard end < data.count,                                    // a line without its newline is torn
+            guard !line.isEmpty, end < data.count,
                   let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  let point = object["point"] as? Int else { break }
-            done.insert(point)
-            goodLength = end + 1
+                  let point = object["point"] as? Int else { continue }
+            out[point] = Data(line)
         }
-        if goodLength < data.count, communicator.rank == 0 {
-            guard truncate(resultsPath, off_t(goodLength)) == 0 else {
-                throw WholeBrainError.writeFailed(path: resultsPath, problem: "could not cut a torn last line")
-            }
-        }
-        return done
+        return out
     }
 
-    /// Runs every missing point; `progress` gets (done, total) on rank 0.
+    /// Rank 0 merges results.jsonl and every part file into results.jsonl (sorted by point,
+    /// written to a temporary file and renamed) and removes the parts.
+    func consolidate() throws {
+        guard communicator.rank == 0 else { return }
+        let fm = FileManager.default
+        var all = SweepRunner.lines(of: resultsPath)
+        let parts = ((try? fm.contentsOfDirectory(atPath: partsFolder)) ?? []).filter { $0.hasSuffix(".jsonl") }.sorted()
+        for part in parts { for (point, line) in SweepRunner.lines(of: partsFolder + "/" + part) where all[point] == nil { all[point] = line } }
+        var text = Data()
+        for point in all.keys.sorted() { text.append(all[point]!); text.append(UInt8(ascii: "\n")) }
+        let temporary = resultsPath + ".tmp"
+        guard fm.createFile(atPath: temporary, contents: text), rename(temporary, resultsPath) == 0 else {
+            throw WholeBrainError.writeFailed(path: resultsPath, problem: "could not merge the results")
+        }
+        for part in parts { try? fm.removeItem(atPath: partsFolder + "/" + part) }
+    }
+
+    /// Point indices already done (after merging what a killed run left).
+    public func completedPoints() throws -> Set<Int> {
+        try communicator.collectively { try consolidate() }
+        return Set(SweepRunner.lines(of: resultsPath).keys)
+    }
+
+    /// Runs every missing point; `progress` gets (runs started, total) on rank 0.
     public func run(inputs: SimulationInputs, progress: ((Int, Int) -> Void)? = nil) throws {
         let points = spec.points
-        let done = try communicator.collectively { try completedPoints() }
+        try FileManager.default.createDirectory(atPath: folder + "/points", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: partsFolder, withIntermediateDirectories: true)
+        let done = try completedPoints()
         let pending = points.indices.filter { !done.contains($0) }
         let modelType = try ModelCatalog.named(spec.model)
         var options = AnalysisOptions(tr: spec.tr)
@@ -56,35 +77,24 @@ public struct SweepRunner {
         options.welch.segmentLength = min(options.welch.segmentLength, samples)
         options.welch.overlap = min(options.welch.overlap, options.welch.segmentLength / 2)
         let empirical = try inputs.empiricalBold.map { try BoldAnalysis.analyze(regionsByTime: $0, source: spec.subject, options: options) }
-        try FileManager.default.createDirectory(atPath: folder + "/points", withIntermediateDirectories: true)
-        let ranks = communicator.size
-        var completed = done.count
-        for round in stride(from: 0, to: pending.count, by: ranks) {
-            let mine = round + communicator.rank < pending.count ? pending[round + communicator.rank] : nil
-            var values = [Double](repeating: .nan, count: spec.metrics.count + 1)
-            let outcome: Void? = try communicator.collectively {
-                guard let index = mine else { return () }
+        let counter = communicator.makeCounter()
+        let part = partsFolder + "/rank-\(communicator.rank).jsonl"
+        var failure: Error?
+        while failure == nil {
+            let ticket = counter.next()
+            guard ticket < pending.count else { break }
+            if communicator.rank == 0 { progress?(done.count + ticket + 1, points.count) }
+            do {
+                let index = pending[ticket]
                 let started = Date()
                 let metrics = try evaluate(point: index, modelType: modelType, inputs: inputs, options: options, empirical: empirical)
-                for (k, name) in spec.metrics.enumerated() { values[k] = metrics[name] ?? .nan }
-                values[spec.metrics.count] = Date().timeIntervalSince(started)
-                return ()
-            }
-            _ = outcome
-            let counts = (0..<ranks).map { r in round + r < pending.count ? spec.metrics.count + 1 : 0 }
-            let all = communicator.allGather(mine == nil ? [] : values, counts: counts)
-            if communicator.rank == 0 {
-                var text = ""
-                for r in 0..<ranks where round + r < pending.count {
-                    let index = pending[round + r]
-                    let row = Array(all[(r * (spec.metrics.count + 1))..<((r + 1) * (spec.metrics.count + 1))])
-                    text += try line(point: index, metrics: row)
-                }
-                try append(text)
-            }
-            completed += counts.filter { $0 > 0 }.count
-            if communicator.rank == 0 { progress?(completed, points.count) }
+                var row = spec.metrics.map { metrics[$0] ?? .nan }
+                row.append(Date().timeIntervalSince(started))
+                try append(try line(point: index, metrics: row), to: part)
+            } catch { failure = error }
         }
+        try communicator.agree(failure)
+        try communicator.collectively { try consolidate() }
     }
 
     /// One result line.
@@ -101,14 +111,14 @@ public struct SweepRunner {
     }
 
     /// Appends whole lines with one write and syncs them to disk.
-    func append(_ text: String) throws {
-        let fd = open(resultsPath, O_WRONLY | O_APPEND | O_CREAT, 0o644)
-        guard fd >= 0 else { throw WholeBrainError.writeFailed(path: resultsPath, problem: String(cString: strerror(errno))) }
+    func append(_ text: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard fd >= 0 else { throw WholeBrainError.writeFailed(path: path, problem: String(cString: strerror(errno))) }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count, fsync(fd) == 0 else {
-            throw WholeBrainError.writeFailed(path: resultsPath, problem: "short write")
+            throw WholeBrainError.writeFailed(path: path, problem: "short write")
         }
     }
 
