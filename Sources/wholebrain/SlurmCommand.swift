@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import WholeBrain
+
+/// `wholebrain slurm submit|status`: fit jobs as Slurm arrays over subjects.
+struct SlurmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slurm",
+        abstract: "Fit every subject of a job as a Slurm array, then collect; see what is done.",
+        subcommands: [Submit.self, Status.self])
+
+    static func loadJob(_ path: String) throws -> FitJobSpec {
+        try FitJobSpec(path: path) { data in try HCPDataset(root: data).subjects }
+    }
+
+    /// Writes a file through a temporary name.
+    static func write(_ text: String, to path: String, executable: Bool = false) throws {
+        let temporary = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: executable ? [.posixPermissions: 0o755] : nil),
+              rename(temporary, path) == 0 else {
+            throw WholeBrainError.writeFailed(path: path, problem: "could not write")
+        }
+    }
+
+    struct Submit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "submit",
+            abstract: "Render the batch scripts for a fit job and submit them (only subjects not done yet).",
+            discussion: """
+            Writes OUT/slurm/fit-array.sbatch (task i fits subject i; srun --mpi=pmix when a task \
+            has several ranks; a failed task leaves OUT/SUBJECT.failed and a task killed by the \
+            time limit resumes from its checkpoint) and OUT/slurm/collect.sbatch (started with \
+            --dependency=afterok on the array: the group table, report and failures), then \
+            submits both with sbatch and prints the job ids. Submitting again runs only subjects \
+            that are missing, failed or unfinished.
+
+            Example:
+              wholebrain slurm submit jobs/hcp-fit.toml --out runs/hcp-fit --dry-run
+            """)
+
+        @Argument(help: "The TOML fit job spec.") var job: String
+        @Option(help: "Output folder of the job (one folder per subject).") var out: String
+        @Flag(help: "Print what would be submitted, submit nothing.") var dryRun = false
+        @Flag(help: "Write the scripts into OUT/slurm and stop (submit them yourself).") var writeOnly = false
+
+        func run() throws {
+            try reportingErrors("slurm submit") {
+                let spec = try SlurmCommand.loadJob(job).withAbsoluteData()
+                let outURL = URL(fileURLWithPath: out).standardizedFileURL.path
+                let binary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+                let collection = FitCollection(out: outURL, subjects: spec.subjects)
+                let indices = spec.subjects.indices.filter { collection.toRun.contains(spec.subjects[$0]) }
+                guard !indices.isEmpty else {
+                    print("every subject is done; nothing to submit (wholebrain collect \(out) rebuilds the report)")
+                    return
+                }
+                let array = SlurmScripts.fitArray(job: spec, out: outURL, binary: binary, indices: indices)
+                let collect = SlurmScripts.collect(out: outURL, binary: binary, job: spec)
+                if dryRun {
+                    print("# \(indices.count) of \(spec.subjects.count) subjects to run: \(indices.map { spec.subjects[$0] }.joined(separator: ", "))")
+                    print("# \(outURL)/slurm/fit-array.sbatch\n\(array)\n# \(outURL)/slurm/collect.sbatch\n\(collect)")
+                    print("sbatch --parsable \(outURL)/slurm/fit-array.sbatch")
+                    print("sbatch --parsable --dependency=afterok:<array job id> \(outURL)/slurm/collect.sbatch")
+                    return
+                }
+                try FileManager.default.createDirectory(atPath: outURL + "/slurm", withIntermediateDirectories: true)
+                if FileManager.default.fileExists(atPath: outURL + "/job.toml") { try FileManager.default.removeItem(atPath: outURL + "/job.toml") }
+                try FileManager.default.copyItem(atPath: job, toPath: outURL + "/job.toml")
+                try SlurmCommand.write(array, to: outURL + "/slurm/fit-array.sbatch", executable: true)
+                try SlurmCommand.write(collect, to: outURL + "/slurm/collect.sbatch", executable: true)
+                if writeOnly {
+                    print("wrote \(outURL)/slurm/fit-array.sbatch and collect.sbatch (\(indices.count) subjects)")
+                    return
+                }
+                let arrayID = try sbatch([outURL + "/slurm/fit-array.sbatch"])
+                let collectID = try sbatch(["--dependency=afterok:\(arrayID)", outURL + "/slurm/collect.sbatch"])
+                print("submitted array job \(arrayID) (\(indices.count) subjects) and collect job \(collectID)")
+            }
+        }
+
+        /// Runs sbatch --parsable and returns the job id.
+        func sbatch(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["sbatch", "--parsable"] + arguments
+            let pipe = Pipe(), errors = Pipe()
+            process.standardOutput = pipe
+            process.standardError = errors
+            do { try process.run() } catch {
+                throw WholeBrainError.badValue(source: "sbatch", value: "(not runnable)", expected: "Slurm's sbatch on the PATH (or use --dry-run)")
+            }
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0, let id = text.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty else {
+                throw WholeBrainError.badValue(source: "sbatch \(arguments.joined(separator: " "))", value: "exit \(process.terminationStatus)",
+                                               expected: "a submitted job (sbatch said: \(problem.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            }
+            return id
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Which subjects of a fit job are done, failed, started or missing.")
+        @Argument(help: "The job's output folder (holding job.toml).") var out: String
+        @Option(help: "The job spec (default: OUT/job.toml).") var job: String?
+
+        func run() throws {
+            try reportingErrors("slurm status") {
+                let spec = try SlurmCommand.loadJob(job ?? out + "/job.toml")
+                let collection = FitCollection(out: out, subjects: spec.subjects)
+                for r in collection.rows {
+                    print("\(r.subject)  \(r.status.rawValue)" + (r.error.map { "  \($0.split(separator: "\n").first ?? "")" } ?? ""))
+                }
+                let counts = Dictionary(grouping: collection.rows, by: \.status).mapValues(\.count)
+                print(["done", "failed", "started", "missing"].map { "\($0) \(counts[FitCollection.Status(rawValue: $0)!] ?? 0)" }.joined(separator: ", "))
+            }
+        }
+    }
+}
+
+/// `wholebrain collect OUT`: the group table and report of a fit job.
+struct CollectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collect",
+        abstract: "Gather a fit job's subjects into fits.csv, fits.json and report.html, listing failures.")
+    @Argument(help: "The job's output folder.") var out: String
+    @Option(help: "The job spec (default: OUT/job.toml).") var job: String?
+
+    func run() throws {
+        try reportingErrors("collect") {
+            let spec = try SlurmCommand.loadJob(job ?? out + "/job.toml")
+            let collection = FitCollection(out: out, subjects: spec.subjects)
+            try SlurmCommand.write(collection.csv, to: out + "/fits.csv")
+            try SlurmCommand.write(String(decoding: try SimulationOutputs.json(collection.json), as: UTF8.self), to: out + "/fits.json")
+            try SlurmCommand.write(collection.html, to: out + "/report.html")
+            let failed = collection.rows.filter { $0.status == .failed }.map(\.subject)
+            let done = collection.rows.filter { $0.status == .done }.count
+            print("\(done) of \(collection.rows.count) subjects fitted" + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))")
+                  + "; fits.csv, fits.json and report.html in \(out)")
+        }
+    }
+}
