@@ -7,7 +7,7 @@ RELEASE := $(SWIFT) build -c release $(CPU_FLAGS)
 BIN := .build/release
 export SWIFT_BACKTRACE := enable=no
 
-.PHONY: deps build demo test bench fixtures clean
+.PHONY: deps build demo test test-slurm bench fixtures clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -22,6 +22,12 @@ demo: build
 test: deps
 	$(SWIFT) build -c release --build-tests $(CPU_FLAGS)
 	$(SWIFT) test -c release --skip-build --disable-swift-testing $(CPU_FLAGS)
+	$(MAKE) test-slurm
+
+# The fit job through a real single-node Slurm (started and stopped by scripts/local-slurm.sh).
+test-slurm: deps
+	@mkdir -p .build && $(RELEASE) --product wholebrain > .build/build.log 2>&1 || (cat .build/build.log; exit 1)
+	bash scripts/test-slurm.sh $(BIN)/wholebrain
 
 bench: deps
 	@mkdir -p .build && $(RELEASE) --product WholeBrainBench > .build/bench-build.log 2>&1 || (cat .build/bench-build.log; exit 1)

@@ -4,7 +4,7 @@
 # process may be running apt, or may have removed downloaded archives).
 set -euo pipefail
 
-PACKAGES=(libopenmpi-dev openmpi-bin libfftw3-dev liblapacke-dev zlib1g-dev pkg-config chromium)
+PACKAGES=(libopenmpi-dev openmpi-bin libfftw3-dev liblapacke-dev zlib1g-dev pkg-config chromium slurmctld slurmd slurm-client munge)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

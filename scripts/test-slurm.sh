@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# `make test-slurm`: the fit job end to end through a real (local, single-node) Slurm.
+# Submits the array over the bundled subjects with short settings plus the collect job, with
+# one subject made to fail on purpose; checks every output and the collected report; then
+# clears the failure, submits again and checks that only that subject ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$(pwd)/${1:-.build/release/wholebrain}
+WORK=$(mktemp -d /tmp/wholebrain-slurm-test.XXXXXX)
+chmod 755 "$WORK"   # the munge user reaches its socket inside
+export WB_SLURM_DIR=$WORK/slurm-daemons
+cleanup() { scripts/local-slurm.sh stop || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+scripts/local-slurm.sh start >/dev/null
+export SLURM_CONF=$WB_SLURM_DIR/slurm.conf
+fail() { echo "test-slurm: FAILED: $*" >&2; exit 1; }
+
+cat > "$WORK/job.toml" <<TOML
+data = "$(pwd)/data/hcp"
+subjects = "all"
+[fit]
+fit = "G"
+duration = 7.2
+transient = 1
+epochs = 1
+test_duration = 7.2
+[slurm]
+time = "00:10:00"
+memory = "1G"
+TOML
+OUT=$WORK/out
+mkdir -p "$OUT"
+# 102311 fails on purpose: a file stands where its output folder goes.
+echo "in the way" > "$OUT/102311"
+
+wait_for() {  # job ids...
+    for _ in $(seq 1 600); do
+        [ -z "$(squeue -h -j "$(IFS=,; echo "$*")" 2>/dev/null)" ] && return 0
+        sleep 0.5
+    done
+    fail "jobs $* still queued after 300 s"
+}
+
+submitted=$("$BIN" slurm submit "$WORK/job.toml" --out "$OUT")
+echo "$submitted"
+ids=$(echo "$submitted" | sed -n 's/submitted array job \([0-9]*\) .* collect job \([0-9]*\)/\1 \2/p')
+[ -n "$ids" ] || fail "no job ids in: $submitted"
+wait_for $ids
+subjects=$(ls data/hcp/subjects)
+for s in $subjects; do
+    if [ "$s" = 102311 ]; then
+        [ -f "$OUT/102311.failed" ] || fail "the failing task left no record"
+        grep -q "exited with" "$OUT/102311.failed" || fail "the failure record does not say why"
+    else
+        [ -f "$OUT/$s/summary.json" ] || fail "subject $s has no summary.json"
+    fi
+done
+grep -q "^102311,failed" "$OUT/fits.csv" || fail "collect did not report the failed subject"
+[ "$(grep -c ',done,' "$OUT/fits.csv")" -eq 6 ] || fail "collect does not list six fitted subjects"
+grep -q "failed: 102311" "$OUT/report.html" || fail "the report does not name the failure"
+
+# Resubmit after clearing the cause: only 102311 runs.
+rm "$OUT/102311"
+others=$(ls "$OUT"/*/summary.json | grep -v /102311/)
+before=$(stat -c %Y $others | md5sum)
+submitted=$("$BIN" slurm submit "$WORK/job.toml" --out "$OUT")
+echo "$submitted"
+echo "$submitted" | grep -q "(1 subjects)" || fail "resubmission should run one subject: $submitted"
+ids=$(echo "$submitted" | sed -n 's/submitted array job \([0-9]*\) .* collect job \([0-9]*\)/\1 \2/p')
+wait_for $ids
+[ -f "$OUT/102311/summary.json" ] || fail "the resubmitted subject did not finish"
+[ "$(stat -c %Y $others | md5sum)" = "$before" ] || fail "subjects already done ran again"
+[ "$(grep -c ',done,' "$OUT/fits.csv")" -eq 7 ] || fail "collect does not list all seven subjects after the resubmission"
+"$BIN" slurm status "$OUT" | tail -1
+echo "test-slurm: passed"
