@@ -72,4 +72,19 @@ wait_for $ids
 [ "$(stat -c %Y $others | md5sum)" = "$before" ] || fail "subjects already done ran again"
 [ "$(grep -c ',done,' "$OUT/fits.csv")" -eq 7 ] || fail "collect does not list all seven subjects after the resubmission"
 "$BIN" slurm status "$OUT" | tail -1
+
+# The MPI sweep template on two ranks (srun --mpi=pmix inside the batch script).
+cat > "$WORK/sweep.toml" <<TOML
+data = "$(pwd)/data/hcp"
+subject = "101309"
+duration = 7.2
+transient = 1
+metrics = ["fc_r", "rate_E"]
+[[axes]]
+parameter = "G"
+values = [0.5, 1.0, 1.5]
+TOML
+sbatch --wait --ntasks=2 --time=00:10:00 -o "$WORK/sweep.log" slurm/sweep-mpi.sbatch "$WORK/sweep.toml" "$WORK/sweep" >/dev/null \
+    || { cat "$WORK/sweep.log" >&2; fail "the MPI sweep job failed"; }
+[ "$(wc -l < "$WORK/sweep/results.jsonl")" -eq 3 ] || fail "the MPI sweep did not write three runs"
 echo "test-slurm: passed"
