@@ -87,4 +87,34 @@ TOML
 sbatch --wait --ntasks=2 --time=00:10:00 -o "$WORK/sweep.log" slurm/sweep-mpi.sbatch "$WORK/sweep.toml" "$WORK/sweep" >/dev/null \
     || { cat "$WORK/sweep.log" >&2; fail "the MPI sweep job failed"; }
 [ "$(wc -l < "$WORK/sweep/results.jsonl")" -eq 3 ] || fail "the MPI sweep did not write three runs"
+# A task killed by the time limit (1 minute) continues from its checkpoint when submitted again.
+cat > "$WORK/long.toml" <<TOML
+data = "$(pwd)/data/hcp"
+subjects = ["101309"]
+[fit]
+fit = "G"
+duration = 14.4
+transient = 1
+epochs = 400
+test_duration = 7.2
+[slurm]
+time = "00:01:00"
+memory = "1G"
+TOML
+LONG=$WORK/long
+submitted=$("$BIN" slurm submit "$WORK/long.toml" --out "$LONG")
+ids=$(echo "$submitted" | sed -n 's/submitted array job \([0-9]*\) .* collect job \([0-9]*\)/\1 \2/p')
+wait_for $ids
+[ ! -f "$LONG/101309/summary.json" ] || fail "the 400-epoch fit should not finish within a minute"
+[ -f "$LONG/.101309.fit-state.json" ] || fail "the time-limited task left no checkpoint"
+done_before=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['scores']))" "$LONG/.101309.fit-state.json")
+[ "$done_before" -ge 2 ] || fail "the killed task checkpointed only $done_before epochs"
+"$BIN" slurm status "$LONG" | grep -q "101309  started" || fail "status should show the interrupted fit as started"
+# Resubmit asking for two epochs more than were done: the task resumes and finishes in time.
+sed -i "s/^epochs = 400/epochs = $((done_before + 2))/" "$WORK/long.toml"
+submitted=$("$BIN" slurm submit "$WORK/long.toml" --out "$LONG")
+ids=$(echo "$submitted" | sed -n 's/submitted array job \([0-9]*\) .* collect job \([0-9]*\)/\1 \2/p')
+wait_for $ids
+[ -f "$LONG/101309/summary.json" ] || fail "the resumed fit did not finish"
+[ "$(($(wc -l < "$LONG/101309/history.csv") - 1))" -eq $((done_before + 2)) ] || fail "the resumed fit did not continue the history"
 echo "test-slurm: passed"
