@@ -104,6 +104,12 @@ TOML
 LONG=$WORK/long
 submitted=$("$BIN" slurm submit "$WORK/long.toml" --out "$LONG")
 ids=$(echo "$submitted" | sed -n 's/submitted array job \([0-9]*\) .* collect job \([0-9]*\)/\1 \2/p')
+seen_running=no
+for _ in $(seq 1 40); do
+    if "$BIN" slurm status "$LONG" | grep -q "101309  running"; then seen_running=yes; break; fi
+    sleep 0.5
+done
+[ $seen_running = yes ] || fail "slurm status never showed the task running"
 wait_for $ids
 [ ! -f "$LONG/101309/summary.json" ] || fail "the 400-epoch fit should not finish within a minute"
 [ -f "$LONG/.101309.fit-state.json" ] || fail "the time-limited task left no checkpoint"

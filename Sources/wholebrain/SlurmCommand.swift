@@ -101,20 +101,58 @@ struct SlurmCommand: ParsableCommand {
     }
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "status", abstract: "Which subjects of a fit job are done, failed, started or missing.")
-        @Argument(help: "The job's output folder (holding job.toml).") var out: String
+        static let configuration = CommandConfiguration(
+            commandName: "status",
+            abstract: "Which subjects of a fit job (or runs of a sweep) are done, running, failed, started or missing.")
+        @Argument(help: "The job's output folder (holding job.toml), or a sweep folder.") var out: String
         @Option(help: "The job spec (default: OUT/job.toml).") var job: String?
 
         func run() throws {
             try reportingErrors("slurm status") {
-                let spec = try SlurmCommand.loadJob(job ?? out + "/job.toml")
+                let path = job ?? out + "/job.toml"
+                let toml = try JobFile.read(path: path)
+                if toml["axes"] != nil { return try sweepStatus(path) }
+                let spec = try SlurmCommand.loadJob(path)
                 let collection = FitCollection(out: out, subjects: spec.subjects)
+                let running = runningSubjects(spec)
+                var counts: [String: Int] = [:]
                 for r in collection.rows {
-                    print("\(r.subject)  \(r.status.rawValue)" + (r.error.map { "  \($0.split(separator: "\n").first ?? "")" } ?? ""))
+                    let state = r.status != .done && running.contains(r.subject) ? "running" : r.status.rawValue
+                    counts[state, default: 0] += 1
+                    print("\(r.subject)  \(state)" + (r.error.map { "  \($0.split(separator: "\n").first ?? "")" } ?? ""))
                 }
-                let counts = Dictionary(grouping: collection.rows, by: \.status).mapValues(\.count)
-                print(["done", "failed", "started", "missing"].map { "\($0) \(counts[FitCollection.Status(rawValue: $0)!] ?? 0)" }.joined(separator: ", "))
+                print(["done", "running", "failed", "started", "missing"].map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
             }
+        }
+
+        /// Subjects whose array task Slurm lists as running (squeue; none without Slurm).
+        func runningSubjects(_ spec: FitJobSpec) -> Set<String> {
+            let outPath = URL(fileURLWithPath: out).standardizedFileURL.path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["squeue", "-h", "-t", "RUNNING", "-o", "%K|%k"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return [] }
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            var running = Set<String>()
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: "|", maxSplits: 1).map(String.init)
+                guard parts.count == 2, parts[1] == "wholebrain:\(outPath)", let task = Int(parts[0]), task < spec.subjects.count else { continue }
+                running.insert(spec.subjects[task])
+            }
+            return running
+        }
+
+        /// A sweep folder: runs done of the grid.
+        func sweepStatus(_ path: String) throws {
+            let spec = try SweepCommand.load(job: path)
+            let done = Set(SweepRunner.lines(of: out + "/results.jsonl").keys)
+                .union(((try? FileManager.default.contentsOfDirectory(atPath: out + "/parts")) ?? []).flatMap { SweepRunner.lines(of: out + "/parts/" + $0).keys })
+            let total = spec.points.count
+            print("sweep: \(done.count) of \(total) runs done, \(total - done.count) missing")
         }
     }
 }

@@ -50,7 +50,7 @@ final class SlurmScriptTests: XCTestCase {
         let table = try String(contentsOfFile: out + "/fits.csv", encoding: .utf8)
         XCTAssert(table.contains("101309,done") && table.contains("102311,failed"), table)
         let status = try CommandLineTests.launch(["slurm", "status", out])
-        XCTAssert(status.out.contains("102311  failed") && status.out.contains("done 2, failed 1"), status.out)
+        XCTAssert(status.out.contains("102311  failed") && status.out.contains("done 2, running 0, failed 1"), status.out)
         // Submitting again would run only the failed subject.
         r = try CommandLineTests.launch(["slurm", "submit", job, "--out", out, "--dry-run"])
         XCTAssert(r.out.contains("#SBATCH --array=1\n") && r.out.contains("1 of 3 subjects to run: 102311"), r.out)

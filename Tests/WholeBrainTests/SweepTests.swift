@@ -111,6 +111,8 @@ final class SweepTests: XCTestCase {
         }
         XCTAssertEqual(order, Array(0..<16), "merged lines sorted by point")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: killed + "/parts"), [], "parts merged")
+        let status = try CommandLineTests.launch(["slurm", "status", killed])
+        XCTAssert(status.out.contains("16 of 16 runs done"), status.out + status.err)
         let report = try String(contentsOfFile: killed + "/report.html", encoding: .utf8)
         XCTAssert(report.contains("16 of 16 runs") && report.contains("<svg") && report.contains("fcd_ks"), report)
     }

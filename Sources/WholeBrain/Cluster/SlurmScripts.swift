@@ -17,6 +17,7 @@ public enum SlurmScripts {
         if let a = job.account { s += "#SBATCH --account=\(a)\n" }
         s += "#SBATCH --time=\(job.time)\n#SBATCH --mem=\(job.memory)\n#SBATCH --ntasks=\(job.ranksPerTask)\n#SBATCH --cpus-per-task=\(job.cpusPerTask)\n"
         s += "#SBATCH --output=\(out)/slurm/fit-%A_%a.log\n"
+        s += "#SBATCH --comment=wholebrain:\(out)\n"   // lets `wholebrain slurm status` find running tasks
         s += "set -u\n"
         for m in job.modules { s += "module load \(quote(m))\n" }
         s += "SUBJECTS=(\(job.subjects.map(quote).joined(separator: " ")))\n"

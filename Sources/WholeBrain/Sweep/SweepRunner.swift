@@ -23,7 +23,7 @@ public struct SweepRunner {
     var partsFolder: String { folder + "/parts" }
 
     /// Complete, parseable lines of a file by point (a line without its newline is torn).
-    static func lines(of path: String) -> [Int: Data] {
+    public static func lines(of path: String) -> [Int: Data] {
         guard let data = FileManager.default.contents(atPath: path) else { return [:] }
         var out: [Int: Data] = [:]
         var offset = 0
