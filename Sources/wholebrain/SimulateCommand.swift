@@ -128,15 +128,6 @@ struct SimulateCommand: ParsableCommand {
 
     func run() throws { try reportingErrors("simulate", simulate) }
 
-    func parsedAssignments() throws -> [(name: String, value: Double)] {
-        try assignments.map { text in
-            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let v = Double(parts[1].trimmingCharacters(in: .whitespaces)) else {
-                throw WholeBrainError.badValue(source: "--set", value: text, expected: "name=value with a number, e.g. w_plus=1.4")
-            }
-            return (parts[0].trimmingCharacters(in: .whitespaces), v)
-        }
-    }
 
     func simulate() throws {
         let world = Cluster.world
@@ -175,7 +166,7 @@ struct SimulateCommand: ParsableCommand {
                                            expected: "\(ranks) (the number of ranks: simulate runs one network, split into one block per rank)")
         }
         let modelType = try ModelCatalog.named(model)
-        var assignments = try parsedAssignments()
+        var assignments = try parseAssignments(self.assignments)
         if let globalCoupling {
             guard let name = ["G", "K_gl", "K"].first(where: { n in modelType.parameterNames.contains(n) }) else {
                 throw WholeBrainError.badValue(source: "--G", value: "\(globalCoupling)", expected: "a model with a global coupling parameter")

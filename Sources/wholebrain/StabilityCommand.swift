@@ -36,6 +36,13 @@ struct StabilityCommand: ParsableCommand {
 
     func run() throws { try reportingErrors("stability", stability) }
 
+    /// The defaults with every --set applied.
+    func setParameters() throws -> ReducedWongWang.Parameters {
+        var parameters = ReducedWongWang.Parameters()
+        try ReducedWongWang.parameterSpecs.apply(try parseAssignments(assignments), to: &parameters, model: ReducedWongWang.name)
+        return parameters
+    }
+
     func stability() throws {
         try OutputFolder.checkDestination(out, force: force)
         if let map { return try nodeMap(map) }
@@ -47,15 +54,7 @@ struct StabilityCommand: ParsableCommand {
         guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], lo >= 0, hi > lo else {
             throw WholeBrainError.badValue(source: "--range", value: range, expected: "LO:HI with 0 <= LO < HI, e.g. 0:4")
         }
-        var parameters = ReducedWongWang.Parameters()
-        let pairs = try assignments.map { text -> (name: String, value: Double) in
-            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let v = Double(parts[1]) else {
-                throw WholeBrainError.badValue(source: "--set", value: text, expected: "name=value with a number, e.g. J_i=2")
-            }
-            return (parts[0], v)
-        }
-        try ReducedWongWang.parameterSpecs.apply(pairs, to: &parameters, model: ReducedWongWang.name)
+        var parameters = try setParameters()
         let dataset = try HCPDataset(root: data)
         let chosen = subject ?? dataset.subjects[0]
         let connectome = try ConnectomePreparation().apply(to: try dataset.connectome(subject: chosen))
@@ -108,15 +107,7 @@ struct StabilityCommand: ParsableCommand {
         guard axes.count == 2 else {
             throw WholeBrainError.badValue(source: "--map", value: text, expected: "two axes separated by a comma")
         }
-        var parameters = ReducedWongWang.Parameters()
-        let pairs = try assignments.map { text -> (name: String, value: Double) in
-            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let v = Double(parts[1]) else {
-                throw WholeBrainError.badValue(source: "--set", value: text, expected: "name=value with a number, e.g. J_i=2")
-            }
-            return (parts[0], v)
-        }
-        try ReducedWongWang.parameterSpecs.apply(pairs, to: &parameters, model: ReducedWongWang.name)
+        let parameters = try setParameters()
         let folder = try OutputFolder(path: out, force: force)
         let result = try NodeMap.map(parameters: parameters, x: (axes[0].path, axes[0].values), y: (axes[1].path, axes[1].values))
         try folder.write("map_fixed_points.npy", bytes: NumpyFile.encode(result.fixedPoints))

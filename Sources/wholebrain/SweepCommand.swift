@@ -32,10 +32,8 @@ struct SweepCommand: ParsableCommand {
     func run() throws { try reportingErrors("sweep", sweep) }
 
     static func load(job: String) throws -> SweepSpec {
-        try SweepSpec(path: job) { fixed in
+        try SweepSpec(path: job) { fixed, data, subject in
             // G* for "critical" axes: the continuation of the low state on the job's connectome.
-            let toml = try JobFile.read(path: job)
-            let data = toml["data"]?.string ?? "data/hcp", subject = toml["subject"]?.string ?? "101309"
             let inputs = try SimulationInputs.load(.dataset(root: data, subject: subject), preparation: ConnectomePreparation())
             var p = ReducedWongWang.Parameters()
             try ReducedWongWang.parameterSpecs.apply(fixed.filter { $0.name != "G" }, to: &p, model: ReducedWongWang.name)

@@ -22,11 +22,13 @@ final class CommandLineTests: XCTestCase {
     @discardableResult
     func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) { try Self.launch(arguments) }
 
-    /// Runs the built binary in the repository folder; its status and output.
-    static func launch(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    /// Runs the built binary (or `executable`) in the repository folder; its status and output.
+    static func launch(_ arguments: [String], executable: String = binary,
+                       environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

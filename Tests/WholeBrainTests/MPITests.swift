@@ -26,29 +26,15 @@ final class MPITests: XCTestCase {
     }
 
     static func launch(ranks: Int, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !(key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") || key.hasPrefix("OPAL_"))
         }
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         environment["OMPI_MCA_mpi_yield_when_idle"] = "1"
-        process.environment = environment
-        if ranks == 0 {
-            process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-            process.arguments = ["-np", "\(ranks)"] + (ranks > 2 ? ["--oversubscribe"] : []) + [CommandLineTests.binary] + arguments
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        if ranks == 0 { return try CommandLineTests.launch(arguments, environment: environment) }
+        return try CommandLineTests.launch(["-np", "\(ranks)"] + (ranks > 2 ? ["--oversubscribe"] : []) + [CommandLineTests.binary] + arguments,
+                                           executable: "/usr/bin/mpirun", environment: environment)
     }
 
     func testSimulateIsBitIdenticalOnOneTwoAndFourRanks() throws {

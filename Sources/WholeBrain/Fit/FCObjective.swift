@@ -20,18 +20,7 @@ public enum FCObjective {
     public static func surprise(regionsByTime y: Matrix, empiricalFC e: Matrix) -> Value {
         let n = y.rows, t = y.columns
         // Centred, unit-norm rows and their norms.
-        var z = y.values
-        var norms = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            var mean = 0.0
-            for k in 0..<t { mean += z[i * t + k] }
-            mean /= Double(t)
-            var ss = 0.0
-            for k in 0..<t { z[i * t + k] -= mean; ss += z[i * t + k] * z[i * t + k] }
-            norms[i] = ss.squareRoot()
-            let inv = norms[i] > 0 ? 1 / norms[i] : 0
-            for k in 0..<t { z[i * t + k] *= inv }
-        }
+        let (z, norms) = BoldFitTerms.standardised(y)
         var fc = Matrix(rows: n, columns: n)
         for i in 0..<n {
             for j in i..<n {

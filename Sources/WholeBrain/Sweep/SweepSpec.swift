@@ -41,8 +41,8 @@ public struct SweepSpec: Sendable {
     static let axisKeys = ["parameter", "kind", "from", "to", "points", "values", "span"]
 
     /// Reads and checks a job spec; `criticalCoupling` gives G* for `kind = "critical"` axes
-    /// (from the fixed parameters and the connectome).
-    public init(path: String, criticalCoupling: ((_ fixed: [(name: String, value: Double)]) throws -> Double)? = nil) throws {
+    /// (from the fixed parameters, the data folder and the subject).
+    public init(path: String, criticalCoupling: ((_ fixed: [(name: String, value: Double)], _ data: String, _ subject: String) throws -> Double)? = nil) throws {
         let toml = try JobFile.read(path: path)
         func fail(_ key: String, _ value: String, _ expected: String) -> WholeBrainError {
             .badValue(source: "\(path): \(key)", value: value, expected: expected)
@@ -141,7 +141,7 @@ public struct SweepSpec: Sendable {
                     throw fail("\(name).kind", kind, "critical only for G of the rww model")
                 }
                 let span = try field("span"), n = try count()
-                let gStar = try criticalCoupling(fixed)
+                let gStar = try criticalCoupling(fixed, data, subject)
                 critical = gStar
                 values = (0..<n).map { k in
                     let t = n == 1 ? 0 : -1 + 2 * Double(k) / Double(n - 1)
