@@ -175,17 +175,13 @@ public struct ReducedWongWang: NeuralMassModel {
 
     /// The Jacobian entries of one node without allocation:
     /// (dfE/dSE, dfE/dSI, dfI/dSE, dfI/dSI, dfE/dc, kE, kI) with kE = (1 - S_E) gamma_E H_E'
-    /// and kI = gamma_I H_I' (what parameter derivatives need).
+    /// and kI = gamma_I H_I' (what parameter derivatives need). The four-lane entries in one
+    /// lane, so the adjoint's four-node groups and its remainder share one arithmetic.
     @inline(__always)
     public func jacobianEntries(sE: Double, sI: Double, coupling c: Double, jI: Double)
         -> (ee: Double, ei: Double, ie: Double, ii: Double, ec: Double, kE: Double, kI: Double) {
-        let p = parameters
-        let xE = excitatoryDrive + recurrence * sE + globalGain * c - jI * sI
-        let xI = inhibitoryDrive + p.jNMDA * sE - sI
-        let hE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
-        let kE = (1 - sE) * p.gammaE * ReducedWongWang.transferDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
-        let kI = p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
-        return (-invTauE - p.gammaE * hE + kE * recurrence, -kE * jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
+        let j = jacobianEntries(sE: Lanes(repeating: sE), sI: Lanes(repeating: sI), coupling: Lanes(repeating: c), jI: Lanes(repeating: jI))
+        return (j.ee[0], j.ei[0], j.ie[0], j.ii[0], j.ec[0], j.kE[0], j.kI[0])
     }
 
     /// `jacobianEntries` for four nodes at once (one per lane).
