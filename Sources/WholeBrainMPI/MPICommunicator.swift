@@ -36,11 +36,28 @@ public final class MPICommunicator: Communicator {
         return environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil || environment["PMI_RANK"] != nil
     }
 
+    /// The layouts of recent exchanges (counts, MPI counts, displacements): the simulator
+    /// alternates between a few, so the exchange itself allocates nothing.
+    var layouts: [(counts: [Int], counts32: [Int32], displacements: [Int32])] = []
+
     public func allGather(_ send: UnsafePointer<Double>, count: Int, into receive: UnsafeMutablePointer<Double>, counts: [Int]) {
-        var counts32 = counts.map { Int32($0) }
-        var displacements = [Int32](repeating: 0, count: counts.count)
-        for r in 1..<max(counts.count, 1) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
-        MPI_Allgatherv(send, Int32(count), wb_mpi_double(), receive, &counts32, &displacements, wb_mpi_double(), comm)
+        let index: Int
+        if let found = layouts.firstIndex(where: { $0.counts == counts }) {
+            index = found
+        } else {
+            let counts32 = counts.map { Int32($0) }
+            var displacements = [Int32](repeating: 0, count: counts.count)
+            for r in 1..<max(counts.count, 1) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
+            if layouts.count >= 8 { layouts.removeFirst() }
+            layouts.append((counts, counts32, displacements))
+            index = layouts.count - 1
+        }
+        let layout = layouts[index]            // shares the arrays' storage, copies nothing
+        layout.counts32.withUnsafeBufferPointer { c in
+            layout.displacements.withUnsafeBufferPointer { d in
+                _ = MPI_Allgatherv(send, Int32(count), wb_mpi_double(), receive, c.baseAddress, d.baseAddress, wb_mpi_double(), comm)
+            }
+        }
     }
 
     public func broadcast(_ bytes: [UInt8], root: Int) -> [UInt8] {

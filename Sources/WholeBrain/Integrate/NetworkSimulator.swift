@@ -107,6 +107,8 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         let counts = blocks.map { channels * $0.local }
         let k = DelayCoupling.blockLength
         let interval = exchangeInterval
+        // Values per rank for an exchange of p steps, made once (no allocation per exchange).
+        let countsFor = (0...k).map { p in counts.map { $0 * p } }
         let send = UnsafeMutablePointer<Double>.allocate(capacity: max(counts[communicator.rank] * k, 1))
         let receive = UnsafeMutablePointer<Double>.allocate(capacity: max(counts.reduce(0, +) * k, 1))
         defer { send.deallocate(); receive.deallocate() }
@@ -120,7 +122,7 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
                     for t in 0..<pending { send[q] = row[t]; q += 1 }
                 }
             }
-            communicator.allGather(send, count: counts[communicator.rank] * pending, into: receive, counts: counts.map { $0 * pending })
+            communicator.allGather(send, count: counts[communicator.rank] * pending, into: receive, counts: countsFor[pending])
             q = 0
             for b in blocks {
                 for c in 0..<channels {

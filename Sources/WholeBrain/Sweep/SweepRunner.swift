@@ -172,8 +172,7 @@ public struct SweepRunner {
             out["fcd_ks"] = c["fcd_ks_distance"] as? Double
         }
         if let group = inputs.groupFC { out["fc_r_group"] = FunctionalConnectivity.similarity(metrics.fc, group) }
-        if spec.metrics.contains("leading_eigenvalue"), var s = rww {
-            s = try ReducedWongWang.makeSpec(request)
+        if spec.metrics.contains("leading_eigenvalue"), let s = rww {
             let analysis = RWWStability(parameters: s.model.parameters, weights: inputs.connectome.weights,
                                         nodeJI: request.nodeParameters["J_i"])
             out["leading_eigenvalue"] = try analysis.lowState()?.leading.real
