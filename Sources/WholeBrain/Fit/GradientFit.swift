@@ -7,7 +7,8 @@ import Foundation
 /// Each parameter moves in an unconstrained coordinate through its `ParameterTransform`;
 /// connection gains through `ConnectionGains`; learnable priors through `ParameterPriors`.
 /// The loss is  surprise w_s + entropy w_e + time-series w_t + spectrum w_p (from the
-/// simulation, `RWWGradient.Objective`) + prior w_pr (on the parameters). Two schemes:
+/// simulation, `RWWGradient.Objective`) + prior w_pr (on the parameters) + stability w_st
+/// (the low-activity state's leading eigenvalue near a target, `StabilityMargin`). Two schemes:
 /// - whole run (`window` nil): each epoch simulates the whole duration with the same noise
 ///   realisation (fixed by the seed) and takes one ADAM step on its exact gradient;
 /// - windows of W TRs (the paper's scheme): each epoch runs the transient, then cuts the run
@@ -26,6 +27,11 @@ public enum GradientFit {
         public var surprise: Double, entropy: Double, timeSeries: Double, spectrum: Double, prior: Double
         /// Narrowest prior width relative to each parameter's starting value (`ParameterPriors`).
         public var priorFloor: Double
+        /// Weight of the stability-boundary term (0: off) and its target leading eigenvalue
+        /// lambda* (1/ms, negative). Default -0.004 /ms: the low state's leading eigenvalue at
+        /// G = 0.59 for subject 101309 with J_i = 2, 10% below G* = 0.652, where the sweep
+        /// around G* found the smallest FCD distance and the largest metastability.
+        public var stability: Double = 0, stabilityTarget: Double = -0.004
         /// TRs per window (nil: whole-run gradients).
         public var window: Int?
         public var epochs: Int
@@ -224,6 +230,11 @@ public enum GradientFit {
             u = resume.free; gains = resume.gains; priors = resume.priors; adam = resume.adam
             history = resume.history; scores = resume.scores; best = resume.best; bestGains = resume.bestGains
         }
+        // Per subject: the last low state (to notice a jump to another branch) and the last
+        // eigenvalue gradient. Newton always starts from the same point, so the term does not
+        // depend on the history (resume and any number of ranks give the same bits).
+        var lowStates = [[Double]?](repeating: nil, count: subjects.count)
+        var lastMargins = [StabilityMargin.Evaluation?](repeating: nil, count: subjects.count)
         if let w = options.window {
             guard w >= 3, w <= initial.sampleCount else {
                 throw WholeBrainError.badValue(source: "--window", value: "\(w)",
@@ -252,7 +263,12 @@ public enum GradientFit {
             return o
         }
         let termNames = [("surprise", options.surprise), ("entropy", options.entropy), ("timeseries", options.timeSeries),
-                         ("spectrum", options.spectrum)].filter { $0.1 != 0 }.map(\.0)
+                         ("spectrum", options.spectrum), ("stability", options.stability)].filter { $0.1 != 0 }.map(\.0)
+        guard options.stability == 0 || options.stabilityTarget < 0 else {
+            throw WholeBrainError.badValue(source: "stability target", value: "\(options.stabilityTarget)",
+                                           expected: "a negative leading eigenvalue (1/ms) for a stable low state, e.g. -0.004")
+        }
+
         let ranks = communicator.size
         let mine = subjects.indices.filter { $0 % ranks == communicator.rank }
         let perRank = (0..<ranks).map { r in subjects.indices.filter { $0 % ranks == r } }
@@ -265,6 +281,29 @@ public enum GradientFit {
             var offset = 0
             for r in 0..<ranks { for k in perRank[r] { bySubject[k] = Array(all[offset..<(offset + each)]); offset += each } }
             return bySubject
+        }
+        /// The stability term of subject k at its current spec: L_stab, dL/dlambda and the
+        /// eigenvalue's gradient (beyond the fold: L at the boundary, the last gradient found).
+        func stabilityTerm(spec: SimulationSpec<ReducedWongWang>, subject k: Int) throws
+            -> (value: Double, derivative: Double, evaluation: StabilityMargin.Evaluation) {
+            let found = try StabilityMargin.evaluate(spec: spec, parameters: parameters.map(\.parameter),
+                                                     weightGradient: gainMap != nil)
+            // A state far from the last one is another branch: the low state has ended.
+            let jumped = found.map { e in lowStates[k].map { last in
+                zip(e.state.prefix(n), last.prefix(n)).map { abs($0 - $1) }.max() ?? 0 > 0.1
+            } ?? false } ?? true
+            if let found, !jumped, found.eigenvalue.real < 0 {
+                lowStates[k] = found.state
+                lastMargins[k] = found
+                let term = StabilityMargin.term(eigenvalue: found.eigenvalue.real, target: options.stabilityTarget)
+                return (term.value, term.derivative, found)
+            }
+            guard let last = lastMargins[k] else {
+                throw WholeBrainError.badValue(source: "stability term", value: "subject \(k + 1) at the starting parameters",
+                                               expected: "a stable low-activity state to keep near the boundary (lower G or raise J_i)")
+            }
+            let term = StabilityMargin.term(eigenvalue: 0, target: options.stabilityTarget)
+            return (term.value, term.derivative, last)
         }
         var stoppedEarly = false
         for epoch in scores.count..<max(options.epochs, scores.count) {
@@ -279,14 +318,28 @@ public enum GradientFit {
                 var failure: Error?
                 for k in mine {
                     do {
+                        let subjectSpec = try current(u, gains, subject: k)
                         let result = try RWWGradient.lossAndGradient(
-                            spec: try current(u, gains, subject: k), objective: objectives[k], parameters: parameters.map(\.parameter),
+                            spec: subjectSpec, objective: objectives[k], parameters: parameters.map(\.parameter),
                             weightGradient: gainMap != nil, checkpointEvery: options.checkpointEvery, from: states[k], steps: steps)
                         states[k] = result.end
                         epochBold[k].append(result.bold)
-                        packed += [result.loss, result.fcCorrelation] + termNames.map { result.terms[$0]! }
-                            + parameters.map { result.gradient[$0.parameter]! }
-                            + (subjectGains[k]?.gainGradient(weightGradient: result.weightGradient!) ?? [])
+                        var loss = result.loss, terms = result.terms
+                        var gradient = parameters.map { result.gradient[$0.parameter]! }
+                        var weightGradient = result.weightGradient
+                        if options.stability != 0 {
+                            let margin = try stabilityTerm(spec: subjectSpec, subject: k)
+                            loss += options.stability * margin.value
+                            terms["stability"] = margin.value
+                            let scale = options.stability * margin.derivative
+                            for q in parameters.indices { gradient[q] += scale * margin.evaluation.gradient[parameters[q].parameter]! }
+                            if var w = weightGradient, let dw = margin.evaluation.weightGradient {
+                                for q in w.values.indices { w.values[q] += scale * dw.values[q] }
+                                weightGradient = w
+                            }
+                        }
+                        packed += [loss, result.fcCorrelation] + termNames.map { terms[$0]! } + gradient
+                            + (subjectGains[k]?.gainGradient(weightGradient: weightGradient!) ?? [])
                     } catch {
                         failure = failure ?? error
                         packed += [Double](repeating: .nan, count: each)

@@ -118,6 +118,24 @@ public struct ReducedWongWang: NeuralMassModel {
         return a * (em - dy * e) / (em * em)
     }
 
+    /// d^2H/dx^2 = a^2 d^2H/dy^2 with d^2H/dy^2 = d e (d y (1 + e) - 2 (1 - e)) / (1 - e)^3,
+    /// e = exp(-d y); near y = 0 (|d y| < 0.01, where that formula cancels) the series of
+    /// y / (1 - exp(-d y)) = (1/d) (1 + dy/2 + (dy)^2/12 - (dy)^4/720 + (dy)^6/30240 - ...)
+    /// gives d/6 - d^3 y^2/60 + d^5 y^4/1008; 0 far below threshold. For the stability
+    /// term's gradient (how the leading eigenvalue moves with the fixed point).
+    public static func transferSecondDerivative(_ x: Double, a: Double, b: Double, d: Double) -> Double {
+        let y = a * x - b
+        let dy = d * y
+        if abs(dy) < 0.01 {
+            let s = dy * dy
+            return a * a * d * (1.0 / 6 - s / 60 + s * s / 1008)
+        }
+        if dy < -700 { return 0 }
+        let em = -Foundation.expm1(-dy)      // 1 - e
+        let e = 1 - em
+        return a * a * d * e * (dy * (1 + e) - 2 * em) / (em * em * em)
+    }
+
     /// `transferDerivative` for four values at once (same formula and cut-offs).
     @inline(__always)
     public static func transferDerivative(_ x: Lanes, a: Double, b: Double, d: Double) -> Lanes {

@@ -23,4 +23,38 @@ public enum Eigenvalues {
         }
         return zip(wr, wi).map { Value(real: $0, imaginary: $1) }.sorted { $0.real > $1.real }
     }
+
+    /// The eigenvalue with the largest real part and its right and left eigenvectors
+    /// (A v = lambda v, w^H A = lambda w^H), each as real and imaginary parts (zero for a real
+    /// eigenvalue), from `dgeev`.
+    public struct Leading: Sendable {
+        public let value: Value
+        public let right: (real: [Double], imaginary: [Double])
+        public let left: (real: [Double], imaginary: [Double])
+    }
+
+    public static func leading(_ m: Matrix) throws -> Leading {
+        precondition(m.rows == m.columns && m.rows > 0, "Eigenvalues.leading: matrix is not square")
+        let count = m.rows, n = Int32(count)
+        var a = m.values
+        var wr = [Double](repeating: 0, count: count), wi = wr
+        var vl = [Double](repeating: 0, count: count * count), vr = vl
+        let info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "V")), n, &a, n, &wr, &wi,
+                                 &vl, n, &vr, n)
+        guard info == 0 else {
+            throw WholeBrainError.badValue(source: "eigenvalues", value: "LAPACK dgeev info \(info)",
+                                           expected: "a matrix whose QR iteration converges (finite entries)")
+        }
+        // Largest real part; of a conjugate pair, the one with positive imaginary part.
+        var best = 0
+        for k in 1..<count where wr[k] > wr[best] || (wr[k] == wr[best] && wi[k] > wi[best]) { best = k }
+        // Column k of a row-major n x n matrix; a pair stores (re, im) in columns j, j + 1 for
+        // the eigenvalue with positive imaginary part at j.
+        func vector(_ v: [Double]) -> (real: [Double], imaginary: [Double]) {
+            let column = { (c: Int) in (0..<count).map { v[$0 * count + c] } }
+            if wi[best] == 0 { return (column(best), [Double](repeating: 0, count: count)) }
+            return wi[best] > 0 ? (column(best), column(best + 1)) : (column(best - 1), column(best).map { -$0 })
+        }
+        return Leading(value: Value(real: wr[best], imaginary: wi[best]), right: vector(vr), left: vector(vl))
+    }
 }
