@@ -271,8 +271,11 @@ public enum RWWGradient {
     /// A recomputed stretch of the forward pass.
     struct Segment {
         let start: Int, steps: Int
-        /// S_E at steps start - maxDelay ... start + steps, [t][node]; S_I at start ... start + steps.
-        var sE: [Double], sI: [Double]
+        /// S_E at steps start - maxDelay ... start + steps, [t][node], and the same node-major
+        /// (row length maxDelay + 1 + steps); S_I at start ... start + steps.
+        var sE: [Double]
+        let rows: NodeRows?
+        var sI: [Double]
         var clampedE: [Bool], clampedI: [Bool]
         var xiE: [Double], xiI: [Double], coupling: [Double]
         /// Balloon states at the segment's haemodynamic steps (first: at the start), and inputs.
@@ -296,9 +299,10 @@ public enum RWWGradient {
         /// Incoming edges of each node in ascending source order: start[i] ..< start[i + 1]
         /// index `source`, `weight` and `delay`.
         let edgeStart: [Int], edgeSource: [Int], edgeWeight: [Double], edgeDelay: [Int]
-        /// Weights and read offsets ((maxDelay - delay) n + source: edge e reads S_E of local
-        /// step t at t n + offset[e] of a segment's S_E array) for the hot loops.
-        let edges: EdgeTable
+        /// The edges split by delay against K = `DelayCoupling.blockLength`, as in the engine:
+        /// long edges (delay >= K) are summed for K steps at once from time-contiguous rows
+        /// of S_E (and their adjoint added back K steps at once), short ones step by step.
+        let long: EdgeClass, short: EdgeClass
 
         init(spec: SimulationSpec<ReducedWongWang>) {
             self.spec = spec
@@ -322,8 +326,9 @@ public enum RWWGradient {
                 start.append(source.count)
             }
             edgeStart = start; edgeSource = source; edgeWeight = weight; edgeDelay = delay
-            let window = maxDelay
-            edges = EdgeTable(weights: weight, offsets: zip(source, delay).map { (window - $1) * c.rows + $0 })
+            let k = DelayCoupling.blockLength
+            long = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 >= k }
+            short = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 < k }
             ji = spec.nodeParameters[0]
             generator = CounterNoise(seed: spec.seed)
         }
@@ -355,20 +360,36 @@ public enum RWWGradient {
             var zMeans = [Double](repeating: 0, count: boldSteps * n)
             var samples: [Int: Sample] = [:]
             var clamps = 0
-            // Index of absolute step t in sE: t - s0 + d.
-            let weightPointer = edges.weights, offsetPointer = edges.offsets
+            // Index of absolute step t in sE: t - s0 + d. The same S_E node-major in `rows`
+            // (row j holds steps s0 - d ... s0 + steps of node j) for the coupling sums.
+            let rowLength = d + 1 + steps
+            let rows = NodeRows(count: rowLength * n, repeating: 0)
+            for t in 0...d { for j in 0..<n { rows.pointer[j * rowLength + t] = cp.windowE[t * n + j] } }
+            let longRead = long.offsets(rowLength: rowLength, maxDelay: d), shortRead = short.offsets(rowLength: rowLength, maxDelay: d)
+            let blockLength = DelayCoupling.blockLength
+            let longSums = NodeRows(count: n * blockLength, repeating: 0)
             var driftE = [Double](repeating: 0, count: n), driftI = driftE
             for local in 0..<steps {
                 let step = s0 + local
-                // The network inputs of every node at this step (plain loads: no bounds checks).
-                sE.withUnsafeBufferPointer { history in
-                    coupling.withUnsafeMutableBufferPointer { out in
-                        let base = history.baseAddress! + local * n
-                        for i in 0..<n {
-                            var ci = 0.0
-                            for e in edgeStart[i]..<edgeStart[i + 1] { ci += weightPointer[e] * base[offsetPointer[e]] }
-                            out[local * n + i] = ci
+                // The network inputs of every node at this step: long edges for K steps at the
+                // start of each block of K (they read only states at least K steps old), then
+                // the short edges of this step.
+                if local % blockLength == 0 {
+                    long.sumBlock(rows: rows.pointer + local, reads: longRead, into: longSums.pointer, nodes: n)
+                }
+                coupling.withUnsafeMutableBufferPointer { out in
+                    let base = rows.pointer + local, w = short.weights.pointer, read = shortRead.pointer
+                    for i in 0..<n {
+                        var even = 0.0, odd = 0.0
+                        var q = short.start[i]
+                        let end = short.start[i + 1]
+                        while q + 1 < end {
+                            even += w[q] * base[read[q]]
+                            odd += w[q + 1] * base[read[q + 1]]
+                            q += 2
                         }
+                        if q < end { even += w[q] * base[read[q]] }
+                        out[local * n + i] = longSums.pointer[i * blockLength + local % blockLength] + (even + odd)
                     }
                 }
                 // Drifts four nodes at a time (lane for lane the same arithmetic as one at a time).
@@ -400,6 +421,7 @@ public enum RWWGradient {
                     if clampedE[(local + 1) * n + i] { clamps += 1 }
                     if clampedI[(local + 1) * n + i] { clamps += 1 }
                     sE[(local + 1 + d) * n + i] = min(max(e1, 0), 1)
+                    rows.pointer[i * rowLength + local + 1 + d] = sE[(local + 1 + d) * n + i]
                     sI[(local + 1) * n + i] = min(max(i1, 0), 1)
                 }
                 if (local + 1) % m == 0 {
@@ -424,10 +446,10 @@ public enum RWWGradient {
             let end = State(step: s0 + steps, windowE: window, sI: Array(sI[(steps * n)..<((steps + 1) * n)]),
                                  balloon: Array(balloonStates[(boldSteps * n)..<((boldSteps + 1) * n)]))
             if !record {
-                return Segment(start: s0, steps: steps, sE: [], sI: [], clampedE: [], clampedI: [], xiE: [], xiI: [], coupling: [],
+                return Segment(start: s0, steps: steps, sE: [], rows: nil, sI: [], clampedE: [], clampedI: [], xiE: [], xiI: [], coupling: [],
                                balloon: [], zMeans: [], samples: samples, clamps: clamps, end: end)
             }
-            return Segment(start: s0, steps: steps, sE: sE, sI: sI, clampedE: clampedE, clampedI: clampedI, xiE: xiE, xiI: xiI,
+            return Segment(start: s0, steps: steps, sE: sE, rows: rows, sI: sI, clampedE: clampedE, clampedI: clampedI, xiE: xiE, xiI: xiI,
                            coupling: coupling, balloon: balloonStates, zMeans: zMeans, samples: samples, clamps: clamps, end: end)
         }
 
@@ -436,14 +458,17 @@ public enum RWWGradient {
         func backward(_ seg: Segment, boldCotangent: [Int: [Double]], stateCotangent: [Int: (e: [Double], i: [Double])],
                       carry: inout Carry, into acc: inout Accumulators, weights: Bool) {
             let d = maxDelay, steps = seg.steps, s0 = seg.start
-            // dL/dS_E at steps s0 - d ... s0 + steps; the last d + 1 come from the later segment.
-            var gE = [Double](repeating: 0, count: (d + 1 + steps) * n)
-            for q in 0..<((d + 1) * n) { gE[steps * n + q] += carry.gE[q] }
+            let rowLength = d + 1 + steps
+            // dL/dS_E at steps s0 - d ... s0 + steps, node-major like `seg.rows`; the last d + 1
+            // of each row come from the later segment.
+            let gRows = NodeRows(count: rowLength * n, repeating: 0)
+            let gE = gRows.pointer
+            for t in 0...d { for j in 0..<n { gE[j * rowLength + steps + t] += carry.gE[t * n + j] } }
             var gI = [Double](repeating: 0, count: (steps + 1) * n)
             for k in 0..<n { gI[steps * n + k] = carry.gI[k] }
             // Terms on the states at the samples inside (s0, s0 + steps].
             for (step, g) in stateCotangent where step > s0 && step <= s0 + steps {
-                for i in 0..<n { gE[(step - s0 + d) * n + i] += g.e[i]; gI[(step - s0) * n + i] += g.i[i] }
+                for i in 0..<n { gE[i * rowLength + step - s0 + d] += g.e[i]; gI[(step - s0) * n + i] += g.i[i] }
             }
             var lambdaBalloon = carry.balloon
             let boldSteps = steps / m
@@ -458,11 +483,16 @@ public enum RWWGradient {
                 for i in 0..<n {
                     let (lx, lz) = balloon.rk4StepAdjoint(seg.balloon[b * n + i], z: seg.zMeans[b * n + i], h: h, lambdaBalloon[i])
                     lambdaBalloon[i] = lx
-                    for t in (b * m + 1)...(b * m + m) { gE[(t + d) * n + i] += lz / Double(m) }
+                    for t in (b * m + 1)...(b * m + m) { gE[i * rowLength + t + d] += lz / Double(m) }
                 }
             }
             let rootDt = dt.squareRoot()
-            let weightPointer = edges.weights, offsetPointer = edges.offsets
+            let blockLength = DelayCoupling.blockLength
+            let longRead = long.offsets(rowLength: rowLength, maxDelay: d), shortRead = short.offsets(rowLength: rowLength, maxDelay: d)
+            let history = seg.rows!.pointer
+            // Coupling cotangents lc_i of the current block of K steps, added back over long
+            // edges when the pass reaches the block's first step.
+            let blockCotangents = NodeRows(count: n * blockLength, repeating: 0)
             // The Jacobian entries of every node at a step, four nodes at a time.
             var entries = [Double](repeating: 0, count: 7 * n)
             func jacobians(at local: Int) {
@@ -491,29 +521,29 @@ public enum RWWGradient {
             }
             for local in stride(from: steps - 1, through: 0, by: -1) {
                 jacobians(at: local)
+                if local == steps - 1 || local % blockLength == blockLength - 1 {
+                    blockCotangents.pointer.initialize(repeating: 0, count: n * blockLength)
+                }
                 for i in 0..<n {
                     let k = (local + 1) * n + i
-                    let lE = seg.clampedE[k] ? 0 : gE[(local + 1 + d) * n + i], lI = seg.clampedI[k] ? 0 : gI[k]
+                    let lE = seg.clampedE[k] ? 0 : gE[i * rowLength + local + 1 + d], lI = seg.clampedI[k] ? 0 : gI[k]
                     if lE == 0 && lI == 0 { continue }
                     let e = seg.sE[(local + d) * n + i], inh = seg.sI[local * n + i], ci = seg.coupling[local * n + i]
                     let o = 7 * i
                     let jac = (ee: entries[o], ei: entries[o + 1], ie: entries[o + 2], ii: entries[o + 3], ec: entries[o + 4],
                                kE: entries[o + 5], kI: entries[o + 6])
-                    gE[(local + d) * n + i] += lE * (1 + dt * jac.ee) + lI * dt * jac.ie
+                    gE[i * rowLength + local + d] += lE * (1 + dt * jac.ee) + lI * dt * jac.ie
                     gI[local * n + i] += lE * dt * jac.ei + lI * (1 + dt * jac.ii)
                     let lc = lE * dt * jac.ec
+                    blockCotangents.pointer[i * blockLength + local % blockLength] = lc
                     if lc != 0 {
-                        let range = edgeStart[i]..<edgeStart[i + 1]
-                        gE.withUnsafeMutableBufferPointer { g in
-                            let base = g.baseAddress! + local * n
-                            for e in range { base[offsetPointer[e]] += weightPointer[e] * lc }
-                        }
+                        // Short edges now: g_E,j(t - d_ij) += C_ij lc_i(t).
+                        let w = short.weights.pointer, read = shortRead.pointer
+                        let base = gE + local, values = history + local
+                        for q in short.start[i]..<short.start[i + 1] { base[read[q]] += w[q] * lc }
                         if weights {
-                            seg.sE.withUnsafeBufferPointer { history in
-                                acc.weight.withUnsafeMutableBufferPointer { w in
-                                    let base = history.baseAddress! + local * n
-                                    for e in range { w[e] += lc * base[offsetPointer[e]] }
-                                }
+                            acc.weight.withUnsafeMutableBufferPointer { g in
+                                for q in short.start[i]..<short.start[i + 1] { g[short.edge[q]] += lc * values[read[q]] }
                             }
                         }
                     }
@@ -525,23 +555,108 @@ public enum RWWGradient {
                     acc.drive[i] += a * p.wE + bI * p.wI
                     if scale != 0 { acc.sigma += rootDt * (lE * seg.xiE[local * n + i] + lI * seg.xiI[local * n + i]) }
                 }
+                if local % blockLength == 0 {
+                    // The block's long-edge cotangents: g_E,j(t - d_ij) += C_ij lc_i(t) for its K
+                    // steps at once (all land before the block, which the pass has not reached).
+                    if weights {
+                        acc.weight.withUnsafeMutableBufferPointer { g in
+                            long.addBlockAdjoint(cotangents: blockCotangents.pointer, gradient: gE + local, rows: history + local,
+                                                 reads: longRead, nodes: n, weightGradient: g.baseAddress!)
+                        }
+                    } else {
+                        long.addBlockAdjoint(cotangents: blockCotangents.pointer, gradient: gE + local, rows: history + local,
+                                             reads: longRead, nodes: n, weightGradient: nil)
+                    }
+                }
             }
-            carry.gE = Array(gE[0..<((d + 1) * n)])
+            carry.gE = [Double](repeating: 0, count: (d + 1) * n)
+            for t in 0...d { for j in 0..<n { carry.gE[t * n + j] = gE[j * rowLength + t] } }
             carry.gI = Array(gI[0..<n])
             carry.balloon = lambdaBalloon
         }
     }
 
-    /// Edge weights and offsets in memory allocated once per gradient computation.
-    final class EdgeTable {
-        let weights: UnsafeMutablePointer<Double>
-        let offsets: UnsafeMutablePointer<Int>
-        init(weights w: [Double], offsets o: [Int]) {
-            weights = .allocate(capacity: max(w.count, 1))
-            offsets = .allocate(capacity: max(o.count, 1))
-            weights.initialize(from: w, count: w.count)
-            offsets.initialize(from: o, count: o.count)
+    /// Memory allocated once per segment and read without bounds checks in the hot loops.
+    final class Buffer<Element>: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<Element>
+        init(count: Int, repeating value: Element) {
+            pointer = .allocate(capacity: max(count, 1))
+            pointer.initialize(repeating: value, count: max(count, 1))
         }
-        deinit { weights.deallocate(); offsets.deallocate() }
+        deinit { pointer.deallocate() }
+    }
+    typealias NodeRows = Buffer<Double>
+
+    /// One class of edges (long or short), grouped by target node in ascending source order:
+    /// target i's edges are start[i] ..< start[i + 1]; `edge` is each one's index in the
+    /// problem's edge list (for the weight gradient).
+    struct EdgeClass {
+        let start: [Int], edge: [Int], source: [Int], delay: [Int]
+        let weights: Buffer<Double>
+
+        init(start all: [Int], source: [Int], weight: [Double], delay: [Int], where keep: (Int) -> Bool) {
+            var start = [0], edge: [Int] = []
+            for i in 0..<(all.count - 1) {
+                for e in all[i]..<all[i + 1] where keep(delay[e]) { edge.append(e) }
+                start.append(edge.count)
+            }
+            self.start = start
+            self.edge = edge
+            self.source = edge.map { source[$0] }
+            self.delay = edge.map { delay[$0] }
+            weights = Buffer(count: edge.count, repeating: 0)
+            for (q, e) in edge.enumerated() { weights.pointer[q] = weight[e] }
+        }
+
+        /// Where each edge reads in node-major rows of `rowLength` values whose index maxDelay
+        /// is the segment's first step: source * rowLength + maxDelay - delay, plus the local step.
+        func offsets(rowLength: Int, maxDelay: Int) -> Buffer<Int> {
+            let r = Buffer<Int>(count: edge.count, repeating: 0)
+            for q in edge.indices { r.pointer[q] = source[q] * rowLength + maxDelay - delay[q] }
+            return r
+        }
+
+        /// sums[i][s] = sum over i's edges, in order, of w * S_E(source, t + s - delay), for the
+        /// K = 16 steps s from `rows` (positioned at the block's first local step t).
+        func sumBlock(rows: UnsafeMutablePointer<Double>, reads: Buffer<Int>, into sums: UnsafeMutablePointer<Double>, nodes: Int) {
+            let read = reads.pointer
+            let base = UnsafeRawPointer(rows), w = weights.pointer
+            for i in 0..<nodes {
+                var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
+                for q in start[i]..<start[i + 1] {
+                    let p = base + read[q] * MemoryLayout<Double>.stride
+                    let we = SIMD8<Double>(repeating: w[q])
+                    a0 += we * p.loadUnaligned(as: SIMD8<Double>.self)
+                    a1 += we * p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                }
+                let out = UnsafeMutableRawPointer(sums + i * 16)
+                out.storeBytes(of: a0, as: SIMD8<Double>.self)
+                out.storeBytes(of: a1, toByteOffset: 64, as: SIMD8<Double>.self)
+            }
+        }
+
+        /// The adjoint of `sumBlock`: gradient(source, t + s - delay) += w * cotangents[i][s],
+        /// and with `weightGradient` dL/dw += sum_s cotangents[i][s] * S_E(source, t + s - delay).
+        func addBlockAdjoint(cotangents: UnsafeMutablePointer<Double>, gradient: UnsafeMutablePointer<Double>,
+                             rows: UnsafeMutablePointer<Double>, reads: Buffer<Int>, nodes: Int, weightGradient: UnsafeMutablePointer<Double>?) {
+            let read = reads.pointer
+            let w = weights.pointer
+            for i in 0..<nodes where start[i] < start[i + 1] {
+                let c = UnsafeRawPointer(cotangents + i * 16)
+                let c0 = c.loadUnaligned(as: SIMD8<Double>.self), c1 = c.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                if c0 == SIMD8() && c1 == SIMD8() { continue }
+                for q in start[i]..<start[i + 1] {
+                    let g = UnsafeMutableRawPointer(gradient + read[q])
+                    let we = SIMD8<Double>(repeating: w[q])
+                    g.storeBytes(of: g.loadUnaligned(as: SIMD8<Double>.self) + we * c0, as: SIMD8<Double>.self)
+                    g.storeBytes(of: g.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self) + we * c1, toByteOffset: 64, as: SIMD8<Double>.self)
+                    if let weightGradient {
+                        let h = UnsafeRawPointer(rows + read[q])
+                        let product = c0 * h.loadUnaligned(as: SIMD8<Double>.self) + c1 * h.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                        weightGradient[edge[q]] += product.sum()
+                    }
+                }
+            }
+        }
     }
 }
