@@ -90,4 +90,71 @@ extension BalloonWindkessel {
         lx = lx + g1; lz += z1
         return (lx, lz)
     }
+
+    /// Four nodes' points as lanes, and back (nodes past `count` repeat the last one).
+    func lanes(_ points: UnsafePointer<Point>, count: Int) -> State {
+        var x = State()
+        for l in 0..<4 {
+            let p = points[min(l, count - 1)]
+            x.s[l] = p.s; x.f[l] = p.f; x.v[l] = p.v; x.q[l] = p.q
+        }
+        return x
+    }
+
+    func store(_ x: State, into points: UnsafeMutablePointer<Point>, count: Int) {
+        for l in 0..<min(count, 4) { points[l] = Point(s: x.s[l], f: x.f[l], v: x.v[l], q: x.q[l]) }
+    }
+
+    /// `driftVJP` for four nodes (lanes), powers through the vector exp and log.
+    func driftVJP(_ x: State, z: Lanes, _ w: State) -> (State, Lanes) {
+        let a = 1 / alpha
+        let logV = VectorMath.log(x.v)
+        let vA1 = VectorMath.exp((a - 1) * logV)
+        let l = Foundation.log(1 - rho)
+        let p = VectorMath.exp(l / x.f)
+        let e = 1 - p
+        let de = p * l / (x.f * x.f)
+        var g = State()
+        g.s = -kappa * w.s + w.f
+        g.f = -gamma * w.s + w.v / tau + w.q * (e + x.f * de) / (rho * tau)
+        g.v = -w.v * a * vA1 / tau - w.q * (a - 1) * x.q * vA1 / x.v / tau
+        g.q = -w.q * vA1 / tau
+        return (g, w.s)
+    }
+
+    /// `rk4StepAdjoint` for four nodes (lanes); the stage points are recomputed with the
+    /// forward step's own drift.
+    func rk4StepAdjoint(_ x: State, z: Lanes, h: Double, _ lambda: State) -> (state: State, input: Lanes) {
+        let invTau = 1 / tau, invAlpha = 1 / alpha, l = Foundation.log(1 - rho), invRho = 1 / rho, e = alphaEighths
+        func f(_ y: State) -> State {
+            derivative(y, z: z, invTau: invTau, invAlpha: invAlpha, log1MinusRho: l, invRho: invRho, eighths: e)
+        }
+        let k1 = f(x)
+        let x2 = x.advanced(k1, 0.5 * h)
+        let k2 = f(x2)
+        let x3 = x.advanced(k2, 0.5 * h)
+        let k3 = f(x3)
+        let x4 = x.advanced(k3, h)
+        var lx = lambda, lz = Lanes()
+        var lk1 = State.zero.advanced(lambda, h / 6), lk2 = State.zero.advanced(lambda, h / 3), lk3 = lk2
+        let lk4 = lk1
+        let (g4, z4) = driftVJP(x4, z: z, lk4)
+        lx = lx.advanced(g4, 1); lk3 = lk3.advanced(g4, h); lz += z4
+        let (g3, z3) = driftVJP(x3, z: z, lk3)
+        lx = lx.advanced(g3, 1); lk2 = lk2.advanced(g3, 0.5 * h); lz += z3
+        let (g2, z2) = driftVJP(x2, z: z, lk2)
+        lx = lx.advanced(g2, 1); lk1 = lk1.advanced(g2, 0.5 * h); lz += z2
+        let (g1, z1) = driftVJP(x, z: z, lk1)
+        lx = lx.advanced(g1, 1); lz += z1
+        return (lx, lz)
+    }
+}
+
+extension BalloonWindkessel.State {
+    /// All lanes zero (a cotangent).
+    static var zero: Self {
+        var x = Self()
+        x.f = .init(); x.v = .init(); x.q = .init()
+        return x
+    }
 }

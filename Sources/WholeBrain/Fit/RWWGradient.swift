@@ -428,9 +428,19 @@ public enum RWWGradient {
                     let b = (local + 1) / m - 1
                     for i in 0..<n {
                         var z = 0.0
-                        for t in (local + 1 - m + 1)...(local + 1) { z += sE[(t + d) * n + i] }
+                        for t in (local + 1 - m + 1)...(local + 1) { z += rows.pointer[i * rowLength + t + d] }
                         zMeans[b * n + i] = z / Double(m)
-                        balloonStates[(b + 1) * n + i] = balloon.rk4Step(balloonStates[b * n + i], z: zMeans[b * n + i], h: h)
+                    }
+                    // Four nodes per RK4 step (lane for lane the engine's arithmetic).
+                    balloonStates.withUnsafeMutableBufferPointer { states in
+                        for i in stride(from: 0, to: n, by: 4) {
+                            let count = min(4, n - i)
+                            var x = balloon.lanes(states.baseAddress! + b * n + i, count: count)
+                            var z = VectorMath.Lanes()
+                            for l in 0..<4 { z[l] = zMeans[b * n + i + min(l, count - 1)] }
+                            balloon.rk4Step(&x, z: z, h: h)
+                            balloon.store(x, into: states.baseAddress! + (b + 1) * n + i, count: count)
+                        }
                     }
                     let done = step + 1
                     if done > spec.transientSteps, (done - spec.transientSteps) % spec.stepsPerTR == 0,
@@ -480,10 +490,20 @@ public enum RWWGradient {
                                                                   v: lambdaBalloon[i].v + w[i] * gb.v, q: lambdaBalloon[i].q + w[i] * gb.q)
                     }
                 }
-                for i in 0..<n {
-                    let (lx, lz) = balloon.rk4StepAdjoint(seg.balloon[b * n + i], z: seg.zMeans[b * n + i], h: h, lambdaBalloon[i])
-                    lambdaBalloon[i] = lx
-                    for t in (b * m + 1)...(b * m + m) { gE[i * rowLength + t + d] += lz / Double(m) }
+                seg.balloon.withUnsafeBufferPointer { states in
+                    lambdaBalloon.withUnsafeMutableBufferPointer { lambda in
+                        for i in stride(from: 0, to: n, by: 4) {
+                            let count = min(4, n - i)
+                            var z = VectorMath.Lanes()
+                            for l in 0..<4 { z[l] = seg.zMeans[b * n + i + min(l, count - 1)] }
+                            let (lx, lz) = balloon.rk4StepAdjoint(balloon.lanes(states.baseAddress! + b * n + i, count: count), z: z, h: h,
+                                                                  balloon.lanes(lambda.baseAddress! + i, count: count))
+                            balloon.store(lx, into: lambda.baseAddress! + i, count: count)
+                            for l in 0..<count {
+                                for t in (b * m + 1)...(b * m + m) { gE[(i + l) * rowLength + t + d] += lz[l] / Double(m) }
+                            }
+                        }
+                    }
                 }
             }
             let rootDt = dt.squareRoot()
