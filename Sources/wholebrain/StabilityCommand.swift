@@ -20,6 +20,14 @@ struct StabilityCommand: ParsableCommand {
         With the defaults (w_plus 1.4, J_i 1) the low state of the bundled connectomes rises \
         smoothly into the high one: there is no G*. Stronger inhibition shows the fold:
           wholebrain stability --subject 101309 --param G --range 0:4 --set J_i=2 --out runs/stab
+
+        --map X:LO:HI:N,Y:LO:HI:N maps a single uncoupled node over two parameters instead \
+        (like BrainPy's Bifurcation2D): limit cycles by simulation for any --model (amplitude and \
+        period per grid point: map_cycle_amplitude.npy, map_cycle_period_ms.npy) and, for rww, \
+        every fixed point and how many are stable (map_fixed_points.npy, map_stable_points.npy, \
+        map_high_S_E.npy); map_axes.json and report.html with a heatmap of each.
+          wholebrain stability --map w_plus:1:4:30,J_i:0.5:3:30 --out runs/map
+          wholebrain stability --model hopf --map a:-0.5:0.5:21,omega:0.1:0.5:9 --out runs/hopf-map
         """)
 
     @Option(help: "Dataset folder.") var data: String = "data/hcp"
@@ -31,6 +39,8 @@ struct StabilityCommand: ParsableCommand {
     var assignments: [String] = []
     @Option(help: ArgumentHelp("Instead of the network continuation: a single node's two-parameter map, NAME:LO:HI:COUNT,NAME:LO:HI:COUNT (e.g. w_plus:1:4:30,J_i:0.5:3:30).", valueName: "spec"))
     var map: String?
+    @Option(help: ArgumentHelp("Model of the single-node --map (see `wholebrain models`); the continuation is rww's.", valueName: "name")) var model: String = ReducedWongWang.name
+    @Option(help: ArgumentHelp("Simulated ms per grid point when --map looks for limit cycles (the last 1000 ms are examined).", valueName: "ms")) var cycleDuration: Double = 3000
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
 
@@ -46,6 +56,9 @@ struct StabilityCommand: ParsableCommand {
     func stability() throws {
         try OutputFolder.checkDestination(out, force: force)
         if let map { return try nodeMap(map) }
+        guard model == ReducedWongWang.name else {
+            throw WholeBrainError.badValue(source: "--model", value: model, expected: "rww for the network continuation (other models: --map)")
+        }
         let continuable = ["G", "w_plus", "J_i", "J_NMDA", "I_0", "I_ext"]
         guard continuable.contains(param), let continued = ReducedWongWang.parameterSpecs.first(where: { $0.name == param }) else {
             throw WholeBrainError.badValue(source: "--param", value: param, expected: "one of \(continuable.joined(separator: ", "))")
@@ -93,36 +106,57 @@ struct StabilityCommand: ParsableCommand {
         print(summary + " Outputs in \(out)")
     }
 
-    /// `--map`: fixed points of one node over a two-parameter grid.
+    /// `--map`: one node over a two-parameter grid: limit cycles by simulation for any
+    /// --model, and for rww also every fixed point and its stability.
     func nodeMap(_ text: String) throws {
-        let axes = try text.split(separator: ",").map { part -> (name: String, path: WritableKeyPath<ReducedWongWang.Parameters, Double>, values: [Double]) in
+        let modelType = try ModelCatalog.named(model)
+        let names = modelType.parameterNames + modelType.parameterAliases.keys.sorted()
+        let axes = try text.split(separator: ",").map { part -> (name: String, values: [Double]) in
             let f = part.split(separator: ":").map(String.init)
-            guard f.count == 4, let spec = ReducedWongWang.parameterSpecs.first(where: { $0.name == f[0] }),
-                  let lo = Double(f[1]), let hi = Double(f[2]), let n = Int(f[3]), hi > lo, n >= 2, n <= 400 else {
+            guard f.count == 4, names.contains(f[0]), let lo = Double(f[1]), let hi = Double(f[2]), let n = Int(f[3]), hi > lo, n >= 2, n <= 400 else {
                 throw WholeBrainError.badValue(source: "--map", value: String(part),
-                                               expected: "NAME:LO:HI:COUNT with a parameter of rww (\(ReducedWongWang.parameterNames.joined(separator: ", "))), LO < HI, 2 <= COUNT <= 400")
+                                               expected: "NAME:LO:HI:COUNT with a parameter of \(model) (\(names.joined(separator: ", "))), LO < HI, 2 <= COUNT <= 400")
             }
-            return (f[0], spec.keyPath, (0..<n).map { lo + (hi - lo) * Double($0) / Double(n - 1) })
+            return (f[0], (0..<n).map { lo + (hi - lo) * Double($0) / Double(n - 1) })
         }
         guard axes.count == 2 else {
             throw WholeBrainError.badValue(source: "--map", value: text, expected: "two axes separated by a comma")
         }
-        let parameters = try setParameters()
+        guard cycleDuration > 1000 else {
+            throw WholeBrainError.badValue(source: "--cycle-duration", value: "\(cycleDuration)", expected: "more than 1000 ms (the last 1000 ms are examined)")
+        }
+        let assigned = try parseAssignments(assignments)
         let folder = try OutputFolder(path: out, force: force)
-        let result = try NodeMap.map(parameters: parameters, x: (axes[0].path, axes[0].values), y: (axes[1].path, axes[1].values))
-        try folder.write("map_fixed_points.npy", bytes: NumpyFile.encode(result.fixedPoints))
-        try folder.write("map_stable_points.npy", bytes: NumpyFile.encode(result.stablePoints))
-        try folder.write("map_high_S_E.npy", bytes: NumpyFile.encode(result.highestStableSE))
-        try folder.write("map_axes.json", bytes: try SimulationOutputs.json([axes[0].name: axes[0].values, axes[1].name: axes[1].values,
-                                                                            "rows": axes[1].name, "columns": axes[0].name]))
-        let bistable = result.stablePoints.values.filter { $0 >= 2 }.count
-        let body = "<p>\(bistable) of \(result.stablePoints.values.count) grid points are bistable (two stable fixed points).</p>"
-            + SVG.gridMap(title: "stable fixed points", result.stablePoints, rowName: axes[1].name, rowValues: axes[1].values,
-                          columnName: axes[0].name, columnValues: axes[0].values)
-            + SVG.gridMap(title: "S_E of the highest stable state", result.highestStableSE, rowName: axes[1].name, rowValues: axes[1].values,
-                          columnName: axes[0].name, columnValues: axes[0].values)
-        try folder.write("report.html", text: SVG.page(title: "WholeBrain: single-node map", sections: [("\(axes[0].name) x \(axes[1].name)", body)]))
+        let (x, y) = (axes[0], axes[1])
+        func grid(_ title: String, _ m: Matrix) -> String {
+            SVG.gridMap(title: title, m, rowName: y.name, rowValues: y.values, columnName: x.name, columnValues: x.values)
+        }
+        var body = "", summary: [String] = []
+        if modelType.name == ReducedWongWang.name {
+            let parameters = try setParameters()
+            let path = { (name: String) in ReducedWongWang.parameterSpecs.first { $0.name == (ReducedWongWang.parameterAliases[name] ?? name) }!.keyPath }
+            let result = try NodeMap.map(parameters: parameters, x: (path(x.name), x.values), y: (path(y.name), y.values))
+            try folder.write("map_fixed_points.npy", bytes: NumpyFile.encode(result.fixedPoints))
+            try folder.write("map_stable_points.npy", bytes: NumpyFile.encode(result.stablePoints))
+            try folder.write("map_high_S_E.npy", bytes: NumpyFile.encode(result.highestStableSE))
+            let bistable = result.stablePoints.values.filter { $0 >= 2 }.count
+            summary.append("\(bistable) of \(result.stablePoints.values.count) grid points bistable")
+            body += "<p>\(bistable) of \(result.stablePoints.values.count) grid points are bistable (two stable fixed points).</p>"
+                + grid("stable fixed points", result.stablePoints) + grid("S_E of the highest stable state", result.highestStableSE)
+        }
+        let cycles = try modelType.cycleMap(assignments: assigned, x: x, y: y, duration: cycleDuration)
+        try folder.write("map_cycle_amplitude.npy", bytes: NumpyFile.encode(cycles.amplitude))
+        try folder.write("map_cycle_period_ms.npy", bytes: NumpyFile.encode(cycles.period))
+        try folder.write("map_axes.json", bytes: try SimulationOutputs.json([x.name: x.values, y.name: y.values, "rows": y.name, "columns": x.name,
+                                                                            "model": model]))
+        let oscillating = cycles.oscillating.values.filter { $0 > 0 }.count
+        summary.append("\(oscillating) of \(cycles.oscillating.values.count) with a limit cycle")
+        let observed = modelType.variables[modelType.coupledVariable].name
+        body += "<p>Limit cycles found by simulation (four starts, RK4 at 0.05 ms for \(Int(cycleDuration)) ms, the last 1000 ms examined): "
+            + "\(oscillating) of \(cycles.oscillating.values.count) grid points oscillate; amplitude is half the peak-to-peak range of \(observed).</p>"
+            + grid("limit cycle amplitude (\(observed))", cycles.amplitude) + grid("limit cycle period (ms)", cycles.period)
+        try folder.write("report.html", text: SVG.page(title: "WholeBrain: single-node map (\(model))", sections: [("\(x.name) x \(y.name)", body)]))
         try folder.commit()
-        print("\(bistable) of \(result.stablePoints.values.count) grid points bistable; outputs in \(out)")
+        print(summary.joined(separator: "; ") + "; outputs in \(out)")
     }
 }

@@ -306,6 +306,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(map.status, 0, map.err)
         XCTAssert(map.out.contains("bistable"), map.out)
         XCTAssert(FileManager.default.fileExists(atPath: path("map") + "/map_stable_points.npy"))
+        // Any model's map: the Hopf node's limit cycle, radius sqrt(a), where a > 0 only.
+        let hopf = try run(["stability", "--model", "hopf", "--map", "a:-0.25:0.25:3,omega:0.2:0.4:2", "--out", path("hopfmap")])
+        XCTAssertEqual(hopf.status, 0, hopf.err)
+        XCTAssert(hopf.out.contains("2 of 6 with a limit cycle"), hopf.out)
+        let amplitude = try NumpyFile.readMatrix(path: path("hopfmap") + "/map_cycle_amplitude.npy")
+        XCTAssertEqual(amplitude[1, 2], 0.5, accuracy: 1e-4)
+        XCTAssertTrue(amplitude[0, 0].isNaN)
+        let wrongAxis = try run(["stability", "--model", "hopf", "--map", "w_plus:1:2:3,omega:0.2:0.4:2", "--out", path("bad")])
+        XCTAssert(wrongAxis.err.contains("--map") && wrongAxis.err.contains("omega"), wrongAxis.err)
         // Continuation in another parameter: raising w_plus also ends the low state.
         let wPlus = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--param", "w_plus", "--range", "1:3",
                              "--set", "J_i=2", "--set", "G=0.3", "--out", path("wplus")])

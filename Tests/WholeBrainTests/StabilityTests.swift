@@ -142,3 +142,31 @@ final class StabilityTests: XCTestCase {
                             containing: ["--fic", "> 0 Hz"])
     }
 }
+
+/// Limit cycles by simulation against the Stuart-Landau oscillator's analytic cycle: radius
+/// sqrt(a), angular frequency omega (period 2 pi / omega ms); none for a < 0.
+final class LimitCycleTests: XCTestCase {
+    func testHopfCycleHasTheAnalyticAmplitudeAndPeriod() throws {
+        var p = Hopf.Parameters()
+        p.a = 0.25; p.omega = 0.2
+        let cycles = try LimitCycles.find(model: Hopf(parameters: p))
+        XCTAssertEqual(cycles.compactMap { $0 }.count, 4, "every start ends on the cycle")
+        for c in cycles.compactMap({ $0 }) {
+            XCTAssertEqual(c.amplitude, 0.5, accuracy: 1e-4)
+            XCTAssertEqual(c.period, 2 * Double.pi / 0.2, accuracy: 1e-3)
+        }
+        p.a = -0.1
+        XCTAssertTrue(try LimitCycles.find(model: Hopf(parameters: p)).allSatisfy { $0 == nil }, "a stable focus, no cycle")
+    }
+
+    func testCycleMapOverTwoParameters() throws {
+        let map = try Hopf.cycleMap(assignments: [], x: ("a", [-0.1, 0.04, 0.25]), y: ("omega", [0.2, 0.5]), duration: 2000, window: 500)
+        for (r, omega) in [0.2, 0.5].enumerated() {
+            XCTAssertTrue(map.amplitude[r, 0].isNaN)
+            XCTAssertEqual(map.oscillating[r, 0], 0)
+            XCTAssertEqual(map.amplitude[r, 1], 0.2, accuracy: 1e-4)
+            XCTAssertEqual(map.amplitude[r, 2], 0.5, accuracy: 1e-4)
+            XCTAssertEqual(map.period[r, 2], 2 * Double.pi / omega, accuracy: 1e-3)
+        }
+    }
+}
