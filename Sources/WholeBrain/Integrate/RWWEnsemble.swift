@@ -1,0 +1,297 @@
+import Foundation
+
+/// Up to four reduced Wong-Wang simulations of one connectome integrated together, one per
+/// SIMD lane: the points of a sweep that differ only in model parameters (G, w_plus, J_i, ...,
+/// per-node J_i), noise amplitude and seed. Each edge's delayed sum then serves four points
+/// with one vector load and fused multiply-add, and the drift, bounds and Balloon-Windkessel
+/// steps run on four points at once.
+///
+/// Every lane does exactly the arithmetic of `NetworkSimulator` for its own spec (the same
+/// long/short edge split and summation order, fused multiply-adds where the engine uses them,
+/// the same drift, Euler-Maruyama update, bounds, BOLD steps and means), so each point's
+/// result is the same bits as its own run (checked by the tests). Supported: Euler-Maruyama,
+/// white noise (or none), linear coupling, BOLD from S_E, no zero-delay connections, no state
+/// samples; `compatible` says whether a set of specs qualifies.
+public enum RWWEnsemble {
+    public typealias Lanes = VectorMath.Lanes
+
+    /// nil when the specs can share lanes, else why not.
+    public static func incompatibility(_ specs: [SimulationSpec<ReducedWongWang>]) -> String? {
+        guard let first = specs.first else { return "no points" }
+        guard specs.count <= 4 else { return "more than four points" }
+        for s in specs {
+            if s.integrator != .euler { return "integrator \(s.integrator.rawValue) (Euler only)" }
+            if s.noise.kind == .ou { return "OU noise" }
+            if s.coupling != .linear { return "coupling \(s.coupling.rawValue)" }
+            if s.statePeriod != nil { return "state samples" }
+            if s.initialState != nil { return "given initial states" }
+            if case .variable(0) = s.boldInput {} else { return "BOLD input other than S_E" }
+            if s.connectome.weights != first.connectome.weights || s.connectome.lengths != first.connectome.lengths {
+                return "different connectomes"
+            }
+            if s.dt != first.dt || s.duration != first.duration || s.transient != first.transient || s.tr != first.tr
+                || s.conductionSpeed != first.conductionSpeed || s.recordBold != first.recordBold || s.balloon != first.balloon {
+                return "different time grids, speeds or observers"
+            }
+        }
+        return nil
+    }
+
+    /// Runs the specs (one to four) together; result k is spec k's, as `NetworkSimulator` gives it.
+    public static func run(_ specs: [SimulationSpec<ReducedWongWang>]) throws -> [SimulationResult] {
+        if let reason = incompatibility(specs) {
+            throw WholeBrainError.badValue(source: "ensemble", value: reason, expected: "points that differ only in parameters, noise amplitude and seed")
+        }
+        let coupling = DelayCoupling(connectome: specs[0].connectome, dt: specs[0].dt, speed: specs[0].conductionSpeed)
+        guard coupling.instantEdgeCount == 0 else {
+            throw WholeBrainError.badValue(source: "ensemble", value: "zero-delay connections", expected: "every connection at least one step long")
+        }
+        let integrator = Integrator(specs: specs, coupling: coupling)
+        return try integrator.run()
+    }
+
+    /// The lanes' state and buffers, allocated once.
+    final class Integrator {
+        let specs: [SimulationSpec<ReducedWongWang>]
+        let lanes: Int, n: Int, k = DelayCoupling.blockLength
+        let coupling: DelayCoupling
+        let rowLength: Int, maxDelay: Int
+        /// [node][time][lane], rows of rowLength * 4.
+        let history: UnsafeMutablePointer<Double>
+        /// [node][K][lane] long-edge sums of the current block; [K][variable][node][lane] normals.
+        let longAcc: UnsafeMutablePointer<Double>, noise: UnsafeMutablePointer<Double>
+        var cursor: Int
+
+        init(specs: [SimulationSpec<ReducedWongWang>], coupling: DelayCoupling) {
+            // Lanes past the last spec repeat it (their results are dropped).
+            self.specs = (0..<4).map { specs[min($0, specs.count - 1)] }
+            lanes = specs.count
+            n = specs[0].connectome.regionCount
+            self.coupling = coupling
+            rowLength = coupling.rowLength
+            maxDelay = coupling.maxDelay
+            history = .allocate(capacity: max(n * rowLength * 4, 4))
+            history.initialize(repeating: 0, count: max(n * rowLength * 4, 4))
+            longAcc = .allocate(capacity: n * k * 4)
+            longAcc.initialize(repeating: 0, count: n * k * 4)
+            noise = .allocate(capacity: k * 2 * n * 4)
+            noise.initialize(repeating: 0, count: k * 2 * n * 4)
+            cursor = maxDelay
+        }
+
+        deinit { history.deallocate(); longAcc.deallocate(); noise.deallocate() }
+
+        func perLane(_ f: (SimulationSpec<ReducedWongWang>) -> Double) -> Lanes {
+            Lanes(f(specs[0]), f(specs[1]), f(specs[2]), f(specs[3]))
+        }
+
+        @inline(__always) func load(_ p: UnsafeMutablePointer<Double>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+        @inline(__always) func store(_ v: Lanes, _ p: UnsafeMutablePointer<Double>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self) }
+
+        /// The last maxDelay + 1 values of every row move to its start when a block would run past its end.
+        func ensureRoom() {
+            guard cursor + k >= rowLength else { return }
+            let keep = maxDelay + 1
+            for j in 0..<n {
+                let row = history + j * rowLength * 4
+                row.update(from: row + (cursor - keep + 1) * 4, count: keep * 4)
+            }
+            cursor = keep - 1
+        }
+
+        /// Long-edge sums for the K steps of a block (the engine's order: ascending edges,
+        /// fused multiply-add, from zero).
+        func accumulateLongEdges() {
+            let start = coupling.longStart, offset = coupling.longOffset, w = coupling.longWeights[0]
+            for i in 0..<n {
+                for half in 0..<2 {
+                    var a0 = SIMD8<Double>(), a1 = SIMD8<Double>(), a2 = SIMD8<Double>(), a3 = SIMD8<Double>()
+                    for e in start[i]..<start[i + 1] {
+                        // offset = j rowLength - d: row j at time cursor - d, lanes interleaved.
+                        let o = Int(offset[e])
+                        let j = (o + rowLength - 1) / rowLength, d = j * rowLength - o
+                        let q = UnsafeRawPointer(history + (j * rowLength + cursor - d + 8 * half) * 4)
+                        let we = SIMD8<Double>(repeating: w[e])
+                        a0.addProduct(we, q.loadUnaligned(as: SIMD8<Double>.self))
+                        a1.addProduct(we, q.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self))
+                        a2.addProduct(we, q.loadUnaligned(fromByteOffset: 128, as: SIMD8<Double>.self))
+                        a3.addProduct(we, q.loadUnaligned(fromByteOffset: 192, as: SIMD8<Double>.self))
+                    }
+                    let out = UnsafeMutableRawPointer(longAcc + (i * k + 8 * half) * 4)
+                    out.storeBytes(of: a0, as: SIMD8<Double>.self)
+                    out.storeBytes(of: a1, toByteOffset: 64, as: SIMD8<Double>.self)
+                    out.storeBytes(of: a2, toByteOffset: 128, as: SIMD8<Double>.self)
+                    out.storeBytes(of: a3, toByteOffset: 192, as: SIMD8<Double>.self)
+                }
+            }
+        }
+
+        /// The block's normal numbers, each lane from its own seed (computed once when the
+        /// seeds agree).
+        func generateNoise(firstStep: Int, steps: Int, generators: [CounterNoise], noisy: [Bool]) {
+            let zig = Ziggurat.tables
+            let shared = Set(generators.map(\.seed)).count == 1 && !noisy.contains(false)
+            for s in 0..<steps {
+                for v in 0..<2 {
+                    for i in 0..<n {
+                        let at = noise + ((s * 2 + v) * n + i) * 4
+                        if shared {
+                            let x = generators[0].normal(node: i, step: UInt64(firstStep + s), variable: UInt64(v), tables: zig)
+                            store(Lanes(repeating: x), at)
+                        } else {
+                            for l in 0..<4 {
+                                at[l] = noisy[l] ? generators[l].normal(node: i, step: UInt64(firstStep + s), variable: UInt64(v), tables: zig) : 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        func run() throws -> [SimulationResult] {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let first = specs[0], dt = first.dt
+            let p = specs.map(\.model.parameters)
+            func param(_ f: (ReducedWongWang.Parameters) -> Double) -> Lanes { Lanes(f(p[0]), f(p[1]), f(p[2]), f(p[3])) }
+            // The model's combinations, per lane, computed as `ReducedWongWang.init` does.
+            let models = specs.map(\.model)
+            let excitatoryDrive = Lanes(models[0].excitatoryDrive, models[1].excitatoryDrive, models[2].excitatoryDrive, models[3].excitatoryDrive)
+            let recurrence = Lanes(models[0].recurrence, models[1].recurrence, models[2].recurrence, models[3].recurrence)
+            let globalGain = Lanes(models[0].globalGain, models[1].globalGain, models[2].globalGain, models[3].globalGain)
+            let inhibitoryDrive = Lanes(models[0].inhibitoryDrive, models[1].inhibitoryDrive, models[2].inhibitoryDrive, models[3].inhibitoryDrive)
+            let invTauE = Lanes(models[0].invTauE, models[1].invTauE, models[2].invTauE, models[3].invTauE)
+            let invTauI = Lanes(models[0].invTauI, models[1].invTauI, models[2].invTauI, models[3].invTauI)
+            let jNMDA = param(\.jNMDA), gammaE = param(\.gammaE), gammaI = param(\.gammaI)
+            let aE = param(\.aE), bE = param(\.bE), dE = param(\.dE), aI = param(\.aI), bI = param(\.bI), dI = param(\.dI)
+            let jI = (0..<n).map { i in perLane { $0.nodeParameters[0][i] } }
+            let noisy = specs.map { !$0.noise.isSilent && $0.noise.sigma != 0 }
+            let scale = perLane { $0.noise.kind == .white ? $0.noise.sigma * $0.dt.squareRoot() : 0 }
+            let generators = specs.map { CounterNoise(seed: $0.seed) }
+            // State [variable][node] lanes; initial state as the engine draws it.
+            var x = [Lanes](repeating: Lanes(), count: 2 * n)
+            for v in 0..<2 {
+                let range = ReducedWongWang.variables[v].initialRange
+                for i in 0..<n {
+                    x[v * n + i] = Lanes((0..<4).map { l in
+                        range.lowerBound + (range.upperBound - range.lowerBound)
+                            * generators[l].uniform(node: i, step: NodeBlockIntegrator<ReducedWongWang>.initialStateCounter, variable: UInt64(v))
+                    })
+                }
+            }
+            cursor = maxDelay
+            for j in 0..<n { for t in 0...cursor { store(x[j], history + (j * rowLength + t) * 4) } }
+            let total = first.totalSteps, substeps = first.boldSubsteps, transientSteps = first.transientSteps
+            let stepsPerTR = first.stepsPerTR, sampleCount = first.sampleCount
+            let hBold = Double(substeps) * dt / 1000, inv = 1 / Double(substeps)
+            let balloon = first.balloon
+            var balloonState = [BalloonWindkessel.State](repeating: .init(), count: n)
+            var zSum = [Lanes](repeating: Lanes(), count: n), checkSum = zSum
+            var meanVars = [Lanes](repeating: Lanes(), count: 2 * n), meanObs = meanVars
+            var rates = [Lanes](repeating: Lanes(), count: 2 * n)
+            var meanCount = 0, recorded = 0, substep = 0
+            var bold = [Matrix](repeating: Matrix(rows: first.recordBold ? sampleCount : 0, columns: n), count: 4)
+            let zero = Lanes(), lower = Lanes(repeating: 0), upper = Lanes(repeating: 1)
+            let shortStart = coupling.shortStart, shortOffset = coupling.shortOffset, shortWeight = coupling.shortWeights[0]
+            var step = 0
+            while step < total {
+                ensureRoom()
+                let steps = min(k, total - step)
+                accumulateLongEdges()
+                if noisy.contains(true) { generateNoise(firstStep: step, steps: steps, generators: generators, noisy: noisy) }
+                for s in 0..<steps {
+                    for i in 0..<n {
+                        // Held delayed sum: long + (even + odd), as the engine.
+                        var even = zero, odd = zero
+                        var e = shortStart[i]
+                        let end = shortStart[i + 1]
+                        while e + 1 < end {
+                            let o0 = Int(shortOffset[e]), o1 = Int(shortOffset[e + 1])
+                            even.addProduct(Lanes(repeating: shortWeight[e]), load(history + sourceIndex(o0) * 4))
+                            odd.addProduct(Lanes(repeating: shortWeight[e + 1]), load(history + sourceIndex(o1) * 4))
+                            e += 2
+                        }
+                        if e < end { even.addProduct(Lanes(repeating: shortWeight[e]), load(history + sourceIndex(Int(shortOffset[e])) * 4)) }
+                        let c = load(longAcc + (i * k + s) * 4) + (even + odd)
+                        // The drift (ReducedWongWang.drift, lane for lane).
+                        let e0 = x[i], i0 = x[n + i]
+                        let xE = excitatoryDrive + recurrence * e0 + globalGain * c - jI[i] * i0
+                        let xI = inhibitoryDrive + jNMDA * e0 - i0
+                        let rE = transfer(xE, a: aE, b: bE, d: dE)
+                        let rI = transfer(xI, a: aI, b: bI, d: dI)
+                        let dSE = ((1 - e0) * (gammaE * rE) - e0 * invTauE) + zero
+                        let dSI = (gammaI * rI - i0 * invTauI) + zero
+                        rates[i] = rE; rates[n + i] = rI
+                        var nextE = e0 + dt * dSE + scale * load(noise + ((s * 2) * n + i) * 4)
+                        var nextI = i0 + dt * dSI + scale * load(noise + ((s * 2 + 1) * n + i) * 4)
+                        var check = checkSum[i]
+                        check += nextE
+                        nextE.replace(with: lower, where: nextE .< lower)
+                        nextE.replace(with: upper, where: nextE .> upper)
+                        check += nextI
+                        nextI.replace(with: lower, where: nextI .< lower)
+                        nextI.replace(with: upper, where: nextI .> upper)
+                        checkSum[i] = check
+                        x[i] = nextE; x[n + i] = nextI
+                        zSum[i] += nextE
+                    }
+                    for j in 0..<n { store(x[j], history + (j * rowLength + cursor + 1) * 4) }
+                    cursor += 1
+                    step += 1
+                    // Observers, as `NodeBlockIntegrator.observe`.
+                    substep += 1
+                    if substep == substeps {
+                        substep = 0
+                        for i in 0..<n {
+                            let zMean = zSum[i] * inv
+                            zSum[i] = Lanes()
+                            balloon.rk4Step(&balloonState[i], z: zMean, h: hBold)
+                        }
+                        if step > transientSteps {
+                            for q in 0..<(2 * n) { meanVars[q] += x[q]; meanObs[q] += rates[q] }
+                            meanCount += 1
+                            if first.recordBold, (step - transientSteps) % stepsPerTR == 0, recorded < sampleCount {
+                                for i in 0..<n {
+                                    let y = balloon.bold(balloonState[i])
+                                    for l in 0..<4 {
+                                        guard y[l].isFinite else {
+                                            throw WholeBrainError.diverged(timeMs: Double(step) * dt, node: i, variable: "BOLD")
+                                        }
+                                        bold[l][recorded, i] = y[l]
+                                    }
+                                }
+                                recorded += 1
+                            }
+                        }
+                    }
+                }
+                for i in 0..<n {
+                    for l in 0..<lanes where !checkSum[i][l].isFinite {
+                        let variable = x[i][l].isFinite ? "S_I" : "S_E"
+                        throw WholeBrainError.diverged(timeMs: Double(step) * dt, node: i, variable: variable)
+                    }
+                }
+            }
+            let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let count = Double(max(meanCount, 1))
+            return (0..<lanes).map { l in
+                SimulationResult(bold: bold[l], states: nil, stateSampleCount: 0,
+                                 meanVariables: (0..<2).map { v in (0..<n).map { meanVars[v * n + $0][l] / count } },
+                                 meanObservables: (0..<2).map { o in (0..<n).map { meanObs[o * n + $0][l] / count } },
+                                 steps: total, wallSeconds: wall)
+            }
+        }
+
+        /// The history index (row j, time cursor - d) of a short edge's engine offset j rowLength - d.
+        @inline(__always) func sourceIndex(_ offset: Int) -> Int {
+            let j = (offset + rowLength - 1) / rowLength, d = j * rowLength - offset
+            return j * rowLength + cursor - d
+        }
+
+        /// `ReducedWongWang.transfer` with per-lane constants (the same operations per lane).
+        @inline(__always) func transfer(_ x: Lanes, a: Lanes, b: Lanes, d: Lanes) -> Lanes {
+            let y = a * x - b
+            let h = y / -VectorMath.expm1(-d * y)
+            return h.replacing(with: 1 / d, where: y .== Lanes(repeating: 0))
+        }
+    }
+}
