@@ -125,6 +125,11 @@ if arguments.contains("--gradient-memory") {
     exit(0)
 }
 
+if arguments.contains("--ensemble-only") {
+    try ensembleFigures()
+    exit(0)
+}
+
 if arguments.contains("--gradient-only") {
     var p = ReducedWongWang.Parameters()
     p.g = 0.5
@@ -198,6 +203,35 @@ func modelFigure<M: NeuralMassModel>(_: M.Type) throws {
                                spec.coupling.rawValue, spec.noise.isSilent ? "no" : spec.noise.kind.rawValue)))
 }
 for m in ModelCatalog.all { try modelFigure(m) }
+
+// 3b. Batched ensembles: four RWW points (G = 0.5, 1, 1.5, 2) as SIMD lanes against the same
+// four run one at a time; ns per point-node-step (wall / (points x steps x regions)).
+func ensembleFigures() throws {
+    func specs(seeds: [UInt64]) throws -> [SimulationSpec<ReducedWongWang>] {
+        try zip([0.5, 1.0, 1.5, 2.0], seeds).map { g, seed in
+            var p = ReducedWongWang.Parameters()
+            p.g = g
+            return try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: sc, duration: 36, transient: 0, seed: seed)
+        }
+    }
+    for (label, seeds) in [("one seed", [UInt64](repeating: 1, count: 4)), ("four seeds", [1, 2, 3, 4] as [UInt64])] {
+        let points = try specs(seeds: seeds)
+        let perPointNodeStep = Double(points[0].totalSteps * 80 * points.count)
+        var single: [Double] = [], batched: [Double] = []
+        for _ in 0..<3 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for s in points { _ = try NetworkSimulator(spec: s).run() }
+            single.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / perPointNodeStep)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            _ = try RWWEnsemble.run(points)
+            batched.append(Double(DispatchTime.now().uptimeNanoseconds - t1) / perPointNodeStep)
+        }
+        let (s, b) = (single.min()!, batched.min()!)
+        report(Figure(name: "ensemble of 4 RWW points as lanes, N=80 HCP, \(label)", value: String(format: "%.1f", b),
+                      note: String(format: "(ns per point-node-step; one point at a time %.1f: %.2fx the throughput; G 0.5-2, 20 m/s)", s, s / b)))
+    }
+}
+try ensembleFigures()
 
 // 4. The whole BOLD analysis of one subject (80 regions x 1200 TRs): PSD, band powers, ALFF,
 // band-pass, FC, FCD, synchrony and metastability.

@@ -25,6 +25,7 @@ struct SweepCommand: ParsableCommand {
 
     @Argument(help: "The TOML job spec.") var job: String
     @Option(help: "Output folder (kept between runs for --resume).") var out: String
+    @Option(help: ArgumentHelp("Runs handed out together; rww runs of one batch are integrated together as SIMD lanes (1: one at a time). Results are the same bits either way.", valueName: "1-4")) var batch: Int = 4
     @Flag(help: "Continue a sweep in --out, computing only the missing runs.") var resume = false
     @Flag(help: "Start afresh, deleting an existing --out.") var force = false
     @Flag(help: "No progress lines.") var quiet = false
@@ -66,7 +67,10 @@ struct SweepCommand: ParsableCommand {
             let copy = out + "/job.toml"
             if !fm.fileExists(atPath: copy) { try fm.copyItem(atPath: job, toPath: copy) }
         }
-        let runner = SweepRunner(spec: spec, folder: out, communicator: world)
+        guard (1...4).contains(batch) else {
+            throw WholeBrainError.badValue(source: "--batch", value: "\(batch)", expected: "1 to 4 runs per batch")
+        }
+        let runner = SweepRunner(spec: spec, folder: out, communicator: world, batchSize: batch)
         let began = Date()
         try runner.run(inputs: inputs) { done, total in
             if !quiet { print(String(format: "sweep: %d of %d runs done (%.0f s)", done, total, Date().timeIntervalSince(began))) }

@@ -77,6 +77,11 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.err)
         let reference = try lines(straight)
         XCTAssertEqual(reference.count, 16)
+        // Runs integrated four at a time as SIMD lanes (the default) equal runs one at a time.
+        let single = path("single")
+        r = try CommandLineTests.launch(["sweep", spec, "--out", single, "--quiet", "--batch", "1"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try lines(single), reference, "one run at a time gives the batched runs' numbers")
         // Kill a second sweep once some runs are in, then resume it.
         let killed = path("killed")
         let process = Process()

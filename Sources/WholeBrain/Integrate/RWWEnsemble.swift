@@ -61,6 +61,8 @@ public enum RWWEnsemble {
         /// [node][K][lane] long-edge sums of the current block; [K][variable][node][lane] normals.
         let longAcc: UnsafeMutablePointer<Double>, noise: UnsafeMutablePointer<Double>
         var cursor: Int
+        /// Where each edge reads, in doubles from `history` at cursor 0: (j rowLength - d) 4.
+        let longRead: [Int], shortRead: [Int]
 
         init(specs: [SimulationSpec<ReducedWongWang>], coupling: DelayCoupling) {
             // Lanes past the last spec repeat it (their results are dropped).
@@ -77,6 +79,14 @@ public enum RWWEnsemble {
             noise = .allocate(capacity: k * 2 * n * 4)
             noise.initialize(repeating: 0, count: k * 2 * n * 4)
             cursor = maxDelay
+            let rowLength = coupling.rowLength
+            func read(_ offset: Int32) -> Int {
+                // The engine's offset j rowLength - d (row j, d steps back).
+                let o = Int(offset), j = (o + rowLength - 1) / rowLength, d = j * rowLength - o
+                return (j * rowLength - d) * 4
+            }
+            longRead = coupling.longOffset.map(read)
+            shortRead = coupling.shortOffset.map(read)
         }
 
         deinit { history.deallocate(); longAcc.deallocate(); noise.deallocate() }
@@ -102,15 +112,15 @@ public enum RWWEnsemble {
         /// Long-edge sums for the K steps of a block (the engine's order: ascending edges,
         /// fused multiply-add, from zero).
         func accumulateLongEdges() {
-            let start = coupling.longStart, offset = coupling.longOffset, w = coupling.longWeights[0]
+            let start = coupling.longStart, w = coupling.longWeights[0]
+            let now = history + cursor * 4
+            longRead.withUnsafeBufferPointer { read in
             for i in 0..<n {
                 for half in 0..<2 {
                     var a0 = SIMD8<Double>(), a1 = SIMD8<Double>(), a2 = SIMD8<Double>(), a3 = SIMD8<Double>()
                     for e in start[i]..<start[i + 1] {
-                        // offset = j rowLength - d: row j at time cursor - d, lanes interleaved.
-                        let o = Int(offset[e])
-                        let j = (o + rowLength - 1) / rowLength, d = j * rowLength - o
-                        let q = UnsafeRawPointer(history + (j * rowLength + cursor - d + 8 * half) * 4)
+                        // Row j at time cursor - d (+ 8 for the second half), lanes interleaved.
+                        let q = UnsafeRawPointer(now + read[e] + 32 * half)
                         let we = SIMD8<Double>(repeating: w[e])
                         a0.addProduct(we, q.loadUnaligned(as: SIMD8<Double>.self))
                         a1.addProduct(we, q.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self))
@@ -123,6 +133,7 @@ public enum RWWEnsemble {
                     out.storeBytes(of: a2, toByteOffset: 128, as: SIMD8<Double>.self)
                     out.storeBytes(of: a3, toByteOffset: 192, as: SIMD8<Double>.self)
                 }
+            }
             }
         }
 
@@ -191,7 +202,7 @@ public enum RWWEnsemble {
             var meanCount = 0, recorded = 0, substep = 0
             var bold = [Matrix](repeating: Matrix(rows: first.recordBold ? sampleCount : 0, columns: n), count: 4)
             let zero = Lanes(), lower = Lanes(repeating: 0), upper = Lanes(repeating: 1)
-            let shortStart = coupling.shortStart, shortOffset = coupling.shortOffset, shortWeight = coupling.shortWeights[0]
+            let shortStart = coupling.shortStart, shortWeight = coupling.shortWeights[0]
             var step = 0
             while step < total {
                 ensureRoom()
@@ -199,18 +210,18 @@ public enum RWWEnsemble {
                 accumulateLongEdges()
                 if noisy.contains(true) { generateNoise(firstStep: step, steps: steps, generators: generators, noisy: noisy) }
                 for s in 0..<steps {
+                    let now = history + cursor * 4
                     for i in 0..<n {
                         // Held delayed sum: long + (even + odd), as the engine.
                         var even = zero, odd = zero
                         var e = shortStart[i]
                         let end = shortStart[i + 1]
                         while e + 1 < end {
-                            let o0 = Int(shortOffset[e]), o1 = Int(shortOffset[e + 1])
-                            even.addProduct(Lanes(repeating: shortWeight[e]), load(history + sourceIndex(o0) * 4))
-                            odd.addProduct(Lanes(repeating: shortWeight[e + 1]), load(history + sourceIndex(o1) * 4))
+                            even.addProduct(Lanes(repeating: shortWeight[e]), load(now + shortRead[e]))
+                            odd.addProduct(Lanes(repeating: shortWeight[e + 1]), load(now + shortRead[e + 1]))
                             e += 2
                         }
-                        if e < end { even.addProduct(Lanes(repeating: shortWeight[e]), load(history + sourceIndex(Int(shortOffset[e])) * 4)) }
+                        if e < end { even.addProduct(Lanes(repeating: shortWeight[e]), load(now + shortRead[e])) }
                         let c = load(longAcc + (i * k + s) * 4) + (even + odd)
                         // The drift (ReducedWongWang.drift, lane for lane).
                         let e0 = x[i], i0 = x[n + i]
@@ -279,12 +290,6 @@ public enum RWWEnsemble {
                                  meanObservables: (0..<2).map { o in (0..<n).map { meanObs[o * n + $0][l] / count } },
                                  steps: total, wallSeconds: wall)
             }
-        }
-
-        /// The history index (row j, time cursor - d) of a short edge's engine offset j rowLength - d.
-        @inline(__always) func sourceIndex(_ offset: Int) -> Int {
-            let j = (offset + rowLength - 1) / rowLength, d = j * rowLength - offset
-            return j * rowLength + cursor - d
         }
 
         /// `ReducedWongWang.transfer` with per-lane constants (the same operations per lane).

@@ -9,14 +9,19 @@ import Foundation
 /// complete line into `results.jsonl`, sorted by point, so the file is the same whatever the
 /// number of ranks or the order runs finished in (wall times aside). A sweep killed at any
 /// moment and started again with `resume` computes only the missing runs; a torn last line
-/// is dropped.
+/// is dropped. Runs are handed out in batches (default four): rww runs that can share SIMD
+/// lanes are integrated together by `RWWEnsemble`, whose lanes give each run's own bits, so
+/// results do not depend on batching, ranks or resumption; `wall_s` is then the batch's
+/// time divided among its runs.
 public struct SweepRunner {
     public let spec: SweepSpec
     public let folder: String
     public let communicator: Communicator
+    /// Pending runs per hand-out; rww runs of one batch share SIMD lanes when they can (1: one at a time).
+    public let batchSize: Int
 
-    public init(spec: SweepSpec, folder: String, communicator: Communicator = SerialCommunicator()) {
-        self.spec = spec; self.folder = folder; self.communicator = communicator
+    public init(spec: SweepSpec, folder: String, communicator: Communicator = SerialCommunicator(), batchSize: Int = 4) {
+        self.spec = spec; self.folder = folder; self.communicator = communicator; self.batchSize = max(1, min(batchSize, 4))
     }
 
     var resultsPath: String { folder + "/results.jsonl" }
@@ -79,18 +84,34 @@ public struct SweepRunner {
         let empirical = try inputs.empiricalBold.map { try BoldAnalysis.analyze(regionsByTime: $0, source: spec.subject, options: options) }
         let counter = communicator.makeCounter()
         let part = partsFolder + "/rank-\(communicator.rank).jsonl"
+        // Runs are handed out in batches of `batchSize` pending points; rww points that can
+        // share SIMD lanes are integrated together (`RWWEnsemble`), the others one by one.
+        let batches = stride(from: 0, to: pending.count, by: batchSize).map { Array(pending[$0..<min($0 + batchSize, pending.count)]) }
         var failure: Error?
         while failure == nil {
             let ticket = counter.next()
-            guard ticket < pending.count else { break }
-            if communicator.rank == 0 { progress?(done.count + ticket + 1, points.count) }
+            guard ticket < batches.count else { break }
+            if communicator.rank == 0 { progress?(done.count + min((ticket + 1) * batchSize, pending.count), points.count) }
             do {
-                let index = pending[ticket]
+                let batch = batches[ticket]
                 let started = Date()
-                let metrics = try evaluate(point: index, modelType: modelType, inputs: inputs, options: options, empirical: empirical)
-                var row = spec.metrics.map { metrics[$0] ?? .nan }
-                row.append(Date().timeIntervalSince(started))
-                try append(try line(point: index, metrics: row), to: part)
+                let requests = try batch.map { try request(point: $0, inputs: inputs, modelType: modelType) }
+                var results: [SimulationResult]
+                let specs = modelType.name == ReducedWongWang.name && batch.count > 1
+                    ? try requests.map { try ReducedWongWang.makeSpec($0) } : []
+                if !specs.isEmpty && RWWEnsemble.incompatibility(specs) == nil
+                    && DelayCoupling(connectome: specs[0].connectome, dt: specs[0].dt, speed: specs[0].conductionSpeed).instantEdgeCount == 0 {
+                    results = try RWWEnsemble.run(specs)
+                } else {
+                    results = try requests.map { try modelType.simulate($0, communicator: SerialCommunicator(), progress: nil).result }
+                }
+                let wall = Date().timeIntervalSince(started) / Double(batch.count)
+                for (index, (request, result)) in zip(batch, zip(requests, results)) {
+                    let metrics = try evaluate(point: index, request: request, result: result, inputs: inputs, options: options, empirical: empirical)
+                    var row = spec.metrics.map { metrics[$0] ?? .nan }
+                    row.append(wall)
+                    try append(try line(point: index, metrics: row), to: part)
+                }
             } catch { failure = error }
         }
         try communicator.agree(failure)
@@ -122,9 +143,8 @@ public struct SweepRunner {
         }
     }
 
-    /// Simulates one point and computes its metrics.
-    func evaluate(point index: Int, modelType: any NeuralMassModel.Type, inputs: SimulationInputs, options: AnalysisOptions,
-                  empirical: BoldMetrics?) throws -> [String: Double] {
+    /// The simulation of one point (with feedback inhibition control applied).
+    func request(point index: Int, inputs: SimulationInputs, modelType: any NeuralMassModel.Type) throws -> SimulationRequest {
         let (values, seed) = spec.points[index]
         var request = SimulationRequest(connectome: inputs.connectome, duration: spec.duration)
         var assignments = spec.fixed
@@ -139,16 +159,18 @@ public struct SweepRunner {
         request.dt = spec.dt
         request.conductionSpeed = spec.speed
         request.seed = seed
-        var rww: SimulationSpec<ReducedWongWang>?
-        if modelType.name == ReducedWongWang.name {
-            rww = try ReducedWongWang.makeSpec(request)
-            if let fic = spec.fic {
-                request.nodeParameters["J_i"] = try FeedbackInhibition.localInhibition(parameters: rww!.model.parameters,
-                                                                                       weights: inputs.connectome.weights, targetRate: fic)
-            }
+        if modelType.name == ReducedWongWang.name, let fic = spec.fic {
+            let rww = try ReducedWongWang.makeSpec(request)
+            request.nodeParameters["J_i"] = try FeedbackInhibition.localInhibition(parameters: rww.model.parameters,
+                                                                                   weights: inputs.connectome.weights, targetRate: fic)
         }
-        let run = try modelType.simulate(request, communicator: SerialCommunicator(), progress: nil)
-        let bold = run.result.bold.transposed
+        return request
+    }
+
+    /// A point's metrics from its simulation.
+    func evaluate(point index: Int, request: SimulationRequest, result: SimulationResult, inputs: SimulationInputs,
+                  options: AnalysisOptions, empirical: BoldMetrics?) throws -> [String: Double] {
+        let bold = result.bold.transposed
         let metrics = try BoldAnalysis.analyze(regionsByTime: bold, source: "point \(index)", options: options)
         let fcPath = folder + String(format: "/points/point-%05d_fc.npy", index)
         let temporary = fcPath + ".tmp-\(getpid())"
@@ -160,7 +182,7 @@ public struct SweepRunner {
         var out: [String: Double] = [
             "metastability": metrics.metastability, "synchrony": metrics.synchrony,
             "peak_frequency": mean(metrics.peakFrequency),
-            "rate_E": mean(run.result.meanObservables.first ?? []),
+            "rate_E": mean(result.meanObservables.first ?? []),
         ]
         for (band, perRegion) in metrics.bandPower {
             if band.name == "slow-4" { out["slow4_power"] = mean(perRegion) }
@@ -172,7 +194,8 @@ public struct SweepRunner {
             out["fcd_ks"] = c["fcd_ks_distance"] as? Double
         }
         if let group = inputs.groupFC { out["fc_r_group"] = FunctionalConnectivity.similarity(metrics.fc, group) }
-        if spec.metrics.contains("leading_eigenvalue"), let s = rww {
+        if spec.metrics.contains("leading_eigenvalue"), spec.model == ReducedWongWang.name {
+            let s = try ReducedWongWang.makeSpec(request)
             let analysis = RWWStability(parameters: s.model.parameters, weights: inputs.connectome.weights,
                                         nodeJI: request.nodeParameters["J_i"])
             out["leading_eigenvalue"] = try analysis.lowState()?.leading.real
