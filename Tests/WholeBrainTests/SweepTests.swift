@@ -120,6 +120,12 @@ final class SweepTests: XCTestCase {
         XCTAssert(status.out.contains("16 of 16 runs done"), status.out + status.err)
         let report = try String(contentsOfFile: killed + "/report.html", encoding: .utf8)
         XCTAssert(report.contains("16 of 16 runs") && report.contains("<svg") && report.contains("fcd_ks"), report)
+        // BOLD power spectra: every run's region mean saved, the best run's drawn beside the empirical one.
+        XCTAssert(report.contains("BOLD power spectrum") && report.contains("empirical"), "spectra in the report")
+        let psd = try NumpyFile.readMatrix(path: killed + "/points/point-00003_psd.npy")
+        XCTAssertEqual(psd.rows, 2)
+        XCTAssertEqual(psd[0, 0], 0)
+        XCTAssert(psd.row(1).allSatisfy { $0 >= 0 } && psd.row(1).contains { $0 > 0 })
     }
 
     /// The report renders in a real browser: a headless Chromium screenshot of it carries far

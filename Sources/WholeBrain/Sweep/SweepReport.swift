@@ -2,8 +2,21 @@ import Foundation
 
 /// The HTML report of a sweep folder: per metric a line over the axis (one axis) or a map
 /// over the grid (two axes; further axes are averaged), means over seeds, and the best
-/// points by FC correlation.
+/// points by FC correlation, with the best run's FC and BOLD power spectrum beside the
+/// empirical ones.
 public enum SweepReport {
+    /// Region-mean BOLD power spectra (log10) of the best run and of the empirical data, as
+    /// the sweep saved them; empty when they are missing.
+    static func spectra(folder: String, best: Int) -> String {
+        guard let run = try? NumpyFile.readMatrix(path: folder + String(format: "/points/point-%05d_psd.npy", best)), run.rows == 2 else { return "" }
+        let freqs = Array(run.row(0)), log = { (x: Double) in x > 0 ? Foundation.log10(x) : .nan }
+        var series = [(name: "best run", values: run.row(1).map(log))]
+        if let e = try? NumpyFile.readMatrix(path: folder + "/empirical_psd.npy"), e.rows == 2, e.columns == run.columns {
+            series.append((name: "empirical", values: e.row(1).map(log)))
+        }
+        return SVG.linePlot(title: "BOLD power spectrum, mean over regions (log10)", xLabel: "Hz", series: series, x: freqs)
+    }
+
     public static func html(folder: String, spec: SweepSpec) throws -> String {
         let path = folder + "/results.jsonl"
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -57,7 +70,8 @@ public enum SweepReport {
            let empirical = try? SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation()).empiricalFC {
             sections.append(("Best run", "<p>" + zip(spec.axes, rows[best].values).map { String(format: "%@ = %.4g", $0.parameter, $1) }.joined(separator: ", ")
                 + String(format: ": FC r %.3f.</p>", rows[best].metrics["fc_r"]!)
-                + SVG.heatmap(title: "empirical FC, \(spec.subject)", empirical) + SVG.heatmap(title: "simulated FC, best run", simulated)))
+                + SVG.heatmap(title: "empirical FC, \(spec.subject)", empirical) + SVG.heatmap(title: "simulated FC, best run", simulated)
+                + spectra(folder: folder, best: points[best])))
         }
         if !ranked.isEmpty {
             sections.append(("Best runs by FC correlation", SVG.table(

@@ -82,6 +82,9 @@ public struct SweepRunner {
         options.welch.segmentLength = min(options.welch.segmentLength, samples)
         options.welch.overlap = min(options.welch.overlap, options.welch.segmentLength / 2)
         let empirical = try inputs.empiricalBold.map { try BoldAnalysis.analyze(regionsByTime: $0, source: spec.subject, options: options) }
+        if let empirical, communicator.rank == 0 {
+            try SweepRunner.writeAtomically(SweepRunner.spectrum(empirical), to: folder + "/empirical_psd.npy")
+        }
         let counter = communicator.makeCounter()
         let part = partsFolder + "/rank-\(communicator.rank).jsonl"
         // Runs are handed out in batches of `batchSize` pending points; rww points that can
@@ -172,12 +175,8 @@ public struct SweepRunner {
                   options: AnalysisOptions, empirical: BoldMetrics?) throws -> [String: Double] {
         let bold = result.bold.transposed
         let metrics = try BoldAnalysis.analyze(regionsByTime: bold, source: "point \(index)", options: options)
-        let fcPath = folder + String(format: "/points/point-%05d_fc.npy", index)
-        let temporary = fcPath + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(NumpyFile.encode(metrics.fc))),
-              rename(temporary, fcPath) == 0 else {
-            throw WholeBrainError.writeFailed(path: fcPath, problem: "could not save the point's FC")
-        }
+        try SweepRunner.writeAtomically(metrics.fc, to: folder + String(format: "/points/point-%05d_fc.npy", index))
+        try SweepRunner.writeAtomically(SweepRunner.spectrum(metrics), to: folder + String(format: "/points/point-%05d_psd.npy", index))
         func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(max(x.count, 1)) }
         var out: [String: Double] = [
             "metastability": metrics.metastability, "synchrony": metrics.synchrony,
@@ -201,5 +200,25 @@ public struct SweepRunner {
             out["leading_eigenvalue"] = try analysis.lowState()?.leading.real
         }
         return out
+    }
+
+    /// Frequencies (Hz, row 0) and the Welch power spectrum averaged over regions (row 1).
+    static func spectrum(_ m: BoldMetrics) -> Matrix {
+        let f = m.frequencies.count, regions = Double(max(m.psd.rows, 1))
+        var out = Matrix(rows: 2, columns: f)
+        for k in 0..<f {
+            out[0, k] = m.frequencies[k]
+            for r in 0..<m.psd.rows { out[1, k] += m.psd[r, k] }
+            out[1, k] /= regions
+        }
+        return out
+    }
+
+    /// Writes an array to a temporary file beside `path` and renames it into place.
+    static func writeAtomically(_ m: Matrix, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(NumpyFile.encode(m))), rename(temporary, path) == 0 else {
+            throw WholeBrainError.writeFailed(path: path, problem: "could not save \((path as NSString).lastPathComponent)")
+        }
     }
 }
