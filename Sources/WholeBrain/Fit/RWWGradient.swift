@@ -271,9 +271,8 @@ public enum RWWGradient {
     /// A recomputed stretch of the forward pass.
     struct Segment {
         let start: Int, steps: Int
-        /// S_E at steps start - maxDelay ... start + steps, [t][node], and the same node-major
-        /// (row length maxDelay + 1 + steps); S_I at start ... start + steps.
-        var sE: [Double]
+        /// S_E at steps start - maxDelay ... start + steps, node-major (row length maxDelay + 1 +
+        /// steps); S_I at start ... start + steps, [t][node].
         let rows: NodeRows?
         var sI: [Double]
         var clampedE: [Bool], clampedI: [Bool]
@@ -348,8 +347,6 @@ public enum RWWGradient {
         /// unless it is the run's end), keeping everything the backward pass needs.
         func forward(from cp: State, steps: Int, record: Bool = false) -> Segment {
             let d = maxDelay, s0 = cp.step
-            var sE = [Double](repeating: 0, count: (d + 1 + steps) * n)
-            for q in 0..<((d + 1) * n) { sE[q] = cp.windowE[q] }
             var sI = [Double](repeating: 0, count: (steps + 1) * n)
             for k in 0..<n { sI[k] = cp.sI[k] }
             var clampedE = [Bool](repeating: false, count: (steps + 1) * n), clampedI = clampedE
@@ -360,8 +357,8 @@ public enum RWWGradient {
             var zMeans = [Double](repeating: 0, count: boldSteps * n)
             var samples: [Int: Sample] = [:]
             var clamps = 0
-            // Index of absolute step t in sE: t - s0 + d. The same S_E node-major in `rows`
-            // (row j holds steps s0 - d ... s0 + steps of node j) for the coupling sums.
+            // S_E node-major: row j holds steps s0 - d ... s0 + steps of node j (absolute step t
+            // at index t - s0 + d).
             let rowLength = d + 1 + steps
             let rows = NodeRows(count: rowLength * n, repeating: 0)
             for t in 0...d { for j in 0..<n { rows.pointer[j * rowLength + t] = cp.windowE[t * n + j] } }
@@ -396,7 +393,8 @@ public enum RWWGradient {
                 var i4 = 0
                 while i4 + 4 <= n {
                     let at = local * n + i4, atE = (local + d) * n + i4
-                    let f = model.drift(sE: VectorMath.Lanes(sE[atE], sE[atE + 1], sE[atE + 2], sE[atE + 3]),
+                    let r = rows.pointer + i4 * rowLength + local + d
+                    let f = model.drift(sE: VectorMath.Lanes(r[0], r[rowLength], r[2 * rowLength], r[3 * rowLength]),
                                         sI: VectorMath.Lanes(sI[at], sI[at + 1], sI[at + 2], sI[at + 3]),
                                         coupling: VectorMath.Lanes(coupling[at], coupling[at + 1], coupling[at + 2], coupling[at + 3]),
                                         jI: VectorMath.Lanes(ji[i4], ji[i4 + 1], ji[i4 + 2], ji[i4 + 3]))
@@ -404,11 +402,11 @@ public enum RWWGradient {
                     i4 += 4
                 }
                 for i in i4..<n {
-                    let f = model.drift(sE: sE[(local + d) * n + i], sI: sI[local * n + i], coupling: coupling[local * n + i], jI: ji[i])
+                    let f = model.drift(sE: rows.pointer[i * rowLength + local + d], sI: sI[local * n + i], coupling: coupling[local * n + i], jI: ji[i])
                     driftE[i] = f.dE; driftI[i] = f.dI
                 }
                 for i in 0..<n {
-                    let e0 = sE[(local + d) * n + i], i0 = sI[local * n + i]
+                    let e0 = rows.pointer[i * rowLength + local + d], i0 = sI[local * n + i]
                     let f = (dE: driftE[i], dI: driftI[i])
                     if scale != 0 {
                         xiE[local * n + i] = generator.normal(node: i, step: UInt64(step), variable: 0)
@@ -420,8 +418,7 @@ public enum RWWGradient {
                     clampedI[(local + 1) * n + i] = !(0...1).contains(i1)
                     if clampedE[(local + 1) * n + i] { clamps += 1 }
                     if clampedI[(local + 1) * n + i] { clamps += 1 }
-                    sE[(local + 1 + d) * n + i] = min(max(e1, 0), 1)
-                    rows.pointer[i * rowLength + local + 1 + d] = sE[(local + 1 + d) * n + i]
+                    rows.pointer[i * rowLength + local + 1 + d] = min(max(e1, 0), 1)
                     sI[(local + 1) * n + i] = min(max(i1, 0), 1)
                 }
                 if (local + 1) % m == 0 {
@@ -446,20 +443,20 @@ public enum RWWGradient {
                     if done > spec.transientSteps, (done - spec.transientSteps) % spec.stepsPerTR == 0,
                        (done - spec.transientSteps) / spec.stepsPerTR <= spec.sampleCount {
                         samples[done] = Sample(bold: (0..<n).map { balloon.bold(balloonStates[(b + 1) * n + $0]) },
-                                               sE: Array(sE[((local + 1 + d) * n)..<((local + 2 + d) * n)]),
+                                               sE: (0..<n).map { rows.pointer[$0 * rowLength + local + 1 + d] },
                                                sI: Array(sI[((local + 1) * n)..<((local + 2) * n)]))
                     }
                 }
             }
             var window = [Double](repeating: 0, count: (d + 1) * n)
-            for q in 0..<((d + 1) * n) { window[q] = sE[steps * n + q] }
+            for t in 0...d { for j in 0..<n { window[t * n + j] = rows.pointer[j * rowLength + steps + t] } }
             let end = State(step: s0 + steps, windowE: window, sI: Array(sI[(steps * n)..<((steps + 1) * n)]),
                                  balloon: Array(balloonStates[(boldSteps * n)..<((boldSteps + 1) * n)]))
             if !record {
-                return Segment(start: s0, steps: steps, sE: [], rows: nil, sI: [], clampedE: [], clampedI: [], xiE: [], xiI: [], coupling: [],
+                return Segment(start: s0, steps: steps, rows: nil, sI: [], clampedE: [], clampedI: [], xiE: [], xiI: [], coupling: [],
                                balloon: [], zMeans: [], samples: samples, clamps: clamps, end: end)
             }
-            return Segment(start: s0, steps: steps, sE: sE, rows: rows, sI: sI, clampedE: clampedE, clampedI: clampedI, xiE: xiE, xiI: xiI,
+            return Segment(start: s0, steps: steps, rows: rows, sI: sI, clampedE: clampedE, clampedI: clampedI, xiE: xiE, xiI: xiI,
                            coupling: coupling, balloon: balloonStates, zMeans: zMeans, samples: samples, clamps: clamps, end: end)
         }
 
@@ -513,67 +510,63 @@ public enum RWWGradient {
             // Coupling cotangents lc_i of the current block of K steps, added back over long
             // edges when the pass reaches the block's first step.
             let blockCotangents = NodeRows(count: n * blockLength, repeating: 0)
-            // The Jacobian entries of every node at a step, four nodes at a time.
-            var entries = [Double](repeating: 0, count: 7 * n)
-            func jacobians(at local: Int) {
-                var i4 = 0
-                while i4 + 4 <= n {
-                    let at = local * n + i4, atE = (local + d) * n + i4
-                    let j = model.jacobianEntries(
-                        sE: VectorMath.Lanes(seg.sE[atE], seg.sE[atE + 1], seg.sE[atE + 2], seg.sE[atE + 3]),
-                        sI: VectorMath.Lanes(seg.sI[at], seg.sI[at + 1], seg.sI[at + 2], seg.sI[at + 3]),
-                        coupling: VectorMath.Lanes(seg.coupling[at], seg.coupling[at + 1], seg.coupling[at + 2], seg.coupling[at + 3]),
-                        jI: VectorMath.Lanes(ji[i4], ji[i4 + 1], ji[i4 + 2], ji[i4 + 3]))
-                    for q in 0..<4 {
-                        let o = 7 * (i4 + q)
-                        entries[o] = j.ee[q]; entries[o + 1] = j.ei[q]; entries[o + 2] = j.ie[q]; entries[o + 3] = j.ii[q]
-                        entries[o + 4] = j.ec[q]; entries[o + 5] = j.kE[q]; entries[o + 6] = j.kI[q]
-                    }
-                    i4 += 4
-                }
-                for i in i4..<n {
-                    let j = model.jacobianEntries(sE: seg.sE[(local + d) * n + i], sI: seg.sI[local * n + i],
-                                                  coupling: seg.coupling[local * n + i], jI: ji[i])
-                    let o = 7 * i
-                    entries[o] = j.ee; entries[o + 1] = j.ei; entries[o + 2] = j.ie; entries[o + 3] = j.ii
-                    entries[o + 4] = j.ec; entries[o + 5] = j.kE; entries[o + 6] = j.kI
-                }
-            }
+            // Per group of four nodes (lanes; a last, shorter group repeats its last node in
+            // lanes that carry zero cotangents): the parameter sums over this segment's steps.
+            let groups = (n + 3) / 4
+            typealias Lanes = VectorMath.Lanes
+            var sumCoupling = [Lanes](repeating: Lanes(), count: groups), sumRecurrent = sumCoupling, sumInhibition = sumCoupling
+            var sumNMDA = sumCoupling, sumDrive = sumCoupling, sumSigma = sumCoupling
+            let w = short.weights.pointer, read = shortRead.pointer
+            seg.sI.withUnsafeBufferPointer { sI in
+            seg.coupling.withUnsafeBufferPointer { couplingIn in
+            seg.clampedE.withUnsafeBufferPointer { clampedE in
+            seg.clampedI.withUnsafeBufferPointer { clampedI in
+            seg.xiE.withUnsafeBufferPointer { xiE in
+            seg.xiI.withUnsafeBufferPointer { xiI in
+            gI.withUnsafeMutableBufferPointer { gI in
             for local in stride(from: steps - 1, through: 0, by: -1) {
-                jacobians(at: local)
                 if local == steps - 1 || local % blockLength == blockLength - 1 {
                     blockCotangents.pointer.initialize(repeating: 0, count: n * blockLength)
                 }
-                for i in 0..<n {
-                    let k = (local + 1) * n + i
-                    let lE = seg.clampedE[k] ? 0 : gE[i * rowLength + local + 1 + d], lI = seg.clampedI[k] ? 0 : gI[k]
-                    if lE == 0 && lI == 0 { continue }
-                    let e = seg.sE[(local + d) * n + i], inh = seg.sI[local * n + i], ci = seg.coupling[local * n + i]
-                    let o = 7 * i
-                    let jac = (ee: entries[o], ei: entries[o + 1], ie: entries[o + 2], ii: entries[o + 3], ec: entries[o + 4],
-                               kE: entries[o + 5], kI: entries[o + 6])
-                    gE[i * rowLength + local + d] += lE * (1 + dt * jac.ee) + lI * dt * jac.ie
-                    gI[local * n + i] += lE * dt * jac.ei + lI * (1 + dt * jac.ii)
+                for g in 0..<groups {
+                    let i4 = 4 * g, count = min(4, n - i4)
+                    var lE = Lanes(), lI = Lanes(), e = Lanes(), inh = Lanes(), ci = Lanes(), jI = Lanes(), nE = Lanes(), nI = Lanes()
+                    for q in 0..<4 {
+                        let i = i4 + min(q, count - 1), k = (local + 1) * n + i
+                        if q < count {
+                            lE[q] = clampedE[k] ? 0 : gE[i * rowLength + local + 1 + d]
+                            lI[q] = clampedI[k] ? 0 : gI[k]
+                        }
+                        e[q] = history[i * rowLength + local + d]
+                        inh[q] = sI[local * n + i]; ci[q] = couplingIn[local * n + i]; jI[q] = ji[i]
+                        if scale != 0 { nE[q] = xiE[local * n + i]; nI[q] = xiI[local * n + i] }
+                    }
+                    let jac = model.jacobianEntries(sE: e, sI: inh, coupling: ci, jI: jI)
+                    let toE = lE * (1 + dt * jac.ee) + lI * dt * jac.ie
+                    let toI = lE * dt * jac.ei + lI * (1 + dt * jac.ii)
                     let lc = lE * dt * jac.ec
-                    blockCotangents.pointer[i * blockLength + local % blockLength] = lc
-                    if lc != 0 {
+                    for q in 0..<count {
+                        let i = i4 + q
+                        gE[i * rowLength + local + d] += toE[q]
+                        gI[local * n + i] += toI[q]
+                        blockCotangents.pointer[i * blockLength + local % blockLength] = lc[q]
+                        guard lc[q] != 0 else { continue }
                         // Short edges now: g_E,j(t - d_ij) += C_ij lc_i(t).
-                        let w = short.weights.pointer, read = shortRead.pointer
                         let base = gE + local, values = history + local
-                        for q in short.start[i]..<short.start[i + 1] { base[read[q]] += w[q] * lc }
+                        for q2 in short.start[i]..<short.start[i + 1] { base[read[q2]] += w[q2] * lc[q] }
                         if weights {
-                            acc.weight.withUnsafeMutableBufferPointer { g in
-                                for q in short.start[i]..<short.start[i + 1] { g[short.edge[q]] += lc * values[read[q]] }
+                            acc.weight.withUnsafeMutableBufferPointer { gw in
+                                for q2 in short.start[i]..<short.start[i + 1] { gw[short.edge[q2]] += lc[q] * values[read[q2]] }
                             }
                         }
                     }
                     let a = dt * lE * jac.kE, bI = dt * lI * jac.kI
-                    acc.coupling[i] += a * ci
-                    acc.recurrent[i] += a * e
-                    acc.inhibition[i] -= a * inh
-                    acc.nmda[i] += a * (p.wPlus * e + p.g * ci) + bI * e
-                    acc.drive[i] += a * p.wE + bI * p.wI
-                    if scale != 0 { acc.sigma += rootDt * (lE * seg.xiE[local * n + i] + lI * seg.xiI[local * n + i]) }
+                    sumCoupling[g] += a * ci
+                    sumRecurrent[g] += a * e
+                    sumInhibition[g] -= a * inh
+                    sumNMDA[g] += a * (p.wPlus * e + p.g * ci) + bI * e
+                    sumDrive[g] += a * p.wE + bI * p.wI
+                    if scale != 0 { sumSigma[g] += rootDt * (lE * nE + lI * nI) }
                 }
                 if local % blockLength == 0 {
                     // The block's long-edge cotangents: g_E,j(t - d_ij) += C_ij lc_i(t) for its K
@@ -587,6 +580,14 @@ public enum RWWGradient {
                         long.addBlockAdjoint(cotangents: blockCotangents.pointer, gradient: gE + local, rows: history + local,
                                              reads: longRead, nodes: n, weightGradient: nil)
                     }
+                }
+            }
+            } } } } } } }
+            for g in 0..<groups {
+                for q in 0..<min(4, n - 4 * g) {
+                    let i = 4 * g + q
+                    acc.coupling[i] += sumCoupling[g][q]; acc.recurrent[i] += sumRecurrent[g][q]; acc.inhibition[i] += sumInhibition[g][q]
+                    acc.nmda[i] += sumNMDA[g][q]; acc.drive[i] += sumDrive[g][q]; acc.sigma += sumSigma[g][q]
                 }
             }
             carry.gE = [Double](repeating: 0, count: (d + 1) * n)
