@@ -26,6 +26,7 @@ struct SweepCommand: ParsableCommand {
     @Argument(help: "The TOML job spec.") var job: String
     @Option(help: "Output folder (kept between runs for --resume).") var out: String
     @Option(help: ArgumentHelp("Runs handed out together; rww runs of one batch are integrated together as SIMD lanes (1: one at a time). Results are the same bits either way.", valueName: "1-4")) var batch: Int = 4
+    @Option(help: ArgumentHelp("Under MPI: ranks per run (node blocks); the ranks form groups of B, each integrating one run at a time split into B blocks. Default 1.", valueName: "B")) var nodeBlocks: Int?
     @Flag(help: "Continue a sweep in --out, computing only the missing runs.") var resume = false
     @Flag(help: "Start afresh, deleting an existing --out.") var force = false
     @Flag(help: "No progress lines.") var quiet = false
@@ -52,6 +53,13 @@ struct SweepCommand: ParsableCommand {
         let (spec, inputs) = try world.collectively { () throws -> (SweepSpec, SimulationInputs) in
             let spec = try SweepCommand.load(job: job)
             let inputs = try SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation())
+            guard (1...4).contains(batch) else {
+                throw WholeBrainError.badValue(source: "--batch", value: "\(batch)", expected: "1 to 4 runs per batch")
+            }
+            if let nodeBlocks, nodeBlocks < 1 || world.size % nodeBlocks != 0 {
+                throw WholeBrainError.badValue(source: "--node-blocks", value: "\(nodeBlocks)",
+                                               expected: "a divisor of the number of ranks (\(world.size)): the ranks form groups of that many")
+            }
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             if !existing.isEmpty && !resume && !force {
                 throw WholeBrainError.outputExists(path: out)
@@ -67,10 +75,11 @@ struct SweepCommand: ParsableCommand {
             let copy = out + "/job.toml"
             if !fm.fileExists(atPath: copy) { try fm.copyItem(atPath: job, toPath: copy) }
         }
-        guard (1...4).contains(batch) else {
-            throw WholeBrainError.badValue(source: "--batch", value: "\(batch)", expected: "1 to 4 runs per batch")
+        let blocks = nodeBlocks ?? 1
+        let runner = try world.collectively { try SweepRunner(spec: spec, folder: out, communicator: world, batchSize: batch, nodeBlocks: blocks) }
+        if lead && world.size > 1 && !quiet {
+            print("sweep: \(world.size) ranks as \(world.size / blocks) groups of \(blocks) node block\(blocks == 1 ? "" : "s") (--node-blocks \(blocks)\(nodeBlocks == nil ? ", the default: runs are independent, so one rank per run scales best" : ""))")
         }
-        let runner = SweepRunner(spec: spec, folder: out, communicator: world, batchSize: batch)
         let began = Date()
         try runner.run(inputs: inputs) { done, total in
             if !quiet { print(String(format: "sweep: %d of %d runs done (%.0f s)", done, total, Date().timeIntervalSince(began))) }

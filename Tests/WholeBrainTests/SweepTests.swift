@@ -164,5 +164,15 @@ final class SweepTests: XCTestCase {
         let r = try MPITests.launch(ranks: 2, ["sweep", spec, "--out", mpi, "--quiet"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertEqual(try lines(mpi), try lines(serial))
+        // One group of two ranks: each run split into two node blocks, the same lines.
+        let blocks = path("blocks")
+        let b = try MPITests.launch(ranks: 2, ["sweep", spec, "--out", blocks, "--node-blocks", "2"])
+        XCTAssertEqual(b.status, 0, b.err)
+        XCTAssert(b.out.contains("1 groups of 2 node blocks"), b.out)
+        XCTAssertEqual(try lines(blocks), try lines(serial))
+        let bad = try MPITests.launch(ranks: 2, ["sweep", spec, "--out", path("bad"), "--node-blocks", "3"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssert(bad.err.contains("--node-blocks") && bad.err.contains("divisor"), bad.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("bad")), "no output folder after a bad option")
     }
 }

@@ -19,9 +19,19 @@ public struct SweepRunner {
     public let communicator: Communicator
     /// Pending runs per hand-out; rww runs of one batch share SIMD lanes when they can (1: one at a time).
     public let batchSize: Int
+    /// Ranks per run: the P ranks form P / B groups of B ranks; each group takes runs from the
+    /// job-wide counter and integrates each run split into B node blocks (`NetworkSimulator`
+    /// over the group's communicator); its first rank analyses and writes the run.
+    public let nodeBlocks: Int
 
-    public init(spec: SweepSpec, folder: String, communicator: Communicator = SerialCommunicator(), batchSize: Int = 4) {
+    public init(spec: SweepSpec, folder: String, communicator: Communicator = SerialCommunicator(), batchSize: Int = 4,
+                nodeBlocks: Int = 1) throws {
+        guard nodeBlocks >= 1, communicator.size % nodeBlocks == 0 else {
+            throw WholeBrainError.badValue(source: "--node-blocks", value: "\(nodeBlocks)",
+                                           expected: "a divisor of the number of ranks (\(communicator.size)): the ranks form groups of that many")
+        }
         self.spec = spec; self.folder = folder; self.communicator = communicator; self.batchSize = max(1, min(batchSize, 4))
+        self.nodeBlocks = nodeBlocks
     }
 
     var resultsPath: String { folder + "/results.jsonl" }
@@ -87,12 +97,19 @@ public struct SweepRunner {
         }
         let counter = communicator.makeCounter()
         let part = partsFolder + "/rank-\(communicator.rank).jsonl"
+        // Groups of `nodeBlocks` consecutive ranks; the group's first rank draws the tickets.
+        let group = nodeBlocks == 1 ? SerialCommunicator() : communicator.split(color: communicator.rank / nodeBlocks, key: communicator.rank)
+        let leads = group.rank == 0
         // Runs are handed out in batches of `batchSize` pending points; rww points that can
         // share SIMD lanes are integrated together (`RWWEnsemble`), the others one by one.
         let batches = stride(from: 0, to: pending.count, by: batchSize).map { Array(pending[$0..<min($0 + batchSize, pending.count)]) }
         var failure: Error?
         while failure == nil {
-            let ticket = counter.next()
+            var ticket = leads ? counter.next() : 0
+            if nodeBlocks > 1 {
+                let bytes = withUnsafeBytes(of: Int64(ticket)) { Array($0) }
+                ticket = Int(group.broadcast(bytes, root: 0).withUnsafeBytes { $0.loadUnaligned(as: Int64.self) })
+            }
             guard ticket < batches.count else { break }
             if communicator.rank == 0 { progress?(done.count + min((ticket + 1) * batchSize, pending.count), points.count) }
             do {
@@ -100,22 +117,24 @@ public struct SweepRunner {
                 let started = Date()
                 let requests = try batch.map { try request(point: $0, inputs: inputs, modelType: modelType) }
                 var results: [SimulationResult]
-                let specs = modelType.name == ReducedWongWang.name && batch.count > 1
+                let specs = modelType.name == ReducedWongWang.name && batch.count > 1 && nodeBlocks == 1
                     ? try requests.map { try ReducedWongWang.makeSpec($0) } : []
                 if !specs.isEmpty && RWWEnsemble.incompatibility(specs) == nil
                     && DelayCoupling(connectome: specs[0].connectome, dt: specs[0].dt, speed: specs[0].conductionSpeed).instantEdgeCount == 0 {
                     results = try RWWEnsemble.run(specs)
                 } else {
-                    results = try requests.map { try modelType.simulate($0, communicator: SerialCommunicator(), progress: nil).result }
+                    results = try requests.map { try modelType.simulate($0, communicator: group, progress: nil).result }
                 }
                 let wall = Date().timeIntervalSince(started) / Double(batch.count)
-                for (index, (request, result)) in zip(batch, zip(requests, results)) {
+                for (index, (request, result)) in zip(batch, zip(requests, results)) where leads {
                     let metrics = try evaluate(point: index, request: request, result: result, inputs: inputs, options: options, empirical: empirical)
                     var row = spec.metrics.map { metrics[$0] ?? .nan }
                     row.append(wall)
                     try append(try line(point: index, metrics: row), to: part)
                 }
             } catch { failure = error }
+            // A failure anywhere in a group (e.g. while its first rank writes) stops the whole group.
+            if nodeBlocks > 1 { do { try group.agree(failure) } catch { failure = failure ?? error } }
         }
         try communicator.agree(failure)
         try communicator.collectively { try consolidate() }
