@@ -78,6 +78,7 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "No per-step lines.") var quiet = false
     @Flag(help: "Continue an interrupted fit from its checkpoint (saved beside --out after every epoch).") var resume = false
     @Flag(help: "Under MPI (debug): check after every step that all ranks hold the same parameters, by hash.") var checkSync = false
+    @Option(help: ArgumentHelp("Under MPI: ranks per subject; the ranks form groups of B and each subject's network is split into B node blocks (default 1: subjects spread over the ranks).", valueName: "B")) var nodeBlocks: Int = 1
 
     /// The per-epoch checkpoint, a hidden file beside the output folder.
     var statePath: String {
@@ -143,7 +144,13 @@ struct FitCommand: ParsableCommand {
         let world = Cluster.world
         let lead = world.rank == 0
         // Every rank reads every subject (small); a failure on any rank stops all.
-        let prepared = try world.collectively { try prepareSubjects() }
+        let prepared = try world.collectively { () -> [Subject] in
+            guard nodeBlocks >= 1, world.size % nodeBlocks == 0 else {
+                throw WholeBrainError.badValue(source: "--node-blocks", value: "\(nodeBlocks)",
+                                               expected: "a divisor of the number of ranks (\(world.size)): the ranks form groups of that many")
+            }
+            return try prepareSubjects()
+        }
         let (chosen, gains) = try fittedParameters(regions: prepared[0].inputs.connectome.regionCount)
         var options = GradientFit.Options(
             parameters: chosen.map { ($0.0, $0.1) }, connectionGains: gains, surprise: weights["surprise"] ?? 0,
@@ -152,6 +159,12 @@ struct FitCommand: ParsableCommand {
             clipNorm: clip, checkpointEvery: checkpoint, patience: heldOut > 0 ? patience : nil)
         options.checkSynchrony = checkSync
         options.stability = weights["stability"] ?? 0
+        options.nodeBlocks = nodeBlocks
+        if lead && world.size > 1 && !quiet {
+            let groups = world.size / nodeBlocks
+            print("fit: \(world.size) ranks as \(groups) group\(groups == 1 ? "" : "s") of \(nodeBlocks) rank\(nodeBlocks == 1 ? "" : "s") (--node-blocks \(nodeBlocks)): subject k goes to group k mod \(groups)"
+                  + (nodeBlocks > 1 ? ", and each subject's network is split into \(nodeBlocks) node blocks" : ""))
+        }
         options.stabilityTarget = stabilityTarget
         options.bandPass = try band()
         let began = Date()
@@ -166,9 +179,6 @@ struct FitCommand: ParsableCommand {
             if !quiet { print("resuming after epoch \(resumed!.scores.count)") }
         }
         let folder = try world.collectively { lead ? try OutputFolder(path: out, force: force) : nil }
-        if lead && world.size > 1 && !quiet {
-            print("\(world.size) ranks: \(min(world.size, prepared.count)) subject groups of one rank (subject k on rank k mod \(world.size))")
-        }
         let checkpointPath = statePath
         let names = chosen.map { $0.0.description }
         let shown = names.count > 6 ? Array(names.prefix(6)) : names

@@ -78,6 +78,31 @@ final class MPITests: XCTestCase {
         }
     }
 
+    /// One subject's gradient split into node blocks (2 ranks, one group of two blocks; 4 ranks
+    /// as two groups of two for two subjects): forward S_E and backward coupling cotangents
+    /// exchanged between blocks, the same numbers as the serial fit.
+    func testFitSplitIntoNodeBlocksIsIdentical() throws {
+        let common = ["fit", "--data", Fixtures.hcp, "--fit", "G,J_i,sigma,sc-gains", "--loss", "surprise,entropy",
+                      "--epochs", "2", "--window", "5", "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2",
+                      "--checkpoint", "3000", "--quiet"]
+        for (subjects, ranks) in [("101309", 2), ("101309,102311", 4)] {
+            let serial = path("blocks-serial-\(ranks)")
+            let s = try run(ranks: 0, common + ["--subject", subjects, "--out", serial])
+            XCTAssertEqual(s.status, 0, s.err)
+            let out = path("blocks-np\(ranks)")
+            let r = try run(ranks: ranks, common + ["--subject", subjects, "--node-blocks", "2", "--check-sync", "--out", out])
+            XCTAssertEqual(r.status, 0, r.err)
+            for file in ["params.json", "history.csv", "scores.csv", "sc_gains.npy"] {
+                XCTAssertEqual(FileManager.default.contents(atPath: out + "/" + file), FileManager.default.contents(atPath: serial + "/" + file),
+                               "\(file): \(subjects) on \(ranks) ranks in blocks of 2")
+            }
+        }
+        let bad = try run(ranks: 2, common + ["--subject", "101309", "--node-blocks", "3", "--out", path("badblocks")])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssert(bad.err.contains("--node-blocks") && bad.err.contains("divisor"), bad.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("badblocks")))
+    }
+
     func testAnErrorOnAnyRankEndsAllWithOneMessage() throws {
         // Bad input seen by every rank: reported once.
         let bad = try run(ranks: 2, ["simulate", "--data", Fixtures.hcp, "--subject", "999", "--out", path("bad")])

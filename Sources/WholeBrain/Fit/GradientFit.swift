@@ -32,6 +32,9 @@ public enum GradientFit {
         /// G = 0.59 for subject 101309 with J_i = 2, 10% below G* = 0.652, where the sweep
         /// around G* found the smallest FCD distance and the largest metastability.
         public var stability: Double = 0, stabilityTarget: Double = -0.004
+        /// Ranks per subject: the communicator's P ranks form P / B groups of B; a group's ranks
+        /// split each of its subjects' networks into B node blocks (`RWWGradient` over the group).
+        public var nodeBlocks = 1
         /// TRs per window (nil: whole-run gradients).
         public var window: Int?
         public var epochs: Int
@@ -269,14 +272,22 @@ public enum GradientFit {
                                            expected: "a negative leading eigenvalue (1/ms) for a stable low state, e.g. -0.004")
         }
 
-        let ranks = communicator.size
-        let mine = subjects.indices.filter { $0 % ranks == communicator.rank }
-        let perRank = (0..<ranks).map { r in subjects.indices.filter { $0 % ranks == r } }
+        let ranks = communicator.size, blocks = options.nodeBlocks
+        guard blocks >= 1, ranks % blocks == 0 else {
+            throw WholeBrainError.badValue(source: "--node-blocks", value: "\(blocks)",
+                                           expected: "a divisor of the number of ranks (\(ranks)): the ranks form groups of that many")
+        }
+        // Subject s goes to group s mod S; the group's first rank reports its subjects' numbers.
+        let groupCount = ranks / blocks, groupIndex = communicator.rank / blocks
+        let group = blocks == 1 ? SerialCommunicator() : communicator.split(color: groupIndex, key: communicator.rank)
+        let leads = group.rank == 0
+        let mine = subjects.indices.filter { $0 % groupCount == groupIndex }
+        let perRank = (0..<ranks).map { r in r % blocks == 0 ? subjects.indices.filter { $0 % groupCount == r / blocks } : [] }
         let n = initial.connectome.regionCount
         let hasHeldOut = subjects.allSatisfy { $0.target.heldOutFC != nil }
         /// Per-subject numbers from every rank, in subject order.
         func exchange(_ packed: [Double], each: Int) -> [[Double]] {
-            let all = communicator.allGather(packed, counts: perRank.map { $0.count * each })
+            let all = communicator.allGather(leads ? packed : [], counts: perRank.map { $0.count * each })
             var bySubject = [[Double]](repeating: [], count: subjects.count)
             var offset = 0
             for r in 0..<ranks { for k in perRank[r] { bySubject[k] = Array(all[offset..<(offset + each)]); offset += each } }
@@ -321,7 +332,8 @@ public enum GradientFit {
                         let subjectSpec = try current(u, gains, subject: k)
                         let result = try RWWGradient.lossAndGradient(
                             spec: subjectSpec, objective: objectives[k], parameters: parameters.map(\.parameter),
-                            weightGradient: gainMap != nil, checkpointEvery: options.checkpointEvery, from: states[k], steps: steps)
+                            weightGradient: gainMap != nil, checkpointEvery: options.checkpointEvery, from: states[k], steps: steps,
+                            communicator: group)
                         states[k] = result.end
                         epochBold[k].append(result.bold)
                         var loss = result.loss, terms = result.terms

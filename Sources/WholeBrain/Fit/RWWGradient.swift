@@ -98,16 +98,34 @@ public enum RWWGradient {
     /// steps) and the backward pass recomputes one segment at a time, so memory is
     /// O(N (T/K) maxDelay + N K) instead of O(N T); K is raised to at least maxDelay and to a
     /// whole number of haemodynamic steps. nil: one segment (the whole stretch).
+    ///
+    /// With a `communicator` of B ranks the network is split into B node blocks (as
+    /// `NetworkSimulator` splits it): each rank integrates and differentiates its block,
+    /// exchanging S_E forward and the coupling cotangents backward every few steps, and every
+    /// rank returns the whole result, the same bits as the serial computation.
     public static func lossAndGradient(spec: SimulationSpec<ReducedWongWang>, objective: Objective, parameters: [Parameter],
                                        weightGradient wantWeights: Bool = false, checkpointEvery: Int? = nil,
-                                       from start: State? = nil, steps: Int? = nil) throws -> Result {
+                                       from start: State? = nil, steps: Int? = nil,
+                                       communicator: Communicator = SerialCommunicator()) throws -> Result {
         guard spec.integrator == .euler else {
             throw WholeBrainError.badValue(source: "--integrator", value: spec.integrator.rawValue, expected: "euler for gradients")
         }
         guard spec.noise.kind != .ou else {
             throw WholeBrainError.badValue(source: "--noise", value: "ou", expected: "white or none for gradients")
         }
-        let problem = Problem(spec: spec)
+        let problem = Problem(spec: spec, communicator: communicator)
+        if communicator.size > 1 {
+            guard communicator.size <= problem.n else {
+                throw WholeBrainError.badValue(source: "node blocks", value: "\(communicator.size)", expected: "at most one block per node (\(problem.n) nodes)")
+            }
+            for (e, delay) in problem.edgeDelay.enumerated() where delay == 0 {
+                let target = problem.edgeStart.lastIndex { $0 <= e }!
+                if problem.blocks.first(where: { $0.contains(target) })?.contains(problem.edgeSource[e]) == false {
+                    throw WholeBrainError.badValue(source: "node blocks", value: "\(communicator.size)",
+                                                   expected: "zero-delay connections within a block (node \(target) receives one from node \(problem.edgeSource[e]))")
+                }
+            }
+        }
         let first = start ?? problem.initialState()
         guard first.windowE.count == (problem.maxDelay + 1) * problem.n, first.step % problem.m == 0 else {
             throw WholeBrainError.badValue(source: "gradient start state", value: "step \(first.step)",
@@ -197,6 +215,16 @@ public enum RWWGradient {
             problem.backward(segment, boldCotangent: boldCotangent, stateCotangent: stateCotangent, carry: &carry,
                              into: &accumulators, weights: wantWeights)
         }
+        if communicator.size > 1 {
+            // Each block's per-node sums and its sources' weight gradients, from every block.
+            accumulators.coupling = problem.gatherNodes(accumulators.coupling, width: 1)
+            accumulators.recurrent = problem.gatherNodes(accumulators.recurrent, width: 1)
+            accumulators.inhibition = problem.gatherNodes(accumulators.inhibition, width: 1)
+            accumulators.nmda = problem.gatherNodes(accumulators.nmda, width: 1)
+            accumulators.drive = problem.gatherNodes(accumulators.drive, width: 1)
+            accumulators.sigma = problem.gatherNodes(accumulators.sigma, width: 1)
+            if wantWeights { accumulators.weight = communicator.sumInRankOrder(accumulators.weight) }
+        }
         let gradient = accumulators.gradient(parameters, problem: problem)
         var weights: Matrix?
         if wantWeights {
@@ -227,12 +255,13 @@ public enum RWWGradient {
         /// Per node, sums over steps of dt lambda_E kE times c, S_E and -S_I, and the full
         /// J_NMDA and I_0 terms (with dt lambda_I kI).
         var coupling: [Double], recurrent: [Double], inhibition: [Double], nmda: [Double], drive: [Double]
-        var sigma = 0.0
+        /// Per node: sqrt(dt) (lambda_E xi_E + lambda_I xi_I) summed over steps.
+        var sigma: [Double]
         /// dL/dW per edge (in `Problem`'s edge order).
         var weight: [Double]
         init(n: Int, edges: Int) {
             coupling = [Double](repeating: 0, count: n)
-            recurrent = coupling; inhibition = coupling; nmda = coupling; drive = coupling
+            recurrent = coupling; inhibition = coupling; nmda = coupling; drive = coupling; sigma = coupling
             weight = [Double](repeating: 0, count: edges)
         }
 
@@ -248,7 +277,7 @@ public enum RWWGradient {
                 case let .nodeJI(i): g[q] = inhibition[i]
                 case .jNMDA: g[q] = total(nmda)
                 case .i0: g[q] = total(drive)
-                case .sigma: g[q] = sigma
+                case .sigma: g[q] = total(sigma)
                 }
             }
             return g
@@ -302,9 +331,18 @@ public enum RWWGradient {
         /// long edges (delay >= K) are summed for K steps at once from time-contiguous rows
         /// of S_E (and their adjoint added back K steps at once), short ones step by step.
         let long: EdgeClass, short: EdgeClass
+        /// The node blocks of `communicator` (one per rank) and this rank's; steps between
+        /// exchanges: the shortest delay of any edge (1 at least, K at most), the same for every
+        /// split so that sums are added in the same order whatever the number of blocks.
+        let communicator: Communicator
+        let blocks: [Range<Int>], own: Range<Int>
+        let chunk: Int
+        /// Whether each short edge's source is one of this rank's nodes.
+        let ownsShortSource: [Bool]
 
-        init(spec: SimulationSpec<ReducedWongWang>) {
+        init(spec: SimulationSpec<ReducedWongWang>, communicator: Communicator = SerialCommunicator()) {
             self.spec = spec
+            self.communicator = communicator
             model = spec.model
             p = spec.model.parameters
             let c = spec.connectome.weights
@@ -328,6 +366,11 @@ public enum RWWGradient {
             let k = DelayCoupling.blockLength
             long = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 >= k }
             short = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 < k }
+            blocks = NetworkSimulator<ReducedWongWang>.blocks(nodes: c.rows, parts: communicator.size)
+            own = blocks[communicator.rank]
+            chunk = max(1, min(delay.min() ?? k, k))
+            let mine = own
+            ownsShortSource = short.source.map { mine.contains($0) }
             ji = spec.nodeParameters[0]
             generator = CounterNoise(seed: spec.seed)
         }
@@ -358,7 +401,8 @@ public enum RWWGradient {
             var samples: [Int: Sample] = [:]
             var clamps = 0
             // S_E node-major: row j holds steps s0 - d ... s0 + steps of node j (absolute step t
-            // at index t - s0 + d).
+            // at index t - s0 + d). This rank integrates its own nodes; the other blocks' rows
+            // arrive by exchange every `chunk` steps and at the end of every block of K.
             let rowLength = d + 1 + steps
             let rows = NodeRows(count: rowLength * n, repeating: 0)
             for t in 0...d { for j in 0..<n { rows.pointer[j * rowLength + t] = cp.windowE[t * n + j] } }
@@ -366,17 +410,18 @@ public enum RWWGradient {
             let blockLength = DelayCoupling.blockLength
             let longSums = NodeRows(count: n * blockLength, repeating: 0)
             var driftE = [Double](repeating: 0, count: n), driftI = driftE
+            var exchanged = 0                       // local steps whose new states every rank has
             for local in 0..<steps {
                 let step = s0 + local
-                // The network inputs of every node at this step: long edges for K steps at the
-                // start of each block of K (they read only states at least K steps old), then
+                // The network inputs of this rank's nodes at this step: long edges for K steps at
+                // the start of each block of K (they read only states at least K steps old), then
                 // the short edges of this step.
                 if local % blockLength == 0 {
-                    long.sumBlock(rows: rows.pointer + local, reads: longRead, into: longSums.pointer, nodes: n)
+                    long.sumBlock(rows: rows.pointer + local, reads: longRead, into: longSums.pointer, targets: own)
                 }
                 coupling.withUnsafeMutableBufferPointer { out in
                     let base = rows.pointer + local, w = short.weights.pointer, read = shortRead.pointer
-                    for i in 0..<n {
+                    for i in own {
                         var even = 0.0, odd = 0.0
                         var q = short.start[i]
                         let end = short.start[i + 1]
@@ -390,9 +435,9 @@ public enum RWWGradient {
                     }
                 }
                 // Drifts four nodes at a time (lane for lane the same arithmetic as one at a time).
-                var i4 = 0
-                while i4 + 4 <= n {
-                    let at = local * n + i4, atE = (local + d) * n + i4
+                var i4 = own.lowerBound
+                while i4 + 4 <= own.upperBound {
+                    let at = local * n + i4
                     let r = rows.pointer + i4 * rowLength + local + d
                     let f = model.drift(sE: VectorMath.Lanes(r[0], r[rowLength], r[2 * rowLength], r[3 * rowLength]),
                                         sI: VectorMath.Lanes(sI[at], sI[at + 1], sI[at + 2], sI[at + 3]),
@@ -401,11 +446,11 @@ public enum RWWGradient {
                     for q in 0..<4 { driftE[i4 + q] = f.dE[q]; driftI[i4 + q] = f.dI[q] }
                     i4 += 4
                 }
-                for i in i4..<n {
+                for i in i4..<own.upperBound {
                     let f = model.drift(sE: rows.pointer[i * rowLength + local + d], sI: sI[local * n + i], coupling: coupling[local * n + i], jI: ji[i])
                     driftE[i] = f.dE; driftI[i] = f.dI
                 }
-                for i in 0..<n {
+                for i in own {
                     let e0 = rows.pointer[i * rowLength + local + d], i0 = sI[local * n + i]
                     let f = (dE: driftE[i], dI: driftI[i])
                     if scale != 0 {
@@ -421,17 +466,21 @@ public enum RWWGradient {
                     rows.pointer[i * rowLength + local + 1 + d] = min(max(e1, 0), 1)
                     sI[(local + 1) * n + i] = min(max(i1, 0), 1)
                 }
+                if (local + 1) % chunk == 0 || (local + 1) % blockLength == 0 || local + 1 == steps {
+                    exchangeRows(rows.pointer, rowLength: rowLength, first: exchanged + 1 + d, count: local + 1 - exchanged)
+                    exchanged = local + 1
+                }
                 if (local + 1) % m == 0 {
                     let b = (local + 1) / m - 1
-                    for i in 0..<n {
+                    for i in own {
                         var z = 0.0
                         for t in (local + 1 - m + 1)...(local + 1) { z += rows.pointer[i * rowLength + t + d] }
                         zMeans[b * n + i] = z / Double(m)
                     }
                     // Four nodes per RK4 step (lane for lane the engine's arithmetic).
                     balloonStates.withUnsafeMutableBufferPointer { states in
-                        for i in stride(from: 0, to: n, by: 4) {
-                            let count = min(4, n - i)
+                        for i in stride(from: own.lowerBound, to: own.upperBound, by: 4) {
+                            let count = min(4, own.upperBound - i)
                             var x = balloon.lanes(states.baseAddress! + b * n + i, count: count)
                             var z = VectorMath.Lanes()
                             for l in 0..<4 { z[l] = zMeans[b * n + i + min(l, count - 1)] }
@@ -442,22 +491,78 @@ public enum RWWGradient {
                     let done = step + 1
                     if done > spec.transientSteps, (done - spec.transientSteps) % spec.stepsPerTR == 0,
                        (done - spec.transientSteps) / spec.stepsPerTR <= spec.sampleCount {
-                        samples[done] = Sample(bold: (0..<n).map { balloon.bold(balloonStates[(b + 1) * n + $0]) },
+                        samples[done] = Sample(bold: (0..<n).map { own.contains($0) ? balloon.bold(balloonStates[(b + 1) * n + $0]) : 0 },
                                                sE: (0..<n).map { rows.pointer[$0 * rowLength + local + 1 + d] },
                                                sI: Array(sI[((local + 1) * n)..<((local + 2) * n)]))
                     }
                 }
             }
+            // Every rank ends with every node's samples, end state and clamp count.
+            samples = gatherSamples(samples)
+            let endI = gatherNodes(Array(sI[(steps * n)..<((steps + 1) * n)]), width: 1)
+            let endBalloon = gatherNodes(balloonStates[(boldSteps * n)..<((boldSteps + 1) * n)].flatMap { [$0.s, $0.f, $0.v, $0.q] }, width: 4)
+            clamps = Int(communicator.sumInRankOrder([Double(clamps)])[0])
             var window = [Double](repeating: 0, count: (d + 1) * n)
             for t in 0...d { for j in 0..<n { window[t * n + j] = rows.pointer[j * rowLength + steps + t] } }
-            let end = State(step: s0 + steps, windowE: window, sI: Array(sI[(steps * n)..<((steps + 1) * n)]),
-                                 balloon: Array(balloonStates[(boldSteps * n)..<((boldSteps + 1) * n)]))
+            let end = State(step: s0 + steps, windowE: window, sI: endI,
+                            balloon: (0..<n).map { BalloonWindkessel.Point(s: endBalloon[4 * $0], f: endBalloon[4 * $0 + 1],
+                                                                           v: endBalloon[4 * $0 + 2], q: endBalloon[4 * $0 + 3]) })
             if !record {
                 return Segment(start: s0, steps: steps, rows: nil, sI: [], clampedE: [], clampedI: [], xiE: [], xiI: [], coupling: [],
                                balloon: [], zMeans: [], samples: samples, clamps: clamps, end: end)
             }
             return Segment(start: s0, steps: steps, rows: rows, sI: sI, clampedE: clampedE, clampedI: clampedI, xiE: xiE, xiI: xiI,
                            coupling: coupling, balloon: balloonStates, zMeans: zMeans, samples: samples, clamps: clamps, end: end)
+        }
+
+        /// Completes the coupling cotangents of block positions first ..< first + count
+        /// ([node][K] layout) from every block.
+        func exchangeCotangents(_ c: UnsafeMutablePointer<Double>, first: Int, count: Int) {
+            guard communicator.size > 1, count > 0 else { return }
+            let k = DelayCoupling.blockLength
+            var send = [Double]()
+            send.reserveCapacity(own.count * count)
+            for i in own { for t in 0..<count { send.append(c[i * k + first + t]) } }
+            let all = communicator.allGather(send, counts: blocks.map { $0.count * count })
+            var q = 0
+            for block in blocks { for i in block { for t in 0..<count { c[i * k + first + t] = all[q]; q += 1 } } }
+        }
+
+        /// Fills the other blocks' rows at indices first ..< first + count from their owners.
+        func exchangeRows(_ rows: UnsafeMutablePointer<Double>, rowLength: Int, first: Int, count: Int) {
+            guard communicator.size > 1, count > 0 else { return }
+            var send = [Double]()
+            send.reserveCapacity(own.count * count)
+            for j in own { for t in 0..<count { send.append(rows[j * rowLength + first + t]) } }
+            let all = communicator.allGather(send, counts: blocks.map { $0.count * count })
+            var q = 0
+            for block in blocks { for j in block { for t in 0..<count { rows[j * rowLength + first + t] = all[q]; q += 1 } } }
+        }
+
+        /// A per-node array (`width` values per node, this rank's nodes filled) completed from
+        /// every block.
+        func gatherNodes(_ values: [Double], width: Int) -> [Double] {
+            guard communicator.size > 1 else { return values }
+            let all = communicator.allGather(Array(values[(own.lowerBound * width)..<(own.upperBound * width)]),
+                                             counts: blocks.map { $0.count * width })
+            return all
+        }
+
+        /// Samples with every node's BOLD and states (each rank computed its own nodes').
+        func gatherSamples(_ samples: [Int: Sample]) -> [Int: Sample] {
+            guard communicator.size > 1 else { return samples }
+            let keys = samples.keys.sorted()
+            var send: [Double] = []
+            for key in keys { let s = samples[key]!; for i in own { send += [s.bold[i], s.sE[i], s.sI[i]] } }
+            let all = communicator.allGather(send, counts: blocks.map { $0.count * 3 * keys.count })
+            var out: [Int: Sample] = [:]
+            var bold = [[Double]](repeating: [Double](repeating: 0, count: n), count: keys.count), sE = bold, sI = bold
+            var q = 0
+            for block in blocks {
+                for k in keys.indices { for i in block { bold[k][i] = all[q]; sE[k][i] = all[q + 1]; sI[k][i] = all[q + 2]; q += 3 } }
+            }
+            for (k, key) in keys.enumerated() { out[key] = Sample(bold: bold[k], sE: sE[k], sI: sI[k]) }
+            return out
         }
 
         /// The adjoint of one recomputed segment; `carry` comes from the segment after it and
@@ -481,7 +586,7 @@ public enum RWWGradient {
             let boldSteps = steps / m
             for b in stride(from: boldSteps - 1, through: 0, by: -1) {
                 if let w = boldCotangent[s0 + (b + 1) * m] {
-                    for i in 0..<n {
+                    for i in own {
                         let gb = balloon.boldGradient(seg.balloon[(b + 1) * n + i])
                         lambdaBalloon[i] = BalloonWindkessel.Point(s: lambdaBalloon[i].s + w[i] * gb.s, f: lambdaBalloon[i].f + w[i] * gb.f,
                                                                   v: lambdaBalloon[i].v + w[i] * gb.v, q: lambdaBalloon[i].q + w[i] * gb.q)
@@ -489,8 +594,8 @@ public enum RWWGradient {
                 }
                 seg.balloon.withUnsafeBufferPointer { states in
                     lambdaBalloon.withUnsafeMutableBufferPointer { lambda in
-                        for i in stride(from: 0, to: n, by: 4) {
-                            let count = min(4, n - i)
+                        for i in stride(from: own.lowerBound, to: own.upperBound, by: 4) {
+                            let count = min(4, own.upperBound - i)
                             var z = VectorMath.Lanes()
                             for l in 0..<4 { z[l] = seg.zMeans[b * n + i + min(l, count - 1)] }
                             let (lx, lz) = balloon.rk4StepAdjoint(balloon.lanes(states.baseAddress! + b * n + i, count: count), z: z, h: h,
@@ -512,7 +617,7 @@ public enum RWWGradient {
             let blockCotangents = NodeRows(count: n * blockLength, repeating: 0)
             // Per group of four nodes (lanes; a last, shorter group repeats its last node in
             // lanes that carry zero cotangents): the parameter sums over this segment's steps.
-            let groups = (n + 3) / 4
+            let groups = (own.count + 3) / 4
             typealias Lanes = VectorMath.Lanes
             var sumCoupling = [Lanes](repeating: Lanes(), count: groups), sumRecurrent = sumCoupling, sumInhibition = sumCoupling
             var sumNMDA = sumCoupling, sumDrive = sumCoupling, sumSigma = sumCoupling
@@ -524,12 +629,13 @@ public enum RWWGradient {
             seg.xiE.withUnsafeBufferPointer { xiE in
             seg.xiI.withUnsafeBufferPointer { xiI in
             gI.withUnsafeMutableBufferPointer { gI in
+            var applied = steps                     // steps whose short-edge cotangents are applied
             for local in stride(from: steps - 1, through: 0, by: -1) {
                 if local == steps - 1 || local % blockLength == blockLength - 1 {
                     blockCotangents.pointer.initialize(repeating: 0, count: n * blockLength)
                 }
                 for g in 0..<groups {
-                    let i4 = 4 * g, count = min(4, n - i4)
+                    let i4 = own.lowerBound + 4 * g, count = min(4, own.upperBound - i4)
                     var lE = Lanes(), lI = Lanes(), e = Lanes(), inh = Lanes(), ci = Lanes(), jI = Lanes(), nE = Lanes(), nI = Lanes()
                     for q in 0..<4 {
                         let i = i4 + min(q, count - 1), k = (local + 1) * n + i
@@ -550,15 +656,6 @@ public enum RWWGradient {
                         gE[i * rowLength + local + d] += toE[q]
                         gI[local * n + i] += toI[q]
                         blockCotangents.pointer[i * blockLength + local % blockLength] = lc[q]
-                        guard lc[q] != 0 else { continue }
-                        // Short edges now: g_E,j(t - d_ij) += C_ij lc_i(t).
-                        let base = gE + local, values = history + local
-                        for q2 in short.start[i]..<short.start[i + 1] { base[read[q2]] += w[q2] * lc[q] }
-                        if weights {
-                            acc.weight.withUnsafeMutableBufferPointer { gw in
-                                for q2 in short.start[i]..<short.start[i + 1] { gw[short.edge[q2]] += lc[q] * values[read[q2]] }
-                            }
-                        }
                     }
                     let a = dt * lE * jac.kE, bI = dt * lI * jac.kI
                     sumCoupling[g] += a * ci
@@ -568,26 +665,47 @@ public enum RWWGradient {
                     sumDrive[g] += a * p.wE + bI * p.wI
                     if scale != 0 { sumSigma[g] += rootDt * (lE * nE + lI * nI) }
                 }
+                // Every `chunk` steps and at each block's first step: the coupling cotangents
+                // of every node since the last time (exchanged between blocks), pulled back over
+                // short edges into this rank's sources, g_E,j(t - d_ij) += C_ij lc_i(t), in the
+                // order (t descending, target ascending) whatever the split.
+                if local % chunk == 0 || local % blockLength == 0 {
+                    exchangeCotangents(blockCotangents.pointer, first: local % blockLength, count: applied - local)
+                    for t in stride(from: applied - 1, through: local, by: -1) {
+                        let base = gE + t, values = history + t
+                        for i in 0..<n {
+                            let lc = blockCotangents.pointer[i * blockLength + t % blockLength]
+                            guard lc != 0 else { continue }
+                            for q2 in short.start[i]..<short.start[i + 1] where ownsShortSource[q2] { base[read[q2]] += w[q2] * lc }
+                            if weights {
+                                acc.weight.withUnsafeMutableBufferPointer { gw in
+                                    for q2 in short.start[i]..<short.start[i + 1] where ownsShortSource[q2] { gw[short.edge[q2]] += lc * values[read[q2]] }
+                                }
+                            }
+                        }
+                    }
+                    applied = local
+                }
                 if local % blockLength == 0 {
                     // The block's long-edge cotangents: g_E,j(t - d_ij) += C_ij lc_i(t) for its K
                     // steps at once (all land before the block, which the pass has not reached).
                     if weights {
                         acc.weight.withUnsafeMutableBufferPointer { g in
                             long.addBlockAdjoint(cotangents: blockCotangents.pointer, gradient: gE + local, rows: history + local,
-                                                 reads: longRead, nodes: n, weightGradient: g.baseAddress!)
+                                                 reads: longRead, nodes: n, sources: own, weightGradient: g.baseAddress!)
                         }
                     } else {
                         long.addBlockAdjoint(cotangents: blockCotangents.pointer, gradient: gE + local, rows: history + local,
-                                             reads: longRead, nodes: n, weightGradient: nil)
+                                             reads: longRead, nodes: n, sources: own, weightGradient: nil)
                     }
                 }
             }
             } } } } } } }
             for g in 0..<groups {
-                for q in 0..<min(4, n - 4 * g) {
-                    let i = 4 * g + q
+                for q in 0..<min(4, own.upperBound - own.lowerBound - 4 * g) {
+                    let i = own.lowerBound + 4 * g + q
                     acc.coupling[i] += sumCoupling[g][q]; acc.recurrent[i] += sumRecurrent[g][q]; acc.inhibition[i] += sumInhibition[g][q]
-                    acc.nmda[i] += sumNMDA[g][q]; acc.drive[i] += sumDrive[g][q]; acc.sigma += sumSigma[g][q]
+                    acc.nmda[i] += sumNMDA[g][q]; acc.drive[i] += sumDrive[g][q]; acc.sigma[i] += sumSigma[g][q]
                 }
             }
             carry.gE = [Double](repeating: 0, count: (d + 1) * n)
@@ -639,10 +757,10 @@ public enum RWWGradient {
 
         /// sums[i][s] = sum over i's edges, in order, of w * S_E(source, t + s - delay), for the
         /// K = 16 steps s from `rows` (positioned at the block's first local step t).
-        func sumBlock(rows: UnsafeMutablePointer<Double>, reads: Buffer<Int>, into sums: UnsafeMutablePointer<Double>, nodes: Int) {
+        func sumBlock(rows: UnsafeMutablePointer<Double>, reads: Buffer<Int>, into sums: UnsafeMutablePointer<Double>, targets: Range<Int>) {
             let read = reads.pointer
             let base = UnsafeRawPointer(rows), w = weights.pointer
-            for i in 0..<nodes {
+            for i in targets {
                 var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
                 for q in start[i]..<start[i + 1] {
                     let p = base + read[q] * MemoryLayout<Double>.stride
@@ -659,14 +777,15 @@ public enum RWWGradient {
         /// The adjoint of `sumBlock`: gradient(source, t + s - delay) += w * cotangents[i][s],
         /// and with `weightGradient` dL/dw += sum_s cotangents[i][s] * S_E(source, t + s - delay).
         func addBlockAdjoint(cotangents: UnsafeMutablePointer<Double>, gradient: UnsafeMutablePointer<Double>,
-                             rows: UnsafeMutablePointer<Double>, reads: Buffer<Int>, nodes: Int, weightGradient: UnsafeMutablePointer<Double>?) {
+                             rows: UnsafeMutablePointer<Double>, reads: Buffer<Int>, nodes: Int, sources: Range<Int>,
+                             weightGradient: UnsafeMutablePointer<Double>?) {
             let read = reads.pointer
             let w = weights.pointer
             for i in 0..<nodes where start[i] < start[i + 1] {
                 let c = UnsafeRawPointer(cotangents + i * 16)
                 let c0 = c.loadUnaligned(as: SIMD8<Double>.self), c1 = c.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
                 if c0 == SIMD8() && c1 == SIMD8() { continue }
-                for q in start[i]..<start[i + 1] {
+                for q in start[i]..<start[i + 1] where sources.contains(source[q]) {
                     let g = UnsafeMutableRawPointer(gradient + read[q])
                     let we = SIMD8<Double>(repeating: w[q])
                     g.storeBytes(of: g.loadUnaligned(as: SIMD8<Double>.self) + we * c0, as: SIMD8<Double>.self)
