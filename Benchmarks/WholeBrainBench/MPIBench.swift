@@ -76,6 +76,25 @@ func runMPIBench(appendTo path: String?) throws {
     let bigSpec = try SimulationSpec(model: ReducedWongWang(parameters: ReducedWongWang.Parameters()), connectome: big, duration: 1.44, transient: 0, conductionSpeed: 5, seed: 1)
     try compare("N=1000 synthetic dense, 5 m/s, 1.44 s", bigSpec, repeats: 2)
 
+    // One subject's gradient split into two node blocks (N = 80, 5 s, whole trajectory kept).
+    do {
+        var p = ReducedWongWang.Parameters()
+        p.g = 0.5
+        let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: sc, duration: 5, transient: 0, seed: 1)
+        let empirical = try hcp.empiricalFC(subject: "101309")
+        var serial = Double.infinity, parallel = Double.infinity
+        for _ in 0..<2 {
+            serial = min(serial, try seconds { _ = try RWWGradient.lossAndGradient(spec: spec, empiricalFC: empirical, parameters: [.g, .sigma]) })
+            parallel = min(parallel, try seconds {
+                _ = try RWWGradient.lossAndGradient(spec: spec, objective: .init(empiricalFC: empirical), parameters: [.g, .sigma], communicator: world)
+            })
+        }
+        let perNodeStep = 1e9 / Double(spec.totalSteps * 80)
+        say("gradient in node blocks, N=80 HCP, 5 s: speed-up on 2 ranks", String(format: "%.2f", serial / parallel),
+            String(format: "(serial %.0f, 2 ranks %.0f ns per node-step; S_E forward and coupling cotangents backward exchanged every %d steps)",
+                   serial * perNodeStep, parallel * perNodeStep, min(DelayCoupling(connectome: sc, dt: 0.1, speed: 20).minDelay, 16)))
+    }
+
     // Weak scaling of subject groups: one subject per rank, against one subject on a quiet machine.
     let subjects = ["101309", "102311"]
     let mine = try ConnectomePreparation().apply(to: try hcp.connectome(subject: subjects[world.rank]))
