@@ -85,16 +85,17 @@ final class MPITests: XCTestCase {
         let common = ["fit", "--data", Fixtures.hcp, "--fit", "G,J_i,sigma,sc-gains", "--loss", "surprise,entropy",
                       "--epochs", "2", "--window", "5", "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2",
                       "--checkpoint", "3000", "--quiet"]
-        for (subjects, ranks) in [("101309", 2), ("101309,102311", 4)] {
+        // Uneven blocks too: 80 nodes in three blocks of 26, 27 and 27.
+        for (subjects, ranks, blocks) in [("101309", 2, 2), ("101309,102311", 4, 2), ("101309", 3, 3)] {
             let serial = path("blocks-serial-\(ranks)")
             let s = try run(ranks: 0, common + ["--subject", subjects, "--out", serial])
             XCTAssertEqual(s.status, 0, s.err)
             let out = path("blocks-np\(ranks)")
-            let r = try run(ranks: ranks, common + ["--subject", subjects, "--node-blocks", "2", "--check-sync", "--out", out])
+            let r = try run(ranks: ranks, common + ["--subject", subjects, "--node-blocks", "\(blocks)", "--check-sync", "--out", out])
             XCTAssertEqual(r.status, 0, r.err)
             for file in ["params.json", "history.csv", "scores.csv", "sc_gains.npy"] {
                 XCTAssertEqual(FileManager.default.contents(atPath: out + "/" + file), FileManager.default.contents(atPath: serial + "/" + file),
-                               "\(file): \(subjects) on \(ranks) ranks in blocks of 2")
+                               "\(file): \(subjects) on \(ranks) ranks in groups of \(blocks)")
             }
         }
         let bad = try run(ranks: 2, common + ["--subject", "101309", "--node-blocks", "3", "--out", path("badblocks")])
