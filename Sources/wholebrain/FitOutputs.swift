@@ -18,7 +18,7 @@ struct FitOutputs {
 
     func write(to folder: OutputFolder) throws {
         let history = outcome.history, scores = outcome.scores
-        let inputs = subjects[0].inputs, testFC = testFCs[0]
+        let testFC = testFCs[0]
         let testRs = zip(testFCs, subjects).map { FunctionalConnectivity.similarity($0, $1.reference) }
         let testHeldOuts = zip(testFCs, subjects).compactMap { fc, s in s.target.heldOutFC.map { FunctionalConnectivity.similarity(fc, $0) } }
         let testR = testRs.reduce(0, +) / Double(testRs.count)
@@ -52,6 +52,7 @@ struct FitOutputs {
             "\($0.epoch + 1),\($0.trainCorrelation),\($0.heldOutCorrelation.map { "\($0)" } ?? "")\n"
         }.joined())
         try folder.write("fc_sim.npy", bytes: NumpyFile.encode(testFC))
+        try folder.write("fc_empirical.npy", bytes: NumpyFile.encode(subjects[0].reference))
         let wall = Date().timeIntervalSince(began)
         var summary: [String: Any] = [
             "subject": subjectNames.joined(separator: ","), "fitted": final,
@@ -68,36 +69,7 @@ struct FitOutputs {
             summary["test_held_out_fc_r"] = testHeldOut
         }
         try folder.write("summary.json", bytes: try SimulationOutputs.json(summary))
-        try folder.write("report.html", text: report(testR: testR, testHeldOut: testHeldOut, initial: initial, final: final, wall: wall))
-    }
-
-    func report(testR: Double, testHeldOut: Double?, initial: [String: Double], final: [String: Double], wall: Double) -> String {
-        let history = outcome.history, scores = outcome.scores
-        let steps = history.indices.map { Double($0 + 1) }
-        let shown = names.count > 12 ? Array(names.prefix(12)) : names
-        var sections: [(heading: String, body: String)] = []
-        let heldOut = testHeldOut.map { String(format: ", against the held-out scan %.3f", $0) } ?? ""
-        sections.append(("Result", SVG.table(header: ["parameter", "initial", "fitted"],
-                                             rows: shown.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", final[n] ?? .nan)] })
-                         + String(format: "<p>Test FC r %.3f (fresh run, new noise, seed %llu, whole scan)%@; last train FC r %.3f; %d epochs, %d steps, %.0f s%@.</p>",
-                                  testR, testSeed, heldOut, scores.last?.trainCorrelation ?? 0, scores.count, history.count, wall,
-                                  outcome.stoppedEarly ? "; stopped early on the held-out score" : "")))
-        let termNames = Array(Set(history.flatMap { $0.terms.keys })).sorted()
-        var plots = SVG.linePlot(title: "loss", xLabel: "step", series: [("loss", history.map(\.loss))], x: steps)
-        plots += termNames.map { t in SVG.linePlot(title: "term: \(t)", xLabel: "step", series: [(t, history.map { $0.terms[t] ?? .nan })], x: steps) }.joined()
-        var fcSeries: [(name: String, values: [Double])] = [("train", scores.map(\.trainCorrelation))]
-        if scores.first?.heldOutCorrelation != nil { fcSeries.append(("held out", scores.map { $0.heldOutCorrelation ?? .nan })) }
-        plots += SVG.linePlot(title: "FC correlation per epoch", xLabel: "epoch", series: fcSeries, x: scores.map { Double($0.epoch + 1) })
-        plots += shown.enumerated().map { k, n in
-            SVG.linePlot(title: n, xLabel: "step", series: [(n, history.map { $0.values[k] })], x: steps)
-        }.joined()
-        if outcome.gains != nil { plots += SVG.linePlot(title: "mean connection gain", xLabel: "step", series: [("gain", history.map(\.meanGain))], x: steps) }
-        sections.append(("Optimisation", plots))
-        let inputs = subjects[0].inputs, testFC = testFCs[0]
-        var fcs = SVG.heatmap(title: "empirical FC, \(inputs.subject ?? "user data")", subjects[0].reference)
-            + SVG.heatmap(title: "simulated FC (new noise)", testFC)
-        if let gains = outcome.gains { fcs += SVG.heatmap(title: "connection gains", gains) }
-        sections.append(("Functional connectivity", fcs))
-        return SVG.page(title: "WholeBrain fit: \(subjects.map { $0.inputs.subject ?? "user data" }.joined(separator: ", "))", sections: sections)
+        // The report from the files just written (as `wholebrain report DIR` rebuilds it).
+        try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))
     }
 }

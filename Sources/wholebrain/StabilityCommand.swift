@@ -94,14 +94,10 @@ struct StabilityCommand: ParsableCommand {
             if param == "G" { bifurcations["G_star"] = critical }
         }
         try folder.write("bifurcations.json", bytes: try SimulationOutputs.json(bifurcations))
-        let gs = branch.map(\.value)
         let name = param == "G" ? "G*" : "critical \(param)"
         let summary = result.critical.map { String(format: "%@ = %.5f: %@.", name, $0, result.kind ?? "") }
             ?? "The low state stays stable over the whole range: no \(name)."
-        let body = "<p>\(summary) Subject \(chosen), \(n) regions; \(points.count) fixed point(s) at G = \(lo).</p>"
-            + SVG.linePlot(title: "mean S_E of the low state", xLabel: param, series: [("mean S_E", branch.map(\.point.meanSE))], x: gs)
-            + SVG.linePlot(title: "leading eigenvalue (real part, 1/ms)", xLabel: param, series: [("Re lambda_max", branch.map(\.point.leading.real))], x: gs)
-        try folder.write("report.html", text: SVG.page(title: "WholeBrain stability: \(chosen)", sections: [("Continuation in \(param)", body)]))
+        try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))
         try folder.commit()
         print(summary + " Outputs in \(out)")
     }
@@ -128,10 +124,7 @@ struct StabilityCommand: ParsableCommand {
         let assigned = try parseAssignments(assignments)
         let folder = try OutputFolder(path: out, force: force)
         let (x, y) = (axes[0], axes[1])
-        func grid(_ title: String, _ m: Matrix) -> String {
-            SVG.gridMap(title: title, m, rowName: y.name, rowValues: y.values, columnName: x.name, columnValues: x.values)
-        }
-        var body = "", summary: [String] = []
+        var summary: [String] = []
         if modelType.name == ReducedWongWang.name {
             let parameters = try setParameters()
             let path = { (name: String) in ReducedWongWang.parameterSpecs.first { $0.name == (ReducedWongWang.parameterAliases[name] ?? name) }!.keyPath }
@@ -141,8 +134,6 @@ struct StabilityCommand: ParsableCommand {
             try folder.write("map_high_S_E.npy", bytes: NumpyFile.encode(result.highestStableSE))
             let bistable = result.stablePoints.values.filter { $0 >= 2 }.count
             summary.append("\(bistable) of \(result.stablePoints.values.count) grid points bistable")
-            body += "<p>\(bistable) of \(result.stablePoints.values.count) grid points are bistable (two stable fixed points).</p>"
-                + grid("stable fixed points", result.stablePoints) + grid("S_E of the highest stable state", result.highestStableSE)
         }
         let cycles = try modelType.cycleMap(assignments: assigned, x: x, y: y, duration: cycleDuration)
         try folder.write("map_cycle_amplitude.npy", bytes: NumpyFile.encode(cycles.amplitude))
@@ -151,11 +142,7 @@ struct StabilityCommand: ParsableCommand {
                                                                             "model": model]))
         let oscillating = cycles.oscillating.values.filter { $0 > 0 }.count
         summary.append("\(oscillating) of \(cycles.oscillating.values.count) with a limit cycle")
-        let observed = modelType.variables[modelType.coupledVariable].name
-        body += "<p>Limit cycles found by simulation (four starts, RK4 at 0.05 ms for \(Int(cycleDuration)) ms, the last 1000 ms examined): "
-            + "\(oscillating) of \(cycles.oscillating.values.count) grid points oscillate; amplitude is half the peak-to-peak range of \(observed).</p>"
-            + grid("limit cycle amplitude (\(observed))", cycles.amplitude) + grid("limit cycle period (ms)", cycles.period)
-        try folder.write("report.html", text: SVG.page(title: "WholeBrain: single-node map (\(model))", sections: [("\(x.name) x \(y.name)", body)]))
+        try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))
         try folder.commit()
         print(summary.joined(separator: "; ") + "; outputs in \(out)")
     }

@@ -92,12 +92,20 @@ struct SweepCommand: ParsableCommand {
 
 /// `wholebrain report DIR`: rebuilds a sweep's results.csv and report.html.
 struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", abstract: "Write report.html (and results.csv) for a sweep folder.")
-    @Argument(help: "A folder written by `wholebrain sweep`.") var folder: String
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Rebuild report.html of a sweep (and its results.csv), fit or stability folder from its files.")
+    @Argument(help: "A folder written by `wholebrain sweep`, `fit` or `stability`.") var folder: String
 
     func run() throws {
         try reportingErrors("report") {
-            try ReportCommand.write(folder: folder, spec: try SweepCommand.load(job: folder + "/job.toml"))
+            if FileManager.default.fileExists(atPath: folder + "/job.toml") {
+                try ReportCommand.write(folder: folder, spec: try SweepCommand.load(job: folder + "/job.toml"))
+            } else {
+                let html = try FolderReport.html(folder: folder)
+                let path = folder + "/report.html", temporary = path + ".tmp"
+                guard FileManager.default.createFile(atPath: temporary, contents: Data(html.utf8)), rename(temporary, path) == 0 else {
+                    throw WholeBrainError.writeFailed(path: path, problem: "could not write")
+                }
+            }
             print("wrote \(folder)/report.html")
         }
     }

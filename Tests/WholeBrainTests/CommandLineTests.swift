@@ -234,6 +234,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/fc_sim.npy").rows, 6)
         let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         XCTAssert(report.contains("<svg") && report.contains("empirical FC") && report.contains("term: surprise"))
+        try assertReportRebuilds(out)
         // The paper's scheme: windows, every term, gains, priors and a held-out part.
         let full = path("fullfit")
         let windowed = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G,Ji,sigma,sc-gains",
@@ -289,6 +290,16 @@ final class CommandLineTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("badfit")))
     }
 
+    /// `wholebrain report DIR` rebuilds a run's report.html from its files, the same bytes.
+    func assertReportRebuilds(_ folder: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let original = FileManager.default.contents(atPath: folder + "/report.html")
+        XCTAssertNotNil(original, file: file, line: line)
+        try FileManager.default.removeItem(atPath: folder + "/report.html")
+        let r = try run(["report", folder])
+        XCTAssertEqual(r.status, 0, r.err, file: file, line: line)
+        XCTAssertEqual(FileManager.default.contents(atPath: folder + "/report.html"), original, "rebuilt report of \(folder)", file: file, line: line)
+    }
+
     func testStabilityFindsTheFoldAndWritesItsOutputs() throws {
         let out = path("stab")
         let r = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--range", "0:2", "--set", "J_i=2", "--out", out])
@@ -306,6 +317,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(map.status, 0, map.err)
         XCTAssert(map.out.contains("bistable"), map.out)
         XCTAssert(FileManager.default.fileExists(atPath: path("map") + "/map_stable_points.npy"))
+        try assertReportRebuilds(out)
+        try assertReportRebuilds(path("map"))
         // Any model's map: the Hopf node's limit cycle, radius sqrt(a), where a > 0 only.
         let hopf = try run(["stability", "--model", "hopf", "--map", "a:-0.25:0.25:3,omega:0.2:0.4:2", "--out", path("hopfmap")])
         XCTAssertEqual(hopf.status, 0, hopf.err)

@@ -16,9 +16,11 @@ public enum SVG {
         return String(format: "%.\(digits)f", x)
     }
 
-    /// A line plot of one or more series against their index (or given x values).
+    /// A line plot of one or more series against their index (or given x values), with an
+    /// optional labelled vertical marker (e.g. G*).
     public static func linePlot(title: String, xLabel: String, series: [(name: String, values: [Double])],
-                                x: [Double]? = nil, width: Int = 420, height: Int = 260) -> String {
+                                x: [Double]? = nil, marker: (x: Double, label: String)? = nil,
+                                width: Int = 420, height: Int = 260) -> String {
         let left = 56.0, right = 12.0, top = 28.0, bottom = 40.0
         let w = Double(width) - left - right, h = Double(height) - top - bottom
         let all = series.flatMap(\.values).filter(\.isFinite)
@@ -40,6 +42,11 @@ public enum SVG {
             s += "<text x=\"\(px(xv))\" y=\"\(top + h + 14)\" text-anchor=\"middle\">\(number(xv, step: (x1 - x0) / 4))</text>"
         }
         s += "<text x=\"\(left + w / 2)\" y=\"\(Double(height) - 6)\" text-anchor=\"middle\">\(escape(xLabel))</text>"
+        if let marker, marker.x >= x0, marker.x <= x1 {
+            let mx = px(marker.x)
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\" stroke-dasharray=\"4 3\"/>", mx, top, mx, top + h)
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>", mx - 3, top + h - 4, escape(marker.label))
+        }
         for (k, serie) in series.enumerated() {
             let points = serie.values.enumerated().filter { $0.element.isFinite }
                 .map { String(format: "%.1f,%.1f", px(xs[$0.offset]), py($0.element)) }.joined(separator: " ")
@@ -74,9 +81,11 @@ public enum SVG {
 
     /// A metric over a two-parameter grid: rows are values of the first axis (top to bottom),
     /// columns of the second; a sequential scale from dark blue (minimum) to yellow (maximum),
-    /// grey where the value is missing; axis values at the edges.
+    /// grey where the value is missing; axis values at the edges; optional dashed markers at a
+    /// row value and a column value (e.g. G*), placed between the cells they fall between.
     public static func gridMap(title: String, _ m: Matrix, rowName: String, rowValues: [Double],
-                               columnName: String, columnValues: [Double], width: Int = 360, height: Int = 300) -> String {
+                               columnName: String, columnValues: [Double], rowMarker: Double? = nil, columnMarker: Double? = nil,
+                               width: Int = 360, height: Int = 300) -> String {
         let left = 64.0, top = 28.0, bottom = 52.0, right = 12.0
         let w = Double(width) - left - right, h = Double(height) - top - bottom
         let finite = m.values.filter(\.isFinite)
@@ -106,6 +115,18 @@ public enum SVG {
         s += "<text x=\"\(Int(left + w / 2))\" y=\"\(Int(top + h + 30))\" text-anchor=\"middle\">\(escape(columnName))</text>"
         s += "<text x=\"12\" y=\"\(Int(top + h / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 12 \(Int(top + h / 2)))\">\(escape(rowName))</text>"
         s += "<text x=\"\(Int(left + w / 2))\" y=\"\(height - 6)\" text-anchor=\"middle\">dark \(number(lo)) ... yellow \(number(hi))</text>"
+        /// Position (in cells) of a value among ascending cell values, interpolated.
+        func position(_ v: Double, _ values: [Double]) -> Double? {
+            guard let first = values.first, let last = values.last, values.count > 1, v >= first, v <= last else { return nil }
+            let k = min(values.count - 2, values.lastIndex { $0 <= v } ?? 0)
+            return Double(k) + 0.5 + (v - values[k]) / (values[k + 1] - values[k])
+        }
+        if let v = rowMarker, let r = position(v, rowValues) {
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"white\" stroke-dasharray=\"4 3\"/>", left, top + r * ch, left + w, top + r * ch)
+        }
+        if let v = columnMarker, let c = position(v, columnValues) {
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"white\" stroke-dasharray=\"4 3\"/>", left + c * cw, top, left + c * cw, top + h)
+        }
         return s + "</svg>"
     }
 

@@ -17,6 +17,26 @@ public enum SweepReport {
         return SVG.linePlot(title: "BOLD power spectrum, mean over regions (log10)", xLabel: "Hz", series: series, x: freqs)
     }
 
+    /// For an rww sweep over G (without feedback inhibition control, whose J_i change with G):
+    /// the noise-free network's low-activity fixed point followed over the G axis (mean S_E
+    /// and leading eigenvalue, `RWWStability.continueLowState`) with G* marked.
+    static func bifurcationDiagram(spec: SweepSpec) -> String? {
+        guard spec.model == ReducedWongWang.name, spec.fic == nil, let axis = spec.axes.first(where: { $0.parameter == "G" }),
+              let lo = axis.values.min(), let hi = axis.values.max(), hi > lo,
+              let inputs = try? SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation()),
+              let p = try? ReducedWongWang.parameters(set: nil, assignments: spec.fixed),
+              let result = try? RWWStability(parameters: p, weights: inputs.connectome.weights).continueLowState(over: max(0, lo)...hi),
+              !result.branch.isEmpty else { return nil }
+        let g = result.branch.map(\.value)
+        let marker = result.critical.map { ($0, "G*") }
+        let text = result.critical.map { String(format: "<p>The low state ends at G* = %.4f: %@. Beyond it the network jumps to high activity.</p>", $0, result.kind ?? "") }
+            ?? "<p>The low state stays stable over the swept range of G.</p>"
+        return text
+            + SVG.linePlot(title: "mean S_E of the low state", xLabel: "G", series: [("mean S_E", result.branch.map(\.point.meanSE))], x: g, marker: marker)
+            + SVG.linePlot(title: "leading eigenvalue (real part, 1/ms)", xLabel: "G", series: [("Re lambda_max", result.branch.map(\.point.leading.real))],
+                           x: g, marker: marker)
+    }
+
     public static func html(folder: String, spec: SweepSpec) throws -> String {
         let path = folder + "/results.jsonl"
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -48,21 +68,27 @@ public enum SweepReport {
             return xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count)
         }
         var figures = ""
+        // G*, where the G axis is centred on it (marked on every figure).
+        let critical = spec.critical
+        func marks(_ axis: SweepSpec.Axis) -> Double? { axis.parameter == "G" ? critical : nil }
         for metric in spec.metrics {
             if spec.axes.count == 1 {
                 let axis = spec.axes[0]
                 figures += SVG.linePlot(title: metric, xLabel: axis.parameter,
-                                        series: [(metric, axis.values.map { v in mean(metric) { $0[0] == v } })], x: axis.values)
+                                        series: [(metric, axis.values.map { v in mean(metric) { $0[0] == v } })], x: axis.values,
+                                        marker: marks(axis).map { ($0, "G*") })
             } else {
                 let a = spec.axes[0], b = spec.axes[1]
                 var m = Matrix(rows: a.values.count, columns: b.values.count)
                 for (r, va) in a.values.enumerated() {
                     for (c, vb) in b.values.enumerated() { m[r, c] = mean(metric) { $0[0] == va && $0[1] == vb } }
                 }
-                figures += SVG.gridMap(title: metric, m, rowName: a.parameter, rowValues: a.values, columnName: b.parameter, columnValues: b.values)
+                figures += SVG.gridMap(title: metric, m, rowName: a.parameter, rowValues: a.values, columnName: b.parameter, columnValues: b.values,
+                                       rowMarker: marks(a), columnMarker: marks(b))
             }
         }
-        sections.append(("Metrics (means over seeds)", figures))
+        sections.append(("Metrics (means over seeds)" + (critical != nil ? "; dashed: G*" : ""), figures))
+        if let diagram = bifurcationDiagram(spec: spec) { sections.append(("Stability of the low-activity state", diagram)) }
         let ranked = rows.filter { $0.metrics["fc_r"] != nil }.sorted { $0.metrics["fc_r"]! > $1.metrics["fc_r"]! }.prefix(5)
         // The best run's FC beside the empirical one.
         if let best = rows.indices.filter({ rows[$0].metrics["fc_r"] != nil }).max(by: { rows[$0].metrics["fc_r"]! < rows[$1].metrics["fc_r"]! }),

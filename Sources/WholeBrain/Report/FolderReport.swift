@@ -1,0 +1,137 @@
+import Foundation
+
+/// report.html of a fit, a stability continuation or a single-node map, built from the files
+/// the run wrote (so `wholebrain report DIR` rebuilds it, and the run itself writes it the
+/// same way). Sweep folders have `SweepReport`.
+public enum FolderReport {
+    public enum Kind: String { case fit, continuation, map }
+
+    /// What a folder holds, from the files in it (nil: none of these).
+    public static func kind(of folder: String) -> Kind? {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: folder + "/history.csv") && fm.fileExists(atPath: folder + "/params.json") { return .fit }
+        if fm.fileExists(atPath: folder + "/branch.json") && fm.fileExists(atPath: folder + "/bifurcations.json") { return .continuation }
+        if fm.fileExists(atPath: folder + "/map_axes.json") { return .map }
+        return nil
+    }
+
+    public static func html(folder: String) throws -> String {
+        switch kind(of: folder) {
+        case .fit: return try fit(folder)
+        case .continuation: return try continuation(folder)
+        case .map: return try map(folder)
+        case nil:
+            throw WholeBrainError.badValue(source: "report", value: folder,
+                                           expected: "a folder written by wholebrain sweep, fit or stability (job.toml, history.csv, branch.json or map_axes.json)")
+        }
+    }
+
+    static func json(_ path: String) throws -> Any {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw WholeBrainError.missingFile(path: path, what: "a file the run writes")
+        }
+        do { return try JSONSerialization.jsonObject(with: data) } catch {
+            throw WholeBrainError.badFile(path: path, problem: "is not JSON (\(error))")
+        }
+    }
+
+    /// A CSV with a header row, as columns by name (empty cells are NaN).
+    static func csv(_ path: String) throws -> (names: [String], columns: [String: [Double]]) {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        guard !lines.isEmpty else { throw WholeBrainError.badFile(path: path, problem: "is empty") }
+        let names = lines.removeFirst()
+        var columns: [String: [Double]] = [:]
+        for (k, name) in names.enumerated() { columns[name] = lines.map { k < $0.count ? Double($0[k]) ?? .nan : .nan } }
+        return (names, columns)
+    }
+
+    static func fit(_ folder: String) throws -> String {
+        let params = try json(folder + "/params.json") as? [String: Any] ?? [:]
+        let summary = try json(folder + "/summary.json") as? [String: Any] ?? [:]
+        let initial = params["initial"] as? [String: Double] ?? [:], fitted = params["fitted"] as? [String: Double] ?? [:]
+        let history = try csv(folder + "/history.csv"), scores = try csv(folder + "/scores.csv")
+        // Parameters in the order of history.csv's columns (after fc_r, mean_gain).
+        let names = history.names.filter { fitted[$0] != nil }
+        let shown = Array(names.prefix(12))
+        let steps = (history.columns["loss"] ?? []).indices.map { Double($0 + 1) }
+        var sections: [(heading: String, body: String)] = []
+        let number = { (key: String) in (summary[key] as? Double).map { String(format: "%.3f", $0) } ?? "-" }
+        sections.append(("Result", SVG.table(header: ["parameter", "initial", "fitted"],
+                                             rows: shown.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", fitted[n] ?? .nan)] })
+            + "<p>Test FC r \(number("test_fc_r")) (fresh run, new noise, seed \(summary["test_seed"] ?? "-"), whole scan)"
+            + (summary["test_held_out_fc_r"] != nil ? ", against the held-out scan \(number("test_held_out_fc_r"))" : "")
+            + "; last train FC r \(number("train_fc_r")); \(summary["epochs_run"] ?? "-") epochs, \(steps.count) steps, "
+            + String(format: "%.0f s", summary["wall_time_s"] as? Double ?? .nan)
+            + ((summary["stopped_early"] as? Bool) == true ? "; stopped early on the held-out score" : "") + ".</p>"))
+        guard let lossIndex = history.names.firstIndex(of: "loss"), let fcIndex = history.names.firstIndex(of: "fc_r") else {
+            throw WholeBrainError.badFile(path: folder + "/history.csv", problem: "has no loss or fc_r column")
+        }
+        let terms = Array(history.names[(lossIndex + 1)..<fcIndex])
+        var plots = SVG.linePlot(title: "loss", xLabel: "step", series: [("loss", history.columns["loss"]!)], x: steps)
+        plots += terms.map { t in SVG.linePlot(title: "term: \(t)", xLabel: "step", series: [(t, history.columns[t]!)], x: steps) }.joined()
+        let epochs = scores.columns["epoch"] ?? []
+        var fcSeries: [(name: String, values: [Double])] = [("train", scores.columns["train_fc_r"] ?? [])]
+        if let held = scores.columns["held_out_fc_r"], held.contains(where: \.isFinite) { fcSeries.append(("held out", held)) }
+        plots += SVG.linePlot(title: "FC correlation per epoch", xLabel: "epoch", series: fcSeries, x: epochs)
+        plots += shown.map { n in SVG.linePlot(title: n, xLabel: "step", series: [(n, history.columns[n]!)], x: steps) }.joined()
+        if params["sc_gains"] != nil, let gain = history.columns["mean_gain"] {
+            plots += SVG.linePlot(title: "mean connection gain", xLabel: "step", series: [("gain", gain)], x: steps)
+        }
+        sections.append(("Optimisation", plots))
+        var fcs = ""
+        if let empirical = try? NumpyFile.readMatrix(path: folder + "/fc_empirical.npy") {
+            fcs += SVG.heatmap(title: "empirical FC, \(summary["subject"] as? String ?? "")", empirical)
+        }
+        if let simulated = try? NumpyFile.readMatrix(path: folder + "/fc_sim.npy") { fcs += SVG.heatmap(title: "simulated FC (new noise)", simulated) }
+        if let gains = try? NumpyFile.readMatrix(path: folder + "/sc_gains.npy") { fcs += SVG.heatmap(title: "connection gains", gains) }
+        sections.append(("Functional connectivity", fcs))
+        return SVG.page(title: "WholeBrain fit: \(summary["subject"] as? String ?? "")", sections: sections)
+    }
+
+    static func continuation(_ folder: String) throws -> String {
+        let branch = try json(folder + "/branch.json") as? [[String: Any]] ?? []
+        let b = try json(folder + "/bifurcations.json") as? [String: Any] ?? [:]
+        let param = b["parameter"] as? String ?? "G"
+        let values = branch.map { $0[param] as? Double ?? .nan }
+        let name = param == "G" ? "G*" : "critical \(param)"
+        let critical = b["critical_value"] as? Double
+        let summary = critical.map { String(format: "%@ = %.5f: %@.", name, $0, b["kind"] as? String ?? "") }
+            ?? "The low state stays stable over the whole range: no \(name)."
+        let range = b["range"] as? [Double] ?? []
+        let points = (b["fixed_points_at_start"] as? [Any])?.count ?? 0
+        let marker = critical.map { ($0, name) }
+        let body = "<p>\(summary) Subject \(b["subject"] ?? ""); \(points) fixed point(s) at \(param) = \(range.first.map { SVG.number($0) } ?? "-").</p>"
+            + SVG.linePlot(title: "mean S_E of the low state", xLabel: param, series: [("mean S_E", branch.map { $0["mean_S_E"] as? Double ?? .nan })],
+                           x: values, marker: marker)
+            + SVG.linePlot(title: "leading eigenvalue (real part, 1/ms)", xLabel: param,
+                           series: [("Re lambda_max", branch.map { $0["leading_real"] as? Double ?? .nan })], x: values, marker: marker)
+        return SVG.page(title: "WholeBrain stability: \(b["subject"] ?? "")", sections: [("Continuation in \(param)", body)])
+    }
+
+    static func map(_ folder: String) throws -> String {
+        let axes = try json(folder + "/map_axes.json") as? [String: Any] ?? [:]
+        guard let rowName = axes["rows"] as? String, let columnName = axes["columns"] as? String,
+              let rowValues = axes[rowName] as? [Double], let columnValues = axes[columnName] as? [Double] else {
+            throw WholeBrainError.badFile(path: folder + "/map_axes.json", problem: "lacks rows, columns or their values")
+        }
+        func grid(_ title: String, _ file: String) -> String? {
+            (try? NumpyFile.readMatrix(path: folder + "/" + file)).map {
+                SVG.gridMap(title: title, $0, rowName: rowName, rowValues: rowValues, columnName: columnName, columnValues: columnValues)
+            }
+        }
+        var body = ""
+        if let stable = try? NumpyFile.readMatrix(path: folder + "/map_stable_points.npy") {
+            let bistable = stable.values.filter { $0 >= 2 }.count
+            body += "<p>\(bistable) of \(stable.values.count) grid points are bistable (two stable fixed points).</p>"
+                + (grid("stable fixed points", "map_stable_points.npy") ?? "") + (grid("S_E of the highest stable state", "map_high_S_E.npy") ?? "")
+        }
+        if let amplitude = try? NumpyFile.readMatrix(path: folder + "/map_cycle_amplitude.npy") {
+            let oscillating = amplitude.values.filter(\.isFinite).count
+            body += "<p>Limit cycles found by simulation (four starts per grid point, RK4, the last second examined): "
+                + "\(oscillating) of \(amplitude.values.count) grid points oscillate.</p>"
+                + (grid("limit cycle amplitude", "map_cycle_amplitude.npy") ?? "") + (grid("limit cycle period (ms)", "map_cycle_period_ms.npy") ?? "")
+        }
+        return SVG.page(title: "WholeBrain: single-node map (\(axes["model"] as? String ?? "rww"))", sections: [("\(columnName) x \(rowName)", body)])
+    }
+}
