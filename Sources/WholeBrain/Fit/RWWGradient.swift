@@ -339,6 +339,9 @@ public enum RWWGradient {
         let chunk: Int
         /// Whether each short edge's source is one of this rank's nodes.
         let ownsShortSource: [Bool]
+        /// Send and receive buffers for at most K steps of every node, and the per-rank counts
+        /// of an exchange of p steps (index p); nil for one block.
+        let exchangeBuffers: (send: Buffer<Double>, receive: Buffer<Double>, counts: [[Int]])?
 
         init(spec: SimulationSpec<ReducedWongWang>, communicator: Communicator = SerialCommunicator()) {
             self.spec = spec
@@ -371,6 +374,10 @@ public enum RWWGradient {
             chunk = max(1, min(delay.min() ?? k, k))
             let mine = own
             ownsShortSource = short.source.map { mine.contains($0) }
+            let parts = blocks
+            exchangeBuffers = communicator.size == 1 ? nil
+                : (Buffer(count: mine.count * k, repeating: 0), Buffer(count: c.rows * k, repeating: 0),
+                   (0...k).map { p in parts.map { $0.count * p } })
             ji = spec.nodeParameters[0]
             generator = CounterNoise(seed: spec.seed)
         }
@@ -518,25 +525,24 @@ public enum RWWGradient {
         /// Completes the coupling cotangents of block positions first ..< first + count
         /// ([node][K] layout) from every block.
         func exchangeCotangents(_ c: UnsafeMutablePointer<Double>, first: Int, count: Int) {
-            guard communicator.size > 1, count > 0 else { return }
-            let k = DelayCoupling.blockLength
-            var send = [Double]()
-            send.reserveCapacity(own.count * count)
-            for i in own { for t in 0..<count { send.append(c[i * k + first + t]) } }
-            let all = communicator.allGather(send, counts: blocks.map { $0.count * count })
+            exchange(c, stride: DelayCoupling.blockLength, first: first, count: count)
+        }
+
+        /// The values first ..< first + count of every node's row (rows `stride` apart): this
+        /// rank sends its nodes', `allGather` brings the others' (buffers and counts made once).
+        func exchange(_ rows: UnsafeMutablePointer<Double>, stride: Int, first: Int, count: Int) {
+            guard communicator.size > 1, count > 0, let buffers = exchangeBuffers else { return }
+            let send = buffers.send.pointer, receive = buffers.receive.pointer
             var q = 0
-            for block in blocks { for i in block { for t in 0..<count { c[i * k + first + t] = all[q]; q += 1 } } }
+            for j in own { for t in 0..<count { send[q] = rows[j * stride + first + t]; q += 1 } }
+            communicator.allGather(send, count: own.count * count, into: receive, counts: buffers.counts[count])
+            q = 0
+            for block in blocks { for j in block { for t in 0..<count { rows[j * stride + first + t] = receive[q]; q += 1 } } }
         }
 
         /// Fills the other blocks' rows at indices first ..< first + count from their owners.
         func exchangeRows(_ rows: UnsafeMutablePointer<Double>, rowLength: Int, first: Int, count: Int) {
-            guard communicator.size > 1, count > 0 else { return }
-            var send = [Double]()
-            send.reserveCapacity(own.count * count)
-            for j in own { for t in 0..<count { send.append(rows[j * rowLength + first + t]) } }
-            let all = communicator.allGather(send, counts: blocks.map { $0.count * count })
-            var q = 0
-            for block in blocks { for j in block { for t in 0..<count { rows[j * rowLength + first + t] = all[q]; q += 1 } } }
+            exchange(rows, stride: rowLength, first: first, count: count)
         }
 
         /// A per-node array (`width` values per node, this rank's nodes filled) completed from
