@@ -46,49 +46,12 @@ extension BalloonWindkessel {
         Point(s: 0, f: 0, v: v0 * (k2 * p.q / (p.v * p.v) - k3), q: v0 * (-k1 - k2 / p.v))
     }
 
-    /// The drift of one node (scalar arithmetic; used between stages of the adjoint).
-    func drift(_ x: Point, z: Double) -> Point {
-        let vPow = Foundation.pow(x.v, 1 / alpha)
-        let e = 1 - Foundation.pow(1 - rho, 1 / x.f)
-        return Point(s: z - kappa * x.s - gamma * (x.f - 1), f: x.s, v: (x.f - vPow) / tau,
-                     q: (x.f * e / rho - vPow * x.q / x.v) / tau)
-    }
-
-    /// (w^T df/dx, w^T df/dz).
-    public func driftVJP(_ x: Point, z: Double, _ w: Point) -> (Point, Double) {
-        let a = 1 / alpha
-        let vA1 = Foundation.pow(x.v, a - 1)
-        let p = Foundation.pow(1 - rho, 1 / x.f)
-        let e = 1 - p
-        let de = p * Foundation.log(1 - rho) / (x.f * x.f)
-        let gs = -kappa * w.s + w.f
-        let gf = -gamma * w.s + w.v / tau + w.q * (e + x.f * de) / (rho * tau)
-        let gv = -w.v * a * vA1 / tau - w.q * (a - 1) * x.q * vA1 / x.v / tau
-        let gq = -w.q * vA1 / tau
-        return (Point(s: gs, f: gf, v: gv, q: gq), w.s)
-    }
-
     /// The adjoint of one RK4 step from x with input z: given the cotangent of the new state,
-    /// returns the cotangents of x and z.
+    /// returns the cotangents of x and z (the four-lane adjoint in one lane, so one arithmetic
+    /// serves the gradient and its tests).
     public func rk4StepAdjoint(_ x: Point, z: Double, h: Double, _ lambda: Point) -> (state: Point, input: Double) {
-        let k1 = drift(x, z: z)
-        let x2 = x + (0.5 * h) * k1
-        let k2 = drift(x2, z: z)
-        let x3 = x + (0.5 * h) * k2
-        let k3 = drift(x3, z: z)
-        let x4 = x + h * k3
-        var lx = lambda, lz = 0.0
-        var lk1 = (h / 6) * lambda, lk2 = (h / 3) * lambda, lk3 = (h / 3) * lambda
-        let lk4 = (h / 6) * lambda
-        let (g4, z4) = driftVJP(x4, z: z, lk4)
-        lx = lx + g4; lk3 = lk3 + h * g4; lz += z4
-        let (g3, z3) = driftVJP(x3, z: z, lk3)
-        lx = lx + g3; lk2 = lk2 + (0.5 * h) * g3; lz += z3
-        let (g2, z2) = driftVJP(x2, z: z, lk2)
-        lx = lx + g2; lk1 = lk1 + (0.5 * h) * g2; lz += z2
-        let (g1, z1) = driftVJP(x, z: z, lk1)
-        lx = lx + g1; lz += z1
-        return (lx, lz)
+        let (lx, lz) = rk4StepAdjoint(lanes(x), z: Lanes(repeating: z), h: h, lanes(lambda))
+        return (Point(s: lx.s[0], f: lx.f[0], v: lx.v[0], q: lx.q[0]), lz[0])
     }
 
     /// Four nodes' points as lanes, and back (nodes past `count` repeat the last one).

@@ -325,8 +325,8 @@ public enum RWWGradient {
         let ji: [Double]
         let generator: CounterNoise
         /// Incoming edges of each node in ascending source order: start[i] ..< start[i + 1]
-        /// index `source`, `weight` and `delay`.
-        let edgeStart: [Int], edgeSource: [Int], edgeWeight: [Double], edgeDelay: [Int]
+        /// index `source` and `delay` (weights live in `long` and `short`).
+        let edgeStart: [Int], edgeSource: [Int], edgeDelay: [Int]
         /// The edges split by delay against K = `DelayCoupling.blockLength`, as in the engine:
         /// long edges (delay >= K) are summed for K steps at once from time-contiguous rows
         /// of S_E (and their adjoint added back K steps at once), short ones step by step.
@@ -365,7 +365,7 @@ public enum RWWGradient {
                 for j in 0..<n where c[i, j] != 0 { source.append(j); weight.append(c[i, j]); delay.append(d[i * n + j]) }
                 start.append(source.count)
             }
-            edgeStart = start; edgeSource = source; edgeWeight = weight; edgeDelay = delay
+            edgeStart = start; edgeSource = source; edgeDelay = delay
             let k = DelayCoupling.blockLength
             long = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 >= k }
             short = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 < k }
@@ -593,9 +593,7 @@ public enum RWWGradient {
             for b in stride(from: boldSteps - 1, through: 0, by: -1) {
                 if let w = boldCotangent[s0 + (b + 1) * m] {
                     for i in own {
-                        let gb = balloon.boldGradient(seg.balloon[(b + 1) * n + i])
-                        lambdaBalloon[i] = BalloonWindkessel.Point(s: lambdaBalloon[i].s + w[i] * gb.s, f: lambdaBalloon[i].f + w[i] * gb.f,
-                                                                  v: lambdaBalloon[i].v + w[i] * gb.v, q: lambdaBalloon[i].q + w[i] * gb.q)
+                        lambdaBalloon[i] = lambdaBalloon[i] + w[i] * balloon.boldGradient(seg.balloon[(b + 1) * n + i])
                     }
                 }
                 seg.balloon.withUnsafeBufferPointer { states in
