@@ -100,11 +100,7 @@ struct ReportCommand: ParsableCommand {
             if FileManager.default.fileExists(atPath: folder + "/job.toml") {
                 try ReportCommand.write(folder: folder, spec: try SweepCommand.load(job: folder + "/job.toml"))
             } else {
-                let html = try FolderReport.html(folder: folder)
-                let path = folder + "/report.html", temporary = path + ".tmp"
-                guard FileManager.default.createFile(atPath: temporary, contents: Data(html.utf8)), rename(temporary, path) == 0 else {
-                    throw WholeBrainError.writeFailed(path: path, problem: "could not write")
-                }
+                try SlurmCommand.write(try FolderReport.html(folder: folder), to: folder + "/report.html")
             }
             print("wrote \(folder)/report.html")
         }
@@ -122,11 +118,7 @@ struct ReportCommand: ParsableCommand {
                 + spec.metrics.map { (metrics[$0] as? Double).map { "\($0)" } ?? "" } + ["\(o["wall_s"] ?? "")"]
             csv += fields.joined(separator: ",") + "\n"
         }
-        for (name, text) in [("results.csv", csv), ("report.html", html)] {
-            let path = folder + "/" + name, temporary = path + ".tmp"
-            guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)), rename(temporary, path) == 0 else {
-                throw WholeBrainError.writeFailed(path: path, problem: "could not write")
-            }
-        }
+        try SlurmCommand.write(csv, to: folder + "/results.csv")
+        try SlurmCommand.write(html, to: folder + "/report.html")
     }
 }

@@ -11,7 +11,7 @@ import Foundation
 /// the same drift, Euler-Maruyama update, bounds, BOLD steps and means), so each point's
 /// result is the same bits as its own run (checked by the tests). Supported: Euler-Maruyama,
 /// white noise (or none), linear coupling, BOLD from S_E, no zero-delay connections, no state
-/// samples; `compatible` says whether a set of specs qualifies.
+/// samples; `incompatibility` says why a set of specs does not qualify (nil when it does).
 public enum RWWEnsemble {
     public typealias Lanes = VectorMath.Lanes
 
@@ -34,6 +34,13 @@ public enum RWWEnsemble {
                 return "different time grids, speeds or observers"
             }
         }
+        let c = first.connectome
+        for i in 0..<c.regionCount {
+            for j in 0..<c.regionCount where c.weights[i, j] != 0
+                && DelayCoupling.delaySteps(length: c.lengths[i, j], speed: first.conductionSpeed, dt: first.dt) == 0 {
+                return "zero-delay connections (node \(i) from node \(j))"
+            }
+        }
         return nil
     }
 
@@ -43,9 +50,6 @@ public enum RWWEnsemble {
             throw WholeBrainError.badValue(source: "ensemble", value: reason, expected: "points that differ only in parameters, noise amplitude and seed")
         }
         let coupling = DelayCoupling(connectome: specs[0].connectome, dt: specs[0].dt, speed: specs[0].conductionSpeed)
-        guard coupling.instantEdgeCount == 0 else {
-            throw WholeBrainError.badValue(source: "ensemble", value: "zero-delay connections", expected: "every connection at least one step long")
-        }
         let integrator = Integrator(specs: specs, coupling: coupling)
         return try integrator.run()
     }

@@ -20,10 +20,10 @@ public enum SweepReport {
     /// For an rww sweep over G (without feedback inhibition control, whose J_i change with G):
     /// the noise-free network's low-activity fixed point followed over the G axis (mean S_E
     /// and leading eigenvalue, `RWWStability.continueLowState`) with G* marked.
-    static func bifurcationDiagram(spec: SweepSpec) -> String? {
+    static func bifurcationDiagram(spec: SweepSpec, inputs: SimulationInputs?) -> String? {
         guard spec.model == ReducedWongWang.name, spec.fic == nil, let axis = spec.axes.first(where: { $0.parameter == "G" }),
               let lo = axis.values.min(), let hi = axis.values.max(), hi > lo,
-              let inputs = try? SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation()),
+              let inputs,
               let p = try? ReducedWongWang.parameters(set: nil, assignments: spec.fixed),
               let result = try? RWWStability(parameters: p, weights: inputs.connectome.weights).continueLowState(over: max(0, lo)...hi),
               !result.branch.isEmpty else { return nil }
@@ -88,12 +88,14 @@ public enum SweepReport {
             }
         }
         sections.append(("Metrics (means over seeds)" + (critical != nil ? "; dashed: G*" : ""), figures))
-        if let diagram = bifurcationDiagram(spec: spec) { sections.append(("Stability of the low-activity state", diagram)) }
+        // The subject's data, once, for the stability diagram and the empirical FC.
+        let inputs = try? SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation())
+        if let diagram = bifurcationDiagram(spec: spec, inputs: inputs) { sections.append(("Stability of the low-activity state", diagram)) }
         let ranked = rows.filter { $0.metrics["fc_r"] != nil }.sorted { $0.metrics["fc_r"]! > $1.metrics["fc_r"]! }.prefix(5)
         // The best run's FC beside the empirical one.
         if let best = rows.indices.filter({ rows[$0].metrics["fc_r"] != nil }).max(by: { rows[$0].metrics["fc_r"]! < rows[$1].metrics["fc_r"]! }),
            let simulated = try? NumpyFile.readMatrix(path: folder + String(format: "/points/point-%05d_fc.npy", points[best])),
-           let empirical = try? SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation()).empiricalFC {
+           let empirical = inputs?.empiricalFC {
             sections.append(("Best run", "<p>" + zip(spec.axes, rows[best].values).map { String(format: "%@ = %.4g", $0.parameter, $1) }.joined(separator: ", ")
                 + String(format: ": FC r %.3f.</p>", rows[best].metrics["fc_r"]!)
                 + SVG.heatmap(title: "empirical FC, \(spec.subject)", empirical) + SVG.heatmap(title: "simulated FC, best run", simulated)

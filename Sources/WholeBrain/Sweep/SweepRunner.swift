@@ -117,17 +117,16 @@ public struct SweepRunner {
                 let started = Date()
                 let requests = try batch.map { try request(point: $0, inputs: inputs, modelType: modelType) }
                 var results: [SimulationResult]
-                let specs = modelType.name == ReducedWongWang.name && batch.count > 1 && nodeBlocks == 1
-                    ? try requests.map { try ReducedWongWang.makeSpec($0) } : []
-                if !specs.isEmpty && RWWEnsemble.incompatibility(specs) == nil
-                    && DelayCoupling(connectome: specs[0].connectome, dt: specs[0].dt, speed: specs[0].conductionSpeed).instantEdgeCount == 0 {
-                    results = try RWWEnsemble.run(specs)
+                // rww runs' specs, built once: for the lanes and for the leading eigenvalue.
+                let rww = modelType.name == ReducedWongWang.name ? try requests.map { try ReducedWongWang.makeSpec($0) } : nil
+                if let rww, rww.count > 1, nodeBlocks == 1, RWWEnsemble.incompatibility(rww) == nil {
+                    results = try RWWEnsemble.run(rww)
                 } else {
                     results = try requests.map { try modelType.simulate($0, communicator: group, progress: nil).result }
                 }
                 let wall = Date().timeIntervalSince(started) / Double(batch.count)
-                for (index, (request, result)) in zip(batch, zip(requests, results)) where leads {
-                    let metrics = try evaluate(point: index, request: request, result: result, inputs: inputs, options: options, empirical: empirical)
+                for (k, index) in batch.enumerated() where leads {
+                    let metrics = try evaluate(point: index, result: results[k], rwwSpec: rww?[k], inputs: inputs, options: options, empirical: empirical)
                     var row = spec.metrics.map { metrics[$0] ?? .nan }
                     row.append(wall)
                     try append(try line(point: index, metrics: row), to: part)
@@ -190,7 +189,7 @@ public struct SweepRunner {
     }
 
     /// A point's metrics from its simulation.
-    func evaluate(point index: Int, request: SimulationRequest, result: SimulationResult, inputs: SimulationInputs,
+    func evaluate(point index: Int, result: SimulationResult, rwwSpec: SimulationSpec<ReducedWongWang>?, inputs: SimulationInputs,
                   options: AnalysisOptions, empirical: BoldMetrics?) throws -> [String: Double] {
         let bold = result.bold.transposed
         let metrics = try BoldAnalysis.analyze(regionsByTime: bold, source: "point \(index)", options: options)
@@ -212,10 +211,8 @@ public struct SweepRunner {
             out["fcd_ks"] = c["fcd_ks_distance"] as? Double
         }
         if let group = inputs.groupFC { out["fc_r_group"] = FunctionalConnectivity.similarity(metrics.fc, group) }
-        if spec.metrics.contains("leading_eigenvalue"), spec.model == ReducedWongWang.name {
-            let s = try ReducedWongWang.makeSpec(request)
-            let analysis = RWWStability(parameters: s.model.parameters, weights: inputs.connectome.weights,
-                                        nodeJI: request.nodeParameters["J_i"])
+        if spec.metrics.contains("leading_eigenvalue"), let s = rwwSpec {
+            let analysis = RWWStability(parameters: s.model.parameters, weights: inputs.connectome.weights, nodeJI: s.nodeParameters[0])
             out["leading_eigenvalue"] = try analysis.lowState()?.leading.real
         }
         return out
