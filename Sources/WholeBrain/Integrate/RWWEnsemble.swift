@@ -231,8 +231,8 @@ public enum RWWEnsemble {
                         let e0 = x[i], i0 = x[n + i]
                         let xE = excitatoryDrive + recurrence * e0 + globalGain * c - jI[i] * i0
                         let xI = inhibitoryDrive + jNMDA * e0 - i0
-                        let rE = transfer(xE, a: aE, b: bE, d: dE)
-                        let rI = transfer(xI, a: aI, b: bI, d: dI)
+                        let rE = ReducedWongWang.transfer(xE, a: aE, b: bE, d: dE)
+                        let rI = ReducedWongWang.transfer(xI, a: aI, b: bI, d: dI)
                         let dSE = ((1 - e0) * (gammaE * rE) - e0 * invTauE) + zero
                         let dSI = (gammaI * rI - i0 * invTauI) + zero
                         rates[i] = rE; rates[n + i] = rI
@@ -294,13 +294,6 @@ public enum RWWEnsemble {
                                  meanObservables: (0..<2).map { o in (0..<n).map { meanObs[o * n + $0][l] / count } },
                                  steps: total, wallSeconds: wall)
             }
-        }
-
-        /// `ReducedWongWang.transfer` with per-lane constants (the same operations per lane).
-        @inline(__always) func transfer(_ x: Lanes, a: Lanes, b: Lanes, d: Lanes) -> Lanes {
-            let y = a * x - b
-            let h = y / -VectorMath.expm1(-d * y)
-            return h.replacing(with: 1 / d, where: y .== Lanes(repeating: 0))
         }
     }
 }

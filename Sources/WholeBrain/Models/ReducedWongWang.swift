@@ -96,9 +96,16 @@ public struct ReducedWongWang: NeuralMassModel {
     /// H(x) = y / (1 - exp(-d y)), y = a x - b, computed as y / (-expm1(-d y)); 1/d at y = 0.
     @inlinable @inline(__always)
     public static func transfer(_ x: Lanes, a: Double, b: Double, d: Double) -> Lanes {
+        transfer(x, a: Lanes(repeating: a), b: Lanes(repeating: b), d: Lanes(repeating: d))
+    }
+
+    /// `transfer` with constants per lane (the same operations in every lane; batched
+    /// ensembles give each lane its own parameters).
+    @inlinable @inline(__always)
+    public static func transfer(_ x: Lanes, a: Lanes, b: Lanes, d: Lanes) -> Lanes {
         let y = a * x - b
         let h = y / -VectorMath.expm1(-d * y)
-        return h.replacing(with: Lanes(repeating: 1 / d), where: y .== Lanes(repeating: 0))
+        return h.replacing(with: 1 / d, where: y .== Lanes(repeating: 0))
     }
 
     /// Scalar form of `transfer`.
