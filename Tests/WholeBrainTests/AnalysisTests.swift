@@ -88,6 +88,38 @@ final class AnalysisTests: XCTestCase {
                                                                  FunctionalConnectivityDynamics.distribution(fcdA)), 0)
     }
 
+    /// The blocked kernels (4 x 2 dot-product blocks, 4 x 8 outer-product blocks, chunks of
+    /// 512 samples) against the definitions, on shapes that fill no block exactly: 13 regions,
+    /// lengths that are not multiples of 4, more samples than one chunk, and sliding windows
+    /// (step below the window) as well as windows summed afresh (step above it).
+    func testFCAndFCDOnOddShapesMatchTheirDefinitions() throws {
+        var state: UInt64 = 12345
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53) - 0.5
+        }
+        let regions = 13, samples = 1101
+        var x = Matrix(rows: regions, columns: samples)
+        for r in 0..<regions { for t in 0..<samples { x[r, t] = uniform() + (r > 0 ? 0.6 * x[r - 1, t] : 0) } }
+        func directFC(_ m: Matrix) -> Matrix {
+            var out = Matrix(rows: m.rows, columns: m.rows)
+            for i in 0..<m.rows { for j in 0..<m.rows { out[i, j] = FunctionalConnectivity.correlation(Array(m.row(i)), Array(m.row(j))) } }
+            return out
+        }
+        assertClose(FunctionalConnectivity.pearson(regionsByTime: x), directFC(x), 1e-13, "FC, 13 x 1101")
+        for (window, step) in [(23, 7), (30, 41)] {
+            let count = FunctionalConnectivityDynamics.windowCount(samples: samples, window: window, step: step)
+            let triangles = (0..<count).map { a -> [Double] in
+                let fc = directFC(x.selecting(rows: Array(0..<regions), columns: Array((a * step)..<(a * step + window))))
+                return (0..<regions).flatMap { i in ((i + 1)..<regions).map { fc[i, $0] } }
+            }
+            var direct = Matrix(rows: count, columns: count)
+            for a in 0..<count { for b in 0..<count { direct[a, b] = FunctionalConnectivity.correlation(triangles[a], triangles[b]) } }
+            assertClose(FunctionalConnectivityDynamics.fcd(regionsByTime: x, window: window, step: step), direct, 1e-12,
+                        "FCD, window \(window), step \(step)")
+        }
+    }
+
     func testSynchronyAndMetastabilityMatchNumpy() throws {
         let x = try subject("101309")
         var o = AnalysisOptions(tr: tr)

@@ -27,6 +27,16 @@ public enum BandPass {
         filter(regionsByTime: x, fs: fs, bands: [(low, high)])[0]
     }
 
+    /// The bins k (frequency k fs / m) kept by a band, low <= f <= high: a contiguous range.
+    static func keptBins(m: Int, fs: Double, low: Double, high: Double) -> Range<Int> {
+        let kept = (0...(m / 2)).filter { k in
+            let f = Double(k) * fs / Double(m)
+            return !(f < low || f > high)
+        }
+        guard let first = kept.first, let last = kept.last else { return 0..<0 }
+        return first..<(last + 1)
+    }
+
     /// Several bands of the same series with one forward transform per region.
     public static func filter(regionsByTime x: Matrix, fs: Double, bands: [(low: Double, high: Double)]) -> [Matrix] {
         let n = x.columns
@@ -35,28 +45,35 @@ public enum BandPass {
         let m = n + 2 * p
         let plans = RealFFT.plans(for: m)
         let buffers = FFTBuffers(n: m)
-        var outs = bands.map { _ in Matrix(rows: x.rows, columns: n) }
         let bins = m / 2 + 1
-        var spectrum = [fftw_complex](repeating: (0, 0), count: bins)
-        for r in 0..<x.rows {
-            let base = r * n
-            // [x_p ... x_1] x_0 ... x_{n-1} [x_{n-2} ... x_{n-1-p}]
-            for k in 0..<p { buffers.real[k] = x.values[base + p - k] }
-            for k in 0..<n { buffers.real[p + k] = x.values[base + k] }
-            for k in 0..<p { buffers.real[p + n + k] = x.values[base + n - 2 - k] }
-            plans.forward(buffers)
-            for k in 0..<bins { spectrum[k] = buffers.spectrum[k] }
-            for (b, band) in bands.enumerated() {
-                for k in 0..<bins {
-                    let f = Double(k) * fs / Double(m)
-                    buffers.spectrum[k] = f < band.low || f > band.high ? (0, 0) : spectrum[k]
+        let kept = bands.map { keptBins(m: m, fs: fs, low: $0.low, high: $0.high) }
+        let scale = 1 / Double(m)
+        let out = UnsafeMutablePointer<Double>.allocate(capacity: bands.count * x.rows * n)
+        defer { out.deallocate() }
+        let spectrum = UnsafeMutablePointer<fftw_complex>.allocate(capacity: bins)
+        defer { spectrum.deallocate() }
+        let real = buffers.real
+        x.values.withUnsafeBufferPointer { xp in
+            for r in 0..<x.rows {
+                let row = xp.baseAddress! + r * n
+                // [x_p ... x_1] x_0 ... x_{n-1} [x_{n-2} ... x_{n-1-p}]
+                for k in 0..<p { real[k] = row[p - k] }
+                (real + p).update(from: row, count: n)
+                for k in 0..<p { real[p + n + k] = row[n - 2 - k] }
+                plans.forward(buffers)
+                spectrum.update(from: buffers.spectrum, count: bins)
+                for (b, range) in kept.enumerated() {
+                    buffers.spectrum.update(repeating: (0, 0), count: bins)
+                    (buffers.spectrum + range.lowerBound).update(from: spectrum + range.lowerBound, count: range.count)
+                    plans.inverse(buffers)
+                    let target = out + (b * x.rows + r) * n
+                    for k in 0..<n { target[k] = real[p + k] * scale }
                 }
-                plans.inverse(buffers)
-                let scale = 1 / Double(m)
-                for k in 0..<n { outs[b][r, k] = buffers.real[p + k] * scale }
             }
         }
-        return outs
+        return (0..<bands.count).map { b in
+            Matrix(rows: x.rows, columns: n, values: Array(UnsafeBufferPointer(start: out + b * x.rows * n, count: x.rows * n)))
+        }
     }
 
     /// The transpose of `filter` (for gradients through it): with the filter written as

@@ -11,8 +11,6 @@ public final class RealFFT: @unchecked Sendable {
     public let n: Int
     let forward: fftw_plan
     let inverse: fftw_plan
-    let complexForward: fftw_plan
-    let complexInverse: fftw_plan
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cache: [Int: RealFFT] = [:]
@@ -34,8 +32,6 @@ public final class RealFFT: @unchecked Sendable {
         let count = Int32(n)
         forward = fftw_plan_dft_r2c_1d(count, scratch.real, scratch.spectrum, UInt32(FFTW_ESTIMATE))
         inverse = fftw_plan_dft_c2r_1d(count, scratch.spectrum, scratch.real, UInt32(FFTW_ESTIMATE))
-        complexForward = fftw_plan_dft_1d(count, scratch.complexIn, scratch.complexOut, FFTW_FORWARD, UInt32(FFTW_ESTIMATE))
-        complexInverse = fftw_plan_dft_1d(count, scratch.complexIn, scratch.complexOut, FFTW_BACKWARD, UInt32(FFTW_ESTIMATE))
     }
 
     /// `buffers.spectrum[0...n/2]` = FFT of `buffers.real[0..<n]`.
@@ -43,11 +39,6 @@ public final class RealFFT: @unchecked Sendable {
 
     /// `buffers.real` = unnormalised inverse of the half spectrum (it is overwritten).
     public func inverse(_ buffers: FFTBuffers) { fftw_execute_dft_c2r(inverse, buffers.spectrum, buffers.real) }
-
-    /// `buffers.complexOut` = FFT (sign -1) or unnormalised inverse (+1) of `buffers.complexIn`.
-    public func complex(_ buffers: FFTBuffers, inverse: Bool) {
-        fftw_execute_dft(inverse ? complexInverse : complexForward, buffers.complexIn, buffers.complexOut)
-    }
 }
 
 /// Arrays aligned by `fftw_malloc` for transforms of length n.
@@ -55,19 +46,18 @@ public final class FFTBuffers {
     public let n: Int
     public let real: UnsafeMutablePointer<Double>
     public let spectrum: UnsafeMutablePointer<fftw_complex>
-    public let complexIn: UnsafeMutablePointer<fftw_complex>
+    /// Complex results of length n (the analytic signal).
     public let complexOut: UnsafeMutablePointer<fftw_complex>
 
     public init(n: Int) {
         self.n = n
         real = fftw_malloc(MemoryLayout<Double>.stride * n)!.bindMemory(to: Double.self, capacity: n)
         spectrum = fftw_malloc(MemoryLayout<fftw_complex>.stride * (n / 2 + 1))!.bindMemory(to: fftw_complex.self, capacity: n / 2 + 1)
-        complexIn = fftw_malloc(MemoryLayout<fftw_complex>.stride * n)!.bindMemory(to: fftw_complex.self, capacity: n)
         complexOut = fftw_malloc(MemoryLayout<fftw_complex>.stride * n)!.bindMemory(to: fftw_complex.self, capacity: n)
         real.initialize(repeating: 0, count: n)
     }
 
     deinit {
-        fftw_free(real); fftw_free(spectrum); fftw_free(complexIn); fftw_free(complexOut)
+        fftw_free(real); fftw_free(spectrum); fftw_free(complexOut)
     }
 }

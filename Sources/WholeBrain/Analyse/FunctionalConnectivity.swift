@@ -8,22 +8,18 @@ public enum FunctionalConnectivity {
     public static func pearson(regionsByTime x: Matrix) -> Matrix {
         let n = x.rows, t = x.columns
         var z = [Double](repeating: 0, count: n * t)
-        for i in 0..<n {
-            let row = x.row(i)
-            let mean = row.reduce(0, +) / Double(t)
-            var ss = 0.0
-            for v in row { ss += (v - mean) * (v - mean) }
-            let inv = ss > 0 ? 1 / ss.squareRoot() : 0
-            for (k, v) in row.enumerated() { z[i * t + k] = (v - mean) * inv }
+        x.values.withUnsafeBufferPointer { xp in
+            for i in 0..<n {
+                let row = xp.baseAddress! + i * t
+                let (mean, ss) = DenseKernels.meanAndSquaredDeviations(row, t)
+                let inv = ss > 0 ? 1 / ss.squareRoot() : 0
+                for k in 0..<t { z[i * t + k] = (row[k] - mean) * inv }
+            }
         }
         var fc = Matrix(rows: n, columns: n)
         z.withUnsafeBufferPointer { zp in
-            let base = zp.baseAddress!
-            for i in 0..<n {
-                for j in i..<n {
-                    let s = FunctionalConnectivityDynamics.dot(base + i * t, base + j * t, t)
-                    fc[i, j] = s; fc[j, i] = s
-                }
+            fc.values.withUnsafeMutableBufferPointer { fp in
+                DenseKernels.symmetricGram(zp.baseAddress!, rows: n, length: t, stride: t, into: fp.baseAddress!)
             }
         }
         return fc

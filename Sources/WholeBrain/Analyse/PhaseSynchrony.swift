@@ -9,23 +9,25 @@ import Foundation
 /// metastability its standard deviation (Shanahan 2010; Deco et al. 2017). Series are usually
 /// band-passed first (narrow bands give meaningful phases).
 public enum PhaseSynchrony {
-    /// The analytic signal (real, imaginary) of one series.
+    /// The analytic signal of one series into `buffers.complexOut` (real, imaginary).
+    ///
+    /// The real part of the analytic signal is the series itself; the imaginary part, its
+    /// Hilbert transform, is the inverse real transform of -i sgn(f) X(f) (0 at 0 Hz and at
+    /// n/2), which is what `scipy.signal.hilbert`'s complex inverse gives, with one real
+    /// inverse transform instead of a complex one.
     public static func analytic(_ x: UnsafeBufferPointer<Double>, buffers: FFTBuffers, plans: RealFFT) {
         let n = x.count
-        for k in 0..<n { buffers.real[k] = x[k] }
+        buffers.real.update(from: x.baseAddress!, count: n)
         plans.forward(buffers)
-        // h: 1 at 0 (and n/2 for even n), 2 for positive, 0 for negative frequencies; the
-        // real transform gives exactly the bins 0 ... n/2 that survive.
-        for k in 0..<n {
-            let h: Double
-            if k == 0 || (n % 2 == 0 && k == n / 2) { h = 1 } else if k < (n + 1) / 2 { h = 2 } else { h = 0 }
-            if h == 0 { buffers.complexIn[k] = (0, 0); continue }
+        buffers.spectrum[0] = (0, 0)
+        for k in 1...(n / 2) {
             let (re, im) = buffers.spectrum[k]
-            buffers.complexIn[k] = (re * h, im * h)
+            buffers.spectrum[k] = (im, -re)
         }
-        plans.complex(buffers, inverse: true)
+        if n % 2 == 0 { buffers.spectrum[n / 2] = (0, 0) }
+        plans.inverse(buffers)
         let inv = 1 / Double(n)
-        for k in 0..<n { let (re, im) = buffers.complexOut[k]; buffers.complexOut[k] = (re * inv, im * inv) }
+        for k in 0..<n { buffers.complexOut[k] = (x[k], buffers.real[k] * inv) }
     }
 
     /// Phases (regions x time) of every row.
@@ -49,18 +51,37 @@ public enum PhaseSynchrony {
         let n = x.columns
         let plans = RealFFT.plans(for: n)
         let buffers = FFTBuffers(n: n)
-        var re = [Double](repeating: 0, count: n), im = [Double](repeating: 0, count: n)
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * n)
+        defer { sums.deallocate() }
+        sums.initialize(repeating: 0, count: 2 * n)
+        let re = UnsafeMutableRawPointer(sums), im = UnsafeMutableRawPointer(sums + n)
         x.values.withUnsafeBufferPointer { all in
             for r in 0..<x.rows {
                 analytic(UnsafeBufferPointer(rebasing: all[(r * n)..<((r + 1) * n)]), buffers: buffers, plans: plans)
-                for t in 0..<n {
+                // exp(i theta) = z / |z| (0 where z = 0), four samples at a time.
+                let z = UnsafeRawPointer(buffers.complexOut)
+                var t = 0
+                while t + 4 <= n {
+                    let pair = z.loadUnaligned(fromByteOffset: t * 16, as: SIMD8<Double>.self)
+                    let a = pair.evenHalf, b = pair.oddHalf
+                    let m = (a * a + b * b).squareRoot()
+                    let inverse = (1 / m).replacing(with: 0, where: m .== 0)
+                    re.storeBytes(of: re.loadUnaligned(fromByteOffset: t * 8, as: SIMD4<Double>.self) + a * inverse,
+                                  toByteOffset: t * 8, as: SIMD4<Double>.self)
+                    im.storeBytes(of: im.loadUnaligned(fromByteOffset: t * 8, as: SIMD4<Double>.self) + b * inverse,
+                                  toByteOffset: t * 8, as: SIMD4<Double>.self)
+                    t += 4
+                }
+                while t < n {
                     let (a, b) = buffers.complexOut[t]
                     let m = (a * a + b * b).squareRoot()
-                    if m > 0 { re[t] += a / m; im[t] += b / m }
+                    let inverse = m > 0 ? 1 / m : 0
+                    sums[t] += a * inverse; sums[n + t] += b * inverse
+                    t += 1
                 }
             }
         }
-        return (0..<n).map { (re[$0] * re[$0] + im[$0] * im[$0]).squareRoot() / Double(x.rows) }
+        return (0..<n).map { (sums[$0] * sums[$0] + sums[n + $0] * sums[n + $0]).squareRoot() / Double(x.rows) }
     }
 
     /// (synchrony, metastability): mean and standard deviation of R(t).

@@ -78,19 +78,24 @@ public enum PowerSpectrum {
         switch kind {
         case .none: return
         case .constant:
-            var mean = 0.0
-            for k in 0..<n { mean += x[k] }
-            mean /= Double(n)
+            let mean = DenseKernels.sum(x, n) / Double(n)
             for k in 0..<n { x[k] -= mean }
         case .linear:
+            // Least-squares line over t = k - (n - 1)/2: sum t^2 = n (n^2 - 1) / 12 and the
+            // slope is sum t (x - mean) / sum t^2 = sum t x / sum t^2 (sum t = 0).
             let tMean = Double(n - 1) / 2
-            var sxx = 0.0, sxy = 0.0, mean = 0.0
-            for k in 0..<n { mean += x[k] }
-            mean /= Double(n)
-            for k in 0..<n {
-                let dt = Double(k) - tMean
-                sxx += dt * dt; sxy += dt * (x[k] - mean)
+            let mean = DenseKernels.sum(x, n) / Double(n)
+            let sxx = Double(n) * (Double(n) * Double(n) - 1) / 12
+            var acc = SIMD4<Double>()
+            var t = SIMD4<Double>(0, 1, 2, 3) - tMean
+            var k = 0
+            while k + 4 <= n {
+                acc.addProduct(t, UnsafeRawPointer(x + k).loadUnaligned(as: SIMD4<Double>.self))
+                t += 4
+                k += 4
             }
+            var sxy = acc.sum()
+            while k < n { sxy += (Double(k) - tMean) * x[k]; k += 1 }
             let slope = sxx > 0 ? sxy / sxx : 0
             for k in 0..<n { x[k] -= mean + slope * (Double(k) - tMean) }
         }
