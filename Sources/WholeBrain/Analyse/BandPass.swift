@@ -48,8 +48,7 @@ public enum BandPass {
         let bins = m / 2 + 1
         let kept = bands.map { keptBins(m: m, fs: fs, low: $0.low, high: $0.high) }
         let scale = 1 / Double(m)
-        let out = UnsafeMutablePointer<Double>.allocate(capacity: bands.count * x.rows * n)
-        defer { out.deallocate() }
+        var outs = bands.map { _ in Matrix(rows: x.rows, columns: n) }
         let spectrum = UnsafeMutablePointer<fftw_complex>.allocate(capacity: bins)
         defer { spectrum.deallocate() }
         let real = buffers.real
@@ -66,14 +65,13 @@ public enum BandPass {
                     buffers.spectrum.update(repeating: (0, 0), count: bins)
                     (buffers.spectrum + range.lowerBound).update(from: spectrum + range.lowerBound, count: range.count)
                     plans.inverse(buffers)
-                    let target = out + (b * x.rows + r) * n
-                    for k in 0..<n { target[k] = real[p + k] * scale }
+                    outs[b].values.withUnsafeMutableBufferPointer { target in
+                        for k in 0..<n { target[r * n + k] = real[p + k] * scale }
+                    }
                 }
             }
         }
-        return (0..<bands.count).map { b in
-            Matrix(rows: x.rows, columns: n, values: Array(UnsafeBufferPointer(start: out + b * x.rows * n, count: x.rows * n)))
-        }
+        return outs
     }
 
     /// The transpose of `filter` (for gradients through it): with the filter written as
