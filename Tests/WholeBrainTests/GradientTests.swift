@@ -36,6 +36,39 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    /// A workspace left holding another, longer run's trajectory (and a run with another
+    /// noise level and checkpoints) gives the same bits as a fresh one: nothing is read
+    /// before it is written.
+    func testReusedWorkspaceGivesTheSameBits() throws {
+        var base = ReducedWongWang.Parameters()
+        base.g = 0.5
+        let empirical = FunctionalConnectivity.pearson(regionsByTime: Matrix(rows: 5, columns: 40, values: (0..<200).map { k in
+            cos(Double(k) * 0.23) + Double(k % 5) * 0.1
+        }))
+        let parameters: [RWWGradient.Parameter] = [.g, .wPlus, .jI, .sigma, .nodeJI(1)]
+        let s = try spec(base, sigma: 0.01)
+        for every in [nil, 700] as [Int?] {
+            let fresh = try RWWGradient.lossAndGradient(spec: s, objective: .init(empiricalFC: empirical), parameters: parameters,
+                                                        weightGradient: true, checkpointEvery: every)
+            let workspace = GradientWorkspace()
+            var longer = base
+            longer.jI = 1.3
+            let other = try SimulationSpec(model: ReducedWongWang(parameters: longer), connectome: try smallConnectome(5),
+                                           noise: NoiseSpec(sigma: 0.03), dt: 0.1, duration: 3, transient: 0.2, tr: 0.05,
+                                           conductionSpeed: 20, seed: 99)
+            _ = try RWWGradient.lossAndGradient(spec: other, objective: .init(empiricalFC: empirical), parameters: parameters,
+                                                weightGradient: true, workspace: workspace)
+            for _ in 0..<2 {
+                let reused = try RWWGradient.lossAndGradient(spec: s, objective: .init(empiricalFC: empirical), parameters: parameters,
+                                                             weightGradient: true, checkpointEvery: every, workspace: workspace)
+                XCTAssertEqual(reused.loss.bitPattern, fresh.loss.bitPattern)
+                XCTAssertEqual(reused.bold.values, fresh.bold.values)
+                for q in parameters { XCTAssertEqual(reused.gradient[q]!.bitPattern, fresh.gradient[q]!.bitPattern, "\(q)") }
+                XCTAssertEqual(reused.weightGradient!.values, fresh.weightGradient!.values)
+            }
+        }
+    }
+
     func check(sigma noiseLevel: Double, parameters: [RWWGradient.Parameter]) throws {
         var base = ReducedWongWang.Parameters()
         base.g = 0.5

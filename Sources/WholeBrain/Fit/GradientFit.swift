@@ -317,6 +317,7 @@ public enum GradientFit {
             return (term.value, term.derivative, last)
         }
         var stoppedEarly = false
+        let workspace = GradientWorkspace()
         for epoch in scores.count..<max(options.epochs, scores.count) {
             var epochBold = [[Matrix]](repeating: [], count: subjects.count)
             let epochStart = (u, gains)
@@ -333,7 +334,7 @@ public enum GradientFit {
                         let result = try RWWGradient.lossAndGradient(
                             spec: subjectSpec, objective: objectives[k], parameters: parameters.map(\.parameter),
                             weightGradient: gainMap != nil, checkpointEvery: options.checkpointEvery, from: states[k], steps: steps,
-                            communicator: group)
+                            communicator: group, workspace: workspace)
                         states[k] = result.end
                         epochBold[k].append(result.bold)
                         var loss = result.loss, terms = result.terms

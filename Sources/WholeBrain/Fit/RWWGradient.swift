@@ -102,18 +102,20 @@ public enum RWWGradient {
     /// With a `communicator` of B ranks the network is split into B node blocks (as
     /// `NetworkSimulator` splits it): each rank integrates and differentiates its block,
     /// exchanging S_E forward and the coupling cotangents backward every few steps, and every
-    /// rank returns the whole result, the same bits as the serial computation.
+    /// rank returns the whole result, the same bits as the serial computation. A fit passes
+    /// the same `workspace` to every call, so the recorded trajectory's memory is reused.
     public static func lossAndGradient(spec: SimulationSpec<ReducedWongWang>, objective: Objective, parameters: [Parameter],
                                        weightGradient wantWeights: Bool = false, checkpointEvery: Int? = nil,
                                        from start: State? = nil, steps: Int? = nil,
-                                       communicator: Communicator = SerialCommunicator()) throws -> Result {
+                                       communicator: Communicator = SerialCommunicator(),
+                                       workspace: GradientWorkspace = GradientWorkspace()) throws -> Result {
         guard spec.integrator == .euler else {
             throw WholeBrainError.badValue(source: "--integrator", value: spec.integrator.rawValue, expected: "euler for gradients")
         }
         guard spec.noise.kind != .ou else {
             throw WholeBrainError.badValue(source: "--noise", value: "ou", expected: "white or none for gradients")
         }
-        let problem = Problem(spec: spec, communicator: communicator)
+        let problem = Problem(spec: spec, communicator: communicator, workspace: workspace)
         if communicator.size > 1 {
             guard communicator.size <= problem.n else {
                 throw WholeBrainError.badValue(source: "node blocks", value: "\(communicator.size)", expected: "at most one block per node (\(problem.n) nodes)")
@@ -302,10 +304,11 @@ public enum RWWGradient {
         let start: Int, steps: Int
         /// S_E at steps start - maxDelay ... start + steps, node-major (row length maxDelay + 1 +
         /// steps); S_I at start ... start + steps, [t][node].
-        let rows: NodeRows?
-        var sI: [Double]
-        var clampedE: [Bool], clampedI: [Bool]
-        var xiE: [Double], xiI: [Double], coupling: [Double]
+        /// (In the problem's workspace: valid until the next segment is integrated.)
+        let rows: UnsafeMutablePointer<Double>
+        let sI: UnsafeMutablePointer<Double>
+        let clampedE: UnsafeMutablePointer<Bool>, clampedI: UnsafeMutablePointer<Bool>
+        let xiE: UnsafeMutablePointer<Double>, xiI: UnsafeMutablePointer<Double>, coupling: UnsafeMutablePointer<Double>
         /// Balloon states at the segment's haemodynamic steps (first: at the start), and inputs.
         var balloon: [BalloonWindkessel.Point], zMeans: [Double]
         /// BOLD and states at the samples that fall inside, by absolute step.
@@ -342,10 +345,14 @@ public enum RWWGradient {
         /// Send and receive buffers for at most K steps of every node, and the per-rank counts
         /// of an exchange of p steps (index p); nil for one block.
         let exchangeBuffers: (send: Buffer<Double>, receive: Buffer<Double>, counts: [[Int]])?
+        /// Where segments and cotangents are kept.
+        let workspace: GradientWorkspace
 
-        init(spec: SimulationSpec<ReducedWongWang>, communicator: Communicator = SerialCommunicator()) {
+        init(spec: SimulationSpec<ReducedWongWang>, communicator: Communicator = SerialCommunicator(),
+             workspace: GradientWorkspace = GradientWorkspace()) {
             self.spec = spec
             self.communicator = communicator
+            self.workspace = workspace
             model = spec.model
             p = spec.model.parameters
             let c = spec.connectome.weights
@@ -397,10 +404,11 @@ public enum RWWGradient {
         /// unless it is the run's end), keeping everything the backward pass needs.
         func forward(from cp: State, steps: Int, record: Bool = false) -> Segment {
             let d = maxDelay, s0 = cp.step
-            var sI = [Double](repeating: 0, count: (steps + 1) * n)
+            let sI = workspace.values(.inhibitory, count: (steps + 1) * n)
             for k in 0..<n { sI[k] = cp.sI[k] }
-            var clampedE = [Bool](repeating: false, count: (steps + 1) * n), clampedI = clampedE
-            var xiE = [Double](repeating: 0, count: steps * n), xiI = xiE, coupling = xiE
+            let clampedE = workspace.flags(.clampedE, count: (steps + 1) * n), clampedI = workspace.flags(.clampedI, count: (steps + 1) * n)
+            let xiE = workspace.values(.noiseE, count: steps * n), xiI = workspace.values(.noiseI, count: steps * n)
+            let coupling = workspace.values(.networkInput, count: steps * n)
             let boldSteps = steps / m
             var balloonStates = [BalloonWindkessel.Point](repeating: .init(), count: (boldSteps + 1) * n)
             for k in 0..<n { balloonStates[k] = cp.balloon[k] }
@@ -411,8 +419,8 @@ public enum RWWGradient {
             // at index t - s0 + d). This rank integrates its own nodes; the other blocks' rows
             // arrive by exchange every `chunk` steps and at the end of every block of K.
             let rowLength = d + 1 + steps
-            let rows = NodeRows(count: rowLength * n, repeating: 0)
-            for t in 0...d { for j in 0..<n { rows.pointer[j * rowLength + t] = cp.windowE[t * n + j] } }
+            let rows = workspace.values(.excitatoryRows, count: rowLength * n)
+            for t in 0...d { for j in 0..<n { rows[j * rowLength + t] = cp.windowE[t * n + j] } }
             let longRead = long.offsets(rowLength: rowLength, maxDelay: d), shortRead = short.offsets(rowLength: rowLength, maxDelay: d)
             let blockLength = DelayCoupling.blockLength
             let longSums = NodeRows(count: n * blockLength, repeating: 0)
@@ -424,10 +432,10 @@ public enum RWWGradient {
                 // the start of each block of K (they read only states at least K steps old), then
                 // the short edges of this step.
                 if local % blockLength == 0 {
-                    long.sumBlock(rows: rows.pointer + local, reads: longRead, into: longSums.pointer, targets: own)
+                    long.sumBlock(rows: rows + local, reads: longRead, into: longSums.pointer, targets: own)
                 }
-                coupling.withUnsafeMutableBufferPointer { out in
-                    let base = rows.pointer + local, w = short.weights.pointer, read = shortRead.pointer
+                do {
+                    let out = coupling, base = rows + local, w = short.weights.pointer, read = shortRead.pointer
                     for i in own {
                         var even = 0.0, odd = 0.0
                         var q = short.start[i]
@@ -445,7 +453,7 @@ public enum RWWGradient {
                 var i4 = own.lowerBound
                 while i4 + 4 <= own.upperBound {
                     let at = local * n + i4
-                    let r = rows.pointer + i4 * rowLength + local + d
+                    let r = rows + i4 * rowLength + local + d
                     let f = model.drift(sE: VectorMath.Lanes(r[0], r[rowLength], r[2 * rowLength], r[3 * rowLength]),
                                         sI: VectorMath.Lanes(sI[at], sI[at + 1], sI[at + 2], sI[at + 3]),
                                         coupling: VectorMath.Lanes(coupling[at], coupling[at + 1], coupling[at + 2], coupling[at + 3]),
@@ -454,11 +462,11 @@ public enum RWWGradient {
                     i4 += 4
                 }
                 for i in i4..<own.upperBound {
-                    let f = model.drift(sE: rows.pointer[i * rowLength + local + d], sI: sI[local * n + i], coupling: coupling[local * n + i], jI: ji[i])
+                    let f = model.drift(sE: rows[i * rowLength + local + d], sI: sI[local * n + i], coupling: coupling[local * n + i], jI: ji[i])
                     driftE[i] = f.dE; driftI[i] = f.dI
                 }
                 for i in own {
-                    let e0 = rows.pointer[i * rowLength + local + d], i0 = sI[local * n + i]
+                    let e0 = rows[i * rowLength + local + d], i0 = sI[local * n + i]
                     let f = (dE: driftE[i], dI: driftI[i])
                     if scale != 0 {
                         xiE[local * n + i] = generator.normal(node: i, step: UInt64(step), variable: 0)
@@ -470,18 +478,18 @@ public enum RWWGradient {
                     clampedI[(local + 1) * n + i] = !(0...1).contains(i1)
                     if clampedE[(local + 1) * n + i] { clamps += 1 }
                     if clampedI[(local + 1) * n + i] { clamps += 1 }
-                    rows.pointer[i * rowLength + local + 1 + d] = min(max(e1, 0), 1)
+                    rows[i * rowLength + local + 1 + d] = min(max(e1, 0), 1)
                     sI[(local + 1) * n + i] = min(max(i1, 0), 1)
                 }
                 if (local + 1) % chunk == 0 || (local + 1) % blockLength == 0 || local + 1 == steps {
-                    exchangeRows(rows.pointer, rowLength: rowLength, first: exchanged + 1 + d, count: local + 1 - exchanged)
+                    exchangeRows(rows, rowLength: rowLength, first: exchanged + 1 + d, count: local + 1 - exchanged)
                     exchanged = local + 1
                 }
                 if (local + 1) % m == 0 {
                     let b = (local + 1) / m - 1
                     for i in own {
                         var z = 0.0
-                        for t in (local + 1 - m + 1)...(local + 1) { z += rows.pointer[i * rowLength + t + d] }
+                        for t in (local + 1 - m + 1)...(local + 1) { z += rows[i * rowLength + t + d] }
                         zMeans[b * n + i] = z / Double(m)
                     }
                     // Four nodes per RK4 step (lane for lane the engine's arithmetic).
@@ -499,24 +507,24 @@ public enum RWWGradient {
                     if done > spec.transientSteps, (done - spec.transientSteps) % spec.stepsPerTR == 0,
                        (done - spec.transientSteps) / spec.stepsPerTR <= spec.sampleCount {
                         samples[done] = Sample(bold: (0..<n).map { own.contains($0) ? balloon.bold(balloonStates[(b + 1) * n + $0]) : 0 },
-                                               sE: (0..<n).map { rows.pointer[$0 * rowLength + local + 1 + d] },
-                                               sI: Array(sI[((local + 1) * n)..<((local + 2) * n)]))
+                                               sE: (0..<n).map { rows[$0 * rowLength + local + 1 + d] },
+                                               sI: Array(UnsafeBufferPointer(start: sI + (local + 1) * n, count: n)))
                     }
                 }
             }
             // Every rank ends with every node's samples, end state and clamp count.
             samples = gatherSamples(samples)
-            let endI = gatherNodes(Array(sI[(steps * n)..<((steps + 1) * n)]), width: 1)
+            let endI = gatherNodes(Array(UnsafeBufferPointer(start: sI + steps * n, count: n)), width: 1)
             let endBalloon = gatherNodes(balloonStates[(boldSteps * n)..<((boldSteps + 1) * n)].flatMap { [$0.s, $0.f, $0.v, $0.q] }, width: 4)
             clamps = Int(communicator.sumInRankOrder([Double(clamps)])[0])
             var window = [Double](repeating: 0, count: (d + 1) * n)
-            for t in 0...d { for j in 0..<n { window[t * n + j] = rows.pointer[j * rowLength + steps + t] } }
+            for t in 0...d { for j in 0..<n { window[t * n + j] = rows[j * rowLength + steps + t] } }
             let end = State(step: s0 + steps, windowE: window, sI: endI,
                             balloon: (0..<n).map { BalloonWindkessel.Point(s: endBalloon[4 * $0], f: endBalloon[4 * $0 + 1],
                                                                            v: endBalloon[4 * $0 + 2], q: endBalloon[4 * $0 + 3]) })
             if !record {
-                return Segment(start: s0, steps: steps, rows: nil, sI: [], clampedE: [], clampedI: [], xiE: [], xiI: [], coupling: [],
-                               balloon: [], zMeans: [], samples: samples, clamps: clamps, end: end)
+                return Segment(start: s0, steps: steps, rows: rows, sI: sI, clampedE: clampedE, clampedI: clampedI, xiE: xiE, xiI: xiI,
+                               coupling: coupling, balloon: [], zMeans: [], samples: samples, clamps: clamps, end: end)
             }
             return Segment(start: s0, steps: steps, rows: rows, sI: sI, clampedE: clampedE, clampedI: clampedI, xiE: xiE, xiI: xiI,
                            coupling: coupling, balloon: balloonStates, zMeans: zMeans, samples: samples, clamps: clamps, end: end)
@@ -579,10 +587,11 @@ public enum RWWGradient {
             let rowLength = d + 1 + steps
             // dL/dS_E at steps s0 - d ... s0 + steps, node-major like `seg.rows`; the last d + 1
             // of each row come from the later segment.
-            let gRows = NodeRows(count: rowLength * n, repeating: 0)
-            let gE = gRows.pointer
+            let gE = workspace.values(.gradientRows, count: rowLength * n)
+            gE.update(repeating: 0, count: rowLength * n)
             for t in 0...d { for j in 0..<n { gE[j * rowLength + steps + t] += carry.gE[t * n + j] } }
-            var gI = [Double](repeating: 0, count: (steps + 1) * n)
+            let gI = workspace.values(.gradientInhibitory, count: (steps + 1) * n)
+            gI.update(repeating: 0, count: (steps + 1) * n)
             for k in 0..<n { gI[steps * n + k] = carry.gI[k] }
             // Terms on the states at the samples inside (s0, s0 + steps].
             for (step, g) in stateCotangent where step > s0 && step <= s0 + steps {
@@ -615,7 +624,7 @@ public enum RWWGradient {
             let rootDt = dt.squareRoot()
             let blockLength = DelayCoupling.blockLength
             let longRead = long.offsets(rowLength: rowLength, maxDelay: d), shortRead = short.offsets(rowLength: rowLength, maxDelay: d)
-            let history = seg.rows!.pointer
+            let history = seg.rows
             // Coupling cotangents lc_i of the current block of K steps, added back over long
             // edges when the pass reaches the block's first step.
             let blockCotangents = NodeRows(count: n * blockLength, repeating: 0)
@@ -626,13 +635,8 @@ public enum RWWGradient {
             var sumCoupling = [Lanes](repeating: Lanes(), count: groups), sumRecurrent = sumCoupling, sumInhibition = sumCoupling
             var sumNMDA = sumCoupling, sumDrive = sumCoupling, sumSigma = sumCoupling
             let w = short.weights.pointer, read = shortRead.pointer
-            seg.sI.withUnsafeBufferPointer { sI in
-            seg.coupling.withUnsafeBufferPointer { couplingIn in
-            seg.clampedE.withUnsafeBufferPointer { clampedE in
-            seg.clampedI.withUnsafeBufferPointer { clampedI in
-            seg.xiE.withUnsafeBufferPointer { xiE in
-            seg.xiI.withUnsafeBufferPointer { xiI in
-            gI.withUnsafeMutableBufferPointer { gI in
+            let sI = seg.sI, couplingIn = seg.coupling, clampedE = seg.clampedE, clampedI = seg.clampedI
+            let xiE = seg.xiE, xiI = seg.xiI
             var applied = steps                     // steps whose short-edge cotangents are applied
             for local in stride(from: steps - 1, through: 0, by: -1) {
                 if local == steps - 1 || local % blockLength == blockLength - 1 {
@@ -704,7 +708,6 @@ public enum RWWGradient {
                     }
                 }
             }
-            } } } } } } }
             for g in 0..<groups {
                 for q in 0..<min(4, own.upperBound - own.lowerBound - 4 * g) {
                     let i = own.lowerBound + 4 * g + q
@@ -714,7 +717,7 @@ public enum RWWGradient {
             }
             carry.gE = [Double](repeating: 0, count: (d + 1) * n)
             for t in 0...d { for j in 0..<n { carry.gE[t * n + j] = gE[j * rowLength + t] } }
-            carry.gI = Array(gI[0..<n])
+            carry.gI = Array(UnsafeBufferPointer(start: gI, count: n))
             carry.balloon = lambdaBalloon
         }
     }
