@@ -292,7 +292,11 @@ public enum RWWGradient {
         var gE: [Double]
         var gI: [Double]
         var balloon: [BalloonWindkessel.Point]
+        /// Coupling cotangents of the segment just processed at its steps 0 ..< maxDelay + K,
+        /// [node][step] (what its long edges pull back into the segment before it).
+        var lc: [Double]
         init(n: Int, maxDelay: Int) {
+            lc = [Double](repeating: 0, count: (maxDelay + DelayCoupling.blockLength) * n)
             gE = [Double](repeating: 0, count: (maxDelay + 1) * n)
             gI = [Double](repeating: 0, count: n)
             balloon = [BalloonWindkessel.Point](repeating: .init(s: 0, f: 0, v: 0, q: 0), count: n)
@@ -334,6 +338,8 @@ public enum RWWGradient {
         /// long edges (delay >= K) are summed for K steps at once from time-contiguous rows
         /// of S_E (and their adjoint added back K steps at once), short ones step by step.
         let long: EdgeClass, short: EdgeClass
+        /// The long edges again, grouped by source, for their adjoint.
+        let longBySource: SourceEdges
         /// The node blocks of `communicator` (one per rank) and this rank's; steps between
         /// exchanges: the shortest delay of any edge (1 at least, K at most), the same for every
         /// split so that sums are added in the same order whatever the number of blocks.
@@ -376,6 +382,7 @@ public enum RWWGradient {
             let k = DelayCoupling.blockLength
             long = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 >= k }
             short = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 < k }
+            longBySource = SourceEdges(long, nodes: n)
             blocks = NetworkSimulator<ReducedWongWang>.blocks(nodes: c.rows, parts: communicator.size)
             own = blocks[communicator.rank]
             chunk = max(1, min(delay.min() ?? k, k))
@@ -623,11 +630,19 @@ public enum RWWGradient {
             }
             let rootDt = dt.squareRoot()
             let blockLength = DelayCoupling.blockLength
-            let longRead = long.offsets(rowLength: rowLength, maxDelay: d), shortRead = short.offsets(rowLength: rowLength, maxDelay: d)
+            let shortRead = short.offsets(rowLength: rowLength, maxDelay: d)
             let history = seg.rows
-            // Coupling cotangents lc_i of the current block of K steps, added back over long
-            // edges when the pass reaches the block's first step.
+            // Coupling cotangents lc_i of the current block of K steps (exchanged between node
+            // blocks and applied over short edges every `chunk` steps), then kept in rows of
+            // the whole segment plus the next segment's first maxDelay + K steps (from `carry`),
+            // from which long edges pull them back a block of K states at a time.
             let blockCotangents = NodeRows(count: n * blockLength, repeating: 0)
+            let lcRowLength = steps + d + blockLength
+            let lcRows = workspace.values(.couplingCotangents, count: n * lcRowLength)
+            for j in 0..<n {
+                for t in 0..<(d + blockLength) { lcRows[j * lcRowLength + steps + t] = carry.lc[j * (d + blockLength) + t] }
+            }
+            let pullReads = longBySource.offsets(rowLength: lcRowLength)
             // Per group of four nodes (lanes; a last, shorter group repeats its last node in
             // lanes that carry zero cotangents): the parameter sums over this segment's steps.
             let groups = (own.count + 3) / 4
@@ -641,6 +656,20 @@ public enum RWWGradient {
             for local in stride(from: steps - 1, through: 0, by: -1) {
                 if local == steps - 1 || local % blockLength == blockLength - 1 {
                     blockCotangents.pointer.initialize(repeating: 0, count: n * blockLength)
+                    // At the top of the block of states holding `local`: everything its long
+                    // edges carry comes from K or more steps later, all processed already,
+                    // g_E,j(t) += sum over j's targets i of C_ij lc_i(t + d_ij).
+                    let first = local - local % blockLength
+                    if weights {
+                        acc.weight.withUnsafeMutableBufferPointer { g in
+                            longBySource.pullBlock(lcRows, reads: pullReads, first: first, count: local + 1 - first, into: gE,
+                                                   rowLength: rowLength, maxDelay: d, history: history, sources: own,
+                                                   weightGradient: g.baseAddress!)
+                        }
+                    } else {
+                        longBySource.pullBlock(lcRows, reads: pullReads, first: first, count: local + 1 - first, into: gE,
+                                               rowLength: rowLength, maxDelay: d, history: history, sources: own, weightGradient: nil)
+                    }
                 }
                 for g in 0..<groups {
                     let i4 = own.lowerBound + 4 * g, count = min(4, own.upperBound - i4)
@@ -695,16 +724,10 @@ public enum RWWGradient {
                     applied = local
                 }
                 if local % blockLength == 0 {
-                    // The block's long-edge cotangents: g_E,j(t - d_ij) += C_ij lc_i(t) for its K
-                    // steps at once (all land before the block, which the pass has not reached).
-                    if weights {
-                        acc.weight.withUnsafeMutableBufferPointer { g in
-                            long.addBlockAdjoint(cotangents: blockCotangents.pointer, gradient: gE + local, rows: history + local,
-                                                 reads: longRead, nodes: n, sources: own, weightGradient: g.baseAddress!)
-                        }
-                    } else {
-                        long.addBlockAdjoint(cotangents: blockCotangents.pointer, gradient: gE + local, rows: history + local,
-                                             reads: longRead, nodes: n, sources: own, weightGradient: nil)
+                    // The block's cotangents (every node's, after the exchange) into the rows.
+                    let count = min(blockLength, steps - local)
+                    for i in 0..<n {
+                        (lcRows + i * lcRowLength + local).update(from: blockCotangents.pointer + i * blockLength, count: count)
                     }
                 }
             }
@@ -718,6 +741,9 @@ public enum RWWGradient {
             carry.gE = [Double](repeating: 0, count: (d + 1) * n)
             for t in 0...d { for j in 0..<n { carry.gE[t * n + j] = gE[j * rowLength + t] } }
             carry.gI = Array(UnsafeBufferPointer(start: gI, count: n))
+            for j in 0..<n {
+                for t in 0..<(d + blockLength) { carry.lc[j * (d + blockLength) + t] = lcRows[j * lcRowLength + t] }
+            }
             carry.balloon = lambdaBalloon
         }
     }
@@ -781,26 +807,74 @@ public enum RWWGradient {
             }
         }
 
-        /// The adjoint of `sumBlock`: gradient(source, t + s - delay) += w * cotangents[i][s],
-        /// and with `weightGradient` dL/dw += sum_s cotangents[i][s] * S_E(source, t + s - delay).
-        func addBlockAdjoint(cotangents: UnsafeMutablePointer<Double>, gradient: UnsafeMutablePointer<Double>,
-                             rows: UnsafeMutablePointer<Double>, reads: Buffer<Int>, nodes: Int, sources: Range<Int>,
-                             weightGradient: UnsafeMutablePointer<Double>?) {
-            let read = reads.pointer
-            let w = weights.pointer
-            for i in 0..<nodes where start[i] < start[i + 1] {
-                let c = UnsafeRawPointer(cotangents + i * 16)
-                let c0 = c.loadUnaligned(as: SIMD8<Double>.self), c1 = c.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
-                if c0 == SIMD8() && c1 == SIMD8() { continue }
-                for q in start[i]..<start[i + 1] where sources.contains(source[q]) {
-                    let g = UnsafeMutableRawPointer(gradient + read[q])
-                    let we = SIMD8<Double>(repeating: w[q])
-                    g.storeBytes(of: g.loadUnaligned(as: SIMD8<Double>.self) + we * c0, as: SIMD8<Double>.self)
-                    g.storeBytes(of: g.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self) + we * c1, toByteOffset: 64, as: SIMD8<Double>.self)
-                    if let weightGradient {
-                        let h = UnsafeRawPointer(rows + read[q])
-                        let product = c0 * h.loadUnaligned(as: SIMD8<Double>.self) + c1 * h.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
-                        weightGradient[edge[q]] += product.sum()
+    }
+}
+
+extension RWWGradient {
+    /// Edges grouped by source (ascending target within each source) for the pull form of the
+    /// long edges' adjoint: the cotangent of S_E,j at a block of K steps t is the sum over j's
+    /// targets i of C_ij lc_i(t + d_ij), gathered in registers and added once, instead of
+    /// each target adding into its sources' rows.
+    struct SourceEdges {
+        let start: [Int], target: [Int], delay: [Int], edge: [Int]
+        let weights: Buffer<Double>
+
+        init(_ edges: EdgeClass, nodes: Int) {
+            var lists = [[Int]](repeating: [], count: nodes)
+            for i in 0..<nodes { for q in edges.start[i]..<edges.start[i + 1] { lists[edges.source[q]].append(q) } }
+            let order = lists.flatMap { $0 }
+            var start = [0]
+            for list in lists { start.append(start.last! + list.count) }
+            self.start = start
+            target = order.map { q in edges.start.lastIndex { $0 <= q }! }
+            delay = order.map { edges.delay[$0] }
+            edge = order.map { edges.edge[$0] }
+            weights = Buffer(count: order.count, repeating: 0)
+            for (k, q) in order.enumerated() { weights.pointer[k] = edges.weights.pointer[q] }
+        }
+
+        /// Where each edge reads in rows of cotangents `rowLength` apart: target * rowLength + delay.
+        func offsets(rowLength: Int) -> Buffer<Int> {
+            let r = Buffer<Int>(count: target.count, repeating: 0)
+            for q in target.indices { r.pointer[q] = target[q] * rowLength + delay[q] }
+            return r
+        }
+
+        /// gradient_j(t) += sum_q w_q lc(target_q, t + delay_q) for t in first ..< first + count
+        /// (count <= K) and each source j in `sources`; with `weightGradient`, dL/dw_q += sum_t
+        /// lc(target_q, t + delay_q) S_E,j(t). `gradient` and `history` are node-major rows of
+        /// `rowLength` whose index maxDelay is local step 0; `cotangents` rows start at step 0.
+        func pullBlock(_ cotangents: UnsafePointer<Double>, reads: Buffer<Int>, first: Int, count: Int,
+                       into gradient: UnsafeMutablePointer<Double>, rowLength: Int, maxDelay: Int,
+                       history: UnsafePointer<Double>, sources: Range<Int>, weightGradient: UnsafeMutablePointer<Double>?) {
+            let read = reads.pointer, w = weights.pointer
+            let k = DelayCoupling.blockLength
+            for j in sources where start[j] < start[j + 1] {
+                let row = j * rowLength + maxDelay + first
+                if count == k {
+                    let h = UnsafeRawPointer(history + row)
+                    let h0 = h.loadUnaligned(as: SIMD8<Double>.self), h1 = h.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                    var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
+                    for q in start[j]..<start[j + 1] {
+                        let c = UnsafeRawPointer(cotangents + read[q] + first)
+                        let c0 = c.loadUnaligned(as: SIMD8<Double>.self), c1 = c.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                        let we = SIMD8<Double>(repeating: w[q])
+                        a0 += we * c0
+                        a1 += we * c1
+                        if let weightGradient { weightGradient[edge[q]] += (c0 * h0 + c1 * h1).sum() }
+                    }
+                    let g = UnsafeMutableRawPointer(gradient + row)
+                    g.storeBytes(of: g.loadUnaligned(as: SIMD8<Double>.self) + a0, as: SIMD8<Double>.self)
+                    g.storeBytes(of: g.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self) + a1, toByteOffset: 64, as: SIMD8<Double>.self)
+                } else {
+                    for s in 0..<count {
+                        var total = 0.0
+                        for q in start[j]..<start[j + 1] {
+                            let c = cotangents[read[q] + first + s]
+                            total += w[q] * c
+                            if let weightGradient { weightGradient[edge[q]] += c * history[row + s] }
+                        }
+                        gradient[row + s] += total
                     }
                 }
             }
