@@ -94,6 +94,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "BOLD repetition time in s (a multiple of dt).")
     var tr: Double = 0.72
 
+    @Option(help: ArgumentHelp("Longest step of the Balloon-Windkessel integration (RK4, on the mean input over the step) in ms.", valueName: "ms"))
+    var boldStep: Double = 10
+
     @Option(help: "Conduction speed in m/s (inf: no delays).")
     var speed: Double = 20
 
@@ -204,6 +207,7 @@ struct SimulateCommand: ParsableCommand {
         request.dt = dt
         request.transient = transient
         request.tr = tr
+        request.boldStep = boldStep
         request.conductionSpeed = speed
         request.seed = seed
         request.boldInput = boldInput

@@ -134,7 +134,11 @@ final class EngineTests: XCTestCase {
         assertThrowsMessage(try SimulationSpec(model: rww, connectome: c, duration: 10, tr: 0), containing: ["--tr"])
         assertThrowsMessage(try SimulationSpec(model: rww, connectome: c, duration: 10, tr: 0.72005), containing: ["--tr", "multiple of dt"])
         assertThrowsMessage(try SimulationSpec(model: rww, connectome: c, duration: 10, conductionSpeed: -1), containing: ["--speed"])
-        XCTAssertEqual(try SimulationSpec(model: rww, connectome: c, duration: 10).boldSubsteps, 10)
+        XCTAssertEqual(try SimulationSpec(model: rww, connectome: c, duration: 10).boldSubsteps, 100, "10 ms at dt 0.1 ms")
+        XCTAssertEqual(try SimulationSpec(model: rww, connectome: c, duration: 10, boldStep: 1).boldSubsteps, 10)
+        XCTAssertEqual(try SimulationSpec(model: rww, connectome: c, duration: 10, tr: 0.75, boldStep: 7).boldSubsteps, 60,
+                       "the largest divisor of 7500 steps per TR within 7 ms")
+        assertThrowsMessage(try SimulationSpec(model: rww, connectome: c, duration: 10, boldStep: 0.01), containing: ["--bold-step", "dt"])
         XCTAssertEqual(try SimulationSpec(model: rww, connectome: c, duration: 10).sampleCount, 13)
     }
 }

@@ -173,7 +173,7 @@ public enum GradientFit {
         return try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: ["J_i": nodeJI],
                                   connectome: connectome, coupling: spec.coupling, integrator: spec.integrator,
                                   noise: noise, dt: spec.dt, duration: duration ?? spec.duration, transient: spec.transient, tr: spec.tr,
-                                  conductionSpeed: spec.conductionSpeed, seed: seed ?? spec.seed, boldInput: spec.boldInput,
+                                  boldStep: spec.boldStep, conductionSpeed: spec.conductionSpeed, seed: seed ?? spec.seed, boldInput: spec.boldInput,
                                   balloon: spec.balloon, statePeriod: spec.statePeriod, initialState: spec.initialState,
                                   recordBold: spec.recordBold)
     }

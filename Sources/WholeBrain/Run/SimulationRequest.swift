@@ -15,6 +15,8 @@ public struct SimulationRequest: Sendable {
     public var duration: Double
     public var transient = 0.0
     public var tr = 0.72
+    /// Longest haemodynamic step, ms.
+    public var boldStep = 10.0
     public var conductionSpeed = 20.0
     public var seed: UInt64 = 1
     public var boldInput: String?
@@ -92,7 +94,7 @@ extension NeuralMassModel {
         return try SimulationSpec(
             model: Self(parameters: parameters), nodeParameters: r.nodeParameters, connectome: r.connectome,
             coupling: r.coupling, integrator: r.integrator, noise: noise, dt: r.dt, duration: r.duration,
-            transient: r.transient, tr: r.tr, conductionSpeed: r.conductionSpeed, seed: r.seed,
+            transient: r.transient, tr: r.tr, boldStep: r.boldStep, conductionSpeed: r.conductionSpeed, seed: r.seed,
             boldInput: try r.boldInput.map { try BoldSource.named($0, for: Self.self) }, statePeriod: r.statePeriod)
     }
 }
