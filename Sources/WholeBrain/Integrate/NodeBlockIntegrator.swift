@@ -30,6 +30,8 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     let x, xStage, dx, dxSum, ou, observables, nodeParameters, noise: UnsafeMutablePointer<Double>
     let held, stageChannels, signal, cIn, zSum, checkSum: UnsafeMutablePointer<Double>
     let firstObservables, localNow: UnsafeMutablePointer<Double>
+    /// Running sums of every variable and observable over the recorded steps.
+    let meanVars, meanObs: UnsafeMutablePointer<Double>
     /// Ring buffers of the intra-node delayed observables, [k][slot][node].
     let localRings: [UnsafeMutablePointer<Double>]
     var balloonState: [BalloonWindkessel.State]
@@ -75,6 +77,7 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         held = buffer(sums * padded); stageChannels = buffer(2 * padded)
         signal = buffer(padded); cIn = buffer(powers * padded); zSum = buffer(padded); checkSum = buffer(padded)
         firstObservables = buffer(observableCount * padded); localNow = buffer(max(localCount, 1) * padded)
+        meanVars = buffer(vars * padded); meanObs = buffer(observableCount * padded)
         var rings: [UnsafeMutablePointer<Double>] = []
         for d in spec.model.localDelaysMs.map({ Int(($0 / spec.dt).rounded()) }) { rings.append(buffer((d + 2) * padded)) }
         localRings = rings
@@ -278,7 +281,6 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     var noisy = false, whiteScale = 0.0, ouScale = 0.0, ouDecay = 0.0, hBold = 0.0
     var boldFromVariable: Int?, boldObservable = 0
     var bold = Matrix(rows: 0, columns: 0)
-    var meanVars: [Double] = [], meanObs: [Double] = []
     var meanCount = 0
     var statePeriodSteps: Int?, stateSamples = 0
     var states: [Double]?, stateAcc: [Double] = []
@@ -304,8 +306,8 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         ouDecay = dt / spec.noise.tau
         hBold = Double(substeps) * dt / 1000       // haemodynamic step in seconds
         bold = Matrix(rows: spec.recordBold ? sampleCount : 0, columns: local)
-        meanVars = [Double](repeating: 0, count: vars * padded)
-        meanObs = [Double](repeating: 0, count: observableCount * padded)
+        meanVars.update(repeating: 0, count: vars * padded)
+        meanObs.update(repeating: 0, count: observableCount * padded)
         meanCount = 0
         statePeriodSteps = spec.statePeriod.map { Int(($0 / dt).rounded()) }
         stateSamples = statePeriodSteps.map { (total - transientSteps) / $0 } ?? 0
@@ -394,6 +396,12 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
                 stateCount = 0; stateIndex += 1
             }
         }
+        if recording {
+            // Temporal means over every recorded step.
+            for q in 0..<(vars * padded) { meanVars[q] += x[q] }
+            for q in 0..<(observableCount * padded) { meanObs[q] += firstObservables[q] }
+            meanCount += 1
+        }
         substep += 1
         guard substep == substeps else { return }
         substep = 0
@@ -405,9 +413,6 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
             spec.balloon.rk4Step(&balloonState[g], z: zMean, h: hBold)
         }
         guard recording else { return }
-        for q in 0..<(vars * padded) { meanVars[q] += x[q] }
-        for q in 0..<(observableCount * padded) { meanObs[q] += firstObservables[q] }
-        meanCount += 1
         if spec.recordBold, (stepsDone - transientSteps) % stepsPerTR == 0, recorded < sampleCount {
             for g in 0..<groups {
                 let y = spec.balloon.bold(balloonState[g])

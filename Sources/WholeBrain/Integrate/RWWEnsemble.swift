@@ -253,6 +253,10 @@ public enum RWWEnsemble {
                     cursor += 1
                     step += 1
                     // Observers, as `NodeBlockIntegrator.observe`.
+                    if step > transientSteps {
+                        for q in 0..<(2 * n) { meanVars[q] += x[q]; meanObs[q] += rates[q] }
+                        meanCount += 1
+                    }
                     substep += 1
                     if substep == substeps {
                         substep = 0
@@ -262,8 +266,6 @@ public enum RWWEnsemble {
                             balloon.rk4Step(&balloonState[i], z: zMean, h: hBold)
                         }
                         if step > transientSteps {
-                            for q in 0..<(2 * n) { meanVars[q] += x[q]; meanObs[q] += rates[q] }
-                            meanCount += 1
                             if first.recordBold, (step - transientSteps) % stepsPerTR == 0, recorded < sampleCount {
                                 for i in 0..<n {
                                     let y = balloon.bold(balloonState[i])
