@@ -92,11 +92,10 @@ public struct CounterNoise: Sendable {
                 }
                 return 0
             }
+            // Wedge: accept if a uniform point between the layer's edges lies under the density.
             let x = u * t.x[i]
-            let f0 = Foundation.exp(-0.5 * (t.x[i] * t.x[i] - x * x))
-            let f1 = Foundation.exp(-0.5 * (t.x[i + 1] * t.x[i + 1] - x * x))
             attempt += 1
-            if f1 + Self.open01(bits(base | attempt)) * (f0 - f1) < 1 { return x }
+            if t.density[i + 1] + Self.open01(bits(base | attempt)) * (t.density[i] - t.density[i + 1]) < Foundation.exp(-0.5 * x * x) { return x }
             attempt += 1
             b = bits(base | attempt)
         }
@@ -115,6 +114,8 @@ public enum Ziggurat {
         public let x: UnsafePointer<Double>
         /// x[i + 1] / x[i] for i < 128.
         public let ratio: UnsafePointer<Double>
+        /// The unnormalised density exp(-x^2 / 2) at each layer edge, 129 values.
+        public let density: UnsafePointer<Double>
     }
 
     public static let tables: Tables = {
@@ -129,6 +130,8 @@ public enum Ziggurat {
         x[128] = 0
         let ratio = UnsafeMutablePointer<Double>.allocate(capacity: 128)
         for i in 0..<128 { ratio[i] = x[i + 1] / x[i] }
-        return Tables(x: UnsafePointer(x), ratio: UnsafePointer(ratio))
+        let density = UnsafeMutablePointer<Double>.allocate(capacity: 129)
+        for i in 0...128 { density[i] = Foundation.exp(-0.5 * x[i] * x[i]) }
+        return Tables(x: UnsafePointer(x), ratio: UnsafePointer(ratio), density: UnsafePointer(density))
     }()
 }
