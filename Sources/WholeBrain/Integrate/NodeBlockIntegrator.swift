@@ -27,11 +27,6 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     let store: DelayHistory
     let history: UnsafeMutablePointer<Double>       // channel-major: [channel][node][rowLength]
     let longAcc: UnsafeMutablePointer<Double>       // [sum][local node][K]
-    /// Source bands of the long edges (nodes whose history windows of maxDelay + K values
-    /// fill about 16 KiB together, 8 at least) and where each local target's long edges from
-    /// each band begin: [local node][band + 1] edge indices (the last: the target's end).
-    let longBands: [Range<Int>]
-    let longBandStart: UnsafeMutablePointer<Int>
     let x, xStage, dx, dxSum, ou, observables, nodeParameters, noise: UnsafeMutablePointer<Double>
     let held, stageChannels, signal, cIn, zSum, checkSum: UnsafeMutablePointer<Double>
     let firstObservables, localNow: UnsafeMutablePointer<Double>
@@ -74,22 +69,6 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         let k = DelayCoupling.blockLength
         self.history = history.buffer
         longAcc = buffer(sums * local * k)
-        let bandSize = max(8, 16_384 / ((coupling.maxDelay + k) * MemoryLayout<Double>.stride))
-        let nodeCount = n, rows = coupling.rowLength, first = nodes.lowerBound
-        let bandRanges = stride(from: 0, to: nodeCount, by: bandSize).map { $0..<min($0 + bandSize, nodeCount) }
-        longBands = bandRanges
-        let bands = bandRanges.count
-        longBandStart = .allocate(capacity: local * (bands + 1) + 1)
-        for li in 0..<local {
-            let i = first + li
-            for band in 0...bands {
-                // Offsets are source * rowLength - delay with K <= delay < rowLength.
-                let from = band == bands ? nodeCount : bandRanges[band].lowerBound
-                longBandStart[li * (bands + 1) + band] = (coupling.longStart[i]..<coupling.longStart[i + 1]).first { e in
-                    (Int(coupling.longOffset[e]) + rows - 1) / rows >= from
-                } ?? coupling.longStart[i + 1]
-            }
-        }
         x = buffer(vars * padded); xStage = buffer(vars * padded)
         dx = buffer(vars * padded); dxSum = buffer(vars * padded)
         ou = buffer(vars * padded); observables = buffer(observableCount * padded)
@@ -115,10 +94,7 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         UnsafeMutableRawPointer(signal + 4 * g).storeBytes(of: value, as: Lanes.self)
     }
 
-    deinit {
-        for p in allocations { p.deallocate() }
-        longBandStart.deallocate()
-    }
+    deinit { for p in allocations { p.deallocate() } }
 
     static var initialStateCounter: UInt64 { CounterNoise.maxSteps - 1 }
 
@@ -168,41 +144,33 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     }
 
     /// Long-edge sums for K steps from the block starting at `cursor`, for every
-    /// (weight power, history channel). Sources are taken in bands (`longBands`) whose history
-    /// windows fit in the L1 cache together; each target's sum is carried from band to band
-    /// through memory, so every edge is still added in ascending source order (same bits).
+    /// (weight power, history channel).
     func accumulateLongEdges() {
         let k = DelayCoupling.blockLength
-        let bands = longBands.count
         coupling.longOffset.withUnsafeBufferPointer { off in
+        coupling.longStart.withUnsafeBufferPointer { start in
             for p in 0..<powers {
                 coupling.longWeights[p].withUnsafeBufferPointer { w in
                     for ch in 0..<channels {
                         let base = UnsafeRawPointer(history + ch * n * rowLength + cursor)
                         let acc = longAcc + (p * channels + ch) * local * k
-                        for band in 0..<bands {
-                            for li in 0..<local {
-                                let edges = longBandStart + li * (bands + 1) + band
-                                let out = UnsafeMutableRawPointer(acc + li * k)
-                                var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
-                                if band > 0 {
-                                    a0 = out.load(as: SIMD8<Double>.self)
-                                    a1 = out.load(fromByteOffset: 64, as: SIMD8<Double>.self)
-                                }
-                                for e in edges[0]..<edges[1] {
-                                    let q = base + Int(off[e]) * MemoryLayout<Double>.stride
-                                    let we = SIMD8<Double>(repeating: w[e])
-                                    a0.addProduct(we, q.loadUnaligned(as: SIMD8<Double>.self))
-                                    a1.addProduct(we, q.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self))
-                                }
-                                out.storeBytes(of: a0, as: SIMD8<Double>.self)
-                                out.storeBytes(of: a1, toByteOffset: 64, as: SIMD8<Double>.self)
+                        for li in 0..<local {
+                            let i = lo + li
+                            var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
+                            for e in start[i]..<start[i + 1] {
+                                let q = base + Int(off[e]) * MemoryLayout<Double>.stride
+                                let we = SIMD8<Double>(repeating: w[e])
+                                a0.addProduct(we, q.loadUnaligned(as: SIMD8<Double>.self))
+                                a1.addProduct(we, q.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self))
                             }
+                            let out = UnsafeMutableRawPointer(acc + li * k)
+                            out.storeBytes(of: a0, as: SIMD8<Double>.self)
+                            out.storeBytes(of: a1, toByteOffset: 64, as: SIMD8<Double>.self)
                         }
                     }
                 }
             }
-        }
+        } }
     }
 
     /// Sums of delayed edges (long then short) at block step s, held over the step.
