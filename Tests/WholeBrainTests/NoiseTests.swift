@@ -54,4 +54,32 @@ final class NoiseTests: XCTestCase {
         XCTAssertEqual(sxy / sxx, 0, accuracy: 0.015, "lag-1 autocorrelation")
         XCTAssertEqual(cross / sxx, 0, accuracy: 0.015, "neighbouring nodes")
     }
+
+    /// The AVX-512 kernel (where this CPU has it) and the portable path give the numbers of
+    /// `normal` bit for bit: lanes that leave the fast path, steps across the 32-bit wrap,
+    /// counts that are not a multiple of eight.
+    func testBlockNormalsEqualSingleNormals() {
+        let noise = CounterNoise(seed: 7)
+        var values = 0
+        for vector in [false, CounterNoise.hasVectorKernel] {
+            for (node, first) in [(0, UInt64(0)), (12_345, UInt64(0xffff_fff6)), (3, UInt64(17))] {
+                for count in [16, 13, 8, 3] {
+                    for block in 0..<40 {
+                        let start = first &+ UInt64(block * count)
+                        var out = [Double](repeating: .nan, count: 2 * count)
+                        out.withUnsafeMutableBufferPointer {
+                            noise.normals(node: node, firstStep: start, variable: 1, count: count, into: $0.baseAddress!, stride: 2, vector: vector)
+                        }
+                        for s in 0..<count {
+                            let single = noise.normal(node: node, step: start &+ UInt64(s), variable: 1)
+                            XCTAssertEqual(out[2 * s].bitPattern, single.bitPattern, "vector \(vector), node \(node), step \(start &+ UInt64(s))")
+                            XCTAssertTrue(out[2 * s + 1].isNaN, "only every stride-th slot is written")
+                            values += 1
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(values, 1000)
+    }
 }

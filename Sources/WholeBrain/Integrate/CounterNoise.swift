@@ -1,4 +1,5 @@
 import Foundation
+import CNoiseKernels
 
 /// Counter-based Gaussian noise: the number for (seed, node, step, variable) is a pure
 /// function of those four, so a node draws the same noise whichever process integrates it
@@ -69,6 +70,28 @@ public struct CounterNoise: Sendable {
         let u = 2 * CounterNoise.open01(b) - 1
         if abs(u) < t.ratio[i] { return u * t.x[i] }
         return slowNormal(base: base, first: b)
+    }
+
+    /// Whether this CPU runs the AVX-512 kernel (`CNoiseKernels`) for `normals`.
+    public static let hasVectorKernel = wb_fast_normals_available() != 0
+
+    /// `count` (at most 32) normals for (node, firstStep + s, variable), s = 0 ..< count, into
+    /// `out[s * stride]`: hashes eight steps at a time in the AVX-512 kernel where the CPU
+    /// has it (`vector`), the fast path per value, the rest through `normal`; the same bits either way.
+    public func normals(node: Int, firstStep: UInt64, variable: UInt64, count: Int, into out: UnsafeMutablePointer<Double>,
+                        stride: Int, tables t: Ziggurat.Tables = Ziggurat.tables, vector: Bool = CounterNoise.hasVectorKernel) {
+        precondition(count <= 32)
+        guard vector else {
+            for s in 0..<count { out[s * stride] = normal(node: node, step: firstStep &+ UInt64(s), variable: variable, tables: t) }
+            return
+        }
+        var missed = wb_fast_normals(key1, key2, CounterNoise.counter(node: node, step: 0, variable: variable), firstStep,
+                                     Int32(count), t.x, t.ratio, out, stride)
+        while missed != 0 {
+            let s = missed.trailingZeroBitCount
+            out[s * stride] = normal(node: node, step: firstStep &+ UInt64(s), variable: variable, tables: t)
+            missed &= missed - 1
+        }
     }
 
     @usableFromInline

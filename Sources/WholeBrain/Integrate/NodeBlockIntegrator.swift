@@ -447,10 +447,8 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         Model.noiseVariables.withUnsafeBufferPointer { noisy in
             for i in 0..<local {
                 for v in noisy {
-                    let base = noise + v * padded + i
-                    for s in 0..<steps {
-                        base[s * stride] = generator.normal(node: lo + i, step: UInt64(firstStep + s), variable: UInt64(v), tables: zig)
-                    }
+                    generator.normals(node: lo + i, firstStep: UInt64(firstStep), variable: UInt64(v), count: steps,
+                                      into: noise + v * padded + i, stride: stride, tables: zig)
                 }
             }
         }
