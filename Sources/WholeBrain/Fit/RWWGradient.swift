@@ -440,6 +440,14 @@ public enum RWWGradient {
                 // the short edges of this step.
                 if local % blockLength == 0 {
                     long.sumBlock(rows: rows + local, reads: longRead, into: longSums.pointer, targets: own)
+                    if scale != 0 {
+                        // This block's normals, [local step][node], as the engine draws them.
+                        let count = min(blockLength, steps - local)
+                        for i in own {
+                            generator.normals(node: i, firstStep: UInt64(step), variable: 0, count: count, into: xiE + local * n + i, stride: n)
+                            generator.normals(node: i, firstStep: UInt64(step), variable: 1, count: count, into: xiI + local * n + i, stride: n)
+                        }
+                    }
                 }
                 do {
                     let out = coupling, base = rows + local, w = short.weights.pointer, read = shortRead.pointer
@@ -475,10 +483,6 @@ public enum RWWGradient {
                 for i in own {
                     let e0 = rows[i * rowLength + local + d], i0 = sI[local * n + i]
                     let f = (dE: driftE[i], dI: driftI[i])
-                    if scale != 0 {
-                        xiE[local * n + i] = generator.normal(node: i, step: UInt64(step), variable: 0)
-                        xiI[local * n + i] = generator.normal(node: i, step: UInt64(step), variable: 1)
-                    }
                     let e1 = e0 + dt * f.dE + scale * xiE[local * n + i]
                     let i1 = i0 + dt * f.dI + scale * xiI[local * n + i]
                     clampedE[(local + 1) * n + i] = !(0...1).contains(e1)

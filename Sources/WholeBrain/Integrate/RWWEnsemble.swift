@@ -145,19 +145,21 @@ public enum RWWEnsemble {
         /// seeds agree).
         func generateNoise(firstStep: Int, steps: Int, generators: [CounterNoise], noisy: [Bool]) {
             let zig = Ziggurat.tables
-            let shared = Set(generators.map(\.seed)).count == 1 && !noisy.contains(false)
-            for s in 0..<steps {
-                for v in 0..<2 {
-                    for i in 0..<n {
-                        let at = noise + ((s * 2 + v) * n + i) * 4
-                        if shared {
-                            let x = generators[0].normal(node: i, step: UInt64(firstStep + s), variable: UInt64(v), tables: zig)
-                            store(Lanes(repeating: x), at)
+            let shared = generators.allSatisfy { $0.seed == generators[0].seed } && !noisy.contains(false)
+            let stride = 2 * n * 4     // noise[s][v][node][lane]
+            for v in 0..<2 {
+                for i in 0..<n {
+                    let at = noise + (v * n + i) * 4
+                    for l in 0..<(shared ? 1 : 4) {
+                        if noisy[l] {
+                            generators[l].normals(node: i, firstStep: UInt64(firstStep), variable: UInt64(v), count: steps,
+                                                  into: at + l, stride: stride, tables: zig)
                         } else {
-                            for l in 0..<4 {
-                                at[l] = noisy[l] ? generators[l].normal(node: i, step: UInt64(firstStep + s), variable: UInt64(v), tables: zig) : 0
-                            }
+                            for s in 0..<steps { at[s * stride + l] = 0 }
                         }
+                    }
+                    if shared {
+                        for s in 0..<steps { store(Lanes(repeating: at[s * stride]), at + s * stride) }
                     }
                 }
             }
