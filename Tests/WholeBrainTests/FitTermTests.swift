@@ -110,6 +110,13 @@ final class FitTermTests: XCTestCase {
             let scalar = ReducedWongWang.transferDerivative(x, a: p.aE, b: p.bE, d: p.dE)
             XCTAssertEqual(lanes, scalar, accuracy: 1e-13 * max(abs(scalar), 1), "x = \(x)")
         }
+        // The fused form gives each one's bits (y = 0 and |d y| < 1e-5 included).
+        for x in [-5.0, 0.3, 0.4032, 125.0 / 310, 125.0 / 310 + 1e-9, 0.41, 0.8, 3.0, -1e3] {
+            let lanes = VectorMath.Lanes(x, x * 0.999, x + 1e-8, -x)
+            let fused = ReducedWongWang.transferWithDerivative(lanes, a: p.aE, b: p.bE, d: p.dE)
+            XCTAssertEqual(fused.h, ReducedWongWang.transfer(lanes, a: p.aE, b: p.bE, d: p.dE), "x = \(x)")
+            XCTAssertEqual(fused.slope, ReducedWongWang.transferDerivative(lanes, a: p.aE, b: p.bE, d: p.dE), "x = \(x)")
+        }
     }
 
     /// The band-pass transpose: <B x, g> = <x, B^T g> for any x and g.

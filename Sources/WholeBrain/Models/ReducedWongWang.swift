@@ -157,6 +157,22 @@ public struct ReducedWongWang: NeuralMassModel {
         return g
     }
 
+    /// `transfer` and `transferDerivative` together from one expm1 (the same bits as each).
+    @inlinable @inline(__always)
+    public static func transferWithDerivative(_ x: Lanes, a: Double, b: Double, d: Double) -> (h: Lanes, slope: Lanes) {
+        let y = a * x - b
+        let dy = d * y
+        let em = -VectorMath.expm1(-dy)
+        let zero = y .== Lanes(repeating: 0)
+        let h = (y / em).replacing(with: Lanes(repeating: 1 / d), where: zero)
+        let e = 1 - em
+        var g = a * (em - dy * e) / (em * em)
+        let magnitude = dy.replacing(with: -dy, where: dy .< Lanes(repeating: 0))
+        g.replace(with: a * (0.5 + dy / 6), where: magnitude .< Lanes(repeating: 1e-5))
+        g.replace(with: Lanes(repeating: 0), where: dy .< Lanes(repeating: -700))
+        return (h, g)
+    }
+
     @inlinable @inline(__always)
     public func drift(_ x: LaneBlock, coupling: LaneBlock, local: LaneBlock, node: LaneBlock, input: LaneBlock,
                       into dx: LaneBlock, observables: LaneBlock) {
@@ -216,8 +232,8 @@ public struct ReducedWongWang: NeuralMassModel {
         let p = parameters
         let xE = excitatoryDrive + recurrence * sE + globalGain * c - jI * sI
         let xI = inhibitoryDrive + p.jNMDA * sE - sI
-        let hE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
-        let kE = (1 - sE) * p.gammaE * ReducedWongWang.transferDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
+        let (hE, slopeE) = ReducedWongWang.transferWithDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
+        let kE = (1 - sE) * p.gammaE * slopeE
         let kI = p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
         return (-invTauE - p.gammaE * hE + kE * recurrence, -kE * jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
     }
