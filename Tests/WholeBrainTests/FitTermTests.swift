@@ -94,6 +94,12 @@ final class FitTermTests: XCTestCase {
                 w[3, 4] += h
                 return try loss(try spec(weights: w))
             }),
+            // A long edge (88 mm, 44 steps), whose early terms read the state before the window.
+            ("W[2,4]", result.weightGradient![2, 4], try richardson(base.connectome.weights[2, 4]) { h in
+                var w = base.connectome.weights
+                w[2, 4] += h
+                return try loss(try spec(weights: w))
+            }),
         ]
         for (name, analytic, fd) in checks {
             XCTAssertLessThan(abs(analytic - fd) / max(abs(fd), 1e-6), 1e-6, "\(name): adjoint \(analytic), finite difference \(fd)")

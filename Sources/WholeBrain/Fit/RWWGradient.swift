@@ -215,7 +215,7 @@ public enum RWWGradient {
             let steps = min(k, total - cp.step)
             let segment = cp.step + k >= total ? lastSegment! : problem.forward(from: cp, steps: steps, record: true)
             problem.backward(segment, boldCotangent: boldCotangent, stateCotangent: stateCotangent, carry: &carry,
-                             into: &accumulators, weights: wantWeights)
+                             into: &accumulators, weights: wantWeights, first: cp.step == checkpoints[0].step)
         }
         if communicator.size > 1 {
             // Each block's per-node sums and its sources' weight gradients, from every block.
@@ -338,16 +338,14 @@ public enum RWWGradient {
         /// long edges (delay >= K) are summed for K steps at once from time-contiguous rows
         /// of S_E (and their adjoint added back K steps at once), short ones step by step.
         let long: EdgeClass, short: EdgeClass
-        /// The long edges again, grouped by source, for their adjoint.
-        let longBySource: SourceEdges
+        /// The long and short edges again, grouped by source, for their adjoint.
+        let longBySource: SourceEdges, shortBySource: SourceEdges
         /// The node blocks of `communicator` (one per rank) and this rank's; steps between
         /// exchanges: the shortest delay of any edge (1 at least, K at most), the same for every
         /// split so that sums are added in the same order whatever the number of blocks.
         let communicator: Communicator
         let blocks: [Range<Int>], own: Range<Int>
         let chunk: Int
-        /// Whether each short edge's source is one of this rank's nodes.
-        let ownsShortSource: [Bool]
         /// Send and receive buffers for at most K steps of every node, and the per-rank counts
         /// of an exchange of p steps (index p); nil for one block.
         let exchangeBuffers: (send: Buffer<Double>, receive: Buffer<Double>, counts: [[Int]])?
@@ -383,12 +381,11 @@ public enum RWWGradient {
             long = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 >= k }
             short = EdgeClass(start: start, source: source, weight: weight, delay: delay) { $0 < k }
             longBySource = SourceEdges(long, nodes: n)
+            shortBySource = SourceEdges(short, nodes: n)
             blocks = NetworkSimulator<ReducedWongWang>.blocks(nodes: c.rows, parts: communicator.size)
             own = blocks[communicator.rank]
             chunk = max(1, min(delay.min() ?? k, k))
-            let mine = own
-            ownsShortSource = short.source.map { mine.contains($0) }
-            let parts = blocks
+            let parts = blocks, mine = own
             exchangeBuffers = communicator.size == 1 ? nil
                 : (Buffer(count: mine.count * k, repeating: 0), Buffer(count: c.rows * k, repeating: 0),
                    (0...k).map { p in parts.map { $0.count * p } })
@@ -591,9 +588,10 @@ public enum RWWGradient {
         }
 
         /// The adjoint of one recomputed segment; `carry` comes from the segment after it and
-        /// leaves for the one before.
+        /// leaves for the one before; the run's `first` segment also adds the weight gradient of
+        /// the history before it.
         func backward(_ seg: Segment, boldCotangent: [Int: [Double]], stateCotangent: [Int: (e: [Double], i: [Double])],
-                      carry: inout Carry, into acc: inout Accumulators, weights: Bool) {
+                      carry: inout Carry, into acc: inout Accumulators, weights: Bool, first: Bool) {
             let d = maxDelay, steps = seg.steps, s0 = seg.start
             let rowLength = d + 1 + steps
             // dL/dS_E at steps s0 - d ... s0 + steps, node-major like `seg.rows`; the last d + 1
@@ -634,29 +632,27 @@ public enum RWWGradient {
             }
             let rootDt = dt.squareRoot()
             let blockLength = DelayCoupling.blockLength
-            let shortRead = short.offsets(rowLength: rowLength, maxDelay: d)
             let history = seg.rows
             // Coupling cotangents lc_i of the current block of K steps (exchanged between node
-            // blocks and applied over short edges every `chunk` steps), then kept in rows of
-            // the whole segment plus the next segment's first maxDelay + K steps (from `carry`),
-            // from which long edges pull them back a block of K states at a time.
+            // blocks every `chunk` steps), copied into rows of the whole segment plus the next
+            // segment's first maxDelay + K steps (from `carry`), from which short edges pull
+            // them back a state at a time and long edges a block of K states at a time.
             let blockCotangents = NodeRows(count: n * blockLength, repeating: 0)
             let lcRowLength = steps + d + blockLength
             let lcRows = workspace.values(.couplingCotangents, count: n * lcRowLength)
             for j in 0..<n {
                 for t in 0..<(d + blockLength) { lcRows[j * lcRowLength + steps + t] = carry.lc[j * (d + blockLength) + t] }
             }
-            let pullReads = longBySource.offsets(rowLength: lcRowLength)
+            let pullReads = longBySource.offsets(rowLength: lcRowLength), shortPullReads = shortBySource.offsets(rowLength: lcRowLength)
             // Per group of four nodes (lanes; a last, shorter group repeats its last node in
             // lanes that carry zero cotangents): the parameter sums over this segment's steps.
             let groups = (own.count + 3) / 4
             typealias Lanes = VectorMath.Lanes
             var sumCoupling = [Lanes](repeating: Lanes(), count: groups), sumRecurrent = sumCoupling, sumInhibition = sumCoupling
             var sumNMDA = sumCoupling, sumDrive = sumCoupling, sumSigma = sumCoupling
-            let w = short.weights.pointer, read = shortRead.pointer
             let sI = seg.sI, couplingIn = seg.coupling, clampedE = seg.clampedE, clampedI = seg.clampedI
             let xiE = seg.xiE, xiI = seg.xiI
-            var applied = steps                     // steps whose short-edge cotangents are applied
+            var applied = steps                     // steps whose coupling cotangents are in the rows
             for local in stride(from: steps - 1, through: 0, by: -1) {
                 if local == steps - 1 || local % blockLength == blockLength - 1 {
                     blockCotangents.pointer.initialize(repeating: 0, count: n * blockLength)
@@ -674,6 +670,17 @@ public enum RWWGradient {
                         longBySource.pullBlock(lcRows, reads: pullReads, first: first, count: local + 1 - first, into: gE,
                                                rowLength: rowLength, maxDelay: d, history: history, sources: own, weightGradient: nil)
                     }
+                }
+                // Short edges, one state at a time: g_E,j(t) += sum over j's targets i of
+                // C_ij lc_i(t + d_ij), all from steps at least `chunk` later, so exchanged.
+                if weights {
+                    acc.weight.withUnsafeMutableBufferPointer { g in
+                        shortBySource.pullBlock(lcRows, reads: shortPullReads, first: local, count: 1, into: gE, rowLength: rowLength,
+                                                maxDelay: d, history: history, sources: own, weightGradient: g.baseAddress!)
+                    }
+                } else {
+                    shortBySource.pullBlock(lcRows, reads: shortPullReads, first: local, count: 1, into: gE, rowLength: rowLength,
+                                            maxDelay: d, history: history, sources: own, weightGradient: nil)
                 }
                 for g in 0..<groups {
                     let i4 = own.lowerBound + 4 * g, count = min(4, own.upperBound - i4)
@@ -707,32 +714,15 @@ public enum RWWGradient {
                     if scale != 0 { sumSigma[g] += rootDt * (lE * nE + lI * nI) }
                 }
                 // Every `chunk` steps and at each block's first step: the coupling cotangents
-                // of every node since the last time (exchanged between blocks), pulled back over
-                // short edges into this rank's sources, g_E,j(t - d_ij) += C_ij lc_i(t), in the
-                // order (t descending, target ascending) whatever the split.
+                // of every node since the last time, exchanged between node blocks, into the
+                // rows the edges pull from.
                 if local % chunk == 0 || local % blockLength == 0 {
                     exchangeCotangents(blockCotangents.pointer, first: local % blockLength, count: applied - local)
-                    for t in stride(from: applied - 1, through: local, by: -1) {
-                        let base = gE + t, values = history + t
-                        for i in 0..<n {
-                            let lc = blockCotangents.pointer[i * blockLength + t % blockLength]
-                            guard lc != 0 else { continue }
-                            for q2 in short.start[i]..<short.start[i + 1] where ownsShortSource[q2] { base[read[q2]] += w[q2] * lc }
-                            if weights {
-                                acc.weight.withUnsafeMutableBufferPointer { gw in
-                                    for q2 in short.start[i]..<short.start[i + 1] where ownsShortSource[q2] { gw[short.edge[q2]] += lc * values[read[q2]] }
-                                }
-                            }
-                        }
+                    for i in 0..<n {
+                        (lcRows + i * lcRowLength + local).update(from: blockCotangents.pointer + i * blockLength + local % blockLength,
+                                                                  count: applied - local)
                     }
                     applied = local
-                }
-                if local % blockLength == 0 {
-                    // The block's cotangents (every node's, after the exchange) into the rows.
-                    let count = min(blockLength, steps - local)
-                    for i in 0..<n {
-                        (lcRows + i * lcRowLength + local).update(from: blockCotangents.pointer + i * blockLength, count: count)
-                    }
                 }
             }
             for g in 0..<groups {
@@ -740,6 +730,14 @@ public enum RWWGradient {
                     let i = own.lowerBound + 4 * g + q
                     acc.coupling[i] += sumCoupling[g][q]; acc.recurrent[i] += sumRecurrent[g][q]; acc.inhibition[i] += sumInhibition[g][q]
                     acc.nmda[i] += sumNMDA[g][q]; acc.drive[i] += sumDrive[g][q]; acc.sigma[i] += sumSigma[g][q]
+                }
+            }
+            if first && weights {
+                acc.weight.withUnsafeMutableBufferPointer { g in
+                    longBySource.addInitialHistoryWeightGradient(lcRows, reads: pullReads, rowLength: rowLength, maxDelay: d,
+                                                                 history: history, sources: own, weightGradient: g.baseAddress!)
+                    shortBySource.addInitialHistoryWeightGradient(lcRows, reads: shortPullReads, rowLength: rowLength, maxDelay: d,
+                                                                  history: history, sources: own, weightGradient: g.baseAddress!)
                 }
             }
             carry.gE = [Double](repeating: 0, count: (d + 1) * n)
@@ -842,6 +840,21 @@ extension RWWGradient {
             let r = Buffer<Int>(count: target.count, repeating: 0)
             for q in target.indices { r.pointer[q] = target[q] * rowLength + delay[q] }
             return r
+        }
+
+        /// The weight gradient of the history before the run's first step (states at t < 0,
+        /// which no later pull reaches): dL/dw_q += sum over t in -delay_q ..< 0 of
+        /// lc(target_q, t + delay_q) S_E,j(t).
+        func addInitialHistoryWeightGradient(_ cotangents: UnsafePointer<Double>, reads: Buffer<Int>, rowLength: Int, maxDelay: Int,
+                                             history: UnsafePointer<Double>, sources: Range<Int>, weightGradient: UnsafeMutablePointer<Double>) {
+            let read = reads.pointer
+            for j in sources {
+                for q in start[j]..<start[j + 1] {
+                    var total = 0.0
+                    for t in -delay[q]..<0 { total += cotangents[read[q] + t] * history[j * rowLength + maxDelay + t] }
+                    weightGradient[edge[q]] += total
+                }
+            }
         }
 
         /// gradient_j(t) += sum_q w_q lc(target_q, t + delay_q) for t in first ..< first + count
