@@ -123,6 +123,18 @@ final class FitTermTests: XCTestCase {
             XCTAssertEqual(fused.h, ReducedWongWang.transfer(lanes, a: p.aE, b: p.bE, d: p.dE), "x = \(x)")
             XCTAssertEqual(fused.slope, ReducedWongWang.transferDerivative(lanes, a: p.aE, b: p.bE, d: p.dE), "x = \(x)")
         }
+        // The Jacobian from the exponentials the forward pass kept equals the one that recomputes them.
+        let model = ReducedWongWang(parameters: p)
+        for (sE, sI, c) in [(0.1, 0.05, 0.3), (0.9, 0.4, 2.0), (0.0, 0.0, 0.0), (0.5, 1.0, -1.0)] {
+            let e = VectorMath.Lanes(sE, sE * 0.5, sE + 0.01, 1 - sE), i = VectorMath.Lanes(repeating: sI)
+            let cl = VectorMath.Lanes(c, -c, 2 * c, 0), jI = VectorMath.Lanes(1, 1.5, 0.5, 2)
+            let kept = model.driftKeepingExponentials(sE: e, sI: i, coupling: cl, jI: jI)
+            let plain = model.drift(sE: e, sI: i, coupling: cl, jI: jI)
+            XCTAssertEqual(kept.dE, plain.dE); XCTAssertEqual(kept.dI, plain.dI)
+            let a = model.jacobianEntries(sE: e, sI: i, coupling: cl, jI: jI)
+            let b = model.jacobianEntries(sE: e, sI: i, coupling: cl, jI: jI, emE: kept.emE, emI: kept.emI)
+            XCTAssertEqual([a.ee, a.ei, a.ie, a.ii, a.ec, a.kE, a.kI], [b.ee, b.ei, b.ie, b.ii, b.ec, b.kE, b.kI])
+        }
     }
 
     /// The band-pass transpose: <B x, g> = <x, B^T g> for any x and g.

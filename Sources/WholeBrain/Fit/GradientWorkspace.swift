@@ -8,7 +8,7 @@
 /// workspace and the pages are touched once. Buffers grow when a larger one is asked for.
 /// One workspace serves one gradient computation at a time.
 public final class GradientWorkspace: @unchecked Sendable {
-    enum Values: Int, CaseIterable { case excitatoryRows, inhibitory, networkInput, noiseE, noiseI, gradientRows, gradientInhibitory, couplingCotangents }
+    enum Values: Int, CaseIterable { case excitatoryRows, inhibitory, networkInput, noiseE, noiseI, exponentialE, exponentialI, gradientRows, gradientInhibitory, couplingCotangents }
     enum Flags: Int, CaseIterable { case clampedE, clampedI }
 
     private var values = [RWWGradient.Buffer<Double>?](repeating: nil, count: Values.allCases.count)

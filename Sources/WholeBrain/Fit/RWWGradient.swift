@@ -313,6 +313,9 @@ public enum RWWGradient {
         let sI: UnsafeMutablePointer<Double>
         let clampedE: UnsafeMutablePointer<Bool>, clampedI: UnsafeMutablePointer<Bool>
         let xiE: UnsafeMutablePointer<Double>, xiI: UnsafeMutablePointer<Double>, coupling: UnsafeMutablePointer<Double>
+        /// 1 - exp(-d y) of the E and I transfer functions at each step, [t][node] (the adjoint's
+        /// Jacobian reuses them).
+        let emE: UnsafeMutablePointer<Double>, emI: UnsafeMutablePointer<Double>
         /// Balloon states at the segment's haemodynamic steps (first: at the start), and inputs.
         var balloon: [BalloonWindkessel.Point], zMeans: [Double]
         /// BOLD and states at the samples that fall inside, by absolute step.
@@ -413,6 +416,7 @@ public enum RWWGradient {
             let clampedE = workspace.flags(.clampedE, count: (steps + 1) * n), clampedI = workspace.flags(.clampedI, count: (steps + 1) * n)
             let xiE = workspace.values(.noiseE, count: steps * n), xiI = workspace.values(.noiseI, count: steps * n)
             let coupling = workspace.values(.networkInput, count: steps * n)
+            let emE = workspace.values(.exponentialE, count: steps * n), emI = workspace.values(.exponentialI, count: steps * n)
             let boldSteps = steps / m
             var balloonStates = [BalloonWindkessel.Point](repeating: .init(), count: (boldSteps + 1) * n)
             for k in 0..<n { balloonStates[k] = cp.balloon[k] }
@@ -466,16 +470,18 @@ public enum RWWGradient {
                 while i4 + 4 <= own.upperBound {
                     let at = local * n + i4
                     let r = rows + i4 * rowLength + local + d
-                    let f = model.drift(sE: VectorMath.Lanes(r[0], r[rowLength], r[2 * rowLength], r[3 * rowLength]),
-                                        sI: VectorMath.Lanes(sI[at], sI[at + 1], sI[at + 2], sI[at + 3]),
-                                        coupling: VectorMath.Lanes(coupling[at], coupling[at + 1], coupling[at + 2], coupling[at + 3]),
-                                        jI: VectorMath.Lanes(ji[i4], ji[i4 + 1], ji[i4 + 2], ji[i4 + 3]))
-                    for q in 0..<4 { driftE[i4 + q] = f.dE[q]; driftI[i4 + q] = f.dI[q] }
+                    let f = model.driftKeepingExponentials(
+                        sE: VectorMath.Lanes(r[0], r[rowLength], r[2 * rowLength], r[3 * rowLength]),
+                        sI: VectorMath.Lanes(sI[at], sI[at + 1], sI[at + 2], sI[at + 3]),
+                        coupling: VectorMath.Lanes(coupling[at], coupling[at + 1], coupling[at + 2], coupling[at + 3]),
+                        jI: VectorMath.Lanes(ji[i4], ji[i4 + 1], ji[i4 + 2], ji[i4 + 3]))
+                    for q in 0..<4 { driftE[i4 + q] = f.dE[q]; driftI[i4 + q] = f.dI[q]; emE[at + q] = f.emE[q]; emI[at + q] = f.emI[q] }
                     i4 += 4
                 }
                 for i in i4..<own.upperBound {
-                    let f = model.drift(sE: rows[i * rowLength + local + d], sI: sI[local * n + i], coupling: coupling[local * n + i], jI: ji[i])
-                    driftE[i] = f.dE; driftI[i] = f.dI
+                    let f = model.driftKeepingExponentials(sE: .init(repeating: rows[i * rowLength + local + d]), sI: .init(repeating: sI[local * n + i]),
+                                                           coupling: .init(repeating: coupling[local * n + i]), jI: .init(repeating: ji[i]))
+                    driftE[i] = f.dE[0]; driftI[i] = f.dI[0]; emE[local * n + i] = f.emE[0]; emI[local * n + i] = f.emI[0]
                 }
                 for i in own {
                     let e0 = rows[i * rowLength + local + d], i0 = sI[local * n + i]
@@ -532,10 +538,10 @@ public enum RWWGradient {
                                                                            v: endBalloon[4 * $0 + 2], q: endBalloon[4 * $0 + 3]) })
             if !record {
                 return Segment(start: s0, steps: steps, rows: rows, sI: sI, clampedE: clampedE, clampedI: clampedI, xiE: xiE, xiI: xiI,
-                               coupling: coupling, balloon: [], zMeans: [], samples: samples, clamps: clamps, end: end)
+                               coupling: coupling, emE: emE, emI: emI, balloon: [], zMeans: [], samples: samples, clamps: clamps, end: end)
             }
             return Segment(start: s0, steps: steps, rows: rows, sI: sI, clampedE: clampedE, clampedI: clampedI, xiE: xiE, xiI: xiI,
-                           coupling: coupling, balloon: balloonStates, zMeans: zMeans, samples: samples, clamps: clamps, end: end)
+                           coupling: coupling, emE: emE, emI: emI, balloon: balloonStates, zMeans: zMeans, samples: samples, clamps: clamps, end: end)
         }
 
         /// Completes the coupling cotangents of block positions first ..< first + count
@@ -685,6 +691,7 @@ public enum RWWGradient {
                 for g in 0..<groups {
                     let i4 = own.lowerBound + 4 * g, count = min(4, own.upperBound - i4)
                     var lE = Lanes(), lI = Lanes(), e = Lanes(), inh = Lanes(), ci = Lanes(), jI = Lanes(), nE = Lanes(), nI = Lanes()
+                    var exponentialE = Lanes(), exponentialI = Lanes()
                     for q in 0..<4 {
                         let i = i4 + min(q, count - 1), k = (local + 1) * n + i
                         if q < count {
@@ -693,9 +700,10 @@ public enum RWWGradient {
                         }
                         e[q] = history[i * rowLength + local + d]
                         inh[q] = sI[local * n + i]; ci[q] = couplingIn[local * n + i]; jI[q] = ji[i]
+                        exponentialE[q] = seg.emE[local * n + i]; exponentialI[q] = seg.emI[local * n + i]
                         if scale != 0 { nE[q] = xiE[local * n + i]; nI[q] = xiI[local * n + i] }
                     }
-                    let jac = model.jacobianEntries(sE: e, sI: inh, coupling: ci, jI: jI)
+                    let jac = model.jacobianEntries(sE: e, sI: inh, coupling: ci, jI: jI, emE: exponentialE, emI: exponentialI)
                     let toE = lE * (1 + dt * jac.ee) + lI * dt * jac.ie
                     let toI = lE * dt * jac.ei + lI * (1 + dt * jac.ii)
                     let lc = lE * dt * jac.ec

@@ -157,20 +157,32 @@ public struct ReducedWongWang: NeuralMassModel {
         return g
     }
 
-    /// `transfer` and `transferDerivative` together from one expm1 (the same bits as each).
+    /// `transfer` together with em = -expm1(-d y) = 1 - exp(-d y), which `slope` reuses.
     @inlinable @inline(__always)
-    public static func transferWithDerivative(_ x: Lanes, a: Double, b: Double, d: Double) -> (h: Lanes, slope: Lanes) {
+    public static func transferKeepingExponential(_ x: Lanes, a: Double, b: Double, d: Double) -> (h: Lanes, em: Lanes) {
+        let y = a * x - b
+        let em = -VectorMath.expm1(-(d * y))
+        return ((y / em).replacing(with: Lanes(repeating: 1 / d), where: y .== Lanes(repeating: 0)), em)
+    }
+
+    /// `transferDerivative` from em = -expm1(-d y) already computed (the same bits).
+    @inlinable @inline(__always)
+    public static func slope(_ x: Lanes, em: Lanes, a: Double, b: Double, d: Double) -> Lanes {
         let y = a * x - b
         let dy = d * y
-        let em = -VectorMath.expm1(-dy)
-        let zero = y .== Lanes(repeating: 0)
-        let h = (y / em).replacing(with: Lanes(repeating: 1 / d), where: zero)
         let e = 1 - em
         var g = a * (em - dy * e) / (em * em)
         let magnitude = dy.replacing(with: -dy, where: dy .< Lanes(repeating: 0))
         g.replace(with: a * (0.5 + dy / 6), where: magnitude .< Lanes(repeating: 1e-5))
         g.replace(with: Lanes(repeating: 0), where: dy .< Lanes(repeating: -700))
-        return (h, g)
+        return g
+    }
+
+    /// `transfer` and `transferDerivative` together from one expm1 (the same bits as each).
+    @inlinable @inline(__always)
+    public static func transferWithDerivative(_ x: Lanes, a: Double, b: Double, d: Double) -> (h: Lanes, slope: Lanes) {
+        let (h, em) = transferKeepingExponential(x, a: a, b: b, d: d)
+        return (h, slope(x, em: em, a: a, b: b, d: d))
     }
 
     @inlinable @inline(__always)
@@ -198,6 +210,19 @@ public struct ReducedWongWang: NeuralMassModel {
         let rE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
         let rI = ReducedWongWang.transfer(xI, a: p.aI, b: p.bI, d: p.dI)
         return ((1 - e0) * (p.gammaE * rE) - e0 * invTauE, p.gammaI * rI - i0 * invTauI)
+    }
+
+    /// `drift(sE:sI:coupling:jI:)` (the same bits) and the transfer functions' em = 1 - exp(-d y)
+    /// for E and I, which the adjoint passes back to `jacobianEntries` instead of recomputing.
+    @inline(__always)
+    public func driftKeepingExponentials(sE e0: Lanes, sI i0: Lanes, coupling c: Lanes, jI: Lanes)
+        -> (dE: Lanes, dI: Lanes, emE: Lanes, emI: Lanes) {
+        let p = parameters
+        let xE = excitatoryDrive + recurrence * e0 + globalGain * c - jI * i0
+        let xI = inhibitoryDrive + p.jNMDA * e0 - i0
+        let (rE, emE) = ReducedWongWang.transferKeepingExponential(xE, a: p.aE, b: p.bE, d: p.dE)
+        let (rI, emI) = ReducedWongWang.transferKeepingExponential(xI, a: p.aI, b: p.bI, d: p.dI)
+        return ((1 - e0) * (p.gammaE * rE) - e0 * invTauE, p.gammaI * rI - i0 * invTauI, emE, emI)
     }
 
     /// The drift of one node without allocation, with the engine's arithmetic (one lane).
@@ -235,6 +260,21 @@ public struct ReducedWongWang: NeuralMassModel {
         let (hE, slopeE) = ReducedWongWang.transferWithDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
         let kE = (1 - sE) * p.gammaE * slopeE
         let kI = p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
+        return (-invTauE - p.gammaE * hE + kE * recurrence, -kE * jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
+    }
+
+    /// `jacobianEntries` from the exponentials `driftKeepingExponentials` kept at this state
+    /// (the same bits, no exponential evaluated).
+    @inline(__always)
+    public func jacobianEntries(sE: Lanes, sI: Lanes, coupling c: Lanes, jI: Lanes, emE: Lanes, emI: Lanes)
+        -> (ee: Lanes, ei: Lanes, ie: Lanes, ii: Lanes, ec: Lanes, kE: Lanes, kI: Lanes) {
+        let p = parameters
+        let xE = excitatoryDrive + recurrence * sE + globalGain * c - jI * sI
+        let xI = inhibitoryDrive + p.jNMDA * sE - sI
+        let yE = p.aE * xE - p.bE
+        let hE = (yE / emE).replacing(with: Lanes(repeating: 1 / p.dE), where: yE .== Lanes(repeating: 0))
+        let kE = (1 - sE) * p.gammaE * ReducedWongWang.slope(xE, em: emE, a: p.aE, b: p.bE, d: p.dE)
+        let kI = p.gammaI * ReducedWongWang.slope(xI, em: emI, a: p.aI, b: p.bI, d: p.dI)
         return (-invTauE - p.gammaE * hE + kE * recurrence, -kE * jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
     }
 
