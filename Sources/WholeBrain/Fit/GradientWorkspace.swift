@@ -1,8 +1,9 @@
 /// Memory for the trajectory a gradient records and for its cotangents, kept between
 /// gradient computations.
 ///
-/// A gradient over T steps of N nodes records about 50 bytes per node-step (S_E, S_I, the
-/// network input, the noise, where a bound was hit) and needs 16 more for cotangents. Fresh
+/// A gradient over T steps of N nodes records about 58 bytes per node-step (S_E, S_I, the
+/// network input, the noise, the transfer functions' exponentials, where a bound was hit)
+/// and needs 24 more for cotangents. Fresh
 /// arrays of that size come from the system as untouched pages, and every first touch of a
 /// page is a fault; a fit computes hundreds of gradients of the same size, so it keeps one
 /// workspace and the pages are touched once. Buffers grow when a larger one is asked for.
