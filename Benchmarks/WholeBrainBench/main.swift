@@ -290,8 +290,8 @@ do {
         ratios.append(gradient / forward); forwards.append(forward); gradients.append(gradient)
     }
     let order = ratios.indices.sorted { ratios[$0] < ratios[$1] }, median = order[2]
-    report(Figure(name: "gradient / forward cost, RWW N=80, 5 s", value: String(format: "%.1f", ratios[median]),
-                  note: String(format: "(median of 5 alternating pairs, range %.1f-%.1f; that pair: %.0f ns per node-step for the gradient, %.1f for the engine's forward; goal <= 3; trajectory kept in memory, workspace reused as in a fit; the first gradient, which makes the workspace, %.0f)",
+    report(Figure(name: "gradient / forward cost, RWW N=80, 5 s", value: String(format: "%.2f", ratios[median]),
+                  note: String(format: "(median of 5 alternating pairs, range %.2f-%.2f; that pair: %.1f ns per node-step for the gradient, %.1f for the engine's forward; goal <= 3; trajectory kept in memory, workspace reused as in a fit; the first gradient, which makes the workspace, %.0f)",
                                ratios[order[0]], ratios[order[4]], gradients[median], forwards[median], cold)))
 }
 
