@@ -201,9 +201,11 @@ for (label, speed, sigma) in [("N=80 HCP, 20 m/s, sigma 0.01", 20.0, 0.01), ("N=
     let t = try bestNsPerNodeStep(spec, repeats: 5)
     let d = DelayCoupling(connectome: sc, dt: 0.1, speed: speed)
     report(Figure(name: "ns per node-step, \(label)", value: String(format: "%.1f", t.best),
-                  note: String(format: "(median %.1f of 5; delays %d-%d steps; %d of %d edges short)", t.median,
-                               d.minDelay, d.maxDelay, d.shortEdgeCount, d.shortEdgeCount + d.longEdgeCount)))
+                  note: String(format: "(median %.1f of 5; delays %d-%d steps; of %d edges %d medium, %d short)", t.median,
+                               d.minDelay, d.maxDelay, d.shortEdgeCount + d.mediumEdgeCount + d.longEdgeCount,
+                               d.mediumEdgeCount, d.shortEdgeCount)))
 }
+if arguments.contains("--core-only") { exit(0) }
 
 // 3. Every model at N = 80 with delays (20 m/s), its default coupling and noise, BOLD.
 func modelFigure<M: NeuralMassModel>(_: M.Type) throws {
@@ -341,7 +343,7 @@ for (label, density) in [("dense", 1.0), ("sparse 10%", 0.1)] {
     // once per block of K steps, plus every edge's K-step history window (8 K B) when it is
     // not in cache. Arithmetic: one multiply-add per edge and step, 8 per cycle (2 AVX2 FMA
     // units) at 3 GHz.
-    let edges = Double(d.longEdgeCount + d.shortEdgeCount)
+    let edges = Double(d.longEdgeCount + d.mediumEdgeCount + d.shortEdgeCount)
     let k = Double(DelayCoupling.blockLength)
     let streamNs = edges * 12 / k / 1000 / bandwidth
     let windowNs = edges * 8 / 1000 / bandwidth

@@ -46,7 +46,7 @@ final class ConnectomeTests: XCTestCase {
         let d = DelayCoupling(connectome: c, dt: 0.1, speed: 3)
         var edges = 0
         for i in 0..<6 { for j in 0..<6 where c.weights[i, j] != 0 { edges += 1 } }
-        XCTAssertEqual(d.longEdgeCount + d.shortEdgeCount, edges)
+        XCTAssertEqual(d.longEdgeCount + d.mediumEdgeCount + d.shortEdgeCount, edges)
         XCTAssertGreaterThan(d.longEdgeCount, 0)
     }
 }

@@ -39,7 +39,7 @@ final class EngineTests: XCTestCase {
     /// the equations (full history arrays, one node at a time, scalar RK4 inputs).
     func testFastPathAgreesWithSlowReference() throws {
         let n = 6
-        let c = try smallConnectome(n)
+        let c = try smallConnectome(n, lengthScale: 30)     // delays 3 to 33 steps
         var p = ReducedWongWang.Parameters()
         p.g = 0.9
         let dt = 0.1, speed = 20.0
@@ -47,8 +47,9 @@ final class EngineTests: XCTestCase {
         let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: c, dt: dt, duration: 0.5,
                                       transient: 0, tr: 0.05, conductionSpeed: speed, seed: 21, statePeriod: dt)
         let coupling = DelayCoupling(connectome: c, dt: dt, speed: speed)
-        XCTAssertGreaterThan(coupling.shortEdgeCount, 0)
-        XCTAssertGreaterThan(coupling.longEdgeCount, 0)
+        XCTAssertGreaterThan(coupling.shortEdgeCount, 0, "edges summed step by step")
+        XCTAssertGreaterThan(coupling.mediumEdgeCount, 0, "edges summed per chunk")
+        XCTAssertGreaterThan(coupling.longEdgeCount, 0, "edges summed per block")
         let result = try NetworkSimulator(spec: spec).run()
 
         let noise = CounterNoise(seed: 21)
@@ -124,6 +125,26 @@ final class EngineTests: XCTestCase {
                                          conductionSpeed: .infinity)
         assertThrowsMessage(try NetworkSimulator(spec: instant, blocks: [0..<40, 40..<80]), containing: ["zero-delay", "within a block"])
         assertThrowsMessage(try NetworkSimulator(spec: instant, blocks: [0..<40, 41..<80]), containing: ["contiguous"])
+    }
+
+    /// Node blocks exchange often enough for the edges between them: within the shortest
+    /// short delay (step by step), at every chunk start when medium edges cross, else per block.
+    func testExchangeIntervalFollowsTheEdgesBetweenBlocks() throws {
+        func interval(lengthScale: Double, speed: Double, split: [Range<Int>]) throws -> Int {
+            let spec = try SimulationSpec(model: ReducedWongWang(parameters: .init()), connectome: try smallConnectome(6, lengthScale: lengthScale),
+                                          duration: 0.72, conductionSpeed: speed)
+            return try NetworkSimulator(spec: spec, blocks: split).exchangeInterval
+        }
+        // Lengths 6-66 mm at 20 m/s: delays 3 (short), 8 and 13 (medium), 18 and more (long).
+        // Between 0..<3 and 3..<6 only short (3 steps) and long edges cross: every 3 steps.
+        XCTAssertEqual(try interval(lengthScale: 30, speed: 20, split: [0..<3, 3..<6]), 3)
+        // Between 0..<4 and 4..<6 medium ones cross too: 3 is not a divisor of the 4-step
+        // chunk, so every 2 steps.
+        XCTAssertEqual(try interval(lengthScale: 30, speed: 20, split: [0..<4, 4..<6]), 2)
+        // Node 0 alone: medium and long edges cross, no short one: at every chunk start.
+        XCTAssertEqual(try interval(lengthScale: 30, speed: 20, split: [0..<1, 1..<6]), 4)
+        // At 1 m/s every delay is at least 60 steps: once per block.
+        XCTAssertEqual(try interval(lengthScale: 30, speed: 1, split: [0..<4, 4..<6]), DelayCoupling.blockLength)
     }
 
     func testSpecRejectsBadTimes() throws {

@@ -20,13 +20,13 @@ final class EnsembleTests: XCTestCase {
     }
 
     func testLanesEqualSeparateRuns() throws {
-        // Delays from 1 to many steps (short and long edges), nodes not a multiple of four.
+        // Delays from 1 to many steps (short, medium and long edges), nodes not a multiple of four.
         let connectome = try smallConnectome(7, lengthScale: 30)
         let fic = [1.0, 1.2, 0.9, 1.1, 1.3, 1.05, 0.95]
         let mixed = [try spec(g: 0.5, connectome: connectome), try spec(g: 1.5, jI: 1.4, seed: 9, connectome: connectome),
                      try spec(g: 0.8, nodeJI: fic, sigma: 0.02, connectome: connectome), try spec(g: 2, sigma: 0, connectome: connectome)]
         let delays = DelayCoupling(connectome: connectome, dt: 0.1, speed: 20)
-        XCTAssert(delays.shortEdgeCount > 0 && delays.longEdgeCount > 0, "both kinds of edges")
+        XCTAssert(delays.shortEdgeCount > 0 && delays.mediumEdgeCount > 0 && delays.longEdgeCount > 0, "every kind of delayed edge")
         let together = try RWWEnsemble.run(mixed)
         for (k, s) in mixed.enumerated() { assertSameBits(together[k], try NetworkSimulator(spec: s).run(), "point \(k) of 4") }
         // Shared seeds (the noise drawn once for all lanes) and fewer than four points.

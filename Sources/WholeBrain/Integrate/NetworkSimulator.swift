@@ -88,9 +88,9 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
     /// Runs the simulation split over the ranks of `communicator`: rank r integrates node
     /// block r (there must be one block per rank) and the ranks exchange their blocks' coupled
     /// signals (`allGather`) into the delay history each of them keeps. A value sent at step
-    /// t is first read by another block at t + d, d the shortest delay of an edge between
-    /// blocks, so the exchange carries `exchangeInterval` = min(d, K) steps at a time (and
-    /// always completes before the next block of K steps reads its long delays).
+    /// t is first read by another block at t + d, d the shortest delay of a short edge between
+    /// blocks, so the exchange carries `exchangeInterval` steps at a time (see there; it
+    /// always completes before the next chunk or block reads its medium or long delays).
     /// A failure on any rank (divergence) is agreed on every K steps, so all ranks stop with
     /// its message. Every rank returns the whole result, bit-identical to a serial run.
     public func run(communicator: Communicator, progress: ((Double) -> Void)? = nil) throws -> SimulationResult {
@@ -159,21 +159,32 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
                       wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
-    /// Steps between exchanges: the shortest delay of an edge from one block into another,
-    /// at most K (long edges, d >= K, are read only at the start of a K-step block).
+    /// Steps between exchanges: at most K (long edges, d >= K, are read only at the start of
+    /// a K-step block), at most the shortest delay of a short edge (d < L) from one block into
+    /// another (read step by step), and a divisor of L if a medium edge (L <= d < K) crosses
+    /// blocks (read at the start of every L-step chunk, which then follows an exchange).
     public var exchangeInterval: Int {
-        let k = DelayCoupling.blockLength, rowLength = coupling.rowLength
-        var interval = k
+        let k = DelayCoupling.blockLength, chunk = DelayCoupling.chunkLength, rowLength = coupling.rowLength
+        func source(_ offset: Int32) -> (node: Int, delay: Int) {
+            let offset = Int(offset), node = (offset + rowLength - 1) / rowLength
+            return (node, node * rowLength - offset)
+        }
+        var interval = k, mediumCrosses = false
         for b in blocks {
-            for i in b.lo..<(b.lo + b.local) {
+            let inside = b.lo..<(b.lo + b.local)
+            for i in inside {
                 for e in coupling.shortStart[i]..<coupling.shortStart[i + 1] {
-                    let offset = Int(coupling.shortOffset[e])
-                    let source = (offset + rowLength - 1) / rowLength, delay = source * rowLength - offset
-                    if source < b.lo || source >= b.lo + b.local { interval = min(interval, delay) }
+                    let (j, delay) = source(coupling.shortOffset[e])
+                    if !inside.contains(j) { interval = min(interval, delay) }
+                }
+                for e in coupling.mediumStart[i]..<coupling.mediumStart[i + 1] where !inside.contains(source(coupling.mediumOffset[e]).node) {
+                    mediumCrosses = true
                 }
             }
         }
-        return max(interval, 1)
+        interval = max(interval, 1)
+        if mediumCrosses { interval = min(interval, chunk); while chunk % interval != 0 { interval -= 1 } }
+        return interval
     }
 
     /// Every block's observers on every rank: each rank packs its block's BOLD, state

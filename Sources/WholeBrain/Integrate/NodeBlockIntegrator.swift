@@ -7,8 +7,9 @@
 /// them too.
 ///
 /// Work is done in blocks of K = `DelayCoupling.blockLength` steps: long-delay sums for
-/// the whole block and the block's normal numbers first, then K steps. Per step: the sums of
-/// delayed edges (held over the step), then the integrator's stages, each with the
+/// the whole block and the block's normal numbers first, then K steps; every L =
+/// `DelayCoupling.chunkLength` steps the medium-delay sums for the next L steps. Per step: the
+/// sums of delayed edges (held over the step), then the integrator's stages, each with the
 /// zero-delay edges evaluated at the stage state, the coupling function's post step and the
 /// model's drift for four nodes at a time; then noise, bounds, history and observers. All
 /// buffers are allocated once; the step loop allocates nothing.
@@ -27,6 +28,9 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     let store: DelayHistory
     let history: UnsafeMutablePointer<Double>       // channel-major: [channel][node][rowLength]
     let longAcc: UnsafeMutablePointer<Double>       // [sum][local node][K]
+    let chunkSums: UnsafeMutablePointer<Double>     // long + medium sums, [sum][L][node]
+    /// Local nodes with short edges (d < L), which add them step by step.
+    let shortTargets: [Int]
     let x, xStage, dx, dxSum, ou, observables, nodeParameters, noise: UnsafeMutablePointer<Double>
     let held, stageChannels, signal, cIn, zSum, checkSum: UnsafeMutablePointer<Double>
     let firstObservables, localNow: UnsafeMutablePointer<Double>
@@ -69,6 +73,9 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         let k = DelayCoupling.blockLength
         self.history = history.buffer
         longAcc = buffer(sums * local * k)
+        chunkSums = buffer(sums * DelayCoupling.chunkLength * padded)
+        let first = nodes.lowerBound, shortStart = coupling.shortStart
+        shortTargets = nodes.indices.filter { shortStart[$0] < shortStart[$0 + 1] }.map { $0 - first }
         x = buffer(vars * padded); xStage = buffer(vars * padded)
         dx = buffer(vars * padded); dxSum = buffer(vars * padded)
         ou = buffer(vars * padded); observables = buffer(observableCount * padded)
@@ -173,18 +180,53 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         } }
     }
 
-    /// Sums of delayed edges (long then short) at block step s, held over the step.
+    /// Long + medium sums for the L steps of the chunk starting at block step s (cursor at
+    /// that step): medium edges read h_j(t_s + r - d) for r < L <= d, all in the past.
+    @inline(never)
+    func accumulateChunk(step s: Int) {
+        let k = DelayCoupling.blockLength, chunk = DelayCoupling.chunkLength
+        coupling.mediumStart.withUnsafeBufferPointer { start in
+        coupling.mediumOffset.withUnsafeBufferPointer { off in
+            for p in 0..<powers {
+                coupling.mediumWeights[p].withUnsafeBufferPointer { w in
+                    for ch in 0..<channels {
+                        let now = UnsafeRawPointer(history + ch * n * rowLength + cursor)
+                        let sum = p * channels + ch
+                        let out = chunkSums + sum * chunk * padded
+                        for li in 0..<local {
+                            let i = lo + li
+                            var m = SIMD4<Double>()
+                            for e in start[i]..<start[i + 1] {
+                                m.addProduct(SIMD4(repeating: w[e]),
+                                             (now + Int(off[e]) * MemoryLayout<Double>.stride).loadUnaligned(as: SIMD4<Double>.self))
+                            }
+                            let total = UnsafeRawPointer(longAcc + (sum * local + li) * k + s).loadUnaligned(as: SIMD4<Double>.self) + m
+                            for r in 0..<chunk { out[r * padded + li] = total[r] }
+                        }
+                    }
+                }
+            }
+        } }
+    }
+
+    /// Sums of delayed edges at block step s, held over the step: the chunk's long + medium
+    /// sums, plus the short edges of the nodes that have them.
     @inline(never)
     func holdDelayedSums(step s: Int) {
-        let k = DelayCoupling.blockLength
+        let chunk = DelayCoupling.chunkLength
+        if s % chunk == 0 { accumulateChunk(step: s) }
+        let r = s % chunk
+        for sum in 0..<sums { (held + sum * padded).update(from: chunkSums + (sum * chunk + r) * padded, count: padded) }
+        guard !shortTargets.isEmpty else { return }
         coupling.shortStart.withUnsafeBufferPointer { start in
         coupling.shortOffset.withUnsafeBufferPointer { off in
+        shortTargets.withUnsafeBufferPointer { targets in
             for p in 0..<powers {
                 coupling.shortWeights[p].withUnsafeBufferPointer { w in
                     for ch in 0..<channels {
                         let now = history + ch * n * rowLength + cursor
                         let sum = p * channels + ch
-                        for li in 0..<local {
+                        for li in targets {
                             let i = lo + li
                             // Two interleaved partial sums (even and odd edges) break the FMA
                             // latency chain; the order is still fixed by edge index.
@@ -197,12 +239,12 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
                                 e += 2
                             }
                             if e < end { even = even.addingProduct(w[e], now[Int(off[e])]) }
-                            held[sum * padded + li] = longAcc[(sum * local + li) * k + s] + (even + odd)
+                            held[sum * padded + li] += even + odd
                         }
                     }
                 }
             }
-        } }
+        } } }
     }
 
     /// The network inputs c_i (one per weight power) for a stage state: held delayed sums

@@ -64,9 +64,11 @@ public enum RWWEnsemble {
         let history: UnsafeMutablePointer<Double>
         /// [node][K][lane] long-edge sums of the current block; [K][variable][node][lane] normals.
         let longAcc: UnsafeMutablePointer<Double>, noise: UnsafeMutablePointer<Double>
+        /// [node][L][lane] long + medium sums of the current chunk.
+        let chunkSums: UnsafeMutablePointer<Double>
         var cursor: Int
         /// Where each edge reads, in doubles from `history` at cursor 0: (j rowLength - d) 4.
-        let longRead: [Int], shortRead: [Int]
+        let longRead: [Int], mediumRead: [Int], shortRead: [Int]
 
         init(specs: [SimulationSpec<ReducedWongWang>], coupling: DelayCoupling) {
             // Lanes past the last spec repeat it (their results are dropped).
@@ -82,6 +84,8 @@ public enum RWWEnsemble {
             longAcc.initialize(repeating: 0, count: n * k * 4)
             noise = .allocate(capacity: k * 2 * n * 4)
             noise.initialize(repeating: 0, count: k * 2 * n * 4)
+            chunkSums = .allocate(capacity: n * DelayCoupling.chunkLength * 4)
+            chunkSums.initialize(repeating: 0, count: n * DelayCoupling.chunkLength * 4)
             cursor = maxDelay
             let rowLength = coupling.rowLength
             func read(_ offset: Int32) -> Int {
@@ -90,10 +94,11 @@ public enum RWWEnsemble {
                 return (j * rowLength - d) * 4
             }
             longRead = coupling.longOffset.map(read)
+            mediumRead = coupling.mediumOffset.map(read)
             shortRead = coupling.shortOffset.map(read)
         }
 
-        deinit { history.deallocate(); longAcc.deallocate(); noise.deallocate() }
+        deinit { history.deallocate(); longAcc.deallocate(); noise.deallocate(); chunkSums.deallocate() }
 
         func perLane(_ f: (SimulationSpec<ReducedWongWang>) -> Double) -> Lanes {
             Lanes(f(specs[0]), f(specs[1]), f(specs[2]), f(specs[3]))
@@ -138,6 +143,26 @@ public enum RWWEnsemble {
                     out.storeBytes(of: a3, toByteOffset: 192, as: SIMD8<Double>.self)
                 }
             }
+            }
+        }
+
+        /// Long + medium sums for the L steps of the chunk starting at block step s (the
+        /// engine's order: medium edges ascending, fused multiply-add from zero, then long + medium).
+        func accumulateChunk(step s: Int) {
+            let start = coupling.mediumStart, w = coupling.mediumWeights[0], chunk = DelayCoupling.chunkLength
+            let now = history + cursor * 4
+            mediumRead.withUnsafeBufferPointer { read in
+                for i in 0..<n {
+                    var m0 = Lanes(), m1 = Lanes(), m2 = Lanes(), m3 = Lanes()
+                    for e in start[i]..<start[i + 1] {
+                        let q = now + read[e], we = Lanes(repeating: w[e])
+                        m0.addProduct(we, load(q)); m1.addProduct(we, load(q + 4))
+                        m2.addProduct(we, load(q + 8)); m3.addProduct(we, load(q + 12))
+                    }
+                    let long = longAcc + (i * k + s) * 4, out = chunkSums + i * chunk * 4
+                    store(load(long) + m0, out); store(load(long + 4) + m1, out + 4)
+                    store(load(long + 8) + m2, out + 8); store(load(long + 12) + m3, out + 12)
+                }
             }
         }
 
@@ -208,7 +233,7 @@ public enum RWWEnsemble {
             var meanCount = 0, recorded = 0, substep = 0
             var bold = [Matrix](repeating: Matrix(rows: first.recordBold ? sampleCount : 0, columns: n), count: 4)
             let zero = Lanes(), lower = Lanes(repeating: 0), upper = Lanes(repeating: 1)
-            let shortStart = coupling.shortStart, shortWeight = coupling.shortWeights[0]
+            let shortStart = coupling.shortStart, shortWeight = coupling.shortWeights[0], chunk = DelayCoupling.chunkLength
             var step = 0
             while step < total {
                 ensureRoom()
@@ -217,18 +242,23 @@ public enum RWWEnsemble {
                 if noisy.contains(true) { generateNoise(firstStep: step, steps: steps, generators: generators, noisy: noisy) }
                 for s in 0..<steps {
                     let now = history + cursor * 4
+                    if s % chunk == 0 { accumulateChunk(step: s) }
+                    let r = s % chunk
                     for i in 0..<n {
-                        // Held delayed sum: long + (even + odd), as the engine.
-                        var even = zero, odd = zero
+                        // Held delayed sum: long + medium, + (even + odd) if the node has short edges, as the engine.
+                        var c = load(chunkSums + (i * chunk + r) * 4)
                         var e = shortStart[i]
                         let end = shortStart[i + 1]
-                        while e + 1 < end {
-                            even.addProduct(Lanes(repeating: shortWeight[e]), load(now + shortRead[e]))
-                            odd.addProduct(Lanes(repeating: shortWeight[e + 1]), load(now + shortRead[e + 1]))
-                            e += 2
+                        if e < end {
+                            var even = zero, odd = zero
+                            while e + 1 < end {
+                                even.addProduct(Lanes(repeating: shortWeight[e]), load(now + shortRead[e]))
+                                odd.addProduct(Lanes(repeating: shortWeight[e + 1]), load(now + shortRead[e + 1]))
+                                e += 2
+                            }
+                            if e < end { even.addProduct(Lanes(repeating: shortWeight[e]), load(now + shortRead[e])) }
+                            c += even + odd
                         }
-                        if e < end { even.addProduct(Lanes(repeating: shortWeight[e]), load(now + shortRead[e])) }
-                        let c = load(longAcc + (i * k + s) * 4) + (even + odd)
                         // The drift (ReducedWongWang.drift, lane for lane).
                         let e0 = x[i], i0 = x[n + i]
                         let xE = excitatoryDrive + recurrence * e0 + globalGain * c - jI[i] * i0
