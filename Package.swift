@@ -5,8 +5,8 @@
 // integration → observers → analysis → runs), `WholeBrainMPI` (the MPI communicator; the
 // only code that imports MPI), the `wholebrain` command-line tool, the benchmark and the
 // tests. System libraries (zlib, FFTW, Open MPI) come in through module maps; `make deps`
-// installs them. `CNoiseKernels` is the one C target: an AVX-512 kernel for the noise,
-// chosen at run time where the CPU has it.
+// installs them. `CKernels` is the one C target: AVX-512 kernels for the noise and the
+// reduced Wong-Wang Euler step, chosen at run time where the CPU has it.
 import PackageDescription
 
 let package = Package(
@@ -27,10 +27,10 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE", pkgConfig: "lapacke",
                        providers: [.apt(["liblapacke-dev"])]),
-        .target(name: "CNoiseKernels", path: "Sources/CNoiseKernels"),
+        .target(name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "WholeBrain",
-            dependencies: ["CZlib", "CFFTW", "CLAPACKE", "CNoiseKernels"],
+            dependencies: ["CZlib", "CFFTW", "CLAPACKE", "CKernels"],
             path: "Sources/WholeBrain",
             resources: [.copy("Models/Resources/aln_quantities_cascade.npz")]
         ),

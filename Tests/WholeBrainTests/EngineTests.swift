@@ -127,6 +127,38 @@ final class EngineTests: XCTestCase {
         assertThrowsMessage(try NetworkSimulator(spec: instant, blocks: [0..<40, 41..<80]), containing: ["contiguous"])
     }
 
+    /// The AVX-512 Euler kernel of the reduced Wong-Wang model gives the Swift path's bits:
+    /// default settings, strong noise with a drive near threshold (the clamps and expm1's
+    /// series in play), Ornstein-Uhlenbeck input with BOLD from the rate, and node blocks.
+    func testVectorKernelGivesTheSwiftBits() throws {
+        let data = try HCPDataset(root: Fixtures.hcp)
+        let sc = try ConnectomePreparation().apply(to: try data.connectome(subject: "101309"))
+        var near = ReducedWongWang.Parameters()
+        near.iExt = 0.02
+        var strong = ReducedWongWang.Parameters()
+        strong.g = 6
+        let specs = [
+            try SimulationSpec(model: ReducedWongWang(parameters: .init()), connectome: sc, duration: 1.44, seed: 3, statePeriod: 5),
+            try SimulationSpec(model: ReducedWongWang(parameters: near), connectome: sc, noise: NoiseSpec(sigma: 0.08), duration: 1.44,
+                               seed: 4, statePeriod: 5),
+            try SimulationSpec(model: ReducedWongWang(parameters: strong), connectome: sc, noise: NoiseSpec(kind: .ou, sigma: 0.05, mean: 0.01),
+                               duration: 1.44, seed: 5, boldInput: .observable(0), statePeriod: 5),
+        ]
+        for (k, spec) in specs.enumerated() {
+            let swift = try NetworkSimulator(spec: spec, vectorKernels: false).run()
+            for blocks in [nil, [0..<37, 37..<80]] {
+                let simulator = try NetworkSimulator(spec: spec, blocks: blocks, vectorKernels: true)
+                let kernel = try simulator.run()
+                XCTAssertEqual(simulator.ranVectorKernel, CounterNoise.hasVectorKernel, "kernel chosen where the CPU has it")
+                XCTAssertEqual(kernel.bold.values.map(\.bitPattern), swift.bold.values.map(\.bitPattern), "BOLD, case \(k)")
+                XCTAssertEqual(kernel.states!.map(\.bitPattern), swift.states!.map(\.bitPattern), "states, case \(k)")
+                XCTAssertEqual(kernel.meanObservables.flatMap { $0 }.map(\.bitPattern), swift.meanObservables.flatMap { $0 }.map(\.bitPattern),
+                               "rates, case \(k)")
+            }
+            XCTAssert(swift.bold.values.allSatisfy(\.isFinite))
+        }
+    }
+
     /// Node blocks exchange often enough for the edges between them: within the shortest
     /// short delay (step by step), at every chunk start when medium edges cross, else per block.
     func testExchangeIntervalFollowsTheEdgesBetweenBlocks() throws {

@@ -1,5 +1,5 @@
 import Foundation
-import CNoiseKernels
+import CKernels
 
 /// Counter-based Gaussian noise: the number for (seed, node, step, variable) is a pure
 /// function of those four, so a node draws the same noise whichever process integrates it
@@ -72,8 +72,8 @@ public struct CounterNoise: Sendable {
         return slowNormal(base: base, first: b)
     }
 
-    /// Whether this CPU runs the AVX-512 kernel (`CNoiseKernels`) for `normals`.
-    public static let hasVectorKernel = wb_fast_normals_available() != 0
+    /// Whether this CPU runs the AVX-512 kernel (`CKernels`) for `normals`.
+    public static let hasVectorKernel = wb_avx512_available() != 0
 
     /// `count` (at most 32) normals for (node, firstStep + s, variable), s = 0 ..< count, into
     /// `out[s * stride]`: hashes eight steps at a time in the AVX-512 kernel where the CPU

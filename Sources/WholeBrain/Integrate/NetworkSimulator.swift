@@ -33,7 +33,8 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
     let blocks: [NodeBlockIntegrator<Model>]
 
     /// `blocks`: the node ranges to integrate as separate blocks (default: all nodes at once).
-    public init(spec: SimulationSpec<Model>, blocks ranges: [Range<Int>]? = nil) throws {
+    /// `vectorKernels`: use the C kernels where the CPU has them (the same bits; tests compare).
+    public init(spec: SimulationSpec<Model>, blocks ranges: [Range<Int>]? = nil, vectorKernels: Bool = true) throws {
         self.spec = spec
         let n = spec.connectome.regionCount
         coupling = DelayCoupling(connectome: spec.connectome, dt: spec.dt, speed: spec.conductionSpeed,
@@ -56,8 +57,12 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
         }
         let history = DelayHistory(channels: spec.coupling.channels, nodes: n, coupling: coupling)
         self.history = history
-        blocks = ranges.map { NodeBlockIntegrator(spec: spec, coupling: coupling, history: history, nodes: $0) }
+        blocks = ranges.map { NodeBlockIntegrator(spec: spec, coupling: coupling, history: history, nodes: $0, vectorKernels: vectorKernels) }
     }
+
+    /// Whether the last run stepped the model in a C vector kernel (reduced Wong-Wang with
+    /// Euler on an AVX-512 CPU).
+    public var ranVectorKernel: Bool { blocks.contains { $0.rwwKernel != nil } }
 
     /// Runs the whole simulation. `progress` receives the completed fraction now and then.
     public func run(progress: ((Double) -> Void)? = nil) throws -> SimulationResult {

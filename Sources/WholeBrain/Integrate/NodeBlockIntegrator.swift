@@ -1,3 +1,5 @@
+import CKernels
+
 /// Integrates one contiguous block of nodes of a network, given the delayed history of all
 /// nodes (a `DelayHistory` shared with the other blocks); the serial run is the one-block case.
 ///
@@ -12,7 +14,9 @@
 /// sums of delayed edges (held over the step), then the integrator's stages, each with the
 /// zero-delay edges evaluated at the stage state, the coupling function's post step and the
 /// model's drift for four nodes at a time; then noise, bounds, history and observers. All
-/// buffers are allocated once; the step loop allocates nothing.
+/// buffers are allocated once; the step loop allocates nothing. Where the CPU has AVX-512, the
+/// reduced Wong-Wang model's Euler step runs in a C kernel (`wb_rww_euler`, eight nodes per
+/// vector, the same operations and bits as the Swift path).
 final class NodeBlockIntegrator<Model: NeuralMassModel> {
     public typealias Lanes = VectorMath.Lanes
     let spec: SimulationSpec<Model>
@@ -44,8 +48,15 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     let upperBounds = Model.variables.map { VectorMath.Lanes(repeating: $0.bounds?.upperBound ?? .infinity) }
     private var allocations: [UnsafeMutablePointer<Double>] = []
 
-    init(spec: SimulationSpec<Model>, coupling: DelayCoupling, history: DelayHistory, nodes: Range<Int>) {
+    /// Whether `begin` may choose a vector kernel (tests turn it off to compare).
+    let vectorKernels: Bool
+    /// The reduced Wong-Wang Euler kernel's constants, when this run uses it.
+    var rwwKernel: wb_rww_constants?
+    var kernelBoldFromRate: Int32 = 0
+
+    init(spec: SimulationSpec<Model>, coupling: DelayCoupling, history: DelayHistory, nodes: Range<Int>, vectorKernels: Bool = true) {
         self.spec = spec
+        self.vectorKernels = vectorKernels
         model = spec.model
         n = spec.connectome.regionCount
         self.coupling = coupling
@@ -359,6 +370,16 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         generator = CounterNoise(seed: spec.seed)
         if case let .variable(v) = spec.boldInput { boldFromVariable = v } else { boldFromVariable = nil }
         if case let .observable(o) = spec.boldInput { boldObservable = o } else { boldObservable = 0 }
+        rwwKernel = nil
+        if vectorKernels, CounterNoise.hasVectorKernel, spec.integrator == .euler, let m = model as? ReducedWongWang,
+           boldFromVariable == 0 || (boldFromVariable == nil && boldObservable == 0) {
+            let p = m.parameters
+            rwwKernel = wb_rww_constants(excitatory_drive: m.excitatoryDrive, recurrence: m.recurrence, global_gain: m.globalGain,
+                                         inhibitory_drive: m.inhibitoryDrive, j_nmda: p.jNMDA, a_e: p.aE, b_e: p.bE, d_e: p.dE,
+                                         a_i: p.aI, b_i: p.bI, d_i: p.dI, gamma_e: p.gammaE, gamma_i: p.gammaI,
+                                         inv_tau_e: m.invTauE, inv_tau_i: m.invTauI)
+            kernelBoldFromRate = boldFromVariable == nil ? 1 : 0
+        }
     }
 
     /// Long-delay sums and normal numbers for the K-step block starting at `step`.
@@ -502,6 +523,11 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     func eulerStep(noise xi: UnsafeMutablePointer<Double>, scale: Double, boldVariable: Int?, boldObservable: Int) {
         computeCoupling(x)
         let dt = spec.dt
+        if var constants = rwwKernel {
+            wb_rww_euler(&constants, padded, dt, scale, x, x + padded, cIn, nodeParameters, ou, ou + padded, xi, xi + padded,
+                         firstObservables, firstObservables + padded, checkSum, zSum, kernelBoldFromRate, signal)
+            return
+        }
         lowerBounds.withUnsafeBufferPointer { lower in
         upperBounds.withUnsafeBufferPointer { upper in
             for g in 0..<groups {

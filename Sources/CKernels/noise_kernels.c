@@ -1,7 +1,7 @@
 // AVX-512 kernel for the fast path of WholeBrain's counter-based ziggurat normals.
 // Floating-point contraction is off: every multiply and add is rounded on its own, as in the
 // Swift reference (`CounterNoise.normal`), so both give the same bits.
-#include "noise_kernels.h"
+#include "wholebrain_kernels.h"
 
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
@@ -9,7 +9,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-int wb_fast_normals_available(void) {
+int wb_avx512_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
@@ -50,7 +50,7 @@ uint32_t wb_fast_normals(uint64_t key1, uint64_t key2, uint64_t base, uint64_t f
 
 #else
 
-int wb_fast_normals_available(void) { return 0; }
+int wb_avx512_available(void) { return 0; }
 
 uint32_t wb_fast_normals(uint64_t key1, uint64_t key2, uint64_t base, uint64_t first_step, int count,
                          const double *x, const double *ratio, double *out, long stride) {

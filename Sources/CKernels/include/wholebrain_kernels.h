@@ -1,0 +1,39 @@
+#ifndef WHOLEBRAIN_KERNELS_H
+#define WHOLEBRAIN_KERNELS_H
+#include <stdint.h>
+
+/// Whether this CPU can run the kernels below (AVX-512 F, DQ and VL); checked at run time,
+/// so one binary runs everywhere and uses the vector kernels only where they exist.
+int wb_avx512_available(void);
+
+/// The ziggurat fast path of `CounterNoise.normal` for up to 32 consecutive steps of one
+/// (node, variable): hashes and uniforms eight steps per AVX-512 vector (counter
+/// `base | (step & 0xffffffff) << 12`, hash mix((counter ^ key1) * key2) with the SplitMix64
+/// finaliser, u = 2 (top 53 bits + 1/2) 2^-53 - 1), then per step the layer from the low 7
+/// bits, accepted if |u| < ratio[layer], value u x[layer]. Writes accepted values to
+/// out[s * stride] and returns a bit mask of the steps it did not accept, which the caller
+/// completes with the slow path. Same operations as the Swift code, so the same bits.
+uint32_t wb_fast_normals(uint64_t key1, uint64_t key2, uint64_t base, uint64_t first_step, int count,
+                         const double *x, const double *ratio, double *out, long stride);
+
+/// The constants of the reduced Wong-Wang drift as `ReducedWongWang` combines them:
+/// W_E I_0 + I_ext, w_+ J_NMDA, G J_NMDA, W_I I_0, J_NMDA, the transfer functions' a, b, d,
+/// gamma_E, gamma_I, 1/tau_E, 1/tau_I.
+typedef struct {
+    double excitatory_drive, recurrence, global_gain, inhibitory_drive, j_nmda;
+    double a_e, b_e, d_e, a_i, b_i, d_i;
+    double gamma_e, gamma_i, inv_tau_e, inv_tau_i;
+} wb_rww_constants;
+
+/// One Euler-Maruyama step of the reduced Wong-Wang model (`ReducedWongWang.drift` and
+/// `NodeBlockIntegrator.eulerStep`, operation for operation, eight nodes per vector) for
+/// `count` nodes (a multiple of 4): S <- clamp(S + dt f(S) + scale xi, 0, 1) for S_E and S_I,
+/// with the network input `coupling`, J_i per node and additive inputs `input_e/i`; writes the
+/// rates H_E and H_I, adds the unclamped new states to `check` (E then I), adds the BOLD input
+/// (new S_E, or H_E if `z_from_rate`) to `z_sum`, and writes the new S_E to `signal`.
+void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale,
+                  double *s_e, double *s_i, const double *coupling, const double *j_i,
+                  const double *input_e, const double *input_i, const double *noise_e, const double *noise_i,
+                  double *rate_e, double *rate_i, double *check, double *z_sum, int z_from_rate, double *signal);
+
+#endif
