@@ -9,64 +9,7 @@
 #pragma clang fp contract(off)
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define WB_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl"), always_inline)) static inline
-
-WB_AVX512 __m512d splat(double v) { return _mm512_set1_pd(v); }
-
-WB_AVX512 __m512d select_where(__mmask8 m, __m512d otherwise, __m512d value) {
-    return _mm512_mask_blend_pd(m, otherwise, value);
-}
-
-// VectorMath.exp: Cody-Waite reduction, degree-12 Taylor polynomial, 2^n from the bits.
-WB_AVX512 __m512d wb_exp(__m512d x) {
-    const __m512d lo = splat(-708), hi = splat(709), shifter = splat(6755399441055744.0);
-    __m512d xc = select_where(_mm512_cmp_pd_mask(x, lo, _CMP_LT_OQ), x, lo);
-    xc = select_where(_mm512_cmp_pd_mask(xc, hi, _CMP_GT_OQ), xc, hi);
-    const __m512d shifted = _mm512_add_pd(_mm512_mul_pd(xc, splat(1.44269504088896338700e+00)), shifter);
-    const __m512d n = _mm512_sub_pd(shifted, shifter);
-    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(xc, _mm512_mul_pd(n, splat(6.93147180369123816490e-01))),
-                                    _mm512_mul_pd(n, splat(1.90821492927058770002e-10)));
-    __m512d p = splat(1.0 / 479001600.0);
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 39916800.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 3628800.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 362880.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 40320.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 5040.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 720.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 120.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 24.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 6.0));
-    p = _mm512_fmadd_pd(p, r, splat(0.5));
-    p = _mm512_fmadd_pd(p, r, splat(1.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0));
-    const __m512i n_bits = _mm512_sub_epi64(_mm512_castpd_si512(shifted), _mm512_set1_epi64(0x0018000000000000LL));
-    const __m512i scale_bits = _mm512_slli_epi64(_mm512_add_epi64(n_bits, _mm512_set1_epi64(1023)), 52);
-    return _mm512_mul_pd(p, _mm512_castsi512_pd(scale_bits));
-}
-
-// VectorMath.expm1: exp(x) - 1, or the series to x^13/13! where |x| < ln2/2.
-WB_AVX512 __m512d wb_expm1(__m512d x) {
-    const __m512d half = splat(0.34657359027997264);
-    const __mmask8 small = _mm512_cmp_pd_mask(x, half, _CMP_LT_OQ) & _mm512_cmp_pd_mask(x, _mm512_xor_pd(half, splat(-0.0)), _CMP_GT_OQ);
-    const __m512d large = _mm512_sub_pd(wb_exp(x), splat(1.0));
-    if (!small) return large;
-    __m512d p = splat(1.0 / 6227020800.0);
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 479001600.0));
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 39916800.0));
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 3628800.0));
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 362880.0));
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 40320.0));
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 5040.0));
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 720.0));
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 120.0));
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 24.0));
-    p = _mm512_fmadd_pd(p, x, splat(1.0 / 6.0));
-    p = _mm512_fmadd_pd(p, x, splat(0.5));
-    const __m512d series = _mm512_add_pd(_mm512_mul_pd(_mm512_mul_pd(p, x), x), x);
-    return select_where(small, large, series);
-}
+#include "vector_math.h"
 
 // ReducedWongWang.transfer: y / -expm1(-d y), y = a x - b; 1/d where y = 0.
 WB_AVX512 __m512d wb_transfer(__m512d x, double a, double b, double d) {
@@ -80,7 +23,8 @@ __attribute__((target("avx512f,avx512dq,avx512vl")))
 void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale,
                   double *s_e, double *s_i, const double *coupling, const double *j_i,
                   const double *input_e, const double *input_i, const double *noise_e, const double *noise_i,
-                  double *rate_e, double *rate_i, double *check, double *z_sum, int z_from_rate, double *signal) {
+                  double *rate_e, double *rate_i, double *check, double *z_sum, int z_from_rate, double *signal,
+                  double *mean_states, double *mean_rates) {
     const __m512d one = splat(1.0), zero = _mm512_setzero_pd();
     for (long q = 0; q < count; q += 8) {
         const __mmask8 m = count - q >= 8 ? 0xff : 0x0f;
@@ -115,6 +59,16 @@ void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale
         _mm512_mask_storeu_pd(signal + q, m, next_e);
         _mm512_mask_storeu_pd(rate_e + q, m, r_e);
         _mm512_mask_storeu_pd(rate_i + q, m, r_i);
+        if (mean_states) {
+            double *me = mean_states + q, *mi = mean_states + count + q;
+            _mm512_mask_storeu_pd(me, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, me), next_e));
+            _mm512_mask_storeu_pd(mi, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, mi), next_i));
+        }
+        if (mean_rates) {
+            double *re = mean_rates + q, *ri = mean_rates + count + q;
+            _mm512_mask_storeu_pd(re, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, re), r_e));
+            _mm512_mask_storeu_pd(ri, m, _mm512_add_pd(_mm512_maskz_loadu_pd(m, ri), r_i));
+        }
     }
 }
 
@@ -123,11 +77,12 @@ void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale
 void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale,
                   double *s_e, double *s_i, const double *coupling, const double *j_i,
                   const double *input_e, const double *input_i, const double *noise_e, const double *noise_i,
-                  double *rate_e, double *rate_i, double *check, double *z_sum, int z_from_rate, double *signal) {
+                  double *rate_e, double *rate_i, double *check, double *z_sum, int z_from_rate, double *signal,
+                  double *mean_states, double *mean_rates) {
     // Never called: wb_avx512_available() is 0 here.
     (void)k; (void)count; (void)dt; (void)scale; (void)s_e; (void)s_i; (void)coupling; (void)j_i; (void)input_e;
     (void)input_i; (void)noise_e; (void)noise_i; (void)rate_e; (void)rate_i; (void)check; (void)z_sum; (void)z_from_rate;
-    (void)signal;
+    (void)signal; (void)mean_states; (void)mean_rates;
 }
 
 #endif

@@ -30,10 +30,13 @@ typedef struct {
 /// `count` nodes (a multiple of 4): S <- clamp(S + dt f(S) + scale xi, 0, 1) for S_E and S_I,
 /// with the network input `coupling`, J_i per node and additive inputs `input_e/i`; writes the
 /// rates H_E and H_I, adds the unclamped new states to `check` (E then I), adds the BOLD input
-/// (new S_E, or H_E if `z_from_rate`) to `z_sum`, and writes the new S_E to `signal`.
+/// (new S_E, or H_E if `z_from_rate`) to `z_sum`, and writes the new S_E to `signal`. Unless
+/// null, `mean_states` (S_E then S_I, `count` each) and `mean_rates` (H_E then H_I) get the new
+/// states and the rates added.
 void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale,
                   double *s_e, double *s_i, const double *coupling, const double *j_i,
                   const double *input_e, const double *input_i, const double *noise_e, const double *noise_i,
-                  double *rate_e, double *rate_i, double *check, double *z_sum, int z_from_rate, double *signal);
+                  double *rate_e, double *rate_i, double *check, double *z_sum, int z_from_rate, double *signal,
+                  double *mean_states, double *mean_rates);
 
 #endif

@@ -15,8 +15,11 @@ import CKernels
 ///
 /// Normals: the ziggurat method with 128 layers (Marsaglia & Tsang 2000, in Doornik's 2005
 /// ZIGNOR form, R = 3.442619855899, V = 9.91256303526217e-3), layer index from the low 7
-/// bits and the uniform from the top 53 bits of one draw. A rejected candidate (about 1.2%)
-/// takes the next attempt; the tail uses Marsaglia's exponential method.
+/// bits and the uniform from the top 53 bits of one draw. A candidate outside its layer's
+/// inner rectangle (2.8%) takes the slow path: in the base layer the tail beyond R
+/// by Marsaglia's exponential method, elsewhere the wedge test with the next draw and a new
+/// candidate if it fails. The wedge and tail tests use `VectorMath`'s exp and log, so the
+/// numbers do not depend on the platform's libm.
 public struct CounterNoise: Sendable {
     public let seed: UInt64
     public let key1: UInt64, key2: UInt64
@@ -94,6 +97,10 @@ public struct CounterNoise: Sendable {
         }
     }
 
+    /// exp and log of `VectorMath` (not the platform's libm, so the numbers are the same on every machine).
+    static func exp(_ x: Double) -> Double { VectorMath.exp(VectorMath.Lanes(repeating: x))[0] }
+    static func log(_ x: Double) -> Double { VectorMath.log(VectorMath.Lanes(repeating: x))[0] }
+
     @usableFromInline
     func slowNormal(base: UInt64, first: UInt64) -> Double {
         let t = Ziggurat.tables
@@ -108,9 +115,9 @@ public struct CounterNoise: Sendable {
                 // Tail beyond R: Marsaglia (1964).
                 while attempt < 253 {
                     attempt += 1
-                    let x = Foundation.log(Self.open01(bits(base | attempt))) / Ziggurat.r
+                    let x = Self.log(Self.open01(bits(base | attempt))) / Ziggurat.r
                     attempt += 1
-                    let y = Foundation.log(Self.open01(bits(base | attempt)))
+                    let y = Self.log(Self.open01(bits(base | attempt)))
                     if -2 * y >= x * x { return u < 0 ? x - Ziggurat.r : Ziggurat.r - x }
                 }
                 return 0
@@ -118,7 +125,7 @@ public struct CounterNoise: Sendable {
             // Wedge: accept if a uniform point between the layer's edges lies under the density.
             let x = u * t.x[i]
             attempt += 1
-            if t.density[i + 1] + Self.open01(bits(base | attempt)) * (t.density[i] - t.density[i + 1]) < Foundation.exp(-0.5 * x * x) { return x }
+            if t.density[i + 1] + Self.open01(bits(base | attempt)) * (t.density[i] - t.density[i + 1]) < Self.exp(-0.5 * x * x) { return x }
             attempt += 1
             b = bits(base | attempt)
         }
@@ -126,11 +133,13 @@ public struct CounterNoise: Sendable {
     }
 }
 
-/// Tables of the 128-layer normal ziggurat, computed once and never freed (the pointers
-/// are plain values, so passing them around costs no reference counting).
+/// Tables of the 128-layer normal ziggurat, computed once with `VectorMath`'s exp and log (the
+/// same on every machine) and never freed (the pointers are plain values, so passing them
+/// around costs no reference counting).
 public enum Ziggurat {
     static let r = 3.442619855899
     static let v = 9.91256303526217e-3
+    static let layers = 128
 
     public struct Tables: @unchecked Sendable {
         /// Layer edges: x[0] = V / f(R), x[1] = R, ..., x[128] = 0.
@@ -142,19 +151,19 @@ public enum Ziggurat {
     }
 
     public static let tables: Tables = {
-        let x = UnsafeMutablePointer<Double>.allocate(capacity: 129)
-        var f = Foundation.exp(-0.5 * r * r)
+        let x = UnsafeMutablePointer<Double>.allocate(capacity: layers + 1)
+        var f = CounterNoise.exp(-0.5 * r * r)
         x[0] = v / f
         x[1] = r
-        for i in 2..<128 {
-            x[i] = (-2 * Foundation.log(v / x[i - 1] + f)).squareRoot()
-            f = Foundation.exp(-0.5 * x[i] * x[i])
+        for i in 2..<layers {
+            x[i] = (-2 * CounterNoise.log(v / x[i - 1] + f)).squareRoot()
+            f = CounterNoise.exp(-0.5 * x[i] * x[i])
         }
-        x[128] = 0
-        let ratio = UnsafeMutablePointer<Double>.allocate(capacity: 128)
-        for i in 0..<128 { ratio[i] = x[i + 1] / x[i] }
-        let density = UnsafeMutablePointer<Double>.allocate(capacity: 129)
-        for i in 0...128 { density[i] = Foundation.exp(-0.5 * x[i] * x[i]) }
+        x[layers] = 0
+        let ratio = UnsafeMutablePointer<Double>.allocate(capacity: layers)
+        for i in 0..<layers { ratio[i] = x[i + 1] / x[i] }
+        let density = UnsafeMutablePointer<Double>.allocate(capacity: layers + 1)
+        for i in 0...layers { density[i] = CounterNoise.exp(-0.5 * x[i] * x[i]) }
         return Tables(x: UnsafePointer(x), ratio: UnsafePointer(ratio), density: UnsafePointer(density))
     }()
 }

@@ -53,6 +53,8 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     /// The reduced Wong-Wang Euler kernel's constants, when this run uses it.
     var rwwKernel: wb_rww_constants?
     var kernelBoldFromRate: Int32 = 0
+    /// Whether this step's kernel already added the state and rates to the temporal means.
+    var meansAdded = false
 
     init(spec: SimulationSpec<Model>, coupling: DelayCoupling, history: DelayHistory, nodes: Range<Int>, vectorKernels: Bool = true) {
         self.spec = spec
@@ -93,7 +95,9 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         nodeParameters = buffer(nodeParameterCount * padded)
         noise = buffer(k * vars * padded)
         held = buffer(sums * padded); stageChannels = buffer(2 * padded)
-        signal = buffer(padded); cIn = buffer(powers * padded); zSum = buffer(padded); checkSum = buffer(padded)
+        signal = buffer(padded); zSum = buffer(padded); checkSum = buffer(padded)
+        // Linear coupling without zero-delay edges takes the held sums as they are: one buffer.
+        cIn = spec.coupling == .linear && coupling.instantEdgeCount == 0 && channels == 1 ? held : buffer(powers * padded)
         firstObservables = buffer(observableCount * padded); localNow = buffer(max(localCount, 1) * padded)
         meanVars = buffer(vars * padded); meanObs = buffer(observableCount * padded)
         var rings: [UnsafeMutablePointer<Double>] = []
@@ -265,7 +269,7 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         let kind = spec.coupling
         let instant = coupling.instantEdgeCount > 0
         if kind == .linear && !instant {
-            cIn.update(from: held, count: powers * padded)
+            if cIn != held { cIn.update(from: held, count: powers * padded) }
             return
         }
         computeSignal(state)
@@ -398,7 +402,8 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         let xi = noise + s * vars * padded
         switch spec.integrator {
         case .euler:
-            eulerStep(noise: xi, scale: whiteScale, boldVariable: boldFromVariable, boldObservable: boldObservable)
+            eulerStep(noise: xi, scale: whiteScale, boldVariable: boldFromVariable, boldObservable: boldObservable,
+                      recording: step + 1 > transientSteps)
         case .heun:
             evaluateDrift(x, into: dx, firstStage: true)
             for q in 0..<count { xStage[q] = x[q] + dt * dx[q] + whiteScale * xi[q] }
@@ -460,11 +465,14 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
             }
         }
         if recording {
-            // Temporal means over every recorded step.
-            for q in 0..<(vars * padded) { meanVars[q] += x[q] }
-            for q in 0..<(observableCount * padded) { meanObs[q] += firstObservables[q] }
+            // Temporal means over every recorded step (the kernel step may have added them).
+            if !meansAdded {
+                for q in 0..<(vars * padded) { meanVars[q] += x[q] }
+                for q in 0..<(observableCount * padded) { meanObs[q] += firstObservables[q] }
+            }
             meanCount += 1
         }
+        meansAdded = false
         substep += 1
         guard substep == substeps else { return }
         substep = 0
@@ -520,12 +528,14 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     /// One Euler-Maruyama step in one fused pass per group: coupling, drift, update,
     /// divergence sum, bounds, BOLD input and the coupled signal for the history.
     @inline(never)
-    func eulerStep(noise xi: UnsafeMutablePointer<Double>, scale: Double, boldVariable: Int?, boldObservable: Int) {
+    func eulerStep(noise xi: UnsafeMutablePointer<Double>, scale: Double, boldVariable: Int?, boldObservable: Int, recording: Bool) {
         computeCoupling(x)
         let dt = spec.dt
         if var constants = rwwKernel {
             wb_rww_euler(&constants, padded, dt, scale, x, x + padded, cIn, nodeParameters, ou, ou + padded, xi, xi + padded,
-                         firstObservables, firstObservables + padded, checkSum, zSum, kernelBoldFromRate, signal)
+                         firstObservables, firstObservables + padded, checkSum, zSum, kernelBoldFromRate, signal,
+                         recording ? meanVars : nil, recording ? meanObs : nil)
+            meansAdded = recording
             return
         }
         lowerBounds.withUnsafeBufferPointer { lower in

@@ -1,0 +1,67 @@
+// Lane-parallel exp and expm1 for the C kernels: VectorMath.exp and VectorMath.expm1,
+// operation for operation (eight lanes per AVX-512 vector), so they give the Swift bits.
+// Include only from files compiled with contraction off.
+#ifndef WHOLEBRAIN_VECTOR_MATH_H
+#define WHOLEBRAIN_VECTOR_MATH_H
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define WB_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl"), always_inline)) static inline
+
+WB_AVX512 __m512d splat(double v) { return _mm512_set1_pd(v); }
+
+WB_AVX512 __m512d select_where(__mmask8 m, __m512d otherwise, __m512d value) {
+    return _mm512_mask_blend_pd(m, otherwise, value);
+}
+
+// VectorMath.exp: Cody-Waite reduction, degree-12 Taylor polynomial, 2^n from the bits.
+WB_AVX512 __m512d wb_exp(__m512d x) {
+    const __m512d lo = splat(-708), hi = splat(709), shifter = splat(6755399441055744.0);
+    __m512d xc = select_where(_mm512_cmp_pd_mask(x, lo, _CMP_LT_OQ), x, lo);
+    xc = select_where(_mm512_cmp_pd_mask(xc, hi, _CMP_GT_OQ), xc, hi);
+    const __m512d shifted = _mm512_add_pd(_mm512_mul_pd(xc, splat(1.44269504088896338700e+00)), shifter);
+    const __m512d n = _mm512_sub_pd(shifted, shifter);
+    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(xc, _mm512_mul_pd(n, splat(6.93147180369123816490e-01))),
+                                    _mm512_mul_pd(n, splat(1.90821492927058770002e-10)));
+    __m512d p = splat(1.0 / 479001600.0);
+    p = _mm512_fmadd_pd(p, r, splat(1.0 / 39916800.0));
+    p = _mm512_fmadd_pd(p, r, splat(1.0 / 3628800.0));
+    p = _mm512_fmadd_pd(p, r, splat(1.0 / 362880.0));
+    p = _mm512_fmadd_pd(p, r, splat(1.0 / 40320.0));
+    p = _mm512_fmadd_pd(p, r, splat(1.0 / 5040.0));
+    p = _mm512_fmadd_pd(p, r, splat(1.0 / 720.0));
+    p = _mm512_fmadd_pd(p, r, splat(1.0 / 120.0));
+    p = _mm512_fmadd_pd(p, r, splat(1.0 / 24.0));
+    p = _mm512_fmadd_pd(p, r, splat(1.0 / 6.0));
+    p = _mm512_fmadd_pd(p, r, splat(0.5));
+    p = _mm512_fmadd_pd(p, r, splat(1.0));
+    p = _mm512_fmadd_pd(p, r, splat(1.0));
+    const __m512i n_bits = _mm512_sub_epi64(_mm512_castpd_si512(shifted), _mm512_set1_epi64(0x0018000000000000LL));
+    const __m512i scale_bits = _mm512_slli_epi64(_mm512_add_epi64(n_bits, _mm512_set1_epi64(1023)), 52);
+    return _mm512_mul_pd(p, _mm512_castsi512_pd(scale_bits));
+}
+
+// VectorMath.expm1: exp(x) - 1, or the series to x^13/13! where |x| < ln2/2.
+WB_AVX512 __m512d wb_expm1(__m512d x) {
+    const __m512d half = splat(0.34657359027997264);
+    const __mmask8 small = _mm512_cmp_pd_mask(x, half, _CMP_LT_OQ) & _mm512_cmp_pd_mask(x, _mm512_xor_pd(half, splat(-0.0)), _CMP_GT_OQ);
+    const __m512d large = _mm512_sub_pd(wb_exp(x), splat(1.0));
+    if (!small) return large;
+    __m512d p = splat(1.0 / 6227020800.0);
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 479001600.0));
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 39916800.0));
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 3628800.0));
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 362880.0));
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 40320.0));
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 5040.0));
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 720.0));
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 120.0));
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 24.0));
+    p = _mm512_fmadd_pd(p, x, splat(1.0 / 6.0));
+    p = _mm512_fmadd_pd(p, x, splat(0.5));
+    const __m512d series = _mm512_add_pd(_mm512_mul_pd(_mm512_mul_pd(p, x), x), x);
+    return select_where(small, large, series);
+}
+
+#endif
+#endif
