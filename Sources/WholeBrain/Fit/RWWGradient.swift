@@ -659,6 +659,19 @@ public enum RWWGradient {
             let sI = seg.sI, couplingIn = seg.coupling, clampedE = seg.clampedE, clampedI = seg.clampedI
             let xiE = seg.xiE, xiI = seg.xiI
             var applied = steps                     // steps whose coupling cotangents are in the rows
+            // Pulls the rows' cotangents back over `edges` into states first ..< first + count,
+            // with the weight gradient when it is asked for.
+            func pull(_ edges: SourceEdges, _ reads: Buffer<Int>, first: Int, count: Int) {
+                guard weights else {
+                    edges.pullBlock(lcRows, reads: reads, first: first, count: count, into: gE, rowLength: rowLength, maxDelay: d,
+                                    history: history, sources: own, weightGradient: nil)
+                    return
+                }
+                acc.weight.withUnsafeMutableBufferPointer { g in
+                    edges.pullBlock(lcRows, reads: reads, first: first, count: count, into: gE, rowLength: rowLength, maxDelay: d,
+                                    history: history, sources: own, weightGradient: g.baseAddress!)
+                }
+            }
             for local in stride(from: steps - 1, through: 0, by: -1) {
                 if local == steps - 1 || local % blockLength == blockLength - 1 {
                     blockCotangents.pointer.initialize(repeating: 0, count: n * blockLength)
@@ -666,28 +679,11 @@ public enum RWWGradient {
                     // edges carry comes from K or more steps later, all processed already,
                     // g_E,j(t) += sum over j's targets i of C_ij lc_i(t + d_ij).
                     let first = local - local % blockLength
-                    if weights {
-                        acc.weight.withUnsafeMutableBufferPointer { g in
-                            longBySource.pullBlock(lcRows, reads: pullReads, first: first, count: local + 1 - first, into: gE,
-                                                   rowLength: rowLength, maxDelay: d, history: history, sources: own,
-                                                   weightGradient: g.baseAddress!)
-                        }
-                    } else {
-                        longBySource.pullBlock(lcRows, reads: pullReads, first: first, count: local + 1 - first, into: gE,
-                                               rowLength: rowLength, maxDelay: d, history: history, sources: own, weightGradient: nil)
-                    }
+                    pull(longBySource, pullReads, first: first, count: local + 1 - first)
                 }
                 // Short edges, one state at a time: g_E,j(t) += sum over j's targets i of
                 // C_ij lc_i(t + d_ij), all from steps at least `chunk` later, so exchanged.
-                if weights {
-                    acc.weight.withUnsafeMutableBufferPointer { g in
-                        shortBySource.pullBlock(lcRows, reads: shortPullReads, first: local, count: 1, into: gE, rowLength: rowLength,
-                                                maxDelay: d, history: history, sources: own, weightGradient: g.baseAddress!)
-                    }
-                } else {
-                    shortBySource.pullBlock(lcRows, reads: shortPullReads, first: local, count: 1, into: gE, rowLength: rowLength,
-                                            maxDelay: d, history: history, sources: own, weightGradient: nil)
-                }
+                pull(shortBySource, shortPullReads, first: local, count: 1)
                 for g in 0..<groups {
                     let i4 = own.lowerBound + 4 * g, count = min(4, own.upperBound - i4)
                     var lE = Lanes(), lI = Lanes(), e = Lanes(), inh = Lanes(), ci = Lanes(), jI = Lanes(), nE = Lanes(), nI = Lanes()
@@ -831,12 +827,15 @@ extension RWWGradient {
 
         init(_ edges: EdgeClass, nodes: Int) {
             var lists = [[Int]](repeating: [], count: nodes)
-            for i in 0..<nodes { for q in edges.start[i]..<edges.start[i + 1] { lists[edges.source[q]].append(q) } }
+            var targetOf = [Int](repeating: 0, count: edges.edge.count)
+            for i in 0..<nodes {
+                for q in edges.start[i]..<edges.start[i + 1] { lists[edges.source[q]].append(q); targetOf[q] = i }
+            }
             let order = lists.flatMap { $0 }
             var start = [0]
             for list in lists { start.append(start.last! + list.count) }
             self.start = start
-            target = order.map { q in edges.start.lastIndex { $0 <= q }! }
+            target = order.map { targetOf[$0] }
             delay = order.map { edges.delay[$0] }
             edge = order.map { edges.edge[$0] }
             weights = Buffer(count: order.count, repeating: 0)

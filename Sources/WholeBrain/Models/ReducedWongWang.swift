@@ -146,15 +146,7 @@ public struct ReducedWongWang: NeuralMassModel {
     /// `transferDerivative` for four values at once (same formula and cut-offs).
     @inline(__always)
     public static func transferDerivative(_ x: Lanes, a: Double, b: Double, d: Double) -> Lanes {
-        let y = a * x - b
-        let dy = d * y
-        let em = -VectorMath.expm1(-dy)
-        let e = 1 - em
-        var g = a * (em - dy * e) / (em * em)
-        let magnitude = dy.replacing(with: -dy, where: dy .< Lanes(repeating: 0))
-        g.replace(with: a * (0.5 + dy / 6), where: magnitude .< Lanes(repeating: 1e-5))
-        g.replace(with: Lanes(repeating: 0), where: dy .< Lanes(repeating: -700))
-        return g
+        slope(x, em: -VectorMath.expm1(-(d * (a * x - b))), a: a, b: b, d: d)
     }
 
     /// `transfer` together with em = -expm1(-d y) = 1 - exp(-d y), which `slope` reuses.
