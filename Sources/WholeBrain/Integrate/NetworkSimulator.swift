@@ -169,20 +169,16 @@ public final class NetworkSimulator<Model: NeuralMassModel> {
     /// another (read step by step), and a divisor of L if a medium edge (L <= d < K) crosses
     /// blocks (read at the start of every L-step chunk, which then follows an exchange).
     public var exchangeInterval: Int {
-        let k = DelayCoupling.blockLength, chunk = DelayCoupling.chunkLength, rowLength = coupling.rowLength
-        func source(_ offset: Int32) -> (node: Int, delay: Int) {
-            let offset = Int(offset), node = (offset + rowLength - 1) / rowLength
-            return (node, node * rowLength - offset)
-        }
+        let k = DelayCoupling.blockLength, chunk = DelayCoupling.chunkLength, coupling = self.coupling
         var interval = k, mediumCrosses = false
         for b in blocks {
             let inside = b.lo..<(b.lo + b.local)
             for i in inside {
                 for e in coupling.shortStart[i]..<coupling.shortStart[i + 1] {
-                    let (j, delay) = source(coupling.shortOffset[e])
+                    let (j, delay) = coupling.source(ofOffset: coupling.shortOffset[e])
                     if !inside.contains(j) { interval = min(interval, delay) }
                 }
-                for e in coupling.mediumStart[i]..<coupling.mediumStart[i + 1] where !inside.contains(source(coupling.mediumOffset[e]).node) {
+                for e in coupling.mediumStart[i]..<coupling.mediumStart[i + 1] where !inside.contains(coupling.source(ofOffset: coupling.mediumOffset[e]).node) {
                     mediumCrosses = true
                 }
             }

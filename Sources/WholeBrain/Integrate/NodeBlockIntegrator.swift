@@ -56,8 +56,6 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     /// The reduced Wong-Wang Euler kernel's constants, when this run uses it.
     var rwwKernel: wb_rww_constants?
     var kernelBoldFromRate: Int32 = 0
-    /// Whether this step's kernel already added the state and rates to the temporal means.
-    var meansAdded = false
 
     init(spec: SimulationSpec<Model>, coupling: DelayCoupling, history: DelayHistory, nodes: Range<Int>, vectorKernels: Bool = true) {
         self.spec = spec
@@ -102,7 +100,7 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
             for b in 0...bands {
                 let firstSource = b * regions / bands
                 var e = coupling.longStart[i]
-                while e < coupling.longStart[i + 1] && (Int(coupling.longOffset[e]) + coupling.rowLength - 1) / coupling.rowLength < firstSource { e += 1 }
+                while e < coupling.longStart[i + 1] && coupling.source(ofOffset: coupling.longOffset[e]).node < firstSource { e += 1 }
                 bandEdges.append(b == bands ? coupling.longStart[i + 1] : e)
             }
         }
@@ -492,14 +490,13 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
             }
         }
         if recording {
-            // Temporal means over every recorded step (the kernel step may have added them).
-            if !meansAdded {
+            // Temporal means over every recorded step (the kernel step adds them itself).
+            if rwwKernel == nil {
                 for q in 0..<(vars * padded) { meanVars[q] += x[q] }
                 for q in 0..<(observableCount * padded) { meanObs[q] += firstObservables[q] }
             }
             meanCount += 1
         }
-        meansAdded = false
         substep += 1
         guard substep == substeps else { return }
         substep = 0
@@ -562,7 +559,6 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
             wb_rww_euler(&constants, padded, dt, scale, x, x + padded, cIn, nodeParameters, ou, ou + padded, xi, xi + padded,
                          firstObservables, firstObservables + padded, checkSum, zSum, kernelBoldFromRate, signal,
                          recording ? meanVars : nil, recording ? meanObs : nil)
-            meansAdded = recording
             return
         }
         lowerBounds.withUnsafeBufferPointer { lower in

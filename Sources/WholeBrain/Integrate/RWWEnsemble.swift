@@ -89,8 +89,8 @@ public enum RWWEnsemble {
             cursor = maxDelay
             let rowLength = coupling.rowLength
             func read(_ offset: Int32) -> Int {
-                // The engine's offset j rowLength - d (row j, d steps back).
-                let o = Int(offset), j = (o + rowLength - 1) / rowLength, d = j * rowLength - o
+                // The engine's offset j rowLength - d (row j, d steps back), four lanes per step.
+                let (j, d) = coupling.source(ofOffset: offset)
                 return (j * rowLength - d) * 4
             }
             longRead = coupling.longOffset.map(read)

@@ -44,6 +44,12 @@ public struct DelayCoupling: Sendable {
     public var shortEdgeCount: Int { shortOffset.count }
     public var instantEdgeCount: Int { instantSource.count }
 
+    /// The source node and delay of a delayed edge from its history offset j rowLength - d.
+    public func source(ofOffset offset: Int32) -> (node: Int, delay: Int) {
+        let offset = Int(offset), node = (offset + rowLength - 1) / rowLength
+        return (node, node * rowLength - offset)
+    }
+
     /// Delay in steps of one edge.
     public static func delaySteps(length: Double, speed: Double, dt: Double) -> Int {
         speed.isInfinite ? 0 : Int((length / (speed * dt)).rounded())
