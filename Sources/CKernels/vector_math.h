@@ -1,4 +1,4 @@
-// Lane-parallel exp and expm1 for the C kernels: VectorMath.exp and VectorMath.expm1,
+// Lane-parallel exp, expm1 and log for the C kernels: VectorMath.exp, expm1 and log,
 // operation for operation (eight lanes per AVX-512 vector), so they give the Swift bits.
 // Include only from files compiled with contraction off.
 #ifndef WHOLEBRAIN_VECTOR_MATH_H
@@ -61,6 +61,38 @@ WB_AVX512 __m512d wb_expm1(__m512d x) {
     p = _mm512_fmadd_pd(p, x, splat(0.5));
     const __m512d series = _mm512_add_pd(_mm512_mul_pd(_mm512_mul_pd(p, x), x), x);
     return select_where(small, large, series);
+}
+
+// VectorMath.log: x = m 2^e, m in [sqrt(1/2), sqrt(2)), log m = 2 atanh((m-1)/(m+1)); NaN for
+// x <= 0, NaN or infinity.
+WB_AVX512 __m512d wb_log(__m512d x) {
+    const __m512i bits = _mm512_castpd_si512(x);
+    const __m512i ei = _mm512_sub_epi64(_mm512_and_si512(_mm512_srli_epi64(bits, 52), _mm512_set1_epi64(0x7ff)), _mm512_set1_epi64(1023));
+    __m512d e = _mm512_cvtepi64_pd(ei);
+    __m512d m = _mm512_castsi512_pd(_mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi64(0x000fffffffffffffLL)),
+                                                    _mm512_set1_epi64(0x3ff0000000000000LL)));
+    const __mmask8 big = _mm512_cmp_pd_mask(m, splat(1.4142135623730951), _CMP_GT_OQ);
+    m = select_where(big, m, _mm512_mul_pd(m, splat(0.5)));
+    e = select_where(big, e, _mm512_add_pd(e, splat(1.0)));
+    const __m512d s = _mm512_div_pd(_mm512_sub_pd(m, splat(1.0)), _mm512_add_pd(m, splat(1.0)));
+    const __m512d s2 = _mm512_mul_pd(s, s);
+    __m512d p = splat(1.0 / 21);
+    p = _mm512_fmadd_pd(p, s2, splat(1.0 / 19));
+    p = _mm512_fmadd_pd(p, s2, splat(1.0 / 17));
+    p = _mm512_fmadd_pd(p, s2, splat(1.0 / 15));
+    p = _mm512_fmadd_pd(p, s2, splat(1.0 / 13));
+    p = _mm512_fmadd_pd(p, s2, splat(1.0 / 11));
+    p = _mm512_fmadd_pd(p, s2, splat(1.0 / 9));
+    p = _mm512_fmadd_pd(p, s2, splat(1.0 / 7));
+    p = _mm512_fmadd_pd(p, s2, splat(1.0 / 5));
+    p = _mm512_fmadd_pd(p, s2, splat(1.0 / 3));
+    const __m512d two_s = _mm512_mul_pd(splat(2.0), s);
+    const __m512d logm = _mm512_add_pd(two_s, _mm512_mul_pd(_mm512_mul_pd(two_s, s2), p));
+    const __m512d result = _mm512_add_pd(_mm512_add_pd(_mm512_mul_pd(e, splat(6.93147180369123816490e-01)), logm),
+                                         _mm512_mul_pd(e, splat(1.90821492927058770002e-10)));
+    const __mmask8 invalid = (__mmask8)~_mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ)
+                           | _mm512_cmp_pd_mask(x, splat(__builtin_inf()), _CMP_EQ_OQ);
+    return select_where(invalid, result, splat(__builtin_nan("")));
 }
 
 #endif

@@ -56,30 +56,37 @@ final class NoiseTests: XCTestCase {
     }
 
     /// The AVX-512 kernel (where this CPU has it) and the portable path give the numbers of
-    /// `normal` bit for bit: lanes that leave the fast path, steps across the 32-bit wrap,
-    /// counts that are not a multiple of eight.
+    /// `normal` bit for bit: lanes that leave the fast path (wedge, new candidates and the tail
+    /// beyond R), steps across the 32-bit wrap, node counts that are not a multiple of eight,
+    /// strided output.
     func testBlockNormalsEqualSingleNormals() {
         let noise = CounterNoise(seed: 7)
-        var values = 0
+        var values = 0, tail = 0
         for vector in [false, CounterNoise.hasVectorKernel] {
-            for (node, first) in [(0, UInt64(0)), (12_345, UInt64(0xffff_fff6)), (3, UInt64(17))] {
-                for count in [16, 13, 8, 3] {
-                    for block in 0..<40 {
-                        let start = first &+ UInt64(block * count)
-                        var out = [Double](repeating: .nan, count: 2 * count)
-                        out.withUnsafeMutableBufferPointer {
-                            noise.normals(node: node, firstStep: start, variable: 1, count: count, into: $0.baseAddress!, stride: 2, vector: vector)
-                        }
-                        for s in 0..<count {
-                            let single = noise.normal(node: node, step: start &+ UInt64(s), variable: 1)
-                            XCTAssertEqual(out[2 * s].bitPattern, single.bitPattern, "vector \(vector), node \(node), step \(start &+ UInt64(s))")
-                            XCTAssertTrue(out[2 * s + 1].isNaN, "only every stride-th slot is written")
+            for (nodes, first, steps) in [(0..<80, UInt64(0), 500), (12_340..<12_353, UInt64(0xffff_fff6), 40), (3..<6, UInt64(17), 16), (0..<16_400, UInt64(5), 2)] {
+                for nodeStride in [1, 3] {
+                    let stepStride = nodes.count * nodeStride + 1
+                    var out = [Double](repeating: .nan, count: steps * stepStride)
+                    out.withUnsafeMutableBufferPointer {
+                        noise.normals(nodes: nodes, firstStep: first, variable: 1, steps: steps, into: $0.baseAddress!,
+                                      stepStride: stepStride, nodeStride: nodeStride, vector: vector)
+                    }
+                    var written = 0
+                    for s in 0..<steps {
+                        for (k, node) in nodes.enumerated() {
+                            let single = noise.normal(node: node, step: first &+ UInt64(s), variable: 1)
+                            XCTAssertEqual(out[s * stepStride + k * nodeStride].bitPattern, single.bitPattern,
+                                           "vector \(vector), node \(node), step \(first &+ UInt64(s))")
+                            if abs(single) > Ziggurat.r { tail += 1 }
                             values += 1
                         }
                     }
+                    for value in out where !value.isNaN { written += 1 }
+                    XCTAssertEqual(written, steps * nodes.count, "only the output slots are written")
                 }
             }
         }
-        XCTAssertGreaterThan(values, 1000)
+        XCTAssertGreaterThan(values, 80_000)
+        XCTAssertGreaterThan(tail, 10, "the tail beyond R was exercised")
     }
 }

@@ -6,15 +6,18 @@
 /// so one binary runs everywhere and uses the vector kernels only where they exist.
 int wb_avx512_available(void);
 
-/// The ziggurat fast path of `CounterNoise.normal` for up to 32 consecutive steps of one
-/// (node, variable): hashes and uniforms eight steps per AVX-512 vector (counter
-/// `base | (step & 0xffffffff) << 12`, hash mix((counter ^ key1) * key2) with the SplitMix64
-/// finaliser, u = 2 (top 53 bits + 1/2) 2^-53 - 1), then per step the layer from the low 7
-/// bits, accepted if |u| < ratio[layer], value u x[layer]. Writes accepted values to
-/// out[s * stride] and returns a bit mask of the steps it did not accept, which the caller
-/// completes with the slow path. Same operations as the Swift code, so the same bits.
-uint32_t wb_fast_normals(uint64_t key1, uint64_t key2, uint64_t base, uint64_t first_step, int count,
-                         const double *x, const double *ratio, double *out, long stride);
+/// `CounterNoise.normal` for nodes node_lo ..< node_lo + nodes and steps first_step ..<
+/// first_step + steps of one variable, into out[s * step_stride + i * node_stride] (node
+/// node_lo + i). Eight nodes per AVX-512 vector: counters `node << 44 | (step & 0xffffffff) << 12
+/// | variable << 8 | attempt`, hash mix((counter ^ key1) * key2) with the SplitMix64 finaliser,
+/// u = 2 (top 53 bits + 1/2) 2^-53 - 1, layer from the low 7 bits, accepted if |u| <
+/// ratio[layer] with value u x[layer]; the lanes that are not are marked without a branch and
+/// then taken through the slow path eight at a time (wedge test with the next draw, tail beyond
+/// r, new candidates), which overwrites them.
+/// Same operations as the Swift code, so the same bits.
+void wb_ziggurat_normals(uint64_t key1, uint64_t key2, long node_lo, long nodes, uint64_t variable, uint64_t first_step,
+                         long steps, const double *x, const double *ratio, const double *density, double r,
+                         double *out, long step_stride, long node_stride);
 
 /// The constants of the reduced Wong-Wang drift as `ReducedWongWang` combines them:
 /// W_E I_0 + I_ext, w_+ J_NMDA, G J_NMDA, W_I I_0, J_NMDA, the transfer functions' a, b, d,

@@ -444,10 +444,10 @@ public enum RWWGradient {
                     if scale != 0 {
                         // This block's normals, [local step][node], as the engine draws them.
                         let count = min(blockLength, steps - local)
-                        for i in own {
-                            generator.normals(node: i, firstStep: UInt64(step), variable: 0, count: count, into: xiE + local * n + i, stride: n)
-                            generator.normals(node: i, firstStep: UInt64(step), variable: 1, count: count, into: xiI + local * n + i, stride: n)
-                        }
+                        generator.normals(nodes: own, firstStep: UInt64(step), variable: 0, steps: count,
+                                          into: xiE + local * n + own.lowerBound, stepStride: n)
+                        generator.normals(nodes: own, firstStep: UInt64(step), variable: 1, steps: count,
+                                          into: xiI + local * n + own.lowerBound, stepStride: n)
                     }
                 }
                 do {

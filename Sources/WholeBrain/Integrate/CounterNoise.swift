@@ -75,26 +75,26 @@ public struct CounterNoise: Sendable {
         return slowNormal(base: base, first: b)
     }
 
-    /// Whether this CPU runs the AVX-512 kernel (`CKernels`) for `normals`.
+    /// Whether this CPU runs the AVX-512 kernels (`CKernels`).
     public static let hasVectorKernel = wb_avx512_available() != 0
 
-    /// `count` (at most 32) normals for (node, firstStep + s, variable), s = 0 ..< count, into
-    /// `out[s * stride]`: hashes eight steps at a time in the AVX-512 kernel where the CPU
-    /// has it (`vector`), the fast path per value, the rest through `normal`; the same bits either way.
-    public func normals(node: Int, firstStep: UInt64, variable: UInt64, count: Int, into out: UnsafeMutablePointer<Double>,
-                        stride: Int, tables t: Ziggurat.Tables = Ziggurat.tables, vector: Bool = CounterNoise.hasVectorKernel) {
-        precondition(count <= 32)
+    /// The normals of one variable for every node in `nodes` and `steps` steps from
+    /// `firstStep`: `out[s * stepStride + (node - nodes.lowerBound) * nodeStride]`. Eight nodes
+    /// at a time in the AVX-512 kernel where the CPU has it (`vector`), `normal` per value
+    /// otherwise; the same bits either way.
+    public func normals(nodes: Range<Int>, firstStep: UInt64, variable: UInt64, steps: Int, into out: UnsafeMutablePointer<Double>,
+                        stepStride: Int, nodeStride: Int = 1, vector: Bool = CounterNoise.hasVectorKernel) {
+        let t = Ziggurat.tables
         guard vector else {
-            for s in 0..<count { out[s * stride] = normal(node: node, step: firstStep &+ UInt64(s), variable: variable, tables: t) }
+            for s in 0..<steps {
+                for (k, node) in nodes.enumerated() {
+                    out[s * stepStride + k * nodeStride] = normal(node: node, step: firstStep &+ UInt64(s), variable: variable, tables: t)
+                }
+            }
             return
         }
-        var missed = wb_fast_normals(key1, key2, CounterNoise.counter(node: node, step: 0, variable: variable), firstStep,
-                                     Int32(count), t.x, t.ratio, out, stride)
-        while missed != 0 {
-            let s = missed.trailingZeroBitCount
-            out[s * stride] = normal(node: node, step: firstStep &+ UInt64(s), variable: variable, tables: t)
-            missed &= missed - 1
-        }
+        wb_ziggurat_normals(key1, key2, nodes.lowerBound, nodes.count, variable, firstStep, steps, t.x, t.ratio, t.density,
+                            Ziggurat.r, out, stepStride, nodeStride)
     }
 
     /// exp and log of `VectorMath` (not the platform's libm, so the numbers are the same on every machine).
@@ -137,7 +137,8 @@ public struct CounterNoise: Sendable {
 /// same on every machine) and never freed (the pointers are plain values, so passing them
 /// around costs no reference counting).
 public enum Ziggurat {
-    static let r = 3.442619855899
+    /// The base layer's edge R: values beyond it come from the tail.
+    public static let r = 3.442619855899
     static let v = 9.91256303526217e-3
     static let layers = 128
 

@@ -534,18 +534,12 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     func mean(variable v: Int, node i: Int) -> Double { meanVars[v * padded + i] / Double(max(meanCount, 1)) }
     func mean(observable o: Int, node i: Int) -> Double { meanObs[o * padded + i] / Double(max(meanCount, 1)) }
 
-    /// The block's normal numbers, node by node: noise[s][v][node].
+    /// The block's normal numbers: noise[s][v][node].
     @inline(never)
     func generateNoise(firstStep: Int, steps: Int, generator: CounterNoise) {
-        let zig = Ziggurat.tables
-        let stride = vars * padded
-        Model.noiseVariables.withUnsafeBufferPointer { noisy in
-            for i in 0..<local {
-                for v in noisy {
-                    generator.normals(node: lo + i, firstStep: UInt64(firstStep), variable: UInt64(v), count: steps,
-                                      into: noise + v * padded + i, stride: stride, tables: zig)
-                }
-            }
+        for v in Model.noiseVariables {
+            generator.normals(nodes: lo..<(lo + local), firstStep: UInt64(firstStep), variable: UInt64(v), steps: steps,
+                              into: noise + v * padded, stepStride: vars * padded)
         }
     }
 

@@ -169,23 +169,20 @@ public enum RWWEnsemble {
         /// The block's normal numbers, each lane from its own seed (computed once when the
         /// seeds agree).
         func generateNoise(firstStep: Int, steps: Int, generators: [CounterNoise], noisy: [Bool]) {
-            let zig = Ziggurat.tables
             let shared = generators.allSatisfy { $0.seed == generators[0].seed } && !noisy.contains(false)
             let stride = 2 * n * 4     // noise[s][v][node][lane]
             for v in 0..<2 {
-                for i in 0..<n {
-                    let at = noise + (v * n + i) * 4
-                    for l in 0..<(shared ? 1 : 4) {
-                        if noisy[l] {
-                            generators[l].normals(node: i, firstStep: UInt64(firstStep), variable: UInt64(v), count: steps,
-                                                  into: at + l, stride: stride, tables: zig)
-                        } else {
-                            for s in 0..<steps { at[s * stride + l] = 0 }
-                        }
+                let at = noise + v * n * 4
+                for l in 0..<(shared ? 1 : 4) {
+                    if noisy[l] {
+                        generators[l].normals(nodes: 0..<n, firstStep: UInt64(firstStep), variable: UInt64(v), steps: steps,
+                                              into: at + l, stepStride: stride, nodeStride: 4)
+                    } else {
+                        for s in 0..<steps { for i in 0..<n { at[s * stride + i * 4 + l] = 0 } }
                     }
-                    if shared {
-                        for s in 0..<steps { store(Lanes(repeating: at[s * stride]), at + s * stride) }
-                    }
+                }
+                if shared {
+                    for s in 0..<steps { for i in 0..<n { store(Lanes(repeating: at[s * stride + i * 4]), at + s * stride + i * 4) } }
                 }
             }
         }
