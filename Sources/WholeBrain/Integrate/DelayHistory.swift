@@ -14,12 +14,13 @@ final class DelayHistory {
         rows = channels * nodes
         rowLength = coupling.rowLength
         maxDelay = coupling.maxDelay
-        buffer = .allocate(capacity: max(rows * rowLength, 1))
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: max(rows * rowLength, 1) * MemoryLayout<Double>.stride, alignment: 64)
+            .bindMemory(to: Double.self, capacity: max(rows * rowLength, 1))
         buffer.initialize(repeating: 0, count: max(rows * rowLength, 1))
         cursor = maxDelay
     }
 
-    deinit { buffer.deallocate() }
+    deinit { UnsafeMutableRawPointer(buffer).deallocate() }
 
     /// Start of the row of `node` in `channel`.
     @inline(__always)

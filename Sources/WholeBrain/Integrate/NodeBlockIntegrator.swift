@@ -49,7 +49,7 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     var cursor: Int { store.cursor }
     let lowerBounds = Model.variables.map { VectorMath.Lanes(repeating: $0.bounds?.lowerBound ?? -.infinity) }
     let upperBounds = Model.variables.map { VectorMath.Lanes(repeating: $0.bounds?.upperBound ?? .infinity) }
-    private var allocations: [UnsafeMutablePointer<Double>] = []
+    private var allocations: [UnsafeMutableRawPointer] = []
 
     /// Whether `begin` may choose a vector kernel (tests turn it off to compare).
     let vectorKernels: Bool
@@ -77,11 +77,14 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         localCount = Model.localDelayObservables.count
         localDelaySteps = spec.model.localDelaysMs.map { Int(($0 / spec.dt).rounded()) }
         rowLength = coupling.rowLength
-        var owned: [UnsafeMutablePointer<Double>] = []
+        var owned: [UnsafeMutableRawPointer] = []
+        // Cache-line aligned, so vector loads and stores split no more lines than they must
+        // (and the speed does not depend on where the allocator happened to put a buffer).
         func buffer(_ count: Int) -> UnsafeMutablePointer<Double> {
-            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Double>.stride, alignment: 64)
+            let p = raw.bindMemory(to: Double.self, capacity: max(count, 1))
             p.initialize(repeating: 0, count: max(count, 1))
-            owned.append(p)
+            owned.append(raw)
             return p
         }
         let k = DelayCoupling.blockLength
@@ -186,7 +189,9 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     /// Long-edge sums for K steps from the block starting at `cursor`, for every
     /// (weight power, history channel): source band by source band (the windows of a band's
     /// rows stay in L1 for every target), each target's sum one chain of fused multiply-adds
-    /// in ascending edge order whatever the bands.
+    /// in ascending edge order whatever the bands. Two targets' chains advance together, so
+    /// the multiply-adds of different targets overlap instead of waiting on one another; the
+    /// order within each chain, and so the bits, are those of one target at a time.
     func accumulateLongEdges() {
         let k = DelayCoupling.blockLength, bands = bandCount
         coupling.longOffset.withUnsafeBufferPointer { off in
@@ -197,21 +202,15 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
                         let base = UnsafeRawPointer(history + ch * n * rowLength + cursor)
                         let acc = longAcc + (p * channels + ch) * local * k
                         for b in 0..<bands {
-                            for li in 0..<local {
-                                let out = UnsafeMutableRawPointer(acc + li * k)
-                                var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
-                                if b > 0 {
-                                    a0 = out.loadUnaligned(as: SIMD8<Double>.self)
-                                    a1 = out.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
-                                }
-                                for e in band[li * (bands + 1) + b]..<band[li * (bands + 1) + b + 1] {
-                                    let q = base + Int(off[e]) * MemoryLayout<Double>.stride
-                                    let we = SIMD8<Double>(repeating: w[e])
-                                    a0.addProduct(we, q.loadUnaligned(as: SIMD8<Double>.self))
-                                    a1.addProduct(we, q.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self))
-                                }
-                                out.storeBytes(of: a0, as: SIMD8<Double>.self)
-                                out.storeBytes(of: a1, toByteOffset: 64, as: SIMD8<Double>.self)
+                            var li = 0
+                            while li + 2 <= local {
+                                LongEdgeSums.two(targets: li, band: b, bands: bands, edges: band, offsets: off, weights: w,
+                                                  window: base, sums: acc, continuing: b > 0)
+                                li += 2
+                            }
+                            if li < local {
+                                LongEdgeSums.one(target: li, band: b, bands: bands, edges: band, offsets: off, weights: w,
+                                                 window: base, sums: acc, continuing: b > 0)
                             }
                         }
                     }
@@ -233,15 +232,30 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
                         let now = UnsafeRawPointer(history + ch * n * rowLength + cursor)
                         let sum = p * channels + ch
                         let out = chunkSums + sum * chunk * padded
-                        for li in 0..<local {
-                            let i = lo + li
-                            var m = SIMD4<Double>()
-                            for e in start[i]..<start[i + 1] {
-                                m.addProduct(SIMD4(repeating: w[e]),
-                                             (now + Int(off[e]) * MemoryLayout<Double>.stride).loadUnaligned(as: SIMD4<Double>.self))
-                            }
+                        @inline(__always) func add(_ e: Int, _ m: inout SIMD4<Double>) {
+                            m.addProduct(SIMD4(repeating: w[e]), (now + Int(off[e]) * MemoryLayout<Double>.stride).loadUnaligned(as: SIMD4<Double>.self))
+                        }
+                        @inline(__always) func finish(_ li: Int, _ m: SIMD4<Double>) {
                             let total = UnsafeRawPointer(longAcc + (sum * local + li) * k + s).loadUnaligned(as: SIMD4<Double>.self) + m
                             for r in 0..<chunk { out[r * padded + li] = total[r] }
+                        }
+                        // Two targets' chains in step (each still in ascending edge order).
+                        var li = 0
+                        while li + 2 <= local {
+                            let i = lo + li
+                            let r0 = start[i]..<start[i + 1], r1 = start[i + 1]..<start[i + 2]
+                            let common = min(r0.count, r1.count)
+                            var m0 = SIMD4<Double>(), m1 = SIMD4<Double>()
+                            for t in 0..<common { add(r0.lowerBound + t, &m0); add(r1.lowerBound + t, &m1) }
+                            for e in (r0.lowerBound + common)..<r0.upperBound { add(e, &m0) }
+                            for e in (r1.lowerBound + common)..<r1.upperBound { add(e, &m1) }
+                            finish(li, m0); finish(li + 1, m1)
+                            li += 2
+                        }
+                        if li < local {
+                            var m = SIMD4<Double>()
+                            for e in start[lo + li]..<start[lo + li + 1] { add(e, &m) }
+                            finish(li, m)
                         }
                     }
                 }
