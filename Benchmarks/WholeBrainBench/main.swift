@@ -380,7 +380,7 @@ if let writePath {
     Measured by `make bench` (Benchmarks/WholeBrainBench, release build with `-target-cpu haswell`
     where the CPU has AVX2), on \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores, one thread,
     \(date). Rewritten by every `make bench`; numbers vary by a few percent between runs.
-    AVX-512 kernels (`Sources/CKernels`: the reduced Wong-Wang Euler step, the noise hashes):
+    AVX-512 kernels (`Sources/CKernels`: the reduced Wong-Wang Euler step, the ziggurat normals):
     \(CounterNoise.hasVectorKernel ? "used" : "not available on this CPU, portable Swift path").
     The N=80 figures alone: `.build/release/WholeBrainBench --core-only`.
 

@@ -14,21 +14,22 @@ WB_AVX512 __m512d select_where(__mmask8 m, __m512d otherwise, __m512d value) {
     return _mm512_mask_blend_pd(m, otherwise, value);
 }
 
-// VectorMath.exp: Cody-Waite reduction, degree-12 Taylor polynomial, 2^n from the bits.
+// VectorMath.exp: x = (16 k + j) ln2/16 + r, degree-7 Taylor polynomial, 2^(j/16) from the
+// table (one two-register permute: the index's low 4 bits), 2^k from the bits.
 WB_AVX512 __m512d wb_exp(__m512d x) {
+    static const double table[16] = {
+        0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
+        0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0,
+        0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
+        0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0 };
     const __m512d lo = splat(-708), hi = splat(709), shifter = splat(6755399441055744.0);
     __m512d xc = select_where(_mm512_cmp_pd_mask(x, lo, _CMP_LT_OQ), x, lo);
     xc = select_where(_mm512_cmp_pd_mask(xc, hi, _CMP_GT_OQ), xc, hi);
-    const __m512d shifted = _mm512_add_pd(_mm512_mul_pd(xc, splat(1.44269504088896338700e+00)), shifter);
+    const __m512d shifted = _mm512_add_pd(_mm512_mul_pd(xc, splat(16 * 1.44269504088896338700e+00)), shifter);
     const __m512d n = _mm512_sub_pd(shifted, shifter);
-    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(xc, _mm512_mul_pd(n, splat(6.93147180369123816490e-01))),
-                                    _mm512_mul_pd(n, splat(1.90821492927058770002e-10)));
-    __m512d p = splat(1.0 / 479001600.0);
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 39916800.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 3628800.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 362880.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 40320.0));
-    p = _mm512_fmadd_pd(p, r, splat(1.0 / 5040.0));
+    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(xc, _mm512_mul_pd(n, splat(6.93147180369123816490e-01 / 16))),
+                                    _mm512_mul_pd(n, splat(1.90821492927058770002e-10 / 16)));
+    __m512d p = splat(1.0 / 5040.0);
     p = _mm512_fmadd_pd(p, r, splat(1.0 / 720.0));
     p = _mm512_fmadd_pd(p, r, splat(1.0 / 120.0));
     p = _mm512_fmadd_pd(p, r, splat(1.0 / 24.0));
@@ -36,9 +37,10 @@ WB_AVX512 __m512d wb_exp(__m512d x) {
     p = _mm512_fmadd_pd(p, r, splat(0.5));
     p = _mm512_fmadd_pd(p, r, splat(1.0));
     p = _mm512_fmadd_pd(p, r, splat(1.0));
-    const __m512i n_bits = _mm512_sub_epi64(_mm512_castpd_si512(shifted), _mm512_set1_epi64(0x0018000000000000LL));
-    const __m512i scale_bits = _mm512_slli_epi64(_mm512_add_epi64(n_bits, _mm512_set1_epi64(1023)), 52);
-    return _mm512_mul_pd(p, _mm512_castsi512_pd(scale_bits));
+    const __m512i n_int = _mm512_sub_epi64(_mm512_castpd_si512(shifted), _mm512_set1_epi64(0x4338000000000000LL));
+    const __m512d tj = _mm512_permutex2var_pd(_mm512_loadu_pd(table), n_int, _mm512_loadu_pd(table + 8));
+    const __m512i scale_bits = _mm512_slli_epi64(_mm512_add_epi64(_mm512_srai_epi64(n_int, 4), _mm512_set1_epi64(1023)), 52);
+    return _mm512_mul_pd(_mm512_mul_pd(p, tj), _mm512_castsi512_pd(scale_bits));
 }
 
 // VectorMath.expm1: exp(x) - 1, or the series to x^13/13! where |x| < ln2/2.

@@ -1,9 +1,11 @@
 /// Lane-parallel `exp`, `expm1` and `log` for `SIMD4<Double>`, written with plain SIMD
 /// arithmetic so they vectorise and give the same bits on every machine (no libm calls).
 ///
-/// - `exp`: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-12 Taylor polynomial
-///   (truncation < 2e-16 relative), scaled by 2^n built from the exponent bits. Arguments are
-///   clamped to [-708, 709], so results saturate instead of becoming subnormal or infinite.
+/// - `exp`: Cody-Waite reduction x = (16 k + j) ln2/16 + r, 0 <= j < 16, |r| <= ln2/32,
+///   degree-7 Taylor polynomial (truncation < 1.3e-18 relative), times 2^(j/16) from a table
+///   of 16 correctly rounded values and 2^k built from the exponent bits (Tang 1989's table
+///   method). Arguments are clamped to [-708, 709], so results saturate instead of becoming
+///   subnormal or infinite.
 /// - `expm1`: the polynomial x + x^2/2! + ... + x^13/13! for |x| < ln2/2 (no cancellation),
 ///   `exp(x) - 1` otherwise (at most 8 ulp, measured, just above |x| = ln2/2).
 /// - `log`: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m-1)/(m+1),
@@ -20,20 +22,28 @@ public enum VectorMath {
     // 1.5 * 2^52: adding it rounds a double of magnitude < 2^51 to an integer (round to even).
     @usableFromInline static let roundingShifter = 6755399441055744.0
 
+    /// 2^(j/16) for j = 0 ..< 16, correctly rounded (from 60-digit decimals), allocated once
+    /// and never freed (a plain pointer: no reference counting where it is read).
+    @usableFromInline static let twoToSixteenths: UnsafePointer<Double> = {
+        let values: [Double] = [0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
+                                0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0,
+                                0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
+                                0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0]
+        let table = UnsafeMutablePointer<Double>.allocate(capacity: 16)
+        table.initialize(from: values, count: 16)
+        return UnsafePointer(table)
+    }()
+
     @inlinable @inline(__always)
     public static func exp(_ x: Lanes) -> Lanes {
         let lo = Lanes(repeating: -708), hi = Lanes(repeating: 709)
         var xc = x.replacing(with: lo, where: x .< lo)
         xc.replace(with: hi, where: xc .> hi)
-        let shifted = xc * log2e + roundingShifter
+        // n = 16 k + j = round(16 x / ln2); multiplying and dividing by 16 is exact.
+        let shifted = xc * (16 * log2e) + roundingShifter
         let n = shifted - roundingShifter
-        let r = (xc - n * ln2Hi) - n * ln2Lo
-        var p = Lanes(repeating: 1.0 / 479001600.0)          // 1/12!
-        p = Lanes(repeating: 1.0 / 39916800.0).addingProduct(p, r)
-        p = Lanes(repeating: 1.0 / 3628800.0).addingProduct(p, r)
-        p = Lanes(repeating: 1.0 / 362880.0).addingProduct(p, r)
-        p = Lanes(repeating: 1.0 / 40320.0).addingProduct(p, r)
-        p = Lanes(repeating: 1.0 / 5040.0).addingProduct(p, r)
+        let r = (xc - n * (ln2Hi / 16)) - n * (ln2Lo / 16)
+        var p = Lanes(repeating: 1.0 / 5040.0)                // 1/7!
         p = Lanes(repeating: 1.0 / 720.0).addingProduct(p, r)
         p = Lanes(repeating: 1.0 / 120.0).addingProduct(p, r)
         p = Lanes(repeating: 1.0 / 24.0).addingProduct(p, r)
@@ -41,11 +51,13 @@ public enum VectorMath {
         p = Lanes(repeating: 0.5).addingProduct(p, r)
         p = Lanes(repeating: 1.0).addingProduct(p, r)
         p = Lanes(repeating: 1.0).addingProduct(p, r)
-        // n as an integer sits in the low bits of `shifted`.
-        let nBits = SIMD4<Int64>(truncatingIfNeeded: shifted.bitPattern(as: UInt64.self)) &- 0x0018_0000_0000_0000
-        let scaleBits = (nBits &+ 1023) &<< 52
-        let scale = Lanes(bitPattern: SIMD4<UInt64>(truncatingIfNeeded: scaleBits))
-        return p * scale
+        // n as an integer: the bits of `shifted` less those of the shifter (1.5 * 2^52).
+        let nInt = SIMD4<Int64>(truncatingIfNeeded: shifted.bitPattern(as: UInt64.self)) &- 0x4338_0000_0000_0000
+        let j = nInt & 15, k = nInt &>> 4
+        let t = twoToSixteenths
+        let tj = Lanes(t[Int(j[0])], t[Int(j[1])], t[Int(j[2])], t[Int(j[3])])
+        let scale = Lanes(bitPattern: SIMD4<UInt64>(truncatingIfNeeded: (k &+ 1023) &<< 52))
+        return (p * tj) * scale
     }
 
     @inlinable @inline(__always)
