@@ -382,7 +382,7 @@ if let writePath {
     \(date). Rewritten by every `make bench`; numbers vary by a few percent between runs.
     AVX-512 kernels (`Sources/CKernels`: the reduced Wong-Wang Euler step, the ziggurat normals):
     \(CounterNoise.hasVectorKernel ? "used" : "not available on this CPU, portable Swift path").
-    The N=80 figures alone: `.build/release/WholeBrainBench --core-only`.
+    The N=80 figures alone: `.build/release/WholeBrainBench --core-only`; N=1000: `--large-only`.
 
     ns per node-step = wall time / (integration steps x regions), dt = 0.1 ms, with delays,
     noise (unless stated) and Balloon-Windkessel BOLD; best of several runs, median in the note.

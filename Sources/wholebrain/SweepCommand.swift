@@ -25,7 +25,7 @@ struct SweepCommand: ParsableCommand {
 
     @Argument(help: "The TOML job spec.") var job: String
     @Option(help: "Output folder (kept between runs for --resume).") var out: String
-    @Option(help: ArgumentHelp("Runs handed out together; rww runs of one batch are integrated together as SIMD lanes (1: one at a time). Results are the same bits either way.", valueName: "1-4")) var batch: Int = 4
+    @Option(help: ArgumentHelp("Runs handed out together; rww runs of one batch are integrated together as SIMD lanes (1: one at a time). Results are the same bits either way. Default 4, or 1 on CPUs with AVX-512, where one run at a time is faster.", valueName: "1-4")) var batch: Int?
     @Option(help: ArgumentHelp("Under MPI: ranks per run (node blocks); the ranks form groups of B, each integrating one run at a time split into B blocks. Default 1.", valueName: "B")) var nodeBlocks: Int?
     @Flag(help: "Continue a sweep in --out, computing only the missing runs.") var resume = false
     @Flag(help: "Start afresh, deleting an existing --out.") var force = false
@@ -53,7 +53,7 @@ struct SweepCommand: ParsableCommand {
         let (spec, inputs) = try world.collectively { () throws -> (SweepSpec, SimulationInputs) in
             let spec = try SweepCommand.load(job: job)
             let inputs = try SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation())
-            guard (1...4).contains(batch) else {
+            if let batch, !(1...4).contains(batch) {
                 throw WholeBrainError.badValue(source: "--batch", value: "\(batch)", expected: "1 to 4 runs per batch")
             }
             if let nodeBlocks, nodeBlocks < 1 || world.size % nodeBlocks != 0 {
@@ -76,7 +76,7 @@ struct SweepCommand: ParsableCommand {
             if !fm.fileExists(atPath: copy) { try fm.copyItem(atPath: job, toPath: copy) }
         }
         let blocks = nodeBlocks ?? 1
-        let runner = try world.collectively { try SweepRunner(spec: spec, folder: out, communicator: world, batchSize: batch, nodeBlocks: blocks) }
+        let runner = try world.collectively { try SweepRunner(spec: spec, folder: out, communicator: world, batchSize: batch ?? SweepRunner.defaultBatchSize, nodeBlocks: blocks) }
         if lead && world.size > 1 && !quiet {
             print("sweep: \(world.size) ranks as \(world.size / blocks) groups of \(blocks) node block\(blocks == 1 ? "" : "s") (--node-blocks \(blocks)\(nodeBlocks == nil ? ", the default: runs are independent, so one rank per run scales best" : ""))")
         }

@@ -15,6 +15,11 @@ import Foundation
 public enum RWWEnsemble {
     public typealias Lanes = VectorMath.Lanes
 
+    /// Whether four points as lanes beat four runs one at a time on this CPU. Not where the
+    /// single run has its AVX-512 kernels (the Euler step and the normals, eight nodes per
+    /// vector): `make bench` there gave 0.98x the throughput with one seed and 0.84x with four.
+    public static let pays = !CounterNoise.hasVectorKernel
+
     /// nil when the specs can share lanes, else why not.
     public static func incompatibility(_ specs: [SimulationSpec<ReducedWongWang>]) -> String? {
         guard let first = specs.first else { return "no points" }

@@ -9,10 +9,10 @@ import Foundation
 /// complete line into `results.jsonl`, sorted by point, so the file is the same whatever the
 /// number of ranks or the order runs finished in (wall times aside). A sweep killed at any
 /// moment and started again with `resume` computes only the missing runs; a torn last line
-/// is dropped. Runs are handed out in batches (default four): rww runs that can share SIMD
-/// lanes are integrated together by `RWWEnsemble`, whose lanes give each run's own bits, so
-/// results do not depend on batching, ranks or resumption; `wall_s` is then the batch's
-/// time divided among its runs.
+/// is dropped. Runs are handed out in batches (default four, or one where `RWWEnsemble.pays`
+/// is false): rww runs that can share SIMD lanes are integrated together by `RWWEnsemble`,
+/// whose lanes give each run's own bits, so results do not depend on batching, ranks or
+/// resumption; `wall_s` is then the batch's time divided among its runs.
 public struct SweepRunner {
     public let spec: SweepSpec
     public let folder: String
@@ -24,7 +24,11 @@ public struct SweepRunner {
     /// over the group's communicator); its first rank analyses and writes the run.
     public let nodeBlocks: Int
 
-    public init(spec: SweepSpec, folder: String, communicator: Communicator = SerialCommunicator(), batchSize: Int = 4,
+    /// Four runs per batch where lanes pay on this CPU, else one.
+    public static let defaultBatchSize = RWWEnsemble.pays ? 4 : 1
+
+    public init(spec: SweepSpec, folder: String, communicator: Communicator = SerialCommunicator(),
+                batchSize: Int = SweepRunner.defaultBatchSize,
                 nodeBlocks: Int = 1) throws {
         guard nodeBlocks >= 1, communicator.size % nodeBlocks == 0 else {
             throw WholeBrainError.badValue(source: "--node-blocks", value: "\(nodeBlocks)",
