@@ -61,7 +61,6 @@ public struct FitzHughNagumo: NeuralMassModel {
     }
 
     public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
-        let c = cs.first ?? 0
         let p = parameters
         let x = s[0]
         return ([[-3 * p.alpha * x * x + 2 * p.beta * x + p.gamma, -1], [1 / p.tau, -p.epsilon / p.tau]], [[p.kGl, 0]])

@@ -51,7 +51,6 @@ public struct Hopf: NeuralMassModel {
     }
 
     public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
-        let c = cs.first ?? 0
         let p = parameters
         let (x, y) = (s[0], s[1])
         return ([[p.a - 3 * x * x - y * y, -2 * x * y - p.omega], [-2 * x * y + p.omega, p.a - x * x - 3 * y * y]], [[p.kGl, 0]])

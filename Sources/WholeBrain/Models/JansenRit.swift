@@ -96,7 +96,6 @@ public struct JansenRit: NeuralMassModel {
     }
 
     public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
-        let c = cs.first ?? 0
         let p = parameters
         let aa = p.aA * p.a, bb = p.bB * p.b
         let sp = JansenRit.sigmoidSlope(s[1] - s[2], p)

@@ -55,7 +55,6 @@ public struct MontbrioPazoRoxin: NeuralMassModel {
     }
 
     public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
-        let c = cs.first ?? 0
         let p = parameters
         let (r, v) = (s[0], s[1])
         return ([[2 * v / p.tau, 2 * r / p.tau],
