@@ -878,6 +878,10 @@ extension RWWGradient {
                 if count == k {
                     let h = UnsafeRawPointer(history + row)
                     let h0 = h.loadUnaligned(as: SIMD8<Double>.self), h1 = h.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                    // The source's gradient row is read before its edges (a different buffer from
+                    // the cotangent rows), so a cache miss on it overlaps with their sums.
+                    let g = UnsafeMutableRawPointer(gradient + row)
+                    let g0 = g.loadUnaligned(as: SIMD8<Double>.self), g1 = g.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
                     var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
                     for q in start[j]..<start[j + 1] {
                         let c = UnsafeRawPointer(cotangents + read[q] + first)
@@ -887,9 +891,8 @@ extension RWWGradient {
                         a1 += we * c1
                         if let weightGradient { weightGradient[edge[q]] += (c0 * h0 + c1 * h1).sum() }
                     }
-                    let g = UnsafeMutableRawPointer(gradient + row)
-                    g.storeBytes(of: g.loadUnaligned(as: SIMD8<Double>.self) + a0, as: SIMD8<Double>.self)
-                    g.storeBytes(of: g.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self) + a1, toByteOffset: 64, as: SIMD8<Double>.self)
+                    g.storeBytes(of: g0 + a0, as: SIMD8<Double>.self)
+                    g.storeBytes(of: g1 + a1, toByteOffset: 64, as: SIMD8<Double>.self)
                 } else {
                     for s in 0..<count {
                         var total = 0.0
