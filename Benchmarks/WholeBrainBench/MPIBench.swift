@@ -128,11 +128,11 @@ func runMPIBench(appendTo path: String?) throws {
         its block: t_step = c N / P + o + (alpha log2 P + 8 N C / beta) / k, C coupled channels
         (1 for RWW), o a per-step synchronisation cost. The message term alone (alpha and beta
         above) would be about 0.25 us per step at N = 80, k = 4; the measured overhead (the
-        "us per step over half the serial time" column) is 0.5-1 us at N = 80 whether k is 4
+        "us per step over half the serial time" column) is 0.4-1 us at N = 80 whether k is 4
         or 16, so o dominates here: ranks wait for the slower one at every exchange, and on
         this shared 2-core machine the two cores' speeds jitter. Splitting pays when
-        c N (1 - 1/P) > o, about N > 2 x 0.5 us / 19 ns = 50 nodes here; at N = 80 the gain is
-        small (1.2-1.3x). At N = 1000 it has been 1.7-2.2x: above 2 (a negative overhead), most likely because
+        c N (1 - 1/P) > o, about N > 2 x 0.4 us / 19 ns = 40 nodes here; at N = 80 the gain is
+        small (1.2-1.3x). At N = 1000 it has been 1.7-2.3x: above 2 (a negative overhead), most likely because
         each rank's half of the targets keeps its long-edge sums and history bands in its own
         core's L2. Across a cluster network alpha is typically 1-5 us and o grows with it, so
         the crossover rises roughly in proportion (a few hundred nodes); subject groups, which
