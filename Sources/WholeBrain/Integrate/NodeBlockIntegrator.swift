@@ -191,10 +191,11 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
 
     /// Long-edge sums for K steps from the block starting at `cursor`, for every
     /// (weight power, history channel): source band by source band (the windows of a band's
-    /// rows stay in L1 for every target), each target's sum one chain of fused multiply-adds
-    /// in ascending edge order whatever the bands. Two targets' chains advance together, so
-    /// the multiply-adds of different targets overlap instead of waiting on one another; the
-    /// order within each chain, and so the bits, are those of one target at a time.
+    /// rows stay in L1, or in L2 for large networks, for every target), each target's sum one
+    /// chain of fused multiply-adds in ascending edge order whatever the bands. Two targets'
+    /// chains advance together, so the multiply-adds of different targets overlap instead of
+    /// waiting on one another; the order within each chain, and so the bits, are those of one
+    /// target at a time.
     func accumulateLongEdges() {
         let k = DelayCoupling.blockLength, bands = bandCount
         coupling.longOffset.withUnsafeBufferPointer { off in
