@@ -58,16 +58,18 @@ WB_AVX512 void wb_slow_normals(const wb_ziggurat *z, __mmask8 active, __m512i ba
         // Tail beyond R (Marsaglia 1964), lane by lane: about one value in 1700.
         __mmask8 tail = _mm512_mask_cmpeq_epi64_mask(active, i, _mm512_setzero_si512());
         active &= (__mmask8)~tail;
-        while (tail) {
-            const int l = __builtin_ctz(tail);
-            tail &= tail - 1;
-            uint64_t lane_base[8], lane_attempt[8];
-            double lane_u[8];
-            long lane_at[8];
+        uint64_t lane_base[8], lane_attempt[8];
+        double lane_u[8];
+        long lane_at[8];
+        if (tail) {
             _mm512_storeu_si512((void *)lane_base, base);
             _mm512_storeu_si512((void *)lane_attempt, attempt);
             _mm512_storeu_pd(lane_u, u);
             _mm512_storeu_si512((void *)lane_at, at);
+        }
+        while (tail) {
+            const int l = __builtin_ctz(tail);
+            tail &= tail - 1;
             uint64_t a = lane_attempt[l];
             double value = 0;
             while (a < 253) {

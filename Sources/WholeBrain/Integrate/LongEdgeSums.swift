@@ -14,16 +14,28 @@ enum LongEdgeSums {
         edges[li * (bands + 1) + b]..<edges[li * (bands + 1) + b + 1]
     }
 
-    /// The sums of target `li` (K values at `sums + li * K`), started afresh or continued.
+    /// The K sums of target `li` at `sums + li * K`: zero, or what earlier bands left there.
+    @inline(__always)
+    static func start(_ li: Int, _ sums: UnsafeMutablePointer<Double>, continuing: Bool) -> (Sum, Sum) {
+        guard continuing else { return (Sum(), Sum()) }
+        let out = UnsafeRawPointer(sums + li * DelayCoupling.blockLength)
+        return (out.loadUnaligned(as: Sum.self), out.loadUnaligned(fromByteOffset: 64, as: Sum.self))
+    }
+
+    @inline(__always)
+    static func store(_ li: Int, _ sums: UnsafeMutablePointer<Double>, _ a: Sum, _ b: Sum) {
+        let out = UnsafeMutableRawPointer(sums + li * DelayCoupling.blockLength)
+        out.storeBytes(of: a, as: Sum.self)
+        out.storeBytes(of: b, toByteOffset: 64, as: Sum.self)
+    }
+
+    /// The sums of target `li`, started afresh or continued.
     @inline(__always)
     static func one(target li: Int, band b: Int, bands: Int, edges: UnsafeBufferPointer<Int>, offsets: UnsafeBufferPointer<Int32>,
                     weights: UnsafeBufferPointer<Double>, window: UnsafeRawPointer, sums: UnsafeMutablePointer<Double>, continuing: Bool) {
-        let out = UnsafeMutableRawPointer(sums + li * DelayCoupling.blockLength)
-        var a0 = continuing ? out.loadUnaligned(as: Sum.self) : Sum()
-        var a1 = continuing ? out.loadUnaligned(fromByteOffset: 64, as: Sum.self) : Sum()
+        var (a0, a1) = start(li, sums, continuing: continuing)
         for e in range(li, b, bands, edges) { add(e, offsets, weights, window, &a0, &a1) }
-        out.storeBytes(of: a0, as: Sum.self)
-        out.storeBytes(of: a1, toByteOffset: 64, as: Sum.self)
+        store(li, sums, a0, a1)
     }
 
     /// The sums of targets li and li + 1, their chains interleaved (two, not more: four
@@ -31,13 +43,7 @@ enum LongEdgeSums {
     @inline(__always)
     static func two(targets li: Int, band b: Int, bands: Int, edges: UnsafeBufferPointer<Int>, offsets: UnsafeBufferPointer<Int32>,
                     weights: UnsafeBufferPointer<Double>, window: UnsafeRawPointer, sums: UnsafeMutablePointer<Double>, continuing: Bool) {
-        let k = DelayCoupling.blockLength
-        let out0 = UnsafeMutableRawPointer(sums + li * k), out1 = UnsafeMutableRawPointer(sums + (li + 1) * k)
-        var a0 = Sum(), b0 = Sum(), a1 = Sum(), b1 = Sum()
-        if continuing {
-            a0 = out0.loadUnaligned(as: Sum.self); b0 = out0.loadUnaligned(fromByteOffset: 64, as: Sum.self)
-            a1 = out1.loadUnaligned(as: Sum.self); b1 = out1.loadUnaligned(fromByteOffset: 64, as: Sum.self)
-        }
+        var (a0, b0) = start(li, sums, continuing: continuing), (a1, b1) = start(li + 1, sums, continuing: continuing)
         let r0 = range(li, b, bands, edges), r1 = range(li + 1, b, bands, edges)
         let common = min(r0.count, r1.count)
         for t in 0..<common {
@@ -46,8 +52,8 @@ enum LongEdgeSums {
         }
         for e in (r0.lowerBound + common)..<r0.upperBound { add(e, offsets, weights, window, &a0, &b0) }
         for e in (r1.lowerBound + common)..<r1.upperBound { add(e, offsets, weights, window, &a1, &b1) }
-        out0.storeBytes(of: a0, as: Sum.self); out0.storeBytes(of: b0, toByteOffset: 64, as: Sum.self)
-        out1.storeBytes(of: a1, as: Sum.self); out1.storeBytes(of: b1, toByteOffset: 64, as: Sum.self)
+        store(li, sums, a0, b0)
+        store(li + 1, sums, a1, b1)
     }
 
     /// One edge's contribution to a target's 16 sums: w_e times the source's window.

@@ -101,14 +101,16 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         let l2Wanted = max(1, regions * window / (512 << 10))
         let bands = nodes.count * k * MemoryLayout<Double>.stride <= 16 << 10 && wanted <= 8 ? min(regions, wanted) : min(regions, l2Wanted)
         bandCount = bands
+        // A target's edges are in source order, so each band starts where the previous one stopped.
         var bandEdges: [Int] = []
         for i in nodes {
-            for b in 0...bands {
+            var e = coupling.longStart[i]
+            for b in 0..<bands {
                 let firstSource = b * regions / bands
-                var e = coupling.longStart[i]
                 while e < coupling.longStart[i + 1] && coupling.source(ofOffset: coupling.longOffset[e]).node < firstSource { e += 1 }
-                bandEdges.append(b == bands ? coupling.longStart[i + 1] : e)
+                bandEdges.append(e)
             }
+            bandEdges.append(coupling.longStart[i + 1])
         }
         longBands = bandEdges
         let first = nodes.lowerBound, shortStart = coupling.shortStart
