@@ -21,3 +21,9 @@ func reportingErrors(_ command: String, _ body: () throws -> Void) throws {
         throw ExitCode(1)
     }
 }
+
+/// One line on stderr (regimes, choices and warnings: what a user must see even when stdout
+/// is redirected).
+func printError(_ line: String) {
+    FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
+}

@@ -82,8 +82,11 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Simulated time discarded first, in s.")
     var transient: Double = 10
 
-    @Option(name: .customLong("G"), help: "Global coupling G.")
+    @Option(name: .customLong("G"), help: "Global coupling G (rww default: --critical-fraction x G*, from the stability analysis of the network; other models: the model's default).")
     var globalCoupling: Double?
+
+    @Option(help: ArgumentHelp("rww without --G: G = this fraction of G*, the coupling where the low-activity (FIC) state loses stability.", valueName: "F"))
+    var criticalFraction: Double = RWWOperatingPoint.defaultCriticalFraction
 
     @Option(help: "Noise amplitude sigma (default: the model's).")
     var sigma: Double?
@@ -103,8 +106,11 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Seed of every random number (noise and initial state).")
     var seed: UInt64 = 1
 
-    @Option(help: ArgumentHelp("rww: feedback inhibition control (Deco et al. 2014), per-node J_i putting every excitatory population at this rate (Hz) at the fixed point, e.g. 3.", valueName: "Hz"))
+    @Option(help: ArgumentHelp("rww: feedback inhibition control (Deco et al. 2014), per-node J_i putting every excitatory population at this rate (Hz) at the fixed point; on by default at 3 Hz.", valueName: "Hz"))
     var fic: Double?
+
+    @Flag(help: "rww: no feedback inhibition control: uniform J_i (--set J_i=...), and without --G the model's default G = 2 (the behaviour before FIC was the default; it lands in the saturated high state and warns).")
+    var noFic = false
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a model parameter, e.g. --set w_plus=1.4 (repeatable).", valueName: "name=value"))
     var assignments: [String] = []
@@ -135,7 +141,7 @@ struct SimulateCommand: ParsableCommand {
     func simulate() throws {
         let world = Cluster.world
         // Every rank reads and checks the inputs; a failure on any of them stops all.
-        let (modelType, request, inputs, analysisOptions, estimatedSteps) = try world.collectively { try prepare(ranks: world.size) }
+        let (modelType, request, inputs, analysisOptions, estimatedSteps, operatingPoint) = try world.collectively { try prepare(ranks: world.size) }
         let lead = world.rank == 0
         let bar = ProgressBar(label: "simulate", enabled: lead && !quiet && estimatedSteps * inputs.connectome.regionCount > 20_000_000)
         let folder = try world.collectively { lead ? try OutputFolder(path: out, force: force) : nil }
@@ -145,10 +151,26 @@ struct SimulateCommand: ParsableCommand {
         let run = try modelType.simulate(request, communicator: world, progress: lead ? bar.update : nil)
         bar.finish()
         guard let folder else { return }
-        let summary = try SimulationOutputs.write(run: run, inputs: inputs, analysis: analysisOptions,
-                                                  extra: ["command": CommandLine.arguments.joined(separator: " "), "ranks": world.size],
-                                                  to: folder)
+        var extra: [String: Any] = ["command": CommandLine.arguments.joined(separator: " "), "ranks": world.size]
+        var regimeLines: [String] = [], warning: String?
+        if let operatingPoint {
+            // Where the run sat: each region's time-averaged excitatory rate.
+            let activity = RWWOperatingPoint.Activity(regionRates: run.result.meanObservables[0])
+            extra["regime"] = operatingPoint.summary(activity: activity)
+            regimeLines = operatingPoint.describe(activity: activity)
+            warning = RWWOperatingPoint.warning(for: activity)
+            if let ji = operatingPoint.nodeJI {
+                try folder.write("fic_J_i.npy", bytes: NumpyFile.encode(values: ji, shape: [ji.count]))
+                // J_i is per region here: the uniform value would mislead.
+                var parameters: [String: Any] = run.parameters
+                parameters["J_i"] = "per region, fic_J_i.npy"
+                extra["parameters"] = parameters
+            }
+        }
+        let summary = try SimulationOutputs.write(run: run, inputs: inputs, analysis: analysisOptions, extra: extra, to: folder)
         try folder.commit()
+        if !quiet { for line in regimeLines { printError(line) } }
+        if let warning { printError(warning) }
         if !quiet {
             let fc = summary["fc_correlation"] as? [String: Any] ?? [:]
             let fcText = fc.keys.sorted().map { "\($0) \(fc[$0].map { v in (v as? Double).map { String(format: "%.3f", $0) } ?? "n/a" } ?? "")" }
@@ -162,7 +184,7 @@ struct SimulateCommand: ParsableCommand {
     }
 
     /// Reads and checks everything before any output exists.
-    func prepare(ranks: Int) throws -> (any NeuralMassModel.Type, SimulationRequest, SimulationInputs, AnalysisOptions?, Int) {
+    func prepare(ranks: Int) throws -> (any NeuralMassModel.Type, SimulationRequest, SimulationInputs, AnalysisOptions?, Int, RWWOperatingPoint?) {
         try OutputFolder.checkDestination(out, force: force)
         if let nodeBlocks, nodeBlocks != ranks {
             throw WholeBrainError.badValue(source: "--node-blocks", value: "\(nodeBlocks)",
@@ -212,16 +234,40 @@ struct SimulateCommand: ParsableCommand {
         request.seed = seed
         request.boldInput = boldInput
         request.statePeriod = statePeriod
-        if let fic {
-            guard modelType.name == ReducedWongWang.name else {
-                throw WholeBrainError.badValue(source: "--fic", value: "\(fic)", expected: "the rww model (feedback inhibition sets its J_i)")
-            }
-            let resolved = try ReducedWongWang.makeSpec(request)
-            request.nodeParameters["J_i"] = try FeedbackInhibition.localInhibition(parameters: resolved.model.parameters,
-                                                                                   weights: resolved.connectome.weights, targetRate: fic)
+        var operatingPoint: RWWOperatingPoint?
+        if modelType.name == ReducedWongWang.name {
+            operatingPoint = try resolveOperatingPoint(&request)
+        } else if fic != nil || noFic {
+            throw WholeBrainError.badValue(source: fic != nil ? "--fic" : "--no-fic", value: fic.map { "\($0)" } ?? "",
+                                           expected: "the rww model (feedback inhibition sets its J_i)")
         }
         let estimatedSteps = try modelType.validate(request)
         let analysisOptions = try analysis.options(tr: tr)
-        return (modelType, request, inputs, analysisOptions, estimatedSteps)
+        return (modelType, request, inputs, analysisOptions, estimatedSteps, operatingPoint)
+    }
+
+    /// rww: J_i per region by feedback inhibition (default) and G from the stability analysis
+    /// unless given; the regime of the noise-free network at that point.
+    func resolveOperatingPoint(_ request: inout SimulationRequest) throws -> RWWOperatingPoint {
+        if noFic, let fic {
+            throw WholeBrainError.badValue(source: "--fic", value: "\(fic)", expected: "either --fic or --no-fic, not both")
+        }
+        let ficRate = noFic ? nil : (fic ?? RWWOperatingPoint.defaultFICRate)
+        if ficRate != nil, let j = request.assignments.first(where: { $0.name == "J_i" || ReducedWongWang.parameterAliases[$0.name] == "J_i" }) {
+            throw WholeBrainError.badValue(source: "--set", value: "\(j.name)=\(j.value)",
+                                           expected: "no J_i while feedback inhibition control sets J_i per region (on by default); add --no-fic to set a uniform J_i")
+        }
+        guard criticalFraction > 0, criticalFraction < 1.5 else {
+            throw WholeBrainError.badValue(source: "--critical-fraction", value: "\(criticalFraction)", expected: "a fraction of G* in (0, 1.5), e.g. 0.9")
+        }
+        let explicitG = request.assignments.last(where: { $0.name == "G" })?.value
+        let resolved = try ReducedWongWang.makeSpec(request)
+        let g = explicitG ?? (ficRate == nil ? resolved.model.parameters.g : nil)
+        let point = try RWWOperatingPoint.resolve(parameters: resolved.model.parameters, weights: resolved.connectome.weights,
+                                                  ficRate: ficRate, g: g, fraction: criticalFraction,
+                                                  gSource: explicitG != nil ? "--G" : (ficRate == nil ? "the model's default, with --no-fic" : "--G"))
+        request.assignments.append(("G", point.parameters.g))
+        if let ji = point.nodeJI { request.nodeParameters["J_i"] = ji }
+        return point
     }
 }

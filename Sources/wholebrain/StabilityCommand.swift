@@ -8,18 +8,30 @@ struct StabilityCommand: ParsableCommand {
         commandName: "stability",
         abstract: "Fixed points, eigenvalues and the critical coupling G* of the reduced Wong-Wang network.",
         discussion: """
-        Follows the low-activity fixed point of the noise-free network (Newton with the model's \
-        analytic Jacobian; eigenvalues of the 2N x 2N network Jacobian by LAPACK dgeev) as --param \
-        (G, w_plus, J_i, J_NMDA, I_0 or I_ext) rises over --range, and locates where that state \
-        ends (fold) or loses stability (G* for G). \
-        Also lists the fixed points found from several starts at the start of the range.
-        Writes branch.json (G, mean S_E, leading eigenvalue, classification per point), \
-        branch_state.npy (points x 2N: S_E then S_I), eigenvalues.npy (points x 2N x 2: real, \
-        imaginary; 1/ms), bifurcations.json (G* and its kind) and report.html.
+        Follows every branch of fixed points of the noise-free network as --param (G, w_plus, \
+        J_NMDA, I_0 or I_ext; J_i without feedback inhibition) rises over --range, by \
+        pseudo-arclength continuation with the model's analytic Jacobian: the low-activity \
+        branch from the start of the range (through folds, onto the unstable middle branch and \
+        the high branch when they connect) and the high branch from the end of the range. \
+        Eigenvalues of the 2N x 2N network Jacobian by LAPACK dgeev (1/ms) at every point; \
+        folds, branch points and Hopf points located by bisection. G* (for G) is where the \
+        low-activity state at the start of the range first loses stability inside the range; \
+        when it does not, the output says "no G* in range" and why.
 
-        With the defaults (w_plus 1.4, J_i 1) the low state of the bundled connectomes rises \
-        smoothly into the high one: there is no G*. Stronger inhibition shows the fold:
-          wholebrain stability --subject 101309 --param G --range 0:4 --set J_i=2 --out runs/stab
+        Feedback inhibition control is on by default (--fic 3): J_i per region is retuned at every \
+        value so that every excitatory population sits at 3 Hz at the fixed point (Deco et al. \
+        2014); that state exists for every G and loses stability at G*. --no-fic keeps a uniform \
+        J_i (--set J_i=...).
+
+        Writes branch.json (per point: the value, curve, branch low/high/unstable, mean S_E, mean \
+        E rate, leading eigenvalue, unstable count), branch_state.npy (points x 2N: S_E then S_I), \
+        eigenvalues.npy (points x 2N x 2: real, imaginary; 1/ms), bifurcations.json (G* or why \
+        there is none, every fold/branch/Hopf point) and report.html with the bifurcation \
+        diagram (stable solid, unstable dashed, G* marked).
+
+        Examples:
+          wholebrain stability --subject 101309 --range 0:1 --out runs/stab
+          wholebrain stability --subject 101309 --no-fic --set J_i=2 --range 0:1 --out runs/stab-ji2
 
         --map X:LO:HI:N,Y:LO:HI:N maps a single uncoupled node over two parameters instead \
         (like BrainPy's Bifurcation2D): limit cycles by simulation for any --model (amplitude and \
@@ -34,7 +46,9 @@ struct StabilityCommand: ParsableCommand {
     @Option(help: "Subject whose connectome is used.") var subject: String?
     @Option(help: "The parameter continued: G, w_plus, J_i, J_NMDA, I_0 or I_ext.") var param: String = "G"
     @Option(help: ArgumentHelp("Range of the continued parameter, LO:HI.", valueName: "lo:hi")) var range: String = "0:4"
-    @Option(help: "Continuation steps across the range (halved near G* as needed).") var steps: Int = 80
+    @Option(help: "Continuation steps across the range at most (smaller where Newton needs them).") var steps: Int = 80
+    @Option(help: ArgumentHelp("Feedback inhibition control: J_i per region retuned at every value for this excitatory rate (Hz) at the fixed point; on by default at 3 Hz.", valueName: "Hz")) var fic: Double?
+    @Flag(help: "Uniform J_i (the model's, or --set J_i=...) instead of feedback inhibition control.") var noFic = false
     @Option(name: .customLong("set"), help: ArgumentHelp("Model parameter, name=value (repeatable): w_plus, J_i, J_NMDA, I_0, ...", valueName: "name=value"))
     var assignments: [String] = []
     @Option(help: ArgumentHelp("Instead of the network continuation: a single node's two-parameter map, NAME:LO:HI:COUNT,NAME:LO:HI:COUNT (e.g. w_plus:1:4:30,J_i:0.5:3:30).", valueName: "spec"))
@@ -67,36 +81,61 @@ struct StabilityCommand: ParsableCommand {
         guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], lo >= 0, hi > lo else {
             throw WholeBrainError.badValue(source: "--range", value: range, expected: "LO:HI with 0 <= LO < HI, e.g. 0:4")
         }
+        if noFic, let fic {
+            throw WholeBrainError.badValue(source: "--fic", value: "\(fic)", expected: "either --fic or --no-fic, not both")
+        }
+        let ficRate = noFic ? nil : (fic ?? RWWOperatingPoint.defaultFICRate)
+        if ficRate != nil {
+            if param == "J_i" {
+                throw WholeBrainError.badValue(source: "--param", value: param, expected: "another parameter: feedback inhibition sets J_i (add --no-fic to continue a uniform J_i)")
+            }
+            if let j = try parseAssignments(assignments).first(where: { $0.name == "J_i" || ReducedWongWang.parameterAliases[$0.name] == "J_i" }) {
+                throw WholeBrainError.badValue(source: "--set", value: "\(j.name)=\(j.value)",
+                                               expected: "no J_i while feedback inhibition control sets J_i per region (on by default); add --no-fic")
+            }
+        }
         var parameters = try setParameters()
         let dataset = try HCPDataset(root: data)
         let chosen = subject ?? dataset.subjects[0]
         let connectome = try ConnectomePreparation().apply(to: try dataset.connectome(subject: chosen))
         parameters[keyPath: continued.keyPath] = lo
-        let analysis = RWWStability(parameters: parameters, weights: connectome.weights)
+        let continuation = RWWContinuation(parameters: parameters, weights: connectome.weights, parameter: continued.keyPath,
+                                           inhibition: ficRate.map { .feedback(rate: $0) } ?? .fixed(nil))
         let folder = try OutputFolder(path: out, force: force)
         let began = Date()
-        let result = try analysis.continueLowState(over: lo...hi, parameter: continued.keyPath, steps: steps)
-        let points = try analysis.fixedPoints()
+        let diagram = try continuation.diagram(over: lo...hi, steps: steps)
+        let start = try continuation.system(at: lo)
+        let points = try start.fixedPoints()
         let n = connectome.regionCount
-        let branch = result.branch
-        try folder.write("branch.json", bytes: try SimulationOutputs.json(branch.map { b -> [String: Any] in
-            [param: b.value, "mean_S_E": b.point.meanSE, "leading_real": b.point.leading.real,
-             "leading_imaginary": b.point.leading.imaginary, "kind": b.point.kind]
+        let all = diagram.curves.enumerated().flatMap { c, curve in curve.points.map { (c, $0) } }
+        try folder.write("branch.json", bytes: try SimulationOutputs.json(all.map { c, b -> [String: Any] in
+            [param: b.value, "curve": c, "branch": b.branch, "mean_S_E": b.meanSE, "mean_rate_E_hz": b.meanRate,
+             "leading_real": b.leading.real, "leading_imaginary": b.leading.imaginary, "unstable_eigenvalues": b.unstableCount]
         }))
-        try folder.write("branch_state.npy", bytes: NumpyFile.encode(values: branch.flatMap { $0.point.state }, shape: [branch.count, 2 * n]))
-        try folder.write("eigenvalues.npy", bytes: NumpyFile.encode(values: branch.flatMap { $0.point.eigenvalues.flatMap { [$0.real, $0.imaginary] } },
-                                                                     shape: [branch.count, 2 * n, 2]))
-        var bifurcations: [String: Any] = ["subject": chosen, "parameter": param, "range": [lo, hi],
-                                           "fixed_points_at_start": points.map { ["mean_S_E": $0.meanSE, "kind": $0.kind, "leading_real": $0.leading.real] },
-                                           "wall_time_s": Date().timeIntervalSince(began)]
-        if let critical = result.critical {
-            bifurcations["critical_value"] = critical; bifurcations["kind"] = result.kind ?? ""
-            if param == "G" { bifurcations["G_star"] = critical }
+        try folder.write("branch_state.npy", bytes: NumpyFile.encode(values: all.flatMap { $0.1.state }, shape: [all.count, 2 * n]))
+        try folder.write("eigenvalues.npy", bytes: NumpyFile.encode(values: all.flatMap { $0.1.eigenvalues.flatMap { [$0.real, $0.imaginary] } },
+                                                                     shape: [all.count, 2 * n, 2]))
+        var bifurcations: [String: Any] = [
+            "subject": chosen, "parameter": param, "range": [lo, hi],
+            "inhibition": ficRate.map { "feedback inhibition control at \($0) Hz (J_i per region retuned at every value)" } ?? "uniform J_i = \(parameters.jI) nA",
+            "fixed_points_at_start": points.map { ["mean_S_E": $0.meanSE, "kind": $0.kind, "leading_real": $0.leading.real] },
+            "bifurcations": diagram.curves.enumerated().flatMap { c, curve in curve.bifurcations.map { b -> [String: Any] in
+                [param: b.value, "curve": c, "kind": b.kind, "mean_S_E": b.meanSE, "loses_stability": b.losesStability] } },
+            "curves": diagram.curves.map { ["points": $0.points.count, "ended": $0.ended] },
+            "wall_time_s": Date().timeIntervalSince(began),
+        ]
+        let name = param == "G" ? "G*" : "critical \(param)"
+        if let critical = diagram.critical {
+            bifurcations["critical_value"] = critical.value; bifurcations["kind"] = critical.kind
+            if param == "G" { bifurcations["G_star"] = critical.value }
+        } else {
+            bifurcations["critical_value"] = NSNull()
+            bifurcations["no_critical_reason"] = diagram.reason ?? ""
+            if param == "G" { bifurcations["G_star"] = NSNull() }
         }
         try folder.write("bifurcations.json", bytes: try SimulationOutputs.json(bifurcations))
-        let name = param == "G" ? "G*" : "critical \(param)"
-        let summary = result.critical.map { String(format: "%@ = %.5f: %@.", name, $0, result.kind ?? "") }
-            ?? "The low state stays stable over the whole range: no \(name)."
+        let summary = diagram.critical.map { String(format: "%@ = %.5f: the low-activity state loses stability (%@).", name, $0.value, $0.kind) }
+            ?? "No \(name) in range: \(diagram.reason ?? "")."
         try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))
         try folder.commit()
         print(summary + " Outputs in \(out)")

@@ -34,12 +34,19 @@ struct SweepCommand: ParsableCommand {
     func run() throws { try reportingErrors("sweep", sweep) }
 
     static func load(job: String) throws -> SweepSpec {
-        try SweepSpec(path: job) { fixed, data, subject in
-            // G* for "critical" axes: the continuation of the low state on the job's connectome.
+        try SweepSpec(path: job) { fixed, data, subject, fic in
+            // G* for "critical" axes: where the low-activity (with FIC: the FIC) state of the
+            // job's connectome loses stability.
             let inputs = try SimulationInputs.load(.dataset(root: data, subject: subject), preparation: ConnectomePreparation())
             var p = ReducedWongWang.Parameters()
             try ReducedWongWang.parameterSpecs.apply(fixed.filter { $0.name != "G" }, to: &p, model: ReducedWongWang.name)
-            guard let gStar = try RWWStability(parameters: p, weights: inputs.connectome.weights).continueLowState(over: 0...10).critical else {
+            let gStar: Double?
+            if let fic {
+                gStar = try FeedbackInhibition.criticalCoupling(parameters: p, weights: inputs.connectome.weights, rate: fic, range: 0...20)?.value
+            } else {
+                gStar = try RWWContinuation(parameters: p, weights: inputs.connectome.weights).diagram(over: 0...10, highBranch: false).critical?.value
+            }
+            guard let gStar else {
                 throw WholeBrainError.badValue(source: "\(job): axes.kind", value: "critical",
                                                expected: "parameters with a bifurcation in G (none on 0...10; try a larger J_i)")
             }

@@ -74,6 +74,37 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: out + "/bold.npy"), FileManager.default.contents(atPath: again + "/bold.npy"))
     }
 
+    /// The default rww run: feedback inhibition at 3 Hz, G = 0.9 G* from the stability analysis,
+    /// in the low-activity state, and it says so (summary.json and stderr). The old defaults
+    /// (--no-fic: uniform J_i, G = 2) land in the saturated high state and warn.
+    func testDefaultRunIsInTheLowActivityRegimeAndSaysSo() throws {
+        let out = path("default")
+        let r = try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "60", "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssert(r.err.contains("regime: bistable") && r.err.contains("G* = 0.5780") && r.err.contains("run: low activity"), r.err)
+        XCTAssertFalse(r.err.contains("warning"), r.err)
+        let summary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/summary.json")!) as! [String: Any]
+        let regime = try XCTUnwrap(summary["regime"] as? [String: Any])
+        let run = try XCTUnwrap(regime["run"] as? [String: Any])
+        let rate = try XCTUnwrap(run["mean_rate_E_hz"] as? Double)
+        XCTAssert((1...10).contains(rate), "mean E rate \(rate) Hz")
+        XCTAssertEqual(run["state"] as? String, "low")
+        XCTAssertEqual(regime["G_over_G_star"] as? Double ?? 0, 0.9, accuracy: 1e-9)
+        XCTAssertEqual(regime["G_star"] as? Double ?? 0, 0.578048, accuracy: 1e-5)
+        XCTAssertEqual((summary["parameters"] as? [String: Any])?["G"] as? Double ?? 0, 0.9 * 0.578048, accuracy: 1e-5)
+        let ji = try NumpyFile.readMatrix(path: out + "/fic_J_i.npy")
+        XCTAssertEqual(ji.values.count, 80)
+        XCTAssertGreaterThan(ji.values.max()! - ji.values.min()!, 0.5, "J_i differs between regions")
+        // One flag away: the old behaviour, which warns.
+        let old = try self.run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "14.4", "--no-fic", "--out", path("old")])
+        XCTAssertEqual(old.status, 0, old.err)
+        XCTAssert(old.err.contains("warning: the run sits in the high-activity state"), old.err)
+        XCTAssert(old.err.contains("regime: high"), old.err)
+        // J_i set by hand while FIC is on is refused with the way out.
+        let conflict = try self.run(["simulate", "--data", Fixtures.hcp, "--set", "J_i=2", "--duration", "14.4", "--out", path("bad")])
+        XCTAssert(conflict.status != 0 && conflict.err.contains("--no-fic"), conflict.err)
+    }
+
     func testUserDataInEveryFormat() throws {
         let tvb = try run(["simulate", "--connectome", Fixtures.path("tvb_connectivity.zip"), "--duration", "1.44",
                            "--transient", "0", "--out", path("tvb")])
@@ -302,13 +333,31 @@ final class CommandLineTests: XCTestCase {
 
     func testStabilityFindsTheFoldAndWritesItsOutputs() throws {
         let out = path("stab")
-        let r = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--range", "0:2", "--set", "J_i=2", "--out", out])
+        let r = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--range", "0:2", "--no-fic", "--set", "J_i=2", "--out", out])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssert(r.out.contains("G* = 0.65") && r.out.contains("fold"), r.out)
         let b = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/bifurcations.json")!) as! [String: Any]
         XCTAssertEqual(b["G_star"] as! Double, 0.652, accuracy: 0.001)
         let header = String(decoding: FileManager.default.contents(atPath: out + "/eigenvalues.npy")!.prefix(128), as: UTF8.self)
         XCTAssert(header.contains(", 160, 2)"), header)
+        // Every point is labelled with its branch; the curve passes the fold onto the unstable branch.
+        let branch = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/branch.json")!) as! [[String: Any]]
+        let labels = Set(branch.compactMap { $0["branch"] as? String })
+        XCTAssertEqual(labels, ["low", "unstable", "high"], "\(labels)")
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssert(report.contains("stroke-dasharray=\"5 3\"") && report.contains("mean S_E (1)"), "the diagram draws unstable branches dashed, with labelled axes")
+        // A range starting past the fold has no G* (it used to print the range's start as G*).
+        let past = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--range", "0.6589:0.7", "--no-fic", "--set", "J_i=2", "--out", path("past")])
+        XCTAssertEqual(past.status, 0, past.err)
+        XCTAssert(past.out.contains("No G* in range") && !past.out.contains("G* = 0.6589"), past.out)
+        let pastB = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: path("past") + "/bifurcations.json")!) as! [String: Any]
+        XCTAssert(pastB["G_star"] is NSNull, "\(pastB)")
+        // The default (feedback inhibition): G* where the 3 Hz state loses stability, a branch point.
+        let ficStability = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--range", "0:1", "--steps", "30", "--out", path("stab-fic")])
+        XCTAssertEqual(ficStability.status, 0, ficStability.err)
+        XCTAssert(ficStability.out.contains("G* = 0.5780") && ficStability.out.contains("branch point"), ficStability.out)
+        let conflicting = try run(["stability", "--data", Fixtures.hcp, "--set", "J_i=2", "--out", path("bad")])
+        XCTAssert(conflicting.status != 0 && conflicting.err.contains("--no-fic"), conflicting.err)
         let bad = try run(["stability", "--data", Fixtures.hcp, "--range", "3:1", "--out", path("bad")])
         XCTAssert(bad.err.contains("--range") && bad.err.contains("LO:HI"), bad.err)
         let param = try run(["stability", "--data", Fixtures.hcp, "--param", "tau_E", "--out", path("bad")])
@@ -330,7 +379,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(wrongAxis.err.contains("--map") && wrongAxis.err.contains("omega"), wrongAxis.err)
         // Continuation in another parameter: raising w_plus also ends the low state.
         let wPlus = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--param", "w_plus", "--range", "1:3",
-                             "--set", "J_i=2", "--set", "G=0.3", "--out", path("wplus")])
+                             "--no-fic", "--set", "J_i=2", "--set", "G=0.3", "--out", path("wplus")])
         XCTAssertEqual(wPlus.status, 0, wPlus.err)
         XCTAssert(wPlus.out.contains("critical w_plus = "), wPlus.out)
         // Feedback inhibition control in simulate: rates near the 3 Hz target (noise moves them a little).

@@ -67,7 +67,7 @@ final class EngineTests: XCTestCase {
         p.g = 0.9
         let dt = 0.1
         let sigma = 0.01
-        let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: c, dt: dt, duration: duration,
+        let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: c, noise: NoiseSpec(sigma: sigma), dt: dt, duration: duration,
                                       transient: 0, tr: 0.05, conductionSpeed: speed, seed: 21, statePeriod: dt)
         let result = try NetworkSimulator(spec: spec).run()
 

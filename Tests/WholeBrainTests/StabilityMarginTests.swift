@@ -100,7 +100,7 @@ final class StabilityMarginTests: XCTestCase {
         var p = ReducedWongWang.Parameters()
         p.jI = 2
         let connectome = try smallConnectome(6)
-        let critical = try XCTUnwrap(try RWWStability(parameters: p, weights: connectome.weights).continueLowState(over: 0...5).critical)
+        let critical = try XCTUnwrap(try RWWContinuation(parameters: p, weights: connectome.weights).diagram(over: 0...5, highBranch: false).critical).value
         var atTarget = p
         atTarget.g = 0.9 * critical
         let target = try XCTUnwrap(try RWWStability(parameters: atTarget, weights: connectome.weights).lowState()).leading.real

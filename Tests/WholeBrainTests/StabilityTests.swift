@@ -75,19 +75,20 @@ final class StabilityTests: XCTestCase {
     func testCriticalCouplingSeparatesLowAndHighActivity() throws {
         let data = try HCPDataset(root: Fixtures.hcp)
         let connectome = try ConnectomePreparation().apply(to: try data.connectome(subject: "101309"))
-        XCTAssertNil(try RWWStability(parameters: ReducedWongWang.Parameters(), weights: connectome.weights)
-            .continueLowState(over: 0...6, steps: 30).critical)
+        XCTAssertNil(try RWWContinuation(parameters: ReducedWongWang.Parameters(), weights: connectome.weights)
+            .diagram(over: 0...6, steps: 30, highBranch: false).critical)
         var base = ReducedWongWang.Parameters()
         base.jI = 2
-        let stability = RWWStability(parameters: base, weights: connectome.weights)
-        let result = try stability.continueLowState(over: 0...6, steps: 60)
-        let gStar = try XCTUnwrap(result.critical, "the low state ends inside 0...6")
+        let result = try RWWContinuation(parameters: base, weights: connectome.weights).diagram(over: 0...6, steps: 60, highBranch: false)
+        let critical = try XCTUnwrap(result.critical, "the low state ends inside 0...6")
+        let gStar = critical.value
         XCTAssertGreaterThan(gStar, 0.1)
-        XCTAssertEqual(result.kind, "fold (the low state ends)")
-        XCTAssertGreaterThan(result.branch.count, 5)
-        XCTAssert(result.branch.allSatisfy { $0.point.isStable })
+        XCTAssertEqual(critical.kind, "fold")
+        let stablePart = result.curves[0].points.prefix { $0.isStable }
+        XCTAssertGreaterThan(stablePart.count, 5)
+        XCTAssert(stablePart.allSatisfy { $0.value < gStar })
         // Runs from the last low state of the branch (just below G*), slightly perturbed.
-        let edge = result.branch.last!.point
+        let edge = stablePart.last!
         let n = connectome.regionCount
         func meanSE(at g: Double) throws -> Double {
             var p = base

@@ -55,6 +55,47 @@ final class SweepTests: XCTestCase {
         return out
     }
 
+    /// Each eigenvalue belongs to its branch: with J_i = 2 (no FIC) the low state ends in a fold
+    /// at G* = 0.652, so just above it only the high state has an eigenvalue (the old sweep
+    /// put the high state's value on the low-state curve); below the high state's own fold
+    /// (0.608) only the low state has one. FIC is the default and refuses a uniform J_i.
+    func testLeadingEigenvaluesAreLabelledWithTheirBranch() throws {
+        let text = """
+        model = "rww"
+        data = "\(Fixtures.hcp)"
+        subject = "101309"
+        duration = 14.4
+        transient = 1
+        fic = false
+        metrics = ["rate_E", "leading_eigenvalue"]
+        [set]
+        J_i = 2
+        [[axes]]
+        parameter = "G"
+        values = [0.55, 0.6589]
+        """
+        let p = path("branches.toml")
+        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        let r = try CommandLineTests.launch(["sweep", p, "--out", path("branches"), "--quiet"])
+        XCTAssertEqual(r.status, 0, r.err)
+        var byG: [Double: [String: Any]] = [:]
+        for line in try String(contentsOfFile: path("branches") + "/results.jsonl", encoding: .utf8).split(separator: "\n") {
+            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            byG[(o["values"] as! [String: Double])["G"]!] = o["metrics"] as? [String: Any]
+        }
+        let below = try XCTUnwrap(byG[0.55]), above = try XCTUnwrap(byG[0.6589])
+        XCTAssertLessThan(below["leading_eigenvalue_low"] as? Double ?? 0, 0)
+        XCTAssert(below["leading_eigenvalue_high"] is NSNull, "no high state below its fold: \(below)")
+        XCTAssert(above["leading_eigenvalue_low"] is NSNull, "no low state past G*: \(above)")
+        XCTAssertLessThan(above["leading_eigenvalue_high"] as? Double ?? 0, 0)
+        let report = try String(contentsOfFile: path("branches") + "/report.html", encoding: .utf8)
+        XCTAssert(report.contains("low-activity state") && report.contains("high-activity state"), "series named by branch")
+        // FIC is on by default for rww: a uniform J_i needs fic = false.
+        let q = path("conflict.toml")
+        FileManager.default.createFile(atPath: q, contents: Data(text.replacingOccurrences(of: "fic = false\n", with: "").utf8))
+        assertThrowsMessage(try SweepSpec(path: q), containing: ["J_i", "fic = false"])
+    }
+
     func testJobSpecErrorsNameTheKeyAndTheKnownOnes() throws {
         for (extra, words) in [("colour = 3", ["colour", "metrics"]), ("metrics = [\"fun\"]", ["fun", "fcd_ks"]),
                                ("seeds = [1.5]", ["seeds", "whole numbers"])] {

@@ -50,7 +50,7 @@ public struct ReducedWongWang: NeuralMassModel {
     public static let nodeParameterNames = ["J_i"]
     public static let defaultCoupling = CouplingKind.linear
     public static let noiseVariables = [0, 1]
-    public static let defaultNoise = NoiseSpec(kind: .white, sigma: 0.01)
+    public static let defaultNoise = NoiseSpec(kind: .white, sigma: 0.001)
     public static let defaultParameters = Parameters()
 
     /// Every parameter with its unit, default and range; `--set name=value` uses these names.

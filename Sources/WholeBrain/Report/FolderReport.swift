@@ -93,20 +93,38 @@ public enum FolderReport {
         let branch = try json(folder + "/branch.json") as? [[String: Any]] ?? []
         let b = try json(folder + "/bifurcations.json") as? [String: Any] ?? [:]
         let param = b["parameter"] as? String ?? "G"
-        let values = branch.map { $0[param] as? Double ?? .nan }
         let name = param == "G" ? "G*" : "critical \(param)"
         let critical = b["critical_value"] as? Double
-        let summary = critical.map { String(format: "%@ = %.5f: %@.", name, $0, b["kind"] as? String ?? "") }
-            ?? "The low state stays stable over the whole range: no \(name)."
+        let summary = critical.map { String(format: "%@ = %.5f: the low-activity state loses stability there (%@).", name, $0, b["kind"] as? String ?? "") }
+            ?? "No \(name) in range: \(b["no_critical_reason"] as? String ?? "the low-activity state stays stable over the whole range")."
         let range = b["range"] as? [Double] ?? []
         let points = (b["fixed_points_at_start"] as? [Any])?.count ?? 0
         let marker = critical.map { ($0, name) }
-        let body = "<p>\(summary) Subject \(b["subject"] ?? ""); \(points) fixed point(s) at \(param) = \(range.first.map { SVG.number($0) } ?? "-").</p>"
-            + SVG.linePlot(title: "mean S_E of the low state", xLabel: param, series: [("mean S_E", branch.map { $0["mean_S_E"] as? Double ?? .nan })],
-                           x: values, marker: marker)
-            + SVG.linePlot(title: "leading eigenvalue (real part, 1/ms)", xLabel: param,
-                           series: [("Re lambda_max", branch.map { $0["leading_real"] as? Double ?? .nan })], x: values, marker: marker)
-        return SVG.page(title: "WholeBrain stability: \(b["subject"] ?? "")", sections: [("Continuation in \(param)", body)])
+        // One polyline per curve, split where stability changes.
+        let curveIDs = Array(Set(branch.map { $0["curve"] as? Int ?? 0 })).sorted()
+        func series(_ key: String) -> [[(x: Double, y: Double, stable: Bool)]] {
+            curveIDs.map { id in branch.filter { ($0["curve"] as? Int ?? 0) == id }.map {
+                ($0[param] as? Double ?? .nan, $0[key] as? Double ?? .nan, ($0["branch"] as? String ?? "unstable") != "unstable")
+            } }
+        }
+        let marks = (b["bifurcations"] as? [[String: Any]] ?? []).compactMap { m -> (x: Double, y: Double, label: String)? in
+            guard let x = m[param] as? Double, let y = m["mean_S_E"] as? Double else { return nil }
+            return (x, y, String(format: "%@ at %@ = %.4f", m["kind"] as? String ?? "", param, x))
+        }
+        let list = (b["bifurcations"] as? [[String: Any]] ?? []).map { m in
+            String(format: "%@ at %@ = %.5f (mean S_E %.3f)", m["kind"] as? String ?? "", param, m[param] as? Double ?? .nan, m["mean_S_E"] as? Double ?? .nan)
+        }
+        let crossing = (b["kind"] as? String) == "branch point"
+            ? " At a branch point another branch of fixed points crosses the low-activity one and they exchange stability: past \(name) the stable low-activity state is that other branch, not the continued one (dashed)." : ""
+        let body = "<p>\(summary)\(crossing) Subject \(b["subject"] ?? ""); \(b["inhibition"] as? String ?? ""); \(points) fixed point(s) at \(param) = \(range.first.map { SVG.number($0) } ?? "-").</p>"
+            + (list.isEmpty ? "" : "<p>Stability changes: " + SVG.escape(list.joined(separator: "; ")) + ".</p>")
+            + SVG.bifurcationDiagram(title: "fixed points of the noise-free network", xLabel: param, yLabel: "mean S_E (1)",
+                                     curves: series("mean_S_E"), points: marks, marker: marker)
+            + SVG.bifurcationDiagram(title: "mean excitatory rate", xLabel: param, yLabel: "mean E rate (Hz)",
+                                     curves: series("mean_rate_E_hz"), marker: marker, logY: true)
+            + SVG.bifurcationDiagram(title: "leading eigenvalue, real part", xLabel: param, yLabel: "Re lambda_max (1/ms)",
+                                     curves: series("leading_real"), marker: marker)
+        return SVG.page(title: "WholeBrain stability: \(b["subject"] ?? "")", sections: [("Bifurcation diagram in \(param)", body)])
     }
 
     static func map(_ folder: String) throws -> String {

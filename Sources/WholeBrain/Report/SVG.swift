@@ -48,12 +48,81 @@ public enum SVG {
             s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>", mx - 3, top + h - 4, escape(marker.label))
         }
         for (k, serie) in series.enumerated() {
-            let points = serie.values.enumerated().filter { $0.element.isFinite }
-                .map { String(format: "%.1f,%.1f", px(xs[$0.offset]), py($0.element)) }.joined(separator: " ")
             let colour = colours[k % colours.count]
-            s += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points)\"/>"
+            // A missing value breaks the line (a state that does not exist there is not joined across).
+            var runs: [[String]] = [[]]
+            for (i, v) in serie.values.enumerated() {
+                if v.isFinite { runs[runs.count - 1].append(String(format: "%.1f,%.1f", px(xs[i]), py(v))) } else if !runs[runs.count - 1].isEmpty { runs.append([]) }
+            }
+            for run in runs where !run.isEmpty {
+                s += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(run.joined(separator: " "))\"/>"
+                if run.count == 1 { s += "<circle cx=\"\(run[0].split(separator: ",")[0])\" cy=\"\(run[0].split(separator: ",")[1])\" r=\"2\" fill=\"\(colour)\"/>" }
+            }
             s += "<text x=\"\(left + 6)\" y=\"\(top + 14 + 13 * Double(k))\" fill=\"\(colour)\">\(escape(serie.name))</text>"
         }
+        return s + "</svg>"
+    }
+
+    /// A bifurcation diagram: each curve's points (x, y, stable) drawn solid where stable and
+    /// dashed where unstable, in one colour per branch kind; bifurcation points as circles; an
+    /// optional labelled vertical marker (G*). Axes carry their labels (with units).
+    public static func bifurcationDiagram(title: String, xLabel: String, yLabel: String,
+                                          curves: [[(x: Double, y: Double, stable: Bool)]],
+                                          points: [(x: Double, y: Double, label: String)] = [],
+                                          marker: (x: Double, label: String)? = nil, logY: Bool = false,
+                                          width: Int = 480, height: Int = 300) -> String {
+        let left = 64.0, right = 12.0, top = 28.0, bottom = 40.0
+        let w = Double(width) - left - right, h = Double(height) - top - bottom
+        let transform = { (y: Double) in logY ? (y > 0 ? Foundation.log10(y) : .nan) : y }
+        let ys = curves.flatMap { $0.map { transform($0.y) } }.filter(\.isFinite)
+        let xs = curves.flatMap { $0.map(\.x) }.filter(\.isFinite) + (marker.map { [$0.x] } ?? [])
+        var lo = ys.min() ?? 0, hi = ys.max() ?? 1
+        if hi - lo < 1e-12 { lo -= 0.5; hi += 0.5 }
+        let pad = 0.05 * (hi - lo)
+        lo -= pad; hi += pad
+        let x0 = xs.min() ?? 0, x1 = max(xs.max() ?? 1, x0 + 1e-12)
+        func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * w }
+        func py(_ v: Double) -> Double { top + (1 - (transform(v) - lo) / (hi - lo)) * h }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"
+        s += "<text x=\"\(width / 2)\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>"
+        s += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(w)\" height=\"\(h)\" fill=\"none\" stroke=\"#888\"/>"
+        for k in 0...4 {
+            let v = lo + (hi - lo) * Double(k) / 4
+            let label = logY ? number(Foundation.pow(10, v), step: Foundation.pow(10, v) / 10) : number(v, step: (hi - lo) / 4)
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>", left - 4, top + (1 - Double(k) / 4) * h + 4, label)
+            let xv = x0 + (x1 - x0) * Double(k) / 4
+            s += "<text x=\"\(px(xv))\" y=\"\(top + h + 14)\" text-anchor=\"middle\">\(number(xv, step: (x1 - x0) / 4))</text>"
+        }
+        s += "<text x=\"\(left + w / 2)\" y=\"\(Double(height) - 6)\" text-anchor=\"middle\">\(escape(xLabel))</text>"
+        s += "<text x=\"12\" y=\"\(Int(top + h / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 12 \(Int(top + h / 2)))\">\(escape(yLabel + (logY ? " (log scale)" : "")))</text>"
+        if let marker, marker.x >= x0, marker.x <= x1 {
+            let mx = px(marker.x)
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\" stroke-dasharray=\"2 2\"/>", mx, top, mx, top + h)
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"start\">%@</text>", mx + 3, top + 12, escape(marker.label))
+        }
+        // Runs of equal stability become one polyline each.
+        for curve in curves {
+            var k = 0
+            while k < curve.count {
+                var end = k
+                while end + 1 < curve.count && curve[end + 1].stable == curve[k].stable { end += 1 }
+                // Overlap one point so the runs join.
+                let run = curve[k...min(end + 1, curve.count - 1)].filter { transform($0.y).isFinite }
+                let pts = run.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ")
+                let stable = curve[k].stable
+                s += "<polyline fill=\"none\" stroke=\"\(stable ? "#1f77b4" : "#d62728")\" stroke-width=\"\(stable ? 2 : 1.5)\""
+                    + (stable ? "" : " stroke-dasharray=\"5 3\"") + " points=\"\(pts)\"/>"
+                k = end + 1
+            }
+        }
+        for p in points where transform(p.y).isFinite {
+            s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"white\" stroke=\"#000\"><title>%@</title></circle>", px(p.x), py(p.y), escape(p.label))
+        }
+        s += "<line x1=\"\(left + 8)\" y1=\"\(top + 10)\" x2=\"\(left + 30)\" y2=\"\(top + 10)\" stroke=\"#1f77b4\" stroke-width=\"2\"/>"
+        s += "<text x=\"\(left + 34)\" y=\"\(top + 14)\">stable</text>"
+        s += "<line x1=\"\(left + 8)\" y1=\"\(top + 24)\" x2=\"\(left + 30)\" y2=\"\(top + 24)\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>"
+        s += "<text x=\"\(left + 34)\" y=\"\(top + 28)\">unstable</text>"
+        if !points.isEmpty { s += "<circle cx=\"\(left + 19)\" cy=\"\(top + 38)\" r=\"3.5\" fill=\"white\" stroke=\"#000\"/><text x=\"\(left + 34)\" y=\"\(top + 42)\">fold / branch / Hopf</text>" }
         return s + "</svg>"
     }
 

@@ -46,4 +46,45 @@ public enum FeedbackInhibition {
             return (p.wE * p.i0 + p.iExt + p.wPlus * p.jNMDA * sE + p.g * p.jNMDA * sE * strength - xE) / sI
         }
     }
+
+    /// The FIC network's state: every node at the target rate, S_E then S_I.
+    public static func state(parameters p: ReducedWongWang.Parameters, nodes: Int, rate: Double) throws -> [Double] {
+        let (_, sE, sI) = try targetState(parameters: p, rate: rate)
+        return [Double](repeating: sE, count: nodes) + [Double](repeating: sI, count: nodes)
+    }
+
+    /// The leading eigenvalue (1/ms) of the network Jacobian at the FIC state, J_i retuned for `p.g`.
+    public static func leadingEigenvalue(parameters p: ReducedWongWang.Parameters, weights: Matrix, rate: Double) throws -> Eigenvalues.Value {
+        let ji = try localInhibition(parameters: p, weights: weights, targetRate: rate)
+        let x = try state(parameters: p, nodes: weights.rows, rate: rate)
+        return try Eigenvalues.of(RWWStability(parameters: p, weights: weights, nodeJI: ji).residualAndJacobian(x).j)[0]
+    }
+
+    /// G* of the FIC network: the coupling where the state with every node at `rate` (which
+    /// exists for every G, J_i retuned each time) loses stability, by bisection on the sign of
+    /// the leading eigenvalue's real part to `tolerance` in G after a scan of `range` in 64
+    /// steps. Nil when that state is stable over the whole range (or already unstable at its start).
+    public static func criticalCoupling(parameters: ReducedWongWang.Parameters, weights: Matrix, rate: Double = 3,
+                                        range: ClosedRange<Double> = 0...10, tolerance: Double = 1e-9) throws -> (value: Double, hopf: Bool)? {
+        func lead(_ g: Double) throws -> Eigenvalues.Value {
+            var p = parameters
+            p.g = g
+            return try leadingEigenvalue(parameters: p, weights: weights, rate: rate)
+        }
+        guard try lead(range.lowerBound).real < 0 else { return nil }
+        var lo = range.lowerBound, hi: Double?
+        for k in 1...64 {
+            let g = range.lowerBound + (range.upperBound - range.lowerBound) * Double(k) / 64
+            if try lead(g).real >= 0 { hi = g; break }
+            lo = g
+        }
+        guard var hi else { return nil }
+        var crossing = try lead(hi)
+        while hi - lo > tolerance {
+            let mid = 0.5 * (lo + hi)
+            let l = try lead(mid)
+            if l.real < 0 { lo = mid } else { hi = mid; crossing = l }
+        }
+        return (0.5 * (lo + hi), crossing.imaginary != 0)
+    }
 }

@@ -17,24 +17,30 @@ public enum SweepReport {
         return SVG.linePlot(title: "BOLD power spectrum, mean over regions (log10)", xLabel: "Hz", series: series, x: freqs)
     }
 
-    /// For an rww sweep over G (without feedback inhibition control, whose J_i change with G):
-    /// the noise-free network's low-activity fixed point followed over the G axis (mean S_E
-    /// and leading eigenvalue, `RWWStability.continueLowState`) with G* marked.
+    /// For an rww sweep over G: the bifurcation diagram of the noise-free network over the
+    /// swept range (`RWWContinuation`: low, unstable and high branches, stable solid, unstable
+    /// dashed; J_i retuned at every G with feedback inhibition), G* marked where the
+    /// low-activity state loses stability inside the range.
     static func bifurcationDiagram(spec: SweepSpec, inputs: SimulationInputs?) -> String? {
-        guard spec.model == ReducedWongWang.name, spec.fic == nil, let axis = spec.axes.first(where: { $0.parameter == "G" }),
+        guard spec.model == ReducedWongWang.name, let axis = spec.axes.first(where: { $0.parameter == "G" }),
               let lo = axis.values.min(), let hi = axis.values.max(), hi > lo,
               let inputs,
               let p = try? ReducedWongWang.parameters(set: nil, assignments: spec.fixed),
-              let result = try? RWWStability(parameters: p, weights: inputs.connectome.weights).continueLowState(over: max(0, lo)...hi),
-              !result.branch.isEmpty else { return nil }
-        let g = result.branch.map(\.value)
-        let marker = result.critical.map { ($0, "G*") }
-        let text = result.critical.map { String(format: "<p>The low state ends at G* = %.4f: %@. Beyond it the network jumps to high activity.</p>", $0, result.kind ?? "") }
-            ?? "<p>The low state stays stable over the swept range of G.</p>"
+              let diagram = try? RWWContinuation(parameters: p, weights: inputs.connectome.weights,
+                                                 inhibition: spec.fic.map { .feedback(rate: $0) } ?? .fixed(nil)).diagram(over: max(0, lo)...hi, steps: 60),
+              !diagram.curves.isEmpty else { return nil }
+        let marker = diagram.critical.map { ($0.value, "G*") }
+        let text = diagram.critical.map {
+            String(format: "<p>The low-activity state loses stability at G* = %.4f (%@). Solid: stable fixed points; dashed: unstable.</p>", $0.value, $0.kind)
+        } ?? "<p>No G* in the swept range: \(SVG.escape(diagram.reason ?? "")). Solid: stable fixed points; dashed: unstable.</p>"
+        let curves = diagram.curves.map { $0.points.map { (x: $0.value, y: $0.meanSE, stable: $0.isStable) } }
+        let rates = diagram.curves.map { $0.points.map { (x: $0.value, y: $0.meanRate, stable: $0.isStable) } }
+        let folds = diagram.curves.flatMap { $0.bifurcations.map { (x: $0.value, y: $0.meanSE, label: $0.kind) } }
         return text
-            + SVG.linePlot(title: "mean S_E of the low state", xLabel: "G", series: [("mean S_E", result.branch.map(\.point.meanSE))], x: g, marker: marker)
-            + SVG.linePlot(title: "leading eigenvalue (real part, 1/ms)", xLabel: "G", series: [("Re lambda_max", result.branch.map(\.point.leading.real))],
-                           x: g, marker: marker)
+            + SVG.bifurcationDiagram(title: "fixed points of the noise-free network" + (spec.fic.map { ", FIC \(SVG.number($0)) Hz" } ?? ""),
+                                     xLabel: "G", yLabel: "mean S_E (1)", curves: curves, points: folds, marker: marker)
+            + SVG.bifurcationDiagram(title: "mean excitatory rate at the fixed points", xLabel: "G", yLabel: "mean E rate (Hz)",
+                                     curves: rates, marker: marker, logY: true)
     }
 
     public static func html(folder: String, spec: SweepSpec) throws -> String {
@@ -74,9 +80,14 @@ public enum SweepReport {
         for metric in spec.metrics {
             if spec.axes.count == 1 {
                 let axis = spec.axes[0]
-                figures += SVG.linePlot(title: metric, xLabel: axis.parameter,
-                                        series: [(metric, axis.values.map { v in mean(metric) { $0[0] == v } })], x: axis.values,
-                                        marker: marks(axis).map { ($0, "G*") })
+                // Both branches' eigenvalues in one figure, each series labelled with its branch.
+                if metric == "leading_eigenvalue_high" && spec.metrics.contains("leading_eigenvalue_low") { continue }
+                let shown = metric == "leading_eigenvalue_low" ? SweepSpec.eigenvalueMetrics.filter(spec.metrics.contains) : [metric]
+                figures += SVG.linePlot(title: metric.hasPrefix("leading_eigenvalue") ? "leading eigenvalue of each stable state (real part, 1/ms)" : metric,
+                                        xLabel: axis.parameter,
+                                        series: shown.map { m in (m == "leading_eigenvalue_low" ? "low-activity state" : m == "leading_eigenvalue_high" ? "high-activity state" : m,
+                                                                  axis.values.map { v in mean(m) { $0[0] == v } }) },
+                                        x: axis.values, marker: marks(axis).map { ($0, "G*") })
             } else {
                 let a = spec.axes[0], b = spec.axes[1]
                 var m = Matrix(rows: a.values.count, columns: b.values.count)
@@ -90,7 +101,7 @@ public enum SweepReport {
         sections.append(("Metrics (means over seeds)" + (critical != nil ? "; dashed: G*" : ""), figures))
         // The subject's data, once, for the stability diagram and the empirical FC.
         let inputs = try? SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation())
-        if let diagram = bifurcationDiagram(spec: spec, inputs: inputs) { sections.append(("Stability of the low-activity state", diagram)) }
+        if let diagram = bifurcationDiagram(spec: spec, inputs: inputs) { sections.append(("Bifurcation diagram (noise-free network)", diagram)) }
         let ranked = rows.filter { $0.metrics["fc_r"] != nil }.sorted { $0.metrics["fc_r"]! > $1.metrics["fc_r"]! }.prefix(5)
         // The best run's FC beside the empirical one.
         if let best = rows.indices.filter({ rows[$0].metrics["fc_r"] != nil }).max(by: { rows[$0].metrics["fc_r"]! < rows[$1].metrics["fc_r"]! }),

@@ -215,9 +215,12 @@ public struct SweepRunner {
             out["fcd_ks"] = c["fcd_ks_distance"] as? Double
         }
         if let group = inputs.groupFC { out["fc_r_group"] = FunctionalConnectivity.similarity(metrics.fc, group) }
-        if spec.metrics.contains("leading_eigenvalue"), let s = rwwSpec {
-            let analysis = RWWStability(parameters: s.model.parameters, weights: inputs.connectome.weights, nodeJI: s.nodeParameters[0])
-            out["leading_eigenvalue"] = try analysis.lowState()?.leading.real
+        if spec.metrics.contains(where: { $0.hasPrefix("leading_eigenvalue") }), let s = rwwSpec {
+            // Each branch's own eigenvalue: the stable low- and high-activity states (absent where they do not exist).
+            let (_, states) = try RWWOperatingPoint.classify(parameters: s.model.parameters, weights: inputs.connectome.weights,
+                                                             nodeJI: s.nodeParameters[0], ficRate: spec.fic)
+            out["leading_eigenvalue_low"] = states.first { $0.meanRate <= RWWOperatingPoint.highRate }?.leading.real
+            out["leading_eigenvalue_high"] = states.last { $0.meanRate > RWWOperatingPoint.highRate }?.leading.real
         }
         return out
     }

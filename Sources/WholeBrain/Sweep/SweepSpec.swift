@@ -4,7 +4,7 @@ import Foundation
 ///
 ///     model = "rww"            data = "data/hcp"        subject = "101309"   # or "group"
 ///     duration = 120           transient = 5            tr = 0.72            dt = 0.1
-///     speed = 20               sigma = 0.01             seeds = [1, 2]       fic = 3
+///     speed = 20               sigma = 0.001            seeds = [1, 2]       fic = 3  # rww; false: uniform J_i
 ///     bandpass = [0.01, 0.1]   metrics = ["fc_r", "fcd_ks", ...]
 ///     [set]                    # fixed model parameters
 ///     w_plus = 1.4
@@ -26,6 +26,7 @@ public struct SweepSpec: Sendable {
     public let duration: Double, transient: Double, tr: Double, dt: Double, speed: Double
     public let sigma: Double?
     public let seeds: [UInt64]
+    /// rww: feedback inhibition target rate (Hz; 3 by default, `fic = false` for uniform J_i); nil otherwise.
     public let fic: Double?
     public let bandpass: (Double, Double)?
     public let fixed: [(name: String, value: Double)]
@@ -34,15 +35,20 @@ public struct SweepSpec: Sendable {
     /// G* when an axis is centred on it.
     public private(set) var critical: Double?
 
+    /// `leading_eigenvalue` (rww) stands for both branches' leading eigenvalues (real part, 1/ms) of the
+    /// noise-free network at each point: `leading_eigenvalue_low` of the stable low-activity state and
+    /// `leading_eigenvalue_high` of the stable high-activity one, each null where that state does not exist.
     public static let knownMetrics = ["fc_r", "fc_r_group", "fcd_ks", "metastability", "synchrony", "rate_E",
-                                      "peak_frequency", "slow4_power", "slow5_power", "leading_eigenvalue"]
+                                      "peak_frequency", "slow4_power", "slow5_power", "leading_eigenvalue",
+                                      "leading_eigenvalue_low", "leading_eigenvalue_high"]
+    static let eigenvalueMetrics = ["leading_eigenvalue_low", "leading_eigenvalue_high"]
     static let topKeys = ["model", "data", "subject", "duration", "transient", "tr", "dt", "speed", "sigma", "seeds", "fic",
                           "bandpass", "metrics", "set", "axes"]
     static let axisKeys = ["parameter", "kind", "from", "to", "points", "values", "span"]
 
     /// Reads and checks a job spec; `criticalCoupling` gives G* for `kind = "critical"` axes
     /// (from the fixed parameters, the data folder and the subject).
-    public init(path: String, criticalCoupling: ((_ fixed: [(name: String, value: Double)], _ data: String, _ subject: String) throws -> Double)? = nil) throws {
+    public init(path: String, criticalCoupling: ((_ fixed: [(name: String, value: Double)], _ data: String, _ subject: String, _ fic: Double?) throws -> Double)? = nil) throws {
         let toml = try JobFile.read(path: path)
         func fail(_ key: String, _ value: String, _ expected: String) -> WholeBrainError {
             .badValue(source: "\(path): \(key)", value: value, expected: expected)
@@ -69,7 +75,14 @@ public struct SweepSpec: Sendable {
         dt = try number("dt", 0.1)!
         speed = try number("speed", 20)!
         sigma = try number("sigma", nil, positive: false)
-        fic = try number("fic", nil)
+        if case let .bool(on)? = toml["fic"] {
+            fic = on ? (model == ReducedWongWang.name ? 3 : nil) : nil
+        } else {
+            fic = try number("fic", model == ReducedWongWang.name ? 3 : nil)
+        }
+        if fic != nil, model != ReducedWongWang.name, toml["fic"] != nil {
+            throw fail("fic", "\(toml["fic"]!)", "no fic for \(model) (feedback inhibition sets rww's J_i)")
+        }
         if let s = toml["seeds"] {
             guard case let .array(items) = s, !items.isEmpty,
                   let seeds = Optional(items.compactMap { $0.number }), seeds.count == items.count,
@@ -86,13 +99,15 @@ public struct SweepSpec: Sendable {
         } else { bandpass = nil }
         if let m = toml["metrics"] {
             guard case let .array(items) = m, !items.isEmpty else { throw fail("metrics", "\(m)", "an array of metric names") }
-            metrics = try items.map { item in
+            var names: [String] = []
+            for item in items {
                 guard let name = item.string, SweepSpec.knownMetrics.contains(name) else {
                     throw fail("metrics", "\(item)", "some of \(SweepSpec.knownMetrics.joined(separator: ", "))")
                 }
-                return name
+                for m in name == "leading_eigenvalue" ? SweepSpec.eigenvalueMetrics : [name] where !names.contains(m) { names.append(m) }
             }
-        } else { metrics = SweepSpec.knownMetrics.filter { $0 != "leading_eigenvalue" } }
+            metrics = names
+        } else { metrics = SweepSpec.knownMetrics.filter { !$0.hasPrefix("leading_eigenvalue") } }
         var fixed: [(name: String, value: Double)] = []
         if let s = toml["set"] {
             guard case let .table(t) = s else { throw fail("set", "\(s)", "a [set] table of name = number") }
@@ -102,6 +117,9 @@ public struct SweepSpec: Sendable {
             }
         }
         self.fixed = fixed
+        if fic != nil, let j = fixed.first(where: { $0.name == "J_i" || ReducedWongWang.parameterAliases[$0.name] == "J_i" }) {
+            throw fail("set.\(j.name)", "\(j.value)", "no J_i while feedback inhibition control (fic, on by default for rww) sets J_i per region; add fic = false for a uniform J_i")
+        }
         guard case let .tables(axisTables)? = toml["axes"], !axisTables.isEmpty else {
             throw fail("axes", "(missing)", "at least one [[axes]] block with parameter and values")
         }
@@ -141,7 +159,7 @@ public struct SweepSpec: Sendable {
                     throw fail("\(name).kind", kind, "critical only for G of the rww model")
                 }
                 let span = try field("span"), n = try count()
-                let gStar = try criticalCoupling(fixed, data, subject)
+                let gStar = try criticalCoupling(fixed, data, subject, fic)
                 critical = gStar
                 values = (0..<n).map { k in
                     let t = n == 1 ? 0 : -1 + 2 * Double(k) / Double(n - 1)
