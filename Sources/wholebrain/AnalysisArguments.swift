@@ -8,8 +8,8 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Zero-phase band-pass before FC and FCD, in Hz, e.g. 0.01,0.1.", valueName: "low,high"))
     var bandpass: String?
 
-    @Option(help: "Welch segment length in samples (TRs).")
-    var segment: Int = 256
+    @Option(help: "Welch segment length in samples (TRs); default 256, or the whole series when shorter (said on stderr).")
+    var segment: Int?
 
     @Option(help: "Welch segment overlap in samples (default: half a segment).")
     var overlap: Int?
@@ -17,8 +17,8 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: "Detrending of each Welch segment.")
     var detrend: WelchOptions.Detrend = .constant
 
-    @Option(help: "FCD window in samples (TRs).")
-    var fcdWindow: Int = 60
+    @Option(help: "FCD window in samples (TRs); default 60, or a quarter of the series when that is shorter (said on stderr).")
+    var fcdWindow: Int?
 
     @Option(help: "FCD step in samples (TRs).")
     var fcdStep: Int = 10
@@ -34,12 +34,20 @@ struct AnalysisArguments: ParsableArguments {
         return (low, high)
     }
 
+    /// The options for a series of `samples` samples, by `AnalysisOptions.fitted`'s rule (the
+    /// notes go to stderr).
+    func options(tr: Double, samples: Int, source: String) throws -> AnalysisOptions {
+        let (o, notes) = try options(tr: tr).fitted(toSamples: samples, segmentGiven: segment != nil, fcdWindowGiven: fcdWindow != nil, source: source)
+        for note in notes { printError("note: " + note) }
+        return o
+    }
+
     func options(tr: Double) throws -> AnalysisOptions {
         var o = AnalysisOptions(tr: tr)
-        o.welch = WelchOptions(segmentLength: segment, overlap: overlap, detrend: detrend)
+        o.welch = WelchOptions(segmentLength: segment ?? 256, overlap: overlap, detrend: detrend)
         o.bandPass = try bandpass.map { try AnalysisArguments.band($0, option: "--bandpass") }
         o.phaseBand = try AnalysisArguments.band(phaseBand, option: "--phase-band")
-        o.fcdWindow = fcdWindow
+        o.fcdWindow = fcdWindow ?? 60
         o.fcdStep = fcdStep
         return o
     }

@@ -48,8 +48,8 @@ struct AnalyzeCommand: ParsableCommand {
 
     func analyze() throws {
         try OutputFolder.checkDestination(out, force: force)
-        let options = try analysis.options(tr: tr)
         let (bold, source) = try load(input)
+        let options = try analysis.options(tr: tr, samples: bold.columns, source: source)
         let metrics = try BoldAnalysis.analyze(regionsByTime: bold, source: source, options: options)
         var json = BoldAnalysis.summary(metrics, options: options)
         json["input"] = input

@@ -67,9 +67,11 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds simulated for the test FC with fresh noise; default: as long as the empirical scan.", valueName: "s")) var testDuration: Double?
     @Option(help: "Transient in s.") var transient: Double = 5
     @Option(help: "Repetition time in s.") var tr: Double = 0.72
-    @Option(name: .customLong("G"), help: "Initial G.") var globalCoupling: Double = 1.0
-    @Option(help: "Initial noise amplitude.") var sigma: Double = 0.01
-    @Option(help: ArgumentHelp("Start from feedback inhibition control: per-node J_i giving this excitatory rate (Hz) at the fixed point (fit node-J_i to move them further).", valueName: "Hz")) var fic: Double?
+    @Option(name: .customLong("G"), help: "Initial G (default: --critical-fraction x G* of the first subject's FIC network, the smallest over subjects).") var globalCoupling: Double?
+    @Option(help: ArgumentHelp("Without --G: start at this fraction of G*, where the low-activity (FIC) state loses stability.", valueName: "F")) var criticalFraction: Double = RWWOperatingPoint.defaultCriticalFraction
+    @Option(help: "Initial noise amplitude (default: the model's, 0.001).") var sigma: Double?
+    @Option(help: ArgumentHelp("Feedback inhibition control: per-node J_i giving this excitatory rate (Hz) at the fixed point, retuned whenever the fitted parameters move (on by default at 3 Hz; with --fit node-J_i it sets their start only).", valueName: "Hz")) var fic: Double?
+    @Flag(help: "Uniform J_i (the model's 1 nA, or fitted with --fit J_i) instead of feedback inhibition control; without --G the start is then G = 1.") var noFic = false
     @Option(help: "Conduction speed in m/s.") var speed: Double = 20
     @Option(help: "Seed of the noise realisation used while fitting.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Checkpoint every this many steps (memory); default: keep the whole run.", valueName: "steps")) var checkpoint: Int?
@@ -167,6 +169,15 @@ struct FitCommand: ParsableCommand {
         }
         options.stabilityTarget = stabilityTarget
         options.bandPass = try band()
+        // Feedback inhibition follows G, w_plus, J_NMDA, I_0 and the gains as they move, unless
+        // the fit moves the J_i themselves (node-J_i: FIC gives their start only).
+        let fitsNodeJI = chosen.contains { if case .nodeJI = $0.0 { return true } else { return false } }
+        options.feedbackInhibition = fitsNodeJI ? nil : prepared[0].start.ficRate
+        if lead {
+            let first = prepared[0].start
+            if !quiet { for line in first.describe() { printError("fit start: " + line) } }
+            if first.regime == .high { printError("warning: the fit starts in the high-activity (saturated) state: no low-activity state is stable at the starting parameters") }
+        }
         let began = Date()
         var resumed: GradientFit.State?
         if resume {
@@ -214,25 +225,38 @@ struct FitCommand: ParsableCommand {
                 let p = prepared[k]
                 let scanSeconds = Double(p.inputs.empiricalBold!.columns) * (p.inputs.tr ?? tr)
                 let testSpec = try GradientFit.spec(outcome.specs[k], with: [], seed: seed &+ 1000, duration: testDuration ?? scanSeconds)
-                let testBold = try NetworkSimulator(spec: testSpec).run().bold.transposed
-                packed += FunctionalConnectivity.pearson(regionsByTime: filtered(testBold)).values
+                let testRun = try NetworkSimulator(spec: testSpec).run()
+                packed += FunctionalConnectivity.pearson(regionsByTime: filtered(testRun.bold.transposed)).values
+                // Each region's mean excitatory rate in the test run: where the fitted network sits.
+                packed += testRun.meanObservables[0]
             }
             return packed
         }
         let n = prepared[0].inputs.connectome.regionCount
-        let all = world.allGather(tests, counts: (0..<world.size).map { r in prepared.indices.filter { $0 % world.size == r }.count * n * n })
+        let each = n * n + n
+        let all = world.allGather(tests, counts: (0..<world.size).map { r in prepared.indices.filter { $0 % world.size == r }.count * each })
         var testFCs = [Matrix](repeating: Matrix(rows: n, columns: n), count: prepared.count)
+        var testRates = [[Double]](repeating: [], count: prepared.count)
         var offset = 0
         for r in 0..<world.size {
             for k in prepared.indices where k % world.size == r {
-                testFCs[k] = Matrix(rows: n, columns: n, values: Array(all[offset..<(offset + n * n)])); offset += n * n
+                testFCs[k] = Matrix(rows: n, columns: n, values: Array(all[offset..<(offset + n * n)]))
+                testRates[k] = Array(all[(offset + n * n)..<(offset + each)]); offset += each
             }
         }
+        // Where the fitted parameters put each subject's noise-free network, and its test run.
+        let ends = try outcome.specs.map { s in
+            try RWWOperatingPoint.classify(parameters: s.model.parameters, weights: s.connectome.weights, nodeJI: s.nodeParameters[0])
+        }
+        let activities = testRates.map { RWWOperatingPoint.Activity(regionRates: $0) }
         guard let folder else { return }
-        try FitOutputs(subjects: prepared.map { ($0.inputs, $0.target, $0.reference) }, names: names, chosen: chosen.map(\.0), start: prepared[0].spec,
-                       outcome: outcome, testFCs: testFCs, testSeed: seed &+ 1000, began: began, command: self).write(to: folder)
+        let outputs = FitOutputs(subjects: prepared.map { ($0.inputs, $0.target, $0.reference) }, names: names, chosen: chosen.map(\.0), start: prepared[0].spec,
+                                 outcome: outcome, testFCs: testFCs, testSeed: seed &+ 1000, began: began, command: self,
+                                 startPoints: prepared.map(\.start), endRegimes: ends, testActivities: activities)
+        try outputs.write(to: folder)
         try folder.commit()
         try? FileManager.default.removeItem(atPath: statePath)
+        for line in outputs.notes() { printError(line) }
         let testR = zip(testFCs, prepared).reduce(0) { $0 + FunctionalConnectivity.similarity($1.0, $1.1.reference) } / Double(prepared.count)
         print(String(format: "train FC r %.3f, test FC r %.3f (new noise, whole scan%@); outputs in %@",
                      outcome.scores.last?.trainCorrelation ?? 0, testR, prepared.count > 1 ? ", mean over subjects" : "", out))
@@ -245,6 +269,38 @@ struct FitCommand: ParsableCommand {
         let target: GradientFit.Target
         /// FC of the whole scan (band-passed with --bandpass), which the test run is scored against.
         let reference: Matrix
+        /// Where the fit starts: inhibition, G, G* and the regime.
+        let start: RWWOperatingPoint
+    }
+
+    /// The starting G and inhibition: feedback inhibition at 3 Hz and G = 0.9 G* by default
+    /// (G* of each subject's FIC network; the smallest, so every subject starts below its own).
+    func startingPoint(_ loaded: [SimulationInputs]) throws -> (g: Double, ficRate: Double?, points: [RWWOperatingPoint]) {
+        if noFic, let fic {
+            throw WholeBrainError.badValue(source: "--fic", value: "\(fic)", expected: "either --fic or --no-fic, not both")
+        }
+        let ficRate = noFic ? nil : (fic ?? RWWOperatingPoint.defaultFICRate)
+        if ficRate != nil, fit.split(separator: ",").contains(where: { ["J_i", "Ji"].contains($0.trimmingCharacters(in: .whitespaces)) }) {
+            throw WholeBrainError.badValue(source: "--fit", value: fit,
+                                           expected: "node-J_i instead of J_i: feedback inhibition (on by default) gives every region its own J_i; add --no-fic to fit one uniform J_i")
+        }
+        guard criticalFraction > 0, criticalFraction < 1.5 else {
+            throw WholeBrainError.badValue(source: "--critical-fraction", value: "\(criticalFraction)", expected: "a fraction of G* in (0, 1.5), e.g. 0.9")
+        }
+        var p = ReducedWongWang.Parameters()
+        if let sigma, !(sigma > 0) { throw WholeBrainError.badValue(source: "--sigma", value: "\(sigma)", expected: "a noise amplitude > 0") }
+        let fixedG = globalCoupling ?? (ficRate == nil ? 1.0 : nil)
+        var points = try loaded.map { inputs in
+            try RWWOperatingPoint.resolve(parameters: p, weights: inputs.connectome.weights, ficRate: ficRate, g: fixedG,
+                                          fraction: criticalFraction, gSource: globalCoupling != nil ? "--G" : "the fit's start without FIC")
+        }
+        let g = fixedG ?? points.map(\.parameters.g).min()!
+        if fixedG == nil && loaded.count > 1 {
+            p.g = g
+            points = try loaded.map { try RWWOperatingPoint.resolve(parameters: p, weights: $0.connectome.weights, ficRate: ficRate, g: g,
+                                                                    gSource: "the smallest 0.9 G* over subjects") }
+        }
+        return (g, ficRate, points)
     }
 
     /// The band from --bandpass.
@@ -274,8 +330,9 @@ struct FitCommand: ParsableCommand {
             let names = subject == "all" ? dataset.subjects : (subject ?? dataset.subjects[0]).split(separator: ",").map(String.init)
             sources = names.map { .dataset(root: data, subject: $0) }
         }
-        return try sources.map { source in
-            let inputs = try SimulationInputs.load(source, preparation: ConnectomePreparation())
+        let loaded = try sources.map { try SimulationInputs.load($0, preparation: ConnectomePreparation()) }
+        let start = try startingPoint(loaded)
+        return try zip(loaded, start.points).map { inputs, startPoint in
             guard let rawBold = inputs.empiricalBold, inputs.empiricalFC != nil else {
                 throw WholeBrainError.badValue(source: "--subject", value: subject ?? "group", expected: "single subjects (or --bold) to fit")
             }
@@ -293,14 +350,14 @@ struct FitCommand: ParsableCommand {
             let heldOutFC: Matrix? = heldOut > 0 ? FunctionalConnectivity.pearson(regionsByTime: filtered(Matrix(
                 rows: regions, columns: total - kept, values: (0..<regions).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } }), tr: scanTR)) : nil
             var p = ReducedWongWang.Parameters()
-            p.g = globalCoupling
-            let nodeJI = try fic.map { try FeedbackInhibition.localInhibition(parameters: p, weights: inputs.connectome.weights, targetRate: $0) }
+            p.g = start.g
+            let nodeJI = try start.ficRate.map { try FeedbackInhibition.localInhibition(parameters: p, weights: inputs.connectome.weights, targetRate: $0) }
             let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: nodeJI.map { ["J_i": $0] } ?? [:],
-                                          connectome: inputs.connectome, noise: NoiseSpec(sigma: sigma), duration: duration,
+                                          connectome: inputs.connectome, noise: sigma.map { NoiseSpec(sigma: $0) }, duration: duration,
                                           transient: transient, tr: tr, conductionSpeed: speed, seed: seed)
             return Subject(inputs: inputs, spec: spec,
                            target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC),
-                           reference: FunctionalConnectivity.pearson(regionsByTime: filtered(rawBold, tr: scanTR)))
+                           reference: FunctionalConnectivity.pearson(regionsByTime: filtered(rawBold, tr: scanTR)), start: startPoint)
         }
     }
 }

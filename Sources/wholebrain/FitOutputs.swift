@@ -15,6 +15,46 @@ struct FitOutputs {
     let testSeed: UInt64
     let began: Date
     let command: FitCommand
+    /// Each subject's starting operating point, the regime of its fitted noise-free network
+    /// and where its test run sat.
+    let startPoints: [RWWOperatingPoint]
+    let endRegimes: [(RWWOperatingPoint.Regime, [RWWOperatingPoint.StableState])]
+    let testActivities: [RWWOperatingPoint.Activity]
+
+    /// Which parameters params.json's "fitted" holds, in words, and the epoch.
+    var fittedFrom: (description: String, epoch: Int, keptStart: Bool) {
+        if let k = outcome.fittedFromEpochStart {
+            let held = outcome.scores[k].heldOutCorrelation ?? .nan
+            if k == 0 {
+                return (String(format: "the initial values: the held-out FC r was best (%.3f) before any ADAM step, so nothing the fit did improved it", held), 0, true)
+            }
+            let last = outcome.scores.count
+            return (String(format: "the start of epoch %d of %d, which scored the best held-out FC r (%.3f); history.csv goes on past it", k + 1, last, held)
+                    + (k + 1 < last ? "" : ""), k + 1, false)
+        }
+        return ("after the last ADAM step of epoch \(outcome.scores.count): one step past the last row of history.csv, whose rows hold each step's values before its update",
+                outcome.scores.count, false)
+    }
+
+    /// Lines for stderr: which epoch the values come from, and any saturated state.
+    func notes() -> [String] {
+        var lines: [String] = []
+        let from = fittedFrom
+        if from.keptStart {
+            lines.append("warning: the fit kept its starting values: " + from.description + " (try more epochs, a smaller --lr or a longer --duration)")
+        } else if outcome.fittedFromEpochStart != nil {
+            lines.append("note: fitted values from " + from.description)
+        }
+        for (k, activity) in testActivities.enumerated() {
+            let name = subjects[k].inputs.subject ?? "user data"
+            if activity.state == "high" {
+                lines.append(String(format: "warning: subject %@: the fitted parameters put the network in the high-activity (saturated) state (test run mean E rate %.1f Hz)", name, activity.meanRate))
+            } else if endRegimes[k].0 == .high {
+                lines.append("warning: subject \(name): at the fitted parameters only high-activity states are stable (noise-free network)")
+            }
+        }
+        return lines
+    }
 
     func write(to folder: OutputFolder) throws {
         let history = outcome.history, scores = outcome.scores
@@ -26,7 +66,12 @@ struct FitOutputs {
         let subjectNames = subjects.map { $0.inputs.subject ?? "user data" }
         let initial = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: start) }))
         let final = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: outcome.spec) }))
-        var params: [String: Any] = ["initial": initial, "fitted": final]
+        let from = fittedFrom
+        var params: [String: Any] = ["initial": initial, "fitted": final,
+                                     "fitted_from": ["description": from.description, "epoch": from.epoch,
+                                                     "point": outcome.fittedFromEpochStart == nil ? "after the last step" : "start of epoch",
+                                                     "kept_initial_values": from.keptStart],
+                                     "history_values": "history.csv rows hold each step's parameters before that step's update"]
         if let priors = outcome.priors {
             params["priors"] = Dictionary(uniqueKeysWithValues: names.indices.map { k in
                 (names[k], ["mean": priors.means[k], "precision": Foundation.exp(priors.logPrecisions[k]), "floor_sd": priors.floors[k]])
@@ -62,6 +107,15 @@ struct FitOutputs {
             "train_seed": command.seed, "duration_s": command.duration, "wall_time_s": wall, "stopped_early": outcome.stoppedEarly,
             "versions": ["wholebrain": WholeBrainVersion.string], "command": CommandLine.arguments.joined(separator: " "),
         ]
+        summary["fitted_from"] = params["fitted_from"]
+        summary["regimes"] = Dictionary(uniqueKeysWithValues: subjectNames.indices.map { k -> (String, Any) in
+            (subjectNames[k], ["start": startPoints[k].summary(),
+                               "fitted": ["regime": endRegimes[k].0.rawValue,
+                                          "stable_states_mean_rate_E_hz": endRegimes[k].1.map(\.meanRate)],
+                               "test_run": ["state": testActivities[k].state, "mean_rate_E_hz": testActivities[k].meanRate,
+                                            "min_region_rate_E_hz": testActivities[k].minRate, "max_region_rate_E_hz": testActivities[k].maxRate]] as [String: Any])
+        })
+        summary["notes"] = notes()
         if let testHeldOut {
             summary["test_held_out_fc_r_by_subject"] = Dictionary(uniqueKeysWithValues: zip(subjectNames, testHeldOuts))
             summary["held_out_fraction"] = command.heldOut

@@ -242,7 +242,8 @@ struct SimulateCommand: ParsableCommand {
                                            expected: "the rww model (feedback inhibition sets its J_i)")
         }
         let estimatedSteps = try modelType.validate(request)
-        let analysisOptions = try analysis.options(tr: tr)
+        // The recorded BOLD's length decides the analysis windows (one rule for every command).
+        let analysisOptions = try analysis.options(tr: tr, samples: Int((duration / tr + 1e-9).rounded(.down)), source: "the simulated BOLD")
         return (modelType, request, inputs, analysisOptions, estimatedSteps, operatingPoint)
     }
 

@@ -88,7 +88,7 @@ struct SweepCommand: ParsableCommand {
             print("sweep: \(world.size) ranks as \(world.size / blocks) groups of \(blocks) node block\(blocks == 1 ? "" : "s") (--node-blocks \(blocks)\(nodeBlocks == nil ? ", the default: runs are independent, so one rank per run scales best" : ""))")
         }
         let began = Date()
-        try runner.run(inputs: inputs) { done, total in
+        try runner.run(inputs: inputs, onNote: { printError($0) }) { done, total in
             if !quiet { print(String(format: "sweep: %d of %d runs done (%.0f s)", done, total, Date().timeIntervalSince(began))) }
         }
         guard lead else { return }

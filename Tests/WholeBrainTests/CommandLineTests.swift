@@ -105,6 +105,33 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(conflict.status != 0 && conflict.err.contains("--no-fic"), conflict.err)
     }
 
+    /// One rule for analyses too short for their windows, in simulate, analyze and sweep alike:
+    /// default windows shrink to fit and stderr says so; a window asked for that does not fit is
+    /// an error before anything runs (simulate used to exit 0 with the analysis skipped).
+    func testShortRunsShrinkDefaultWindowsAndSaySo() throws {
+        let out = path("short")
+        let r = try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "60", "--quiet", "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssert(r.err.contains("note: the simulated BOLD: 83 samples, fewer than the default Welch segment of 256"), r.err)
+        let summary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/summary.json")!) as! [String: Any]
+        let analysis = try XCTUnwrap(summary["analysis"] as? [String: Any])
+        XCTAssertNil(analysis["error"], "\(analysis)")
+        XCTAssertEqual((analysis["welch"] as? [String: Any])?["segment"] as? Int, 83)
+        let explicit = try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "60", "--segment", "100", "--out", path("explicit")])
+        XCTAssertNotEqual(explicit.status, 0)
+        XCTAssert(explicit.err.contains("--segment") && explicit.err.contains("83 samples"), explicit.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("explicit")))
+        let analyzed = try run(["analyze", out + "/bold.npy", "--out", path("short-analysis")])
+        XCTAssertEqual(analyzed.status, 0, analyzed.err)
+        XCTAssert(analyzed.err.contains("83 samples, fewer than the default Welch segment"), analyzed.err)
+        let metrics = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: path("short-analysis") + "/metrics.json")!) as! [String: Any]
+        XCTAssertEqual((metrics["welch"] as? [String: Any])?["segment"] as? Int, 83, "the same rule gives the same windows")
+        let sweepJob = write("short.toml", "model = \"rww\"\ndata = \"\(Fixtures.hcp)\"\nduration = 14.4\ntransient = 1\nmetrics = [\"fc_r\"]\n[[axes]]\nparameter = \"G\"\nvalues = [0.3]\n")
+        let sweep = try run(["sweep", sweepJob, "--out", path("short-sweep"), "--quiet"])
+        XCTAssertEqual(sweep.status, 0, sweep.err)
+        XCTAssert(sweep.err.contains("note: each run's BOLD: 20 samples, fewer than the default Welch segment"), sweep.err)
+    }
+
     func testUserDataInEveryFormat() throws {
         let tvb = try run(["simulate", "--connectome", Fixtures.path("tvb_connectivity.zip"), "--duration", "1.44",
                            "--transient", "0", "--out", path("tvb")])
@@ -235,7 +262,7 @@ final class CommandLineTests: XCTestCase {
         // Too short for the default Welch segment: the message says what would work.
         let short = try run(["analyze", Fixtures.path("matrix.csv"), "--out", path("short")])
         XCTAssertNotEqual(short.status, 0)
-        XCTAssert(short.err.contains("--segment"), short.err)
+        XCTAssert(short.err.contains("at least 4 samples"), short.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("short")))
         let badBand = try run(["analyze", "102311", "--data", Fixtures.hcp, "--bandpass", "0.1", "--out", path("bb")])
         XCTAssert(badBand.err.contains("--bandpass"), badBand.err)
@@ -256,9 +283,9 @@ final class CommandLineTests: XCTestCase {
                          "--G", "0.4", "--epochs", "3", "--duration", "14.4", "--transient", "1", "--checkpoint", "2000", "--out", out])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssert(r.out.contains("epoch   3") && r.out.contains("test FC r"), r.out)
-        let params = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/params.json")!) as! [String: [String: Double]]
-        XCTAssertEqual(params["initial"]?["G"], 0.4)
-        XCTAssertNotEqual(params["fitted"]?["G"], 0.4)
+        let params = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/params.json")!) as! [String: Any]
+        XCTAssertEqual((params["initial"] as? [String: Double])?["G"], 0.4)
+        XCTAssertNotEqual((params["fitted"] as? [String: Double])?["G"], 0.4)
         let history = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(history.count, 4)
         XCTAssert(history[0].hasPrefix("epoch,window,loss,surprise,fc_r,mean_gain,G,sigma"), String(history[0]))
@@ -268,7 +295,7 @@ final class CommandLineTests: XCTestCase {
         try assertReportRebuilds(out)
         // The paper's scheme: windows, every term, gains, priors and a held-out part.
         let full = path("fullfit")
-        let windowed = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G,Ji,sigma,sc-gains",
+        let windowed = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G,Ji,sigma,sc-gains", "--no-fic",
                          "--loss", "surprise,entropy,prior=0.2,timeseries=0.5,spectrum", "--window", "5", "--held-out", "0.25",
                          "--G", "0.4", "--epochs", "2", "--duration", "10.8", "--transient", "1", "--out", full])
         XCTAssertEqual(windowed.status, 0, windowed.err)
@@ -281,6 +308,23 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(gains.rows, 6)
         let summary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: full + "/summary.json")!) as! [String: Any]
         XCTAssertNotNil(summary["test_held_out_fc_r"] as? Double)
+        // params.json names the epoch its values come from; keeping the start point is said aloud.
+        let fullParams = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: full + "/params.json")!) as! [String: Any]
+        let from = try XCTUnwrap(fullParams["fitted_from"] as? [String: Any])
+        XCTAssertEqual(from["point"] as? String, "start of epoch")
+        let kept = try XCTUnwrap(from["kept_initial_values"] as? Bool)
+        let initialValues = fullParams["initial"] as! [String: Double], fittedValues = fullParams["fitted"] as! [String: Double]
+        // (equal up to the last bits of the bounded transforms' round trip)
+        let same = initialValues.keys.allSatisfy { abs(initialValues[$0]! - fittedValues[$0]!) <= 1e-12 * max(1, abs(initialValues[$0]!)) }
+        XCTAssertEqual(kept, same, "\(from)")
+        XCTAssertEqual(windowed.err.contains("warning: the fit kept its starting values"), kept, windowed.err)
+        if !kept { XCTAssert(windowed.err.contains("note: fitted values from the start of epoch"), windowed.err) }
+        // Without held-out data the values are those after the last step: one past history.csv's last row, and labelled so.
+        let lastParams = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/params.json")!) as! [String: Any]
+        XCTAssertEqual((lastParams["fitted_from"] as? [String: Any])?["point"] as? String, "after the last step")
+        XCTAssertNotNil(lastParams["history_values"] as? String)
+        let lastRow = history.last!.split(separator: ",")
+        XCTAssertNotEqual(Double(lastRow[6]), (lastParams["fitted"] as? [String: Double])?["G"], "history holds values before each step")
         // Band-passed fit (whole-run gradients through the filter); a window too short for the band is refused.
         let banded = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G",
                               "--bandpass", "0.01,0.1", "--G", "0.4", "--epochs", "2", "--duration", "14.4", "--transient", "1",

@@ -82,7 +82,7 @@ final class MPITests: XCTestCase {
     /// as two groups of two for two subjects): forward S_E and backward coupling cotangents
     /// exchanged between blocks, the same numbers as the serial fit.
     func testFitSplitIntoNodeBlocksIsIdentical() throws {
-        let common = ["fit", "--data", Fixtures.hcp, "--fit", "G,J_i,sigma,sc-gains", "--loss", "surprise,entropy",
+        let common = ["fit", "--data", Fixtures.hcp, "--fit", "G,J_i,sigma,sc-gains", "--no-fic", "--loss", "surprise,entropy",
                       "--epochs", "2", "--window", "5", "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2",
                       "--checkpoint", "3000", "--quiet"]
         // Uneven blocks too: 80 nodes in three blocks of 26, 27 and 27.

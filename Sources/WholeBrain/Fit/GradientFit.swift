@@ -32,6 +32,11 @@ public enum GradientFit {
         /// G = 0.59 for subject 101309 with J_i = 2, 10% below G* = 0.652, where the sweep
         /// around G* found the smallest FCD distance and the largest metastability.
         public var stability: Double = 0, stabilityTarget: Double = -0.004
+        /// Feedback inhibition control during the fit (target E rate, Hz): every subject's J_i
+        /// are retuned (`FeedbackInhibition.localInhibition`) whenever G, w_plus, J_NMDA, I_0
+        /// or the connection gains move, as Deco et al. (2014) retuned them for every G, and the
+        /// gradient follows them (`FeedbackInhibition.sensitivities`). Nil: J_i stay as given.
+        public var feedbackInhibition: Double?
         /// Ranks per subject: the communicator's P ranks form P / B groups of B; a group's ranks
         /// split each of its subjects' networks into B node blocks (`RWWGradient` over the group).
         public var nodeBlocks = 1
@@ -134,6 +139,12 @@ public enum GradientFit {
         public let priors: ParameterPriors?
         /// True when the held-out score stopped the fit before the last epoch.
         public let stoppedEarly: Bool
+        /// With held-out data, the (0-based) epoch whose starting parameters `spec` holds: the
+        /// one scored best on the held-out part (0: the initial values, nothing the fit did
+        /// improved the held-out score). Nil without held-out data: `spec` holds the values
+        /// after the last ADAM step, one step past the last row of `history` (whose rows hold
+        /// each step's values before its update).
+        public let fittedFromEpochStart: Int?
     }
 
     /// The value of a parameter in a spec.
@@ -254,10 +265,39 @@ public enum GradientFit {
                                                expected: "a band that \(samples) samples at TR \(initial.tr) s can resolve (a longer --window or --duration)")
             }
         }
+        if options.feedbackInhibition != nil, parameters.contains(where: { if case .nodeJI = $0.parameter { return true }; return $0.parameter == .jI }) {
+            throw WholeBrainError.badValue(source: "fitted parameters", value: "J_i", expected: "no J_i while feedback inhibition retunes them (fit without FIC to fit J_i)")
+        }
         func current(_ u: [Double], _ gains: [Double], subject k: Int) throws -> SimulationSpec<ReducedWongWang> {
             let values = zip(parameters, u).map { $0.transform.value($1) }
-            return try spec(subjects[k].spec, with: zip(parameters.map(\.parameter), values).map { ($0, $1) },
-                            weights: subjectGains[k]?.weights(gains))
+            let s = try spec(subjects[k].spec, with: zip(parameters.map(\.parameter), values).map { ($0, $1) },
+                             weights: subjectGains[k]?.weights(gains))
+            guard let rate = options.feedbackInhibition else { return s }
+            let ji = try FeedbackInhibition.localInhibition(parameters: s.model.parameters, weights: s.connectome.weights, targetRate: rate)
+            return try spec(s, with: ji.enumerated().map { (.nodeJI($0), $1) })
+        }
+        /// With live FIC: the gradient asked of the adjoint also covers every node's J_i, which
+        /// `foldFeedback` then carries into the fitted parameters and connection weights.
+        let requested = parameters.map(\.parameter) + (options.feedbackInhibition != nil ? (0..<initial.connectome.regionCount).map { .nodeJI($0) } : [])
+        func foldFeedback(_ gradient: inout [Double], _ weightGradient: inout Matrix?, byParameter: [RWWGradient.Parameter: Double],
+                          spec s: SimulationSpec<ReducedWongWang>) throws {
+            guard let rate = options.feedbackInhibition else { return }
+            let sens = try FeedbackInhibition.sensitivities(parameters: s.model.parameters, weights: s.connectome.weights, rate: rate)
+            let dJ = (0..<s.connectome.regionCount).map { byParameter[.nodeJI($0)] ?? 0 }
+            func dot(_ a: [Double]) -> Double { zip(a, dJ).reduce(0) { $0 + $1.0 * $1.1 } }
+            for q in parameters.indices {
+                switch parameters[q].parameter {
+                case .g: gradient[q] += dot(sens.dG)
+                case .wPlus: gradient[q] += dot(sens.dWPlus)
+                case .jNMDA: gradient[q] += dot(sens.dJNMDA)
+                case .i0: gradient[q] += dot(sens.dI0)
+                default: break
+                }
+            }
+            if var w = weightGradient {
+                for i in 0..<w.rows { for j in 0..<w.columns where s.connectome.weights[i, j] != 0 { w[i, j] += dJ[i] * sens.dWeight } }
+                weightGradient = w
+            }
         }
         let objectives = subjects.map { subject in
             var o = RWWGradient.Objective(empiricalFC: subject.target.fc, empiricalBold: subject.target.bold, surprise: options.surprise,
@@ -297,7 +337,7 @@ public enum GradientFit {
         /// eigenvalue's gradient (beyond the fold: L at the boundary, the last gradient found).
         func stabilityTerm(spec: SimulationSpec<ReducedWongWang>, subject k: Int) throws
             -> (value: Double, derivative: Double, evaluation: StabilityMargin.Evaluation) {
-            let found = try StabilityMargin.evaluate(spec: spec, parameters: parameters.map(\.parameter),
+            let found = try StabilityMargin.evaluate(spec: spec, parameters: requested,
                                                      weightGradient: gainMap != nil)
             // A state far from the last one is another branch: the low state has ended.
             let jumped = found.map { e in lowStates[k].map { last in
@@ -332,25 +372,27 @@ public enum GradientFit {
                     do {
                         let subjectSpec = try current(u, gains, subject: k)
                         let result = try RWWGradient.lossAndGradient(
-                            spec: subjectSpec, objective: objectives[k], parameters: parameters.map(\.parameter),
+                            spec: subjectSpec, objective: objectives[k], parameters: requested,
                             weightGradient: gainMap != nil, checkpointEvery: options.checkpointEvery, from: states[k], steps: steps,
                             communicator: group, workspace: workspace)
                         states[k] = result.end
                         epochBold[k].append(result.bold)
                         var loss = result.loss, terms = result.terms
-                        var gradient = parameters.map { result.gradient[$0.parameter]! }
+                        var byParameter = result.gradient
                         var weightGradient = result.weightGradient
                         if options.stability != 0 {
                             let margin = try stabilityTerm(spec: subjectSpec, subject: k)
                             loss += options.stability * margin.value
                             terms["stability"] = margin.value
                             let scale = options.stability * margin.derivative
-                            for q in parameters.indices { gradient[q] += scale * margin.evaluation.gradient[parameters[q].parameter]! }
+                            for q in requested { byParameter[q, default: 0] += scale * (margin.evaluation.gradient[q] ?? 0) }
                             if var w = weightGradient, let dw = margin.evaluation.weightGradient {
                                 for q in w.values.indices { w.values[q] += scale * dw.values[q] }
                                 weightGradient = w
                             }
                         }
+                        var gradient = parameters.map { byParameter[$0.parameter]! }
+                        try foldFeedback(&gradient, &weightGradient, byParameter: byParameter, spec: subjectSpec)
                         packed += [loss, result.fcCorrelation] + termNames.map { terms[$0]! } + gradient
                             + (subjectGains[k]?.gainGradient(weightGradient: weightGradient!) ?? [])
                     } catch {
@@ -453,6 +495,7 @@ public enum GradientFit {
         if !hasHeldOut { best = u; bestGains = gains }
         return Outcome(spec: try current(best, bestGains, subject: 0), specs: try subjects.indices.map { try current(best, bestGains, subject: $0) },
                        history: history, scores: scores, gains: gainMap.map { $0.gains(bestGains) }, priors: priors,
-                       stoppedEarly: stoppedEarly)
+                       stoppedEarly: stoppedEarly,
+                       fittedFromEpochStart: hasHeldOut ? scores.indices.first { k in scores.allSatisfy { $0.heldOutCorrelation! <= scores[k].heldOutCorrelation! } } : nil)
     }
 }

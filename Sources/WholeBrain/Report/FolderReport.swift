@@ -57,13 +57,15 @@ public enum FolderReport {
         let steps = (history.columns["loss"] ?? []).indices.map { Double($0 + 1) }
         var sections: [(heading: String, body: String)] = []
         let number = { (key: String) in (summary[key] as? Double).map { String(format: "%.3f", $0) } ?? "-" }
+        let fittedFrom: String = ((params["fitted_from"] as? [String: Any])?["description"] as? String).map { "<p>Fitted values: " + SVG.escape($0) + ".</p>" } ?? ""
+        let provenance: String = fittedFrom + regimes(summary)
         sections.append(("Result", SVG.table(header: ["parameter", "initial", "fitted"],
                                              rows: shown.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", fitted[n] ?? .nan)] })
             + "<p>Test FC r \(number("test_fc_r")) (fresh run, new noise, seed \(summary["test_seed"] ?? "-"), whole scan)"
             + (summary["test_held_out_fc_r"] != nil ? ", against the held-out scan \(number("test_held_out_fc_r"))" : "")
             + "; last train FC r \(number("train_fc_r")); \(summary["epochs_run"] ?? "-") epochs, \(steps.count) steps, "
             + String(format: "%.0f s", summary["wall_time_s"] as? Double ?? .nan)
-            + ((summary["stopped_early"] as? Bool) == true ? "; stopped early on the held-out score" : "") + ".</p>"))
+            + ((summary["stopped_early"] as? Bool) == true ? "; stopped early on the held-out score" : "") + ".</p>" + provenance))
         guard let lossIndex = history.names.firstIndex(of: "loss"), let fcIndex = history.names.firstIndex(of: "fc_r") else {
             throw WholeBrainError.badFile(path: folder + "/history.csv", problem: "has no loss or fc_r column")
         }
@@ -87,6 +89,21 @@ public enum FolderReport {
         if let gains = try? NumpyFile.readMatrix(path: folder + "/sc_gains.npy") { fcs += SVG.heatmap(title: "connection gains", gains) }
         sections.append(("Functional connectivity", fcs))
         return SVG.page(title: "WholeBrain fit: \(summary["subject"] as? String ?? "")", sections: sections)
+    }
+
+    /// Where each fitted subject's network started, where the fitted parameters put it and
+    /// where its test run sat (summary.json's "regimes"), plus the fit's warnings.
+    static func regimes(_ summary: [String: Any]) -> String {
+        guard let regimes = summary["regimes"] as? [String: Any], !regimes.isEmpty else { return "" }
+        let rows = regimes.keys.sorted().map { subject -> [String] in
+            let r = regimes[subject] as? [String: Any] ?? [:]
+            let start = r["start"] as? [String: Any] ?? [:], fitted = r["fitted"] as? [String: Any] ?? [:], run = r["test_run"] as? [String: Any] ?? [:]
+            return [subject, start["regime"] as? String ?? "-", (start["G_over_G_star"] as? Double).map { String(format: "%.3f", $0) } ?? "-",
+                    fitted["regime"] as? String ?? "-", run["state"] as? String ?? "-",
+                    (run["mean_rate_E_hz"] as? Double).map { String(format: "%.2f", $0) } ?? "-"]
+        }
+        let notes = (summary["notes"] as? [String] ?? []).map { "<p>\(SVG.escape($0))</p>" }.joined()
+        return SVG.table(header: ["subject", "start regime", "start G/G*", "fitted regime", "test run", "test run mean E rate (Hz)"], rows: rows) + notes
     }
 
     static func continuation(_ folder: String) throws -> String {

@@ -87,4 +87,37 @@ public enum FeedbackInhibition {
         }
         return (0.5 * (lo + hi), crossing.imaginary != 0)
     }
+
+    /// How the FIC J_i move with the parameters, for the chain rule of a fit that retunes them
+    /// as it goes. With num_i = W_E I_0 + I_ext + w_+ J_NMDA S_E + G J_NMDA S_E s_i - x_E and
+    /// J_i = num_i / S_I (s_i = sum_j C_ij; x_E and S_E fixed by the target rate):
+    ///     dJ_i/dG = J_NMDA S_E s_i / S_I,   dJ_i/dw_+ = J_NMDA S_E / S_I,
+    ///     dJ_i/dC_ij = G J_NMDA S_E / S_I (every j),
+    ///     dJ_i/dJ_NMDA = (w_+ + G s_i) S_E / S_I - num_i dS_I/dJ_NMDA / S_I^2,
+    ///     dJ_i/dI_0 = W_E / S_I - num_i dS_I/dI_0 / S_I^2,
+    /// where S_I solves S_I = tau_I gamma_I H_I(W_I I_0 + J_NMDA S_E - S_I), so by implicit
+    /// differentiation dS_I/dtheta = tau_I gamma_I H_I' dx_I/dtheta / (1 + tau_I gamma_I H_I').
+    public struct Sensitivities: Sendable {
+        public let dG: [Double], dWPlus: [Double], dJNMDA: [Double], dI0: [Double]
+        /// dJ_i/dC_ij, the same for every i and j.
+        public let dWeight: Double
+    }
+
+    public static func sensitivities(parameters p: ReducedWongWang.Parameters, weights: Matrix, rate: Double) throws -> Sensitivities {
+        let (xE, sE, sI) = try targetState(parameters: p, rate: rate)
+        let xI = p.wI * p.i0 + p.jNMDA * sE - sI
+        let k = p.tauI * p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
+        let dSIdJNMDA = k * sE / (1 + k), dSIdI0 = k * p.wI / (1 + k)
+        var dG: [Double] = [], dWPlus: [Double] = [], dJNMDA: [Double] = [], dI0: [Double] = []
+        for i in 0..<weights.rows {
+            var strength = 0.0
+            for j in 0..<weights.columns { strength += weights[i, j] }
+            let num = p.wE * p.i0 + p.iExt + p.wPlus * p.jNMDA * sE + p.g * p.jNMDA * sE * strength - xE
+            dG.append(p.jNMDA * sE * strength / sI)
+            dWPlus.append(p.jNMDA * sE / sI)
+            dJNMDA.append((p.wPlus + p.g * strength) * sE / sI - num * dSIdJNMDA / (sI * sI))
+            dI0.append(p.wE / sI - num * dSIdI0 / (sI * sI))
+        }
+        return Sensitivities(dG: dG, dWPlus: dWPlus, dJNMDA: dJNMDA, dI0: dI0, dWeight: p.g * p.jNMDA * sE / sI)
+    }
 }

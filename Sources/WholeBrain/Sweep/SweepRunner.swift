@@ -81,20 +81,21 @@ public struct SweepRunner {
     }
 
     /// Runs every missing point; `progress` gets (runs started, total) on rank 0.
-    public func run(inputs: SimulationInputs, progress: ((Int, Int) -> Void)? = nil) throws {
+    /// Runs every pending point; `progress` gets (runs done or handed out, total), `onNote`
+    /// the lines a user should see (e.g. analysis windows shrunk to fit the runs).
+    public func run(inputs: SimulationInputs, onNote: ((String) -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         let points = spec.points
         try FileManager.default.createDirectory(atPath: folder + "/points", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: partsFolder, withIntermediateDirectories: true)
         let done = try completedPoints()
         let pending = points.indices.filter { !done.contains($0) }
         let modelType = try ModelCatalog.named(spec.model)
-        var options = AnalysisOptions(tr: spec.tr)
-        options.bandPass = spec.bandpass
+        var base = AnalysisOptions(tr: spec.tr)
+        base.bandPass = spec.bandpass
         let samples = Int((spec.duration / spec.tr + 1e-9).rounded(.down))
-        options.fcdWindow = min(options.fcdWindow, max(samples / 4, 3))
-        options.fcdStep = max(1, min(options.fcdStep, options.fcdWindow / 2))
-        options.welch.segmentLength = min(options.welch.segmentLength, samples)
-        options.welch.overlap = min(options.welch.overlap, options.welch.segmentLength / 2)
+        // The rule simulate and analyze follow: default windows shrink to fit, and say so.
+        let (options, notes) = try base.fitted(toSamples: samples, source: "each run's BOLD")
+        if communicator.rank == 0 { for note in notes { onNote?("note: " + note) } }
         let empirical = try inputs.empiricalBold.map { try BoldAnalysis.analyze(regionsByTime: $0, source: spec.subject, options: options) }
         if let empirical, communicator.rank == 0 {
             try SweepRunner.writeAtomically(SweepRunner.spectrum(empirical), to: folder + "/empirical_psd.npy")

@@ -1,0 +1,60 @@
+import XCTest
+import WholeBrain
+
+/// Fits with feedback inhibition retuned as the parameters move: how the FIC J_i move with
+/// each parameter, and the fit's whole gradient (through the J_i), against central finite
+/// differences.
+final class FeedbackFitTests: XCTestCase {
+    func testSensitivitiesMatchFiniteDifferences() throws {
+        let weights = try smallConnectome(6).weights
+        var p = ReducedWongWang.Parameters()
+        p.g = 0.4
+        let sens = try FeedbackInhibition.sensitivities(parameters: p, weights: weights, rate: 3)
+        func ji(_ change: (inout ReducedWongWang.Parameters) -> Void, weights w: Matrix? = nil) throws -> [Double] {
+            var q = p
+            change(&q)
+            return try FeedbackInhibition.localInhibition(parameters: q, weights: w ?? weights, targetRate: 3)
+        }
+        let h = 1e-6
+        for (name, analytic, path) in [("G", sens.dG, \ReducedWongWang.Parameters.g), ("w_plus", sens.dWPlus, \.wPlus),
+                                       ("J_NMDA", sens.dJNMDA, \.jNMDA), ("I_0", sens.dI0, \.i0)] {
+            let up = try ji { $0[keyPath: path] += h }, down = try ji { $0[keyPath: path] -= h }
+            for i in 0..<6 { XCTAssertEqual(analytic[i], (up[i] - down[i]) / (2 * h), accuracy: 1e-6 * max(1, abs(analytic[i])), "\(name), node \(i)") }
+        }
+        var wUp = weights, wDown = weights
+        wUp[2, 4] += h; wDown[2, 4] -= h
+        let up = try ji({ _ in }, weights: wUp), down = try ji({ _ in }, weights: wDown)
+        XCTAssertEqual(sens.dWeight, (up[2] - down[2]) / (2 * h), accuracy: 1e-6 * sens.dWeight)
+        XCTAssertEqual(up[3], down[3], "a weight moves only its target's J_i")
+    }
+
+    /// The gradient a fit records for its first step, with J_i retuned at every evaluation,
+    /// equals the central difference of the loss it records (same noise, fixed seed).
+    func testFitGradientThroughRetunedInhibitionMatchesFiniteDifferences() throws {
+        let connectome = try smallConnectome(6)
+        let empirical = FunctionalConnectivity.pearson(regionsByTime: Matrix(rows: 6, columns: 40, values: (0..<240).map { sin(0.37 * Double($0)) + cos(0.11 * Double($0 * $0 % 17)) }))
+        func first(g: Double, wPlus: Double, i0: Double) throws -> GradientFit.Step {
+            var p = ReducedWongWang.Parameters()
+            p.g = g; p.wPlus = wPlus; p.i0 = i0
+            let ji = try FeedbackInhibition.localInhibition(parameters: p, weights: connectome.weights, targetRate: 3)
+            let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: ["J_i": ji], connectome: connectome,
+                                          noise: NoiseSpec(sigma: 0.003), dt: 0.1, duration: 6, transient: 0.5, tr: 0.2, conductionSpeed: 5, seed: 3)
+            var options = GradientFit.Options(parameters: [(.g, .bounded(0, 10)), (.wPlus, .bounded(0, 3)), (.i0, .bounded(0, 1))],
+                                              surprise: 1, epochs: 1, learningRate: 1e-9)
+            options.feedbackInhibition = 3
+            return try GradientFit.fit(spec: spec, empiricalFC: empirical, options: options).history[0]
+        }
+        let base = (g: 0.3, wPlus: 1.4, i0: 0.382)
+        let step = try first(g: base.g, wPlus: base.wPlus, i0: base.i0)
+        let h = 1e-6
+        let fdG = (try first(g: base.g + h, wPlus: base.wPlus, i0: base.i0).loss - first(g: base.g - h, wPlus: base.wPlus, i0: base.i0).loss) / (2 * h)
+        let fdW = (try first(g: base.g, wPlus: base.wPlus + h, i0: base.i0).loss - first(g: base.g, wPlus: base.wPlus - h, i0: base.i0).loss) / (2 * h)
+        let fdI = (try first(g: base.g, wPlus: base.wPlus, i0: base.i0 + h).loss - first(g: base.g, wPlus: base.wPlus, i0: base.i0 - h).loss) / (2 * h)
+        for (analytic, fd, name) in zip3(step.gradient, [fdG, fdW, fdI], ["G", "w_plus", "I_0"]) {
+            XCTAssertEqual(analytic, fd, accuracy: 1e-5 * max(abs(fd), 1e-3), name)
+        }
+        XCTAssertGreaterThan(abs(fdG), 1e-4, "the loss moves with G, so the check means something")
+    }
+
+    func zip3<A, B, C>(_ a: [A], _ b: [B], _ c: [C]) -> [(A, B, C)] { (0..<min(a.count, b.count, c.count)).map { (a[$0], b[$0], c[$0]) } }
+}
