@@ -323,20 +323,30 @@ if !arguments.contains("--skip-fit") {
                       note: String(format: "(checkpoints every 10 000 steps; %.0f s wall; the whole trajectory would need about %.0f MiB)",
                                    parts[0], 3_050_000.0 * 80 * 8 * 5 / 1_048_576)))
     }
-    var p = ReducedWongWang.Parameters()
-    p.g = 1
-    let fitSpec = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: sc, duration: 30, transient: 5, seed: 1)
+    // The default operating point (feedback inhibition at 3 Hz, G = 0.9 G*, the regime), as
+    // simulate and fit find it before they start.
+    let t00 = DispatchTime.now().uptimeNanoseconds
+    let point = try RWWOperatingPoint.resolve(parameters: .init(), weights: sc.weights, ficRate: 3, g: nil)
+    report(Figure(name: "default operating point, N=80 (G* of the FIC network, regime)",
+                  value: String(format: "%.2f s", Double(DispatchTime.now().uptimeNanoseconds - t00) / 1e9),
+                  note: String(format: "(101309: G* %.4f, G %.4f, regime %@)", point.criticalCoupling ?? .nan, point.parameters.g, point.regime.rawValue)))
+    let fitSpec = try SimulationSpec(model: ReducedWongWang(parameters: point.parameters), nodeParameters: ["J_i": point.nodeJI!],
+                                     connectome: sc, duration: 30, transient: 5, seed: 1)
     let bold = try hcp.boldTimeCourses(subject: "101309")
     let t0 = DispatchTime.now().uptimeNanoseconds
+    var fitOptions = GradientFit.Options(parameters: [(.g, .bounded(0, 10))], connectionGains: true, epochs: 6,
+                                         learningRate: 0.02, checkpointEvery: 3000)
+    fitOptions.feedbackInhibition = 3
     let outcome = try GradientFit.fit(spec: fitSpec, target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: bold)),
-                                      options: GradientFit.Options(parameters: [(.g, .bounded(0, 10))], connectionGains: true, epochs: 6,
-                                                                   learningRate: 0.05, checkpointEvery: 3000))
+                                      options: fitOptions)
     let testSpec = try GradientFit.spec(outcome.spec, with: [], seed: 1001, duration: Double(bold.columns) * 0.72)
-    let testFC = FunctionalConnectivity.pearson(timeByRegions: try NetworkSimulator(spec: testSpec).run().bold)
+    let testRun = try NetworkSimulator(spec: testSpec).run()
+    let testFC = FunctionalConnectivity.pearson(timeByRegions: testRun.bold)
     let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     report(Figure(name: "fit with the demo settings, one subject", value: String(format: "%.0f s", wall),
-                  note: String(format: "(101309, G + connection gains, 6 epochs of 30 s, plus an 864 s test run; test FC r %.3f)",
-                               FunctionalConnectivity.similarity(testFC, FunctionalConnectivity.pearson(regionsByTime: bold)))))
+                  note: String(format: "(101309, G + connection gains from 0.9 G* with FIC retuned, 6 epochs of 30 s, plus an 864 s test run; test FC r %.3f, test run mean E rate %.2f Hz)",
+                               FunctionalConnectivity.similarity(testFC, FunctionalConnectivity.pearson(regionsByTime: bold)),
+                               RWWOperatingPoint.Activity(regionRates: testRun.meanObservables[0]).meanRate)))
 }
 
 // 6. N = 1000 synthetic, dense and 10 % sparse.

@@ -13,6 +13,13 @@ struct FitCommand: ParsableCommand {
         BOLD) and ADAM on smoothly bounded parameters: G in (0, 10), w_plus and J_i in (0, 3), \
         J_NMDA and I_0 in (0, 1), sigma > 0, connection gains > 0 (symmetric, start at 1).
 
+        The start is the default operating point of `simulate`: feedback inhibition control \
+        (J_i per region for 3 Hz at the fixed point, retuned whenever G, w_plus, J_NMDA, I_0 or \
+        the gains move, the gradient going through them) and G = 0.9 G*; stderr says the \
+        starting regime. --no-fic keeps a uniform J_i (fit it with --fit J_i) and starts at G = 1. \
+        params.json says which epoch the fitted values come from; a fit that keeps its start \
+        point or ends in the saturated high-activity state says so on stderr and in the report.
+
         Loss terms (--loss NAME[=WEIGHT],...; defaults are the paper's ratios divided by 10):
           surprise=1      -log(0.5 + 0.5 r), r = correlation of simulated and empirical FC
           entropy=0.01    mean of s log s + (1-s) log(1-s) over S_E and (half) S_I samples
@@ -20,8 +27,9 @@ struct FitCommand: ParsableCommand {
           timeseries=1    1 - mean regional correlation with the empirical BOLD (same noise only)
           spectrum=1      squared distance of normalised BOLD periodograms
           stability=1     ((lambda - lambda*) / lambda*)^2, lambda the leading eigenvalue of the
-                          low-activity state (1/ms), lambda* = --stability-target: keeps the
-                          network just below the point where that state loses stability
+                          low-activity state (1/ms), lambda* = --stability-target (default: its
+                          value at the start): keeps the network as far below the point where
+                          that state loses stability as it started
 
         Several subjects (--subject A,B,C or all) make one group-level fit: shared parameters, \
         the loss averaged over subjects. Under mpirun or srun the subjects are spread over the \
@@ -41,8 +49,8 @@ struct FitCommand: ParsableCommand {
         continues a killed fit.
 
         Examples:
-          wholebrain fit --data data/hcp --subject 101309 --epochs 20 --fit G,J_i,sigma --out runs/fit1
-          wholebrain fit --subject 101309 --fit G,wplus,Ji,sigma,sc-gains --window 20 \\
+          wholebrain fit --data data/hcp --subject 101309 --duration 60 --epochs 20 --fit G,sc-gains --out runs/fit1
+          wholebrain fit --subject 101309 --fit G,wplus,sigma,sc-gains --window 20 \\
               --loss surprise,entropy,prior --held-out 0.2 --out runs/fit2
           wholebrain fit --connectome w.npy --lengths l.npy --bold runs/sim/bold.npy --tr 0.72 --out runs/back
         """)
@@ -55,7 +63,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("What to fit: G, w_plus (wplus), J_i (Ji), J_NMDA, I_0, sigma, node-J_i (one J_i per node), sc-gains.", valueName: "list")) var fit: String = "G"
     @Option(help: ArgumentHelp("Loss terms with optional weights: surprise, entropy, prior, timeseries, spectrum, stability.", valueName: "list")) var loss: String = "surprise"
     @Option(help: ArgumentHelp("TRs per window (one ADAM step per window); default: whole-run gradients.", valueName: "TRs")) var window: Int?
-    @Option(help: ArgumentHelp("Target leading eigenvalue (1/ms, negative) of the low-activity state for the stability term.", valueName: "lambda")) var stabilityTarget: Double = -0.004
+    @Option(help: ArgumentHelp("Target leading eigenvalue (1/ms, negative) of the low-activity state for the stability term (default: its value at the start, so the fit keeps the margin below G* it starts with).", valueName: "lambda")) var stabilityTarget: Double?
     @Option(help: "Epochs (passes over the run).") var epochs: Int = 20
     @Option(help: "ADAM learning rate.") var lr: Double = 0.05
     @Option(help: ArgumentHelp("Clip the gradient to this norm.", valueName: "norm")) var clip: Double?
@@ -167,7 +175,12 @@ struct FitCommand: ParsableCommand {
             print("fit: \(world.size) ranks as \(groups) group\(groups == 1 ? "" : "s") of \(nodeBlocks) rank\(nodeBlocks == 1 ? "" : "s") (--node-blocks \(nodeBlocks)): subject k goes to group k mod \(groups)"
                   + (nodeBlocks > 1 ? ", and each subject's network is split into \(nodeBlocks) node blocks" : ""))
         }
-        options.stabilityTarget = stabilityTarget
+        // The stability term's target: given, or the first subject's starting low state's eigenvalue.
+        if let stabilityTarget {
+            options.stabilityTarget = stabilityTarget
+        } else if let low = prepared[0].start.stableStates.first(where: { $0.meanRate <= RWWOperatingPoint.highRate }) {
+            options.stabilityTarget = low.leading.real
+        }
         options.bandPass = try band()
         // Feedback inhibition follows G, w_plus, J_NMDA, I_0 and the gains as they move, unless
         // the fit moves the J_i themselves (node-J_i: FIC gives their start only).

@@ -18,12 +18,21 @@ struct SimulateCommand: ParsableCommand {
         Balloon-Windkessel BOLD is sampled every TR. Units: dt and --save-states in ms; \
         --duration, --transient and --tr in s; --speed in m/s.
 
-        Writes into --out: bold.npy (time x regions, float64), fc.npy, states.npy (with \
-        --save-states) and summary.json (parameters, seed, versions, wall time, fc_correlation to \
-        the subject's and the group's empirical FC). Nothing is written if anything fails.
+        rww runs at a physiological operating point by default: feedback inhibition control \
+        (Deco et al. 2014) sets J_i per region so that every excitatory population fires at 3 Hz \
+        at the fixed point, and G = 0.9 G*, G* being where that state loses stability (stability \
+        analysis of the network, `wholebrain stability`). stderr and summary.json ("regime") say \
+        the regime of the noise-free network (low, high or bistable), G* and G/G*, and where the \
+        run sat (mean and range of the regions' E rates); a run in the saturated high-activity \
+        state warns. --no-fic restores a uniform J_i and G = 2 (the saturated state).
+
+        Writes into --out: bold.npy (time x regions, float64), fc.npy, fic_J_i.npy (rww with \
+        FIC), states.npy (with --save-states) and summary.json (parameters, seed, versions, wall \
+        time, regime, fc_correlation to the subject's and the group's empirical FC, and the BOLD \
+        analysis). Nothing is written if anything fails.
 
         Example:
-          wholebrain simulate --data data/hcp --subject 101309 --duration 300 --G 2.0 --seed 1 --out runs/sim1
+          wholebrain simulate --data data/hcp --subject 101309 --duration 300 --seed 1 --out runs/sim1
           wholebrain simulate --model wc --parameter-set brainpy --integrator heun --coupling diffusive --noise ou --out runs/wc
         `wholebrain models NAME` lists a model's parameters for --set.
         """)
@@ -161,10 +170,12 @@ struct SimulateCommand: ParsableCommand {
             warning = RWWOperatingPoint.warning(for: activity)
             if let ji = operatingPoint.nodeJI {
                 try folder.write("fic_J_i.npy", bytes: NumpyFile.encode(values: ji, shape: [ji.count]))
-                // J_i is per region here: the uniform value would mislead.
-                var parameters: [String: Any] = run.parameters
-                parameters["J_i"] = "per region, fic_J_i.npy"
+                // J_i is per region here: the uniform value would mislead, so it moves to node_parameters.
+                var parameters = run.parameters
+                parameters["J_i"] = nil
                 extra["parameters"] = parameters
+                extra["node_parameters"] = ["J_i": ["file": "fic_J_i.npy", "min": ji.min() ?? 0, "max": ji.max() ?? 0,
+                                                    "mean": ji.reduce(0, +) / Double(max(ji.count, 1)), "unit": "nA"]]
             }
         }
         let summary = try SimulationOutputs.write(run: run, inputs: inputs, analysis: analysisOptions, extra: extra, to: folder)
@@ -242,8 +253,16 @@ struct SimulateCommand: ParsableCommand {
                                            expected: "the rww model (feedback inhibition sets its J_i)")
         }
         let estimatedSteps = try modelType.validate(request)
-        // The recorded BOLD's length decides the analysis windows (one rule for every command).
-        let analysisOptions = try analysis.options(tr: tr, samples: Int((duration / tr + 1e-9).rounded(.down)), source: "the simulated BOLD")
+        // The recorded BOLD's length decides the analysis windows (one rule for every command);
+        // a run too short for any spectrum is simulated without the analysis, and says so.
+        let samples = Int((duration / tr + 1e-9).rounded(.down))
+        let analysisOptions: AnalysisOptions?
+        if samples < 4 {
+            printError("note: the simulated BOLD has \(samples) samples, fewer than the 4 a spectrum needs: no BOLD analysis in summary.json")
+            analysisOptions = nil
+        } else {
+            analysisOptions = try analysis.options(tr: tr, samples: samples, source: "the simulated BOLD")
+        }
         return (modelType, request, inputs, analysisOptions, estimatedSteps, operatingPoint)
     }
 
