@@ -83,6 +83,14 @@ struct FitOutputs {
                                   "mean": offDiagonal.reduce(0, +) / Double(max(offDiagonal.count, 1))]
             try folder.write("sc_gains.npy", bytes: NumpyFile.encode(gains))
         }
+        if startPoints[0].ficRate != nil {
+            // The J_i feedback inhibition gives at the fitted parameters (first subject), nA.
+            let ji = outcome.spec.nodeParameters[0]
+            try folder.write("fic_J_i.npy", bytes: NumpyFile.encode(values: ji, shape: [ji.count]))
+            params["J_i_per_region"] = ["file": "fic_J_i.npy", "min": ji.min() ?? 0, "max": ji.max() ?? 0,
+                                        "source": chosen.contains { if case .nodeJI = $0 { return true } else { return false } }
+                                            ? "fitted (node-J_i), started from feedback inhibition" : "feedback inhibition at the fitted parameters"]
+        }
         try folder.write("params.json", bytes: try SimulationOutputs.json(params))
         let termNames = Array(Set(history.flatMap { $0.terms.keys })).sorted()
         var csv = "epoch,window,loss," + termNames.joined(separator: ",") + (termNames.isEmpty ? "" : ",") + "fc_r,mean_gain,"

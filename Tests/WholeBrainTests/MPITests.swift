@@ -98,6 +98,16 @@ final class MPITests: XCTestCase {
                                "\(file): \(subjects) on \(ranks) ranks in groups of \(blocks)")
             }
         }
+        // The default: feedback inhibition retuned as G and the gains move, its chain rule split too.
+        let fic = ["fit", "--data", Fixtures.hcp, "--subject", "101309", "--fit", "G,sc-gains", "--epochs", "2", "--window", "5",
+                   "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2", "--checkpoint", "3000", "--quiet"]
+        XCTAssertEqual(try run(ranks: 0, fic + ["--out", path("fic-serial")]).status, 0)
+        let ficSplit = try run(ranks: 2, fic + ["--node-blocks", "2", "--out", path("fic-np2")])
+        XCTAssertEqual(ficSplit.status, 0, ficSplit.err)
+        for file in ["params.json", "history.csv", "sc_gains.npy", "fic_J_i.npy"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: path("fic-np2") + "/" + file), FileManager.default.contents(atPath: path("fic-serial") + "/" + file),
+                           "\(file): FIC fit on 2 ranks in node blocks")
+        }
         let bad = try run(ranks: 2, common + ["--subject", "101309", "--node-blocks", "3", "--out", path("badblocks")])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssert(bad.err.contains("--node-blocks") && bad.err.contains("divisor"), bad.err)

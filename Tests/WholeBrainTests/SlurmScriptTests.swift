@@ -59,4 +59,21 @@ final class SlurmScriptTests: XCTestCase {
         let badRun = try CommandLineTests.launch(["slurm", "submit", bad, "--out", out, "--dry-run"])
         XCTAssert(badRun.err.contains("fit.epoch") && badRun.err.contains("epochs"), badRun.err)
     }
+
+    /// A job spec turns `fic = false` into --no-fic (feedback inhibition is on by default) and
+    /// passes the operating-point keys through.
+    func testFitJobSpecFeedbackInhibitionKeys() throws {
+        let path = NSTemporaryDirectory() + "wholebrain-fitspec-\(getpid()).toml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        FileManager.default.createFile(atPath: path, contents: Data("""
+            subjects = ["101309"]
+            [fit]
+            fit = "G,J_i"
+            fic = false
+            critical_fraction = 0.8
+            """.utf8))
+        let spec = try FitJobSpec(path: path) { _ in ["101309"] }
+        XCTAssert(spec.fitArguments.contains("--no-fic"), "\(spec.fitArguments)")
+        XCTAssertEqual(spec.fitArguments.suffix(from: spec.fitArguments.firstIndex(of: "--critical-fraction")!).dropFirst().first, "0.8")
+    }
 }

@@ -29,7 +29,8 @@ public struct FitJobSpec: Sendable {
     }
 
     static let fitKeys = ["fit", "loss", "window", "epochs", "lr", "clip", "held_out", "patience", "prior_floor", "duration",
-                          "transient", "tr", "G", "sigma", "speed", "seed", "checkpoint", "bandpass", "fic", "test_duration"]
+                          "transient", "tr", "G", "sigma", "speed", "seed", "checkpoint", "bandpass", "fic", "test_duration",
+                          "no_fic", "critical_fraction", "stability_target"]
     static let slurmKeys = ["partition", "time", "memory", "account", "ranks_per_task", "cpus_per_task", "modules"]
 
     public init(path: String, knownSubjects: (String) throws -> [String]) throws {
@@ -63,7 +64,9 @@ public struct FitJobSpec: Sendable {
                 switch t[key]! {
                 case let .string(s): arguments += [flag, s]
                 case let .number(x): arguments += [flag, x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)]
-                case let .bool(b): if b { arguments.append(flag) }
+                case let .bool(b):
+                    // fic = false: no feedback inhibition (it is on by default).
+                    if key == "fic" { if !b { arguments.append("--no-fic") } } else if b { arguments.append(flag) }
                 default: throw fail("fit.\(key)", "\(t[key]!)", "a string, number or true/false")
                 }
             }
