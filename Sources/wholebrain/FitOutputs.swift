@@ -36,6 +36,8 @@ struct FitOutputs {
                 outcome.scores.count, false)
     }
 
+    func windowSuffix(_ window: Int) -> String { command.window == nil ? "" : ", window \(window + 1)" }
+
     /// Lines for stderr: which epoch the values come from, and any saturated state.
     func notes() -> [String] {
         var lines: [String] = []
@@ -44,6 +46,12 @@ struct FitOutputs {
             lines.append("warning: the fit kept its starting values: " + from.description + " (try more epochs, a smaller --lr or a longer --duration)")
         } else if outcome.fittedFromEpochStart != nil {
             lines.append("note: fitted values from " + from.description)
+        } else if let best = outcome.history.indices.min(by: { outcome.history[$0].loss < outcome.history[$1].loss }),
+                  best != outcome.history.count - 1 {
+            // Without held-out data the values are the last step's; say when an earlier step had a lower training loss.
+            let h = outcome.history[best], last = outcome.history[outcome.history.count - 1]
+            lines.append(String(format: "note: the training loss was lowest at epoch %d%@ (%.4f, FC r %.3f), not at the last step (%.4f); the fitted values are the last step's (--held-out F keeps the epoch that scores best on data left out of the fit)",
+                                h.epoch + 1, windowSuffix(h.window), h.loss, h.fcCorrelation, last.loss))
         }
         for (k, activity) in testActivities.enumerated() {
             let name = subjects[k].inputs.subject ?? "user data"

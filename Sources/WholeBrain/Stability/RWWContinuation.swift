@@ -185,14 +185,16 @@ public struct RWWContinuation {
     public struct Curve: Sendable {
         public var points: [Point]
         public var bifurcations: [Bifurcation]
-        /// Why it stopped: "end of range", "left the unit square", "step limit", "no convergence".
+        /// Why it stopped: "end of range", "left the unit square", "joined another branch",
+        /// "step limit", "no convergence" or "singular Jacobian".
         public var ended: String
     }
 
     /// Follows the curve through `start` with dp/ds of sign `direction` until the parameter
     /// leaves `range`, the state leaves [0, 1], or `maxPoints` points; steps of at most
-    /// (range width) / `steps` in the weighted norm. `stopNear` ends the curve when it comes
-    /// back within 1e-3 of a point of another curve (the two join).
+    /// (range width) / `steps` in the weighted norm. `stopNear` ends the curve when it runs
+    /// along another curve (three points in a row within 1e-3 of its points: the two join);
+    /// crossing it once, as at a branch point, is passing through.
     public func follow(from start: Point, direction: Double, over range: ClosedRange<Double>, steps: Int = 80,
                        maxPoints: Int = 2000, stopNear other: [Point] = []) throws -> Curve {
         let width = range.upperBound - range.lowerBound
