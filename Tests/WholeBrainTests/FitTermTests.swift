@@ -56,8 +56,10 @@ final class FitTermTests: XCTestCase {
     func testWindowGradientOfAllTermsMatchesFiniteDifferences() throws {
         let base = try spec()
         let empiricalBold = wave(5, base.sampleCount, 1.3)
-        let objective = RWWGradient.Objective(empiricalFC: FunctionalConnectivity.pearson(regionsByTime: empiricalBold),
+        var objective = RWWGradient.Objective(empiricalFC: FunctionalConnectivity.pearson(regionsByTime: empiricalBold),
                                               empiricalBold: empiricalBold, surprise: 1, entropy: 0.3, timeSeries: 0.5, spectrum: 2)
+        objective.regime = 0.7
+        objective.regimeTarget = 0.161
         let startStep = base.transientSteps + 10 * base.stepsPerTR, window = 20 * base.stepsPerTR
         func evaluate(_ s: SimulationSpec<ReducedWongWang>, weights: Bool = false, parameters: [RWWGradient.Parameter] = []) throws
             -> RWWGradient.Result {
@@ -66,7 +68,8 @@ final class FitTermTests: XCTestCase {
                                                    checkpointEvery: 700, from: start, steps: window)
         }
         let result = try evaluate(base, weights: true, parameters: [.g, .jI, .sigma, .nodeJI(3)])
-        XCTAssertEqual(Set(result.terms.keys), ["surprise", "entropy", "timeseries", "spectrum"])
+        XCTAssertEqual(Set(result.terms.keys), ["surprise", "entropy", "timeseries", "spectrum", "regime"])
+        XCTAssertGreaterThan(result.terms["regime"]!, 0)
         XCTAssertEqual(result.bold.rows, 20)
         XCTAssertEqual(result.end.step, startStep + window)
         // The gradient holds the window's starting state fixed, so perturb the parameters only

@@ -45,6 +45,12 @@ public enum RWWGradient {
         /// Band-pass (Hz) applied to the simulated BOLD before the BOLD terms (the empirical
         /// data are expected filtered the same way); the gradient goes back through it.
         public var bandPass: (low: Double, high: Double)?
+        /// Weight of the regime term: the mean over BOLD samples and regions of
+        /// ((S_E - S_E*) / S_E*)^2, S_E* = `regimeTarget` (the FIC state's S_E: 0.161 at 3 Hz).
+        /// It keeps the run near the low-activity state feedback inhibition designs: slow
+        /// fluctuations cost little (0.003 at a 5% spread), an excursion to the high state a lot
+        /// (2.3 at S_E = 0.4). Zero switches it off.
+        public var regime = 0.0, regimeTarget = 0.161
 
         public init(empiricalFC: Matrix, empiricalBold: Matrix? = nil, surprise: Double = 1, entropy: Double = 0,
                     timeSeries: Double = 0, spectrum: Double = 0) {
@@ -193,21 +199,30 @@ public enum RWWGradient {
         var boldCotangent: [Int: [Double]] = [:]
         var stateCotangent: [Int: (e: [Double], i: [Double])] = [:]
         let count = Double(sampleSteps.count * n)
-        var entropy = 0.0
+        var entropy = 0.0, regime = 0.0
+        let target = objective.regimeTarget
         for (row, b) in sampleSteps.enumerated() {
             boldCotangent[b] = (0..<n).map { cotangent[$0, row] }
-            if objective.entropy != 0 {
+            if objective.entropy != 0 || objective.regime != 0 {
                 var ge = [Double](repeating: 0, count: n), gi = ge
                 for i in 0..<n {
-                    let he = BoldFitTerms.negativeEntropy(samples[b]!.sE[i]), hi = BoldFitTerms.negativeEntropy(samples[b]!.sI[i])
-                    entropy += (he.value + 0.5 * hi.value) / count
-                    ge[i] = objective.entropy * he.derivative / count
-                    gi[i] = objective.entropy * 0.5 * hi.derivative / count
+                    if objective.entropy != 0 {
+                        let he = BoldFitTerms.negativeEntropy(samples[b]!.sE[i]), hi = BoldFitTerms.negativeEntropy(samples[b]!.sI[i])
+                        entropy += (he.value + 0.5 * hi.value) / count
+                        ge[i] += objective.entropy * he.derivative / count
+                        gi[i] += objective.entropy * 0.5 * hi.derivative / count
+                    }
+                    if objective.regime != 0 {
+                        let d = (samples[b]!.sE[i] - target) / target
+                        regime += d * d / count
+                        ge[i] += objective.regime * 2 * d / target / count
+                    }
                 }
                 stateCotangent[b] = (ge, gi)
             }
         }
         if objective.entropy != 0 { terms["entropy"] = entropy; loss += objective.entropy * entropy }
+        if objective.regime != 0 { terms["regime"] = regime; loss += objective.regime * regime }
         // ---- backward, segment by segment from the end.
         var accumulators = Accumulators(n: n, edges: problem.edgeSource.count)
         var carry = Carry(n: n, maxDelay: problem.maxDelay)
