@@ -57,4 +57,40 @@ final class FeedbackFitTests: XCTestCase {
     }
 
     func zip3<A, B, C>(_ a: [A], _ b: [B], _ c: [C]) -> [(A, B, C)] { (0..<min(a.count, b.count, c.count)).map { (a[$0], b[$0], c[$0]) } }
+
+    /// Connection weights: the adjoint's weight gradient plus the part through the retuned J_i
+    /// (`GradientFit.foldRetunedInhibition`) against central differences of the loss with J_i
+    /// retuned to the perturbed weights; J_NMDA likewise.
+    func testWeightAndNMDAGradientsThroughRetunedInhibitionMatchFiniteDifferences() throws {
+        let base = try smallConnectome(6)
+        let empirical = FunctionalConnectivity.pearson(regionsByTime: Matrix(rows: 6, columns: 40, values: (0..<240).map { cos(0.29 * Double($0)) + sin(0.07 * Double($0 * $0 % 13)) }))
+        let objective = RWWGradient.Objective(empiricalFC: empirical)
+        func spec(weights: Matrix, jNMDA: Double = 0.15) throws -> SimulationSpec<ReducedWongWang> {
+            var p = ReducedWongWang.Parameters()
+            p.g = 0.3; p.jNMDA = jNMDA
+            let ji = try FeedbackInhibition.localInhibition(parameters: p, weights: weights, targetRate: 3)
+            return try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: ["J_i": ji],
+                                      connectome: try Connectome(weights: weights, lengths: base.lengths),
+                                      noise: NoiseSpec(sigma: 0.003), dt: 0.1, duration: 6, transient: 0.5, tr: 0.2, conductionSpeed: 5, seed: 5)
+        }
+        let s = try spec(weights: base.weights)
+        let parameters: [RWWGradient.Parameter] = [.jNMDA] + (0..<6).map { .nodeJI($0) }
+        let result = try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: parameters, weightGradient: true)
+        var gradient = [result.gradient[.jNMDA]!]
+        var weights = result.weightGradient
+        try GradientFit.foldRetunedInhibition(into: &gradient, parameters: [.jNMDA], weightGradient: &weights, byParameter: result.gradient, spec: s, rate: 3)
+        func loss(_ s: SimulationSpec<ReducedWongWang>) throws -> Double {
+            try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: []).loss
+        }
+        let h = 1e-6
+        for (i, j) in [(1, 0), (3, 4), (2, 5)] where base.weights[i, j] != 0 {
+            var up = base.weights, down = base.weights
+            up[i, j] += h; down[i, j] -= h
+            let fd = (try loss(spec(weights: up)) - loss(spec(weights: down))) / (2 * h)
+            XCTAssertEqual(weights![i, j], fd, accuracy: 1e-5 * max(abs(fd), 1e-3), "W[\(i),\(j)]")
+        }
+        let fd = (try loss(spec(weights: base.weights, jNMDA: 0.15 + h)) - loss(spec(weights: base.weights, jNMDA: 0.15 - h))) / (2 * h)
+        XCTAssertEqual(gradient[0], fd, accuracy: 1e-5 * max(abs(fd), 1e-3), "J_NMDA")
+        XCTAssertGreaterThan(abs(fd), 1e-4)
+    }
 }

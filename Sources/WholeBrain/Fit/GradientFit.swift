@@ -191,6 +191,31 @@ public enum GradientFit {
                                   recordBold: spec.recordBold)
     }
 
+    /// The chain rule through feedback inhibition retuned at every evaluation: with J_i =
+    /// J_i(G, w_+, J_NMDA, I_0, C) (`FeedbackInhibition.sensitivities`), dL/dtheta gains
+    /// sum_i dL/dJ_i dJ_i/dtheta and dL/dC_ij gains dL/dJ_i dJ_i/dC_ij. `byParameter` holds
+    /// the adjoint's partial derivatives, including every node's J_i; `gradient` is in the
+    /// order of `parameters`.
+    public static func foldRetunedInhibition(into gradient: inout [Double], parameters: [RWWGradient.Parameter], weightGradient: inout Matrix?,
+                                             byParameter: [RWWGradient.Parameter: Double], spec s: SimulationSpec<ReducedWongWang>, rate: Double) throws {
+        let sens = try FeedbackInhibition.sensitivities(parameters: s.model.parameters, weights: s.connectome.weights, rate: rate)
+        let dJ = (0..<s.connectome.regionCount).map { byParameter[.nodeJI($0)] ?? 0 }
+        func dot(_ a: [Double]) -> Double { zip(a, dJ).reduce(0) { $0 + $1.0 * $1.1 } }
+        for q in parameters.indices {
+            switch parameters[q] {
+            case .g: gradient[q] += dot(sens.dG)
+            case .wPlus: gradient[q] += dot(sens.dWPlus)
+            case .jNMDA: gradient[q] += dot(sens.dJNMDA)
+            case .i0: gradient[q] += dot(sens.dI0)
+            default: break
+            }
+        }
+        if var w = weightGradient {
+            for i in 0..<w.rows { for j in 0..<w.columns where s.connectome.weights[i, j] != 0 { w[i, j] += dJ[i] * sens.dWeight } }
+            weightGradient = w
+        }
+    }
+
     /// Compatibility: fit the FC alone.
     public static func fit(spec initial: SimulationSpec<ReducedWongWang>, empiricalFC: Matrix, options: Options,
                            resume: State? = nil, onEpoch: ((State) throws -> Void)? = nil,
@@ -284,22 +309,8 @@ public enum GradientFit {
         func foldFeedback(_ gradient: inout [Double], _ weightGradient: inout Matrix?, byParameter: [RWWGradient.Parameter: Double],
                           spec s: SimulationSpec<ReducedWongWang>) throws {
             guard let rate = options.feedbackInhibition else { return }
-            let sens = try FeedbackInhibition.sensitivities(parameters: s.model.parameters, weights: s.connectome.weights, rate: rate)
-            let dJ = (0..<s.connectome.regionCount).map { byParameter[.nodeJI($0)] ?? 0 }
-            func dot(_ a: [Double]) -> Double { zip(a, dJ).reduce(0) { $0 + $1.0 * $1.1 } }
-            for q in parameters.indices {
-                switch parameters[q].parameter {
-                case .g: gradient[q] += dot(sens.dG)
-                case .wPlus: gradient[q] += dot(sens.dWPlus)
-                case .jNMDA: gradient[q] += dot(sens.dJNMDA)
-                case .i0: gradient[q] += dot(sens.dI0)
-                default: break
-                }
-            }
-            if var w = weightGradient {
-                for i in 0..<w.rows { for j in 0..<w.columns where s.connectome.weights[i, j] != 0 { w[i, j] += dJ[i] * sens.dWeight } }
-                weightGradient = w
-            }
+            try GradientFit.foldRetunedInhibition(into: &gradient, parameters: parameters.map(\.parameter), weightGradient: &weightGradient,
+                                                  byParameter: byParameter, spec: s, rate: rate)
         }
         let objectives = subjects.map { subject in
             var o = RWWGradient.Objective(empiricalFC: subject.target.fc, empiricalBold: subject.target.bold, surprise: options.surprise,
