@@ -7,13 +7,24 @@ RELEASE := $(SWIFT) build -c release $(CPU_FLAGS)
 BIN := .build/release
 export SWIFT_BACKTRACE := enable=no
 
-.PHONY: deps build demo test test-slurm bench fixtures clean
+.PHONY: deps build install demo test test-slurm bench fixtures clean
 
 deps:
 	@bash scripts/install-deps.sh
 
 build: deps
 	@mkdir -p .build && $(RELEASE) --product wholebrain > .build/build.log 2>&1 || (cat .build/build.log; exit 1)
+
+# A stable path for cluster jobs: the binary and its resources in $(PREFIX)/lib/wholebrain,
+# linked from $(PREFIX)/bin (on the PATH of most login shells when PREFIX is ~/.local).
+PREFIX ?= $(HOME)/.local
+install: build
+	@mkdir -p $(PREFIX)/lib/wholebrain $(PREFIX)/bin
+	@rm -rf $(PREFIX)/lib/wholebrain/WholeBrain_WholeBrain.resources
+	@cp $(BIN)/wholebrain $(PREFIX)/lib/wholebrain/wholebrain.new && mv $(PREFIX)/lib/wholebrain/wholebrain.new $(PREFIX)/lib/wholebrain/wholebrain
+	@cp -R $(BIN)/WholeBrain_WholeBrain.resources $(PREFIX)/lib/wholebrain/
+	@ln -sf ../lib/wholebrain/wholebrain $(PREFIX)/bin/wholebrain
+	@echo "installed $(PREFIX)/bin/wholebrain -> $(PREFIX)/lib/wholebrain/wholebrain"
 
 demo: build
 	@bash scripts/demo.sh $(BIN)/wholebrain

@@ -57,7 +57,7 @@ SlurmctldLogFile=$DIR/log/slurmctld.log
 SlurmdLogFile=$DIR/log/slurmd.log
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 EnforcePartLimits=ALL
-DependencyParameters=kill_invalid_depend
+
 MpiDefault=none
 ReturnToService=2
 $node State=UNKNOWN

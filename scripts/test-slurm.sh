@@ -2,7 +2,9 @@
 # `make test-slurm`: the fit job end to end through a real (local, single-node) Slurm.
 # Submits the array over the bundled subjects with short settings plus the collect job, with
 # one subject made to fail on purpose; checks every output and the collected report; then
-# clears the failure, submits again and checks that only that subject ran.
+# clears the failure, submits again and checks that only that subject ran. Slurm runs with its
+# default dependency behaviour: the collect job (afterany) must run after a failed task and
+# after one killed by its time limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/${1:-.build/release/wholebrain}
@@ -58,6 +60,7 @@ done
 grep -q "^102311,failed" "$OUT/fits.csv" || fail "collect did not report the failed subject"
 [ "$(grep -c ',done,' "$OUT/fits.csv")" -eq 6 ] || fail "collect does not list six fitted subjects"
 grep -q "failed: 102311" "$OUT/report.html" || fail "the report does not name the failure"
+grep -q "failed: 102311" "$OUT"/slurm/collect-*.log || fail "the collect job's log does not name the failure"
 
 # Resubmit after clearing the cause: only 102311 runs.
 rm "$OUT/102311"
@@ -123,4 +126,6 @@ ids=$(echo "$submitted" | sed -n 's/submitted array job \([0-9]*\) .* collect jo
 wait_for $ids
 [ -f "$LONG/101309/summary.json" ] || fail "the resumed fit did not finish"
 [ "$(($(wc -l < "$LONG/101309/history.csv") - 1))" -eq $((done_before + 2)) ] || fail "the resumed fit did not continue the history"
+# The collect job of the timed-out array ran anyway (afterany) and reported the unfinished subject.
+grep -q "not finished: 101309 (started)" "$LONG"/slurm/collect-*.log || fail "collect did not run after the time limit, or did not report it"
 echo "test-slurm: passed"

@@ -13,6 +13,55 @@ struct SlurmCommand: ParsableCommand {
         try FitJobSpec(path: path) { data in try HCPDataset(root: data).subjects }
     }
 
+    /// This binary's absolute path, for the batch scripts: /proc/self/exe where there is one,
+    /// else argv[0] looked up on $PATH when it has no slash, else argv[0] made absolute.
+    static func executablePath() -> String {
+        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"), resolved.hasPrefix("/") {
+            return resolved
+        }
+        let name = CommandLine.arguments[0]
+        if !name.contains("/") {
+            for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+                let candidate = String(dir) + "/" + name
+                if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate).standardizedFileURL.path }
+            }
+        }
+        return URL(fileURLWithPath: name).standardizedFileURL.path
+    }
+
+    /// The job spec of an output folder (OUT/job.toml unless given), with an error that says
+    /// what to do when the folder was never submitted.
+    static func jobPath(out: String, given: String?) throws -> String {
+        if let given { return given }
+        let path = out + "/job.toml"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw WholeBrainError.missingFile(path: path, what: "the job spec that `wholebrain slurm submit` copies into OUT (a --dry-run writes nothing): submit the job, or give its spec with --job FILE")
+        }
+        return path
+    }
+
+    /// Subjects whose array task Slurm lists as pending or running, with that state (squeue,
+    /// one line per array task; none without Slurm).
+    static func queuedSubjects(_ spec: FitJobSpec, out: String) -> [String: String] {
+        let outPath = URL(fileURLWithPath: out).standardizedFileURL.path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["squeue", "-h", "-r", "-t", "PENDING,RUNNING", "-o", "%K|%T|%k"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return [:] }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        var queued: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: "|", maxSplits: 2).map(String.init)
+            guard parts.count == 3, parts[2] == "wholebrain:\(outPath)", let task = Int(parts[0]), task < spec.subjects.count else { continue }
+            queued[spec.subjects[task]] = parts[1] == "RUNNING" ? "running" : "pending"
+        }
+        return queued
+    }
+
     /// Writes a file through a temporary name.
     static func write(_ text: String, to path: String, executable: Bool = false) throws {
         let temporary = path + ".tmp"
@@ -28,9 +77,10 @@ struct SlurmCommand: ParsableCommand {
             abstract: "Render the batch scripts for a fit job and submit them (only subjects not done yet).",
             discussion: """
             Writes OUT/slurm/fit-array.sbatch (task i fits subject i; srun --mpi=pmix when a task \
-            has several ranks; a failed task leaves OUT/SUBJECT.failed and a task killed by the \
-            time limit resumes from its checkpoint) and OUT/slurm/collect.sbatch (started with \
-            --dependency=afterok on the array: the group table, report and failures), then \
+            has several ranks; a failed task leaves OUT/SUBJECT.failed and exits non-zero, and a \
+            task killed by the time limit resumes from its checkpoint) and OUT/slurm/collect.sbatch \
+            (started with --dependency=afterany on the array, so it runs however the tasks end: the \
+            group table, report and failures), then \
             submits both with sbatch and prints the job ids. Submitting again runs only subjects \
             that are missing, failed or unfinished.
 
@@ -47,11 +97,16 @@ struct SlurmCommand: ParsableCommand {
             try reportingErrors("slurm submit") {
                 let spec = try SlurmCommand.loadJob(job).withAbsoluteData()
                 let outURL = URL(fileURLWithPath: out).standardizedFileURL.path
-                let binary = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+                let binary = SlurmCommand.executablePath()
                 let collection = FitCollection(out: outURL, subjects: spec.subjects)
-                let indices = spec.subjects.indices.filter { collection.toRun.contains(spec.subjects[$0]) }
+                // Subjects already pending or running in Slurm are not queued twice.
+                let queued = SlurmCommand.queuedSubjects(spec, out: outURL)
+                if !queued.isEmpty {
+                    print("already queued, not submitted again: " + queued.keys.sorted().map { "\($0) (\(queued[$0]!))" }.joined(separator: ", "))
+                }
+                let indices = spec.subjects.indices.filter { collection.toRun.contains(spec.subjects[$0]) && queued[spec.subjects[$0]] == nil }
                 guard !indices.isEmpty else {
-                    print("every subject is done; nothing to submit (wholebrain collect \(out) rebuilds the report)")
+                    print("every subject is done or queued; nothing to submit (wholebrain collect \(out) rebuilds the report)")
                     return
                 }
                 let array = SlurmScripts.fitArray(job: spec, out: outURL, binary: binary, indices: indices)
@@ -60,7 +115,7 @@ struct SlurmCommand: ParsableCommand {
                     print("# \(indices.count) of \(spec.subjects.count) subjects to run: \(indices.map { spec.subjects[$0] }.joined(separator: ", "))")
                     print("# \(outURL)/slurm/fit-array.sbatch\n\(array)\n# \(outURL)/slurm/collect.sbatch\n\(collect)")
                     print("sbatch --parsable \(outURL)/slurm/fit-array.sbatch")
-                    print("sbatch --parsable --dependency=afterok:<array job id> \(outURL)/slurm/collect.sbatch")
+                    print("sbatch --parsable --dependency=\(SlurmScripts.collectDependency):<array job id> \(outURL)/slurm/collect.sbatch")
                     return
                 }
                 try FileManager.default.createDirectory(atPath: outURL + "/slurm", withIntermediateDirectories: true)
@@ -73,7 +128,7 @@ struct SlurmCommand: ParsableCommand {
                     return
                 }
                 let arrayID = try sbatch([outURL + "/slurm/fit-array.sbatch"])
-                let collectID = try sbatch(["--dependency=afterok:\(arrayID)", outURL + "/slurm/collect.sbatch"])
+                let collectID = try sbatch(["--dependency=\(SlurmScripts.collectDependency):\(arrayID)", outURL + "/slurm/collect.sbatch"])
                 print("submitted array job \(arrayID) (\(indices.count) subjects) and collect job \(collectID)")
             }
         }
@@ -109,41 +164,20 @@ struct SlurmCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors("slurm status") {
-                let path = job ?? out + "/job.toml"
+                let path = try SlurmCommand.jobPath(out: out, given: job)
                 let toml = try JobFile.read(path: path)
                 if toml["axes"] != nil { return try sweepStatus(path) }
                 let spec = try SlurmCommand.loadJob(path)
                 let collection = FitCollection(out: out, subjects: spec.subjects)
-                let running = runningSubjects(spec)
+                let queued = SlurmCommand.queuedSubjects(spec, out: out)
                 var counts: [String: Int] = [:]
                 for r in collection.rows {
-                    let state = r.status != .done && running.contains(r.subject) ? "running" : r.status.rawValue
+                    let state = r.status != .done ? (queued[r.subject] ?? r.status.rawValue) : r.status.rawValue
                     counts[state, default: 0] += 1
                     print("\(r.subject)  \(state)" + (r.error.map { "  \($0.split(separator: "\n").first ?? "")" } ?? ""))
                 }
-                print(["done", "running", "failed", "started", "missing"].map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
+                print(["done", "running", "pending", "failed", "started", "missing"].map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
             }
-        }
-
-        /// Subjects whose array task Slurm lists as running (squeue; none without Slurm).
-        func runningSubjects(_ spec: FitJobSpec) -> Set<String> {
-            let outPath = URL(fileURLWithPath: out).standardizedFileURL.path
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["squeue", "-h", "-t", "RUNNING", "-o", "%K|%k"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return [] }
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            var running = Set<String>()
-            for line in text.split(separator: "\n") {
-                let parts = line.split(separator: "|", maxSplits: 1).map(String.init)
-                guard parts.count == 2, parts[1] == "wholebrain:\(outPath)", let task = Int(parts[0]), task < spec.subjects.count else { continue }
-                running.insert(spec.subjects[task])
-            }
-            return running
         }
 
         /// A sweep folder: runs done of the grid.
@@ -161,21 +195,27 @@ struct SlurmCommand: ParsableCommand {
 struct CollectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collect",
-        abstract: "Gather a fit job's subjects into fits.csv, fits.json and report.html, listing failures.")
+        abstract: "Gather a fit job's subjects into fits.csv, fits.json and report.html, listing failures.",
+        discussion: "Exits 1 (after writing the tables) when any subject failed or has not finished (timed out, still running or never run).")
     @Argument(help: "The job's output folder.") var out: String
     @Option(help: "The job spec (default: OUT/job.toml).") var job: String?
 
     func run() throws {
         try reportingErrors("collect") {
-            let spec = try SlurmCommand.loadJob(job ?? out + "/job.toml")
+            let spec = try SlurmCommand.loadJob(try SlurmCommand.jobPath(out: out, given: job))
             let collection = FitCollection(out: out, subjects: spec.subjects)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try SlurmCommand.write(collection.csv, to: out + "/fits.csv")
             try SlurmCommand.write(String(decoding: try SimulationOutputs.json(collection.json), as: UTF8.self), to: out + "/fits.json")
             try SlurmCommand.write(collection.html, to: out + "/report.html")
             let failed = collection.rows.filter { $0.status == .failed }.map(\.subject)
             let done = collection.rows.filter { $0.status == .done }.count
+            let unfinished = collection.rows.filter { $0.status != .done && $0.status != .failed }.map { "\($0.subject) (\($0.status.rawValue))" }
             print("\(done) of \(collection.rows.count) subjects fitted" + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))")
+                  + (unfinished.isEmpty ? "" : "; not finished: \(unfinished.joined(separator: ", "))")
                   + "; fits.csv, fits.json and report.html in \(out)")
+            // Slurm and scripts see an incomplete job: the tables are written, the status is not 0.
+            if !failed.isEmpty || !unfinished.isEmpty { throw ExitCode(1) }
         }
     }
 }

@@ -25,7 +25,7 @@ final class SlurmScriptTests: XCTestCase {
         var r = try CommandLineTests.launch(["slurm", "submit", job, "--out", out, "--dry-run"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssert(r.out.contains("#SBATCH --array=0,1,2") && r.out.contains("#SBATCH --time=00:05:00")
-                  && r.out.contains("--dependency=afterok"), r.out)
+                  && r.out.contains("--dependency=afterany"), r.out)
         r = try CommandLineTests.launch(["slurm", "submit", job, "--out", out, "--write-only"])
         let script = out + "/slurm/fit-array.sbatch"
         XCTAssert(FileManager.default.fileExists(atPath: script), r.err)
@@ -39,18 +39,19 @@ final class SlurmScriptTests: XCTestCase {
             process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
             try process.run()
             process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, "a task records its failure and exits 0")
+            // A failed subject's task exits non-zero (Slurm's accounting shows FAILED), the others 0.
+            XCTAssertEqual(process.terminationStatus == 0, task != 1, "task \(task) exit status \(process.terminationStatus)")
         }
         XCTAssert(FileManager.default.fileExists(atPath: out + "/101309/summary.json"))
         let failure = try String(contentsOfFile: out + "/102311.failed", encoding: .utf8)
         XCTAssert(failure.contains("102311") && failure.contains("exited with 1"), failure)
         r = try CommandLineTests.launch(["collect", out])
-        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.status, 1, "collect writes its tables and exits 1 when a subject failed: \(r.err)")
         XCTAssert(r.out.contains("2 of 3 subjects fitted") && r.out.contains("failed: 102311"), r.out)
         let table = try String(contentsOfFile: out + "/fits.csv", encoding: .utf8)
         XCTAssert(table.contains("101309,done") && table.contains("102311,failed"), table)
         let status = try CommandLineTests.launch(["slurm", "status", out])
-        XCTAssert(status.out.contains("102311  failed") && status.out.contains("done 2, running 0, failed 1"), status.out)
+        XCTAssert(status.out.contains("102311  failed") && status.out.contains("done 2, running 0, pending 0, failed 1"), status.out)
         // Submitting again would run only the failed subject.
         r = try CommandLineTests.launch(["slurm", "submit", job, "--out", out, "--dry-run"])
         XCTAssert(r.out.contains("#SBATCH --array=1\n") && r.out.contains("1 of 3 subjects to run: 102311"), r.out)
@@ -75,5 +76,39 @@ final class SlurmScriptTests: XCTestCase {
         let spec = try FitJobSpec(path: path) { _ in ["101309"] }
         XCTAssert(spec.fitArguments.contains("--no-fic"), "\(spec.fitArguments)")
         XCTAssertEqual(spec.fitArguments.suffix(from: spec.fitArguments.firstIndex(of: "--critical-fraction")!).dropFirst().first, "0.8")
+    }
+
+    /// The scripts name the binary by its absolute path even when it was found on $PATH (they
+    /// named <cwd>/wholebrain); status and collect of a folder a --dry-run never wrote say how
+    /// to go on instead of "job.toml: file not found".
+    func testScriptsNameTheBinaryFoundOnPathAndDryRunFoldersExplainThemselves() throws {
+        let scratch = NSTemporaryDirectory() + "wholebrain-path-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let job = scratch + "/fit.toml"
+        FileManager.default.createFile(atPath: job, contents: Data("data = \"\(Fixtures.hcp)\"\nsubjects = [\"101309\"]\n".utf8))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["wholebrain", "slurm", "submit", job, "--out", scratch + "/out", "--dry-run"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = (CommandLineTests.binary as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "")
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: scratch)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let resolved = URL(fileURLWithPath: CommandLineTests.binary).resolvingSymlinksInPath().path
+        XCTAssert(text.contains("\n\(resolved) fit ") && !text.contains(scratch + "/wholebrain"), text)
+        for command in [["slurm", "status", scratch + "/out"], ["collect", scratch + "/out"]] {
+            let r = try CommandLineTests.launch(command)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssert(r.err.contains("--dry-run writes nothing") && r.err.contains("--job"), r.err)
+        }
+        let withJob = try CommandLineTests.launch(["slurm", "status", scratch + "/out", "--job", job])
+        XCTAssertEqual(withJob.status, 0, withJob.err)
+        XCTAssert(withJob.out.contains("101309  missing"), withJob.out)
     }
 }

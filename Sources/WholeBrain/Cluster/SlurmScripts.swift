@@ -2,8 +2,10 @@ import Foundation
 
 /// Batch scripts for a fit job: an array job (task i fits subject i of the job's list) and
 /// a collect job. A task that fails leaves `OUT/SUBJECT.failed` (the error's last lines) and
-/// exits 0, so the collect job (`--dependency=afterok`) still runs and reports it; a task
-/// whose fit checkpoint exists (killed by the time limit) continues it with --resume.
+/// exits with the fit's status, so Slurm's accounting shows the failure; the collect job
+/// waits with `--dependency=afterany`, so it runs whatever the tasks ended as (failed, timed
+/// out, out of memory) and reports them. A task whose fit checkpoint exists (killed by the
+/// time limit) continues it with --resume.
 public enum SlurmScripts {
     /// Shell quoting for one word.
     static func quote(_ s: String) -> String {
@@ -28,9 +30,12 @@ public enum SlurmScripts {
         s += "\(launch)\(quote(binary)) fit --data \(quote(job.data)) --subject \"$S\" \(job.fitArguments.map(quote).joined(separator: " ")) --quiet $RESUME --out \"$OUT/$S\" 2> \"$OUT/slurm/$S.err\"\n"
         s += "code=$?\nif [ $code -ne 0 ]; then\n"
         s += "  { echo \"subject $S: wholebrain fit exited with $code\"; tail -n 5 \"$OUT/slurm/$S.err\"; } > \"$OUT/$S.failed.tmp\" && mv \"$OUT/$S.failed.tmp\" \"$OUT/$S.failed\"\n"
-        s += "fi\nexit 0\n"
+        s += "fi\nexit $code\n"
         return s
     }
+
+    /// The dependency the collect job is submitted with: after every task, however it ended.
+    public static let collectDependency = "afterany"
 
     public static func collect(out: String, binary: String, job: FitJobSpec) -> String {
         var s = "#!/bin/bash\n# WholeBrain: gather every subject's fit into one table and report (after the array job).\n"
