@@ -18,4 +18,5 @@ struct WholeBrainCommand: ParsableCommand {
     )
 }
 
+SignalCleanup.install()
 WholeBrainCommand.main()

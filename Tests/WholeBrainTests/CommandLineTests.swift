@@ -132,6 +132,35 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(sweep.err.contains("note: each run's BOLD: 20 samples, fewer than the default Welch segment"), sweep.err)
     }
 
+    /// SIGTERM (a Slurm time limit or preemption) and SIGINT end a run with 128 + the signal
+    /// and no staging folder left; a staging folder of a process that is gone (SIGKILL) is
+    /// removed by the next run for the same output.
+    func testSignalsLeaveNoPartialOutputs() throws {
+        let fm = FileManager.default
+        let stale = path(".sig.partial-4194000")
+        try fm.createDirectory(atPath: stale, withIntermediateDirectories: true)
+        for (signal, name) in [(SIGTERM, "sig"), (SIGINT, "sig")] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.binary)
+            process.arguments = ["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "900", "--quiet", "--out", path(name)]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let staging = path(".\(name).partial-\(process.processIdentifier)")
+            let deadline = Date().addingTimeInterval(60)
+            while !fm.fileExists(atPath: staging) && Date() < deadline { usleep(20_000) }
+            XCTAssert(fm.fileExists(atPath: staging), "the run staged its output")
+            XCTAssertFalse(fm.fileExists(atPath: stale), "the stale staging folder of a dead process is gone")
+            usleep(200_000)
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 128 + signal, "exit status after signal \(signal)")
+            let left = try fm.contentsOfDirectory(atPath: scratch).filter { $0.hasPrefix(".\(name).partial") }
+            XCTAssertEqual(left, [], "no staging folder left after signal \(signal)")
+            XCTAssertFalse(fm.fileExists(atPath: path(name)))
+        }
+    }
+
     func testUserDataInEveryFormat() throws {
         let tvb = try run(["simulate", "--connectome", Fixtures.path("tvb_connectivity.zip"), "--duration", "1.44",
                            "--transient", "0", "--out", path("tvb")])

@@ -2,7 +2,10 @@ import Foundation
 
 /// An output folder written all-or-nothing: files go into a hidden sibling staging folder,
 /// which is renamed onto the final path only when everything is written. A failed run
-/// leaves nothing behind; an existing non-empty folder is replaced only with `force`.
+/// leaves nothing behind; an existing non-empty folder is replaced only with `force`. A run
+/// ended by SIGINT or SIGTERM removes its staging folder (`StagingFolders.removeAll`, called
+/// by the command line's signal handler); one killed outright (SIGKILL) leaves it, and the
+/// next run for the same output removes staging folders whose process is gone.
 public final class OutputFolder {
     public let finalPath: String
     public let stagingPath: String
@@ -30,14 +33,29 @@ public final class OutputFolder {
         stagingPath = (parent as NSString).appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
         do {
             try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            OutputFolder.removeStale(parent: parent, name: url.lastPathComponent)
             try? FileManager.default.removeItem(atPath: stagingPath)
             try FileManager.default.createDirectory(atPath: stagingPath, withIntermediateDirectories: false)
         } catch {
             throw WholeBrainError.writeFailed(path: path, problem: error.localizedDescription)
         }
+        StagingFolders.register(stagingPath)
     }
 
-    deinit { if !committed { try? FileManager.default.removeItem(atPath: stagingPath) } }
+    deinit {
+        if !committed { try? FileManager.default.removeItem(atPath: stagingPath) }
+        StagingFolders.unregister(stagingPath)
+    }
+
+    /// Removes `.NAME.partial-PID` (and `.old`) siblings left by runs whose process is gone.
+    static func removeStale(parent: String, name: String) {
+        let prefix = ".\(name).partial-"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix) {
+            let digits = entry.dropFirst(prefix.count).prefix { $0.isNumber }
+            guard let pid = Int32(digits), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: (parent as NSString).appendingPathComponent(entry))
+        }
+    }
 
     public func write(_ name: String, bytes: [UInt8]) throws {
         let path = (stagingPath as NSString).appendingPathComponent(name)
@@ -61,8 +79,28 @@ public final class OutputFolder {
                 try fm.moveItem(atPath: stagingPath, toPath: finalPath)
             }
             committed = true
+            StagingFolders.unregister(stagingPath)
         } catch {
             throw WholeBrainError.writeFailed(path: finalPath, problem: error.localizedDescription)
         }
+    }
+}
+
+/// The staging folders of this process that are not committed yet, for a signal handler to
+/// remove before the process exits.
+public enum StagingFolders {
+    nonisolated(unsafe) static var paths = Set<String>()
+    static let lock = NSLock()
+
+    static func register(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
+    static func unregister(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
+
+    /// Removes every registered staging folder (from a signal handler's queue).
+    public static func removeAll() {
+        lock.lock()
+        let all = paths
+        paths.removeAll()
+        lock.unlock()
+        for path in all { try? FileManager.default.removeItem(atPath: path) }
     }
 }
