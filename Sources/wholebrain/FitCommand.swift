@@ -225,6 +225,13 @@ struct FitCommand: ParsableCommand {
                 if !quiet, let score = state.scores.last, let h = score.heldOutCorrelation {
                     print(String(format: "epoch %3d  train FC r %.3f  held-out FC r %.3f", score.epoch + 1, score.trainCorrelation, h))
                 }
+                if !quiet {
+                    // One line per epoch on stderr (a Slurm log gets it as it happens): elapsed and ETA.
+                    let done = state.scores.count, elapsed = Date().timeIntervalSince(began)
+                    let thisRun = max(done - (resumed?.scores.count ?? 0), 1)
+                    let eta = elapsed / Double(thisRun) * Double(max(epochs - done, 0))
+                    printError(String(format: "fit: epoch %d of %d done, %.0f s elapsed, at most %.0f s to go (then the test run)", done, epochs, elapsed, eta))
+                }
             },
             progress: { step in
                 if lead && !quiet {
@@ -237,6 +244,10 @@ struct FitCommand: ParsableCommand {
         func filtered(_ m: Matrix) -> Matrix { band.map { BandPass.filter(regionsByTime: m, fs: 1 / tr, low: $0.low, high: $0.high) } ?? m }
         // Test: a fresh run per subject with the fitted parameters and another noise
         // realisation, as long as the subject's scan (runs spread over the ranks).
+        let testStarted = Date()
+        if lead && !quiet {
+            printError("fit: test run, a fresh simulation as long as each subject's scan with new noise (seed \(seed &+ 1000))")
+        }
         let tests = try world.collectively { () throws -> [Double] in
             var packed: [Double] = []
             for k in prepared.indices where k % world.size == world.rank {
@@ -262,6 +273,7 @@ struct FitCommand: ParsableCommand {
                 testRates[k] = Array(all[(offset + n * n)..<(offset + each)]); offset += each
             }
         }
+        if lead && !quiet { printError(String(format: "fit: test run done in %.1f s", Date().timeIntervalSince(testStarted))) }
         // Where the fitted parameters put each subject's noise-free network, and its test run.
         let ends = try outcome.specs.map { s in
             try RWWOperatingPoint.classify(parameters: s.model.parameters, weights: s.connectome.weights, nodeJI: s.nodeParameters[0])

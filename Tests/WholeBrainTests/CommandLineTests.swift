@@ -312,6 +312,8 @@ final class CommandLineTests: XCTestCase {
                          "--G", "0.4", "--epochs", "3", "--duration", "14.4", "--transient", "1", "--checkpoint", "2000", "--out", out])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssert(r.out.contains("epoch   3") && r.out.contains("test FC r"), r.out)
+        // Progress on stderr, a line per epoch (as a Slurm log shows it) and around the test run.
+        XCTAssert(r.err.contains("fit: epoch 3 of 3 done") && r.err.contains("to go") && r.err.contains("fit: test run done in"), r.err)
         let params = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/params.json")!) as! [String: Any]
         XCTAssertEqual((params["initial"] as? [String: Double])?["G"], 0.4)
         XCTAssertNotEqual((params["fitted"] as? [String: Double])?["G"], 0.4)

@@ -72,9 +72,14 @@ final class SlurmScriptTests: XCTestCase {
             fit = "G,J_i"
             fic = false
             critical_fraction = 0.8
+            [slurm]
+            max_running = 2
+            requeue = true
             """.utf8))
         let spec = try FitJobSpec(path: path) { _ in ["101309"] }
         XCTAssert(spec.fitArguments.contains("--no-fic"), "\(spec.fitArguments)")
+        let script = SlurmScripts.fitArray(job: spec, out: "/tmp/x", binary: "/opt/wholebrain", indices: [0])
+        XCTAssert(script.contains("#SBATCH --array=0%2\n") && script.contains("#SBATCH --requeue\n"), script)
         XCTAssertEqual(spec.fitArguments.suffix(from: spec.fitArguments.firstIndex(of: "--critical-fraction")!).dropFirst().first, "0.8")
     }
 

@@ -20,6 +20,10 @@ public struct FitJobSpec: Sendable {
     public let partition: String?, time: String, memory: String, account: String?
     public let ranksPerTask: Int, cpusPerTask: Int
     public let modules: [String]
+    /// At most this many array tasks at once (`#SBATCH --array=...%N`); nil: no limit.
+    public let maxRunning: Int?
+    /// `#SBATCH --requeue`: Slurm may requeue a preempted task, which resumes from its checkpoint.
+    public let requeue: Bool
 
     /// The same job with its data folder as an absolute path (batch tasks may start elsewhere).
     public func withAbsoluteData() -> FitJobSpec {
@@ -31,7 +35,7 @@ public struct FitJobSpec: Sendable {
     static let fitKeys = ["fit", "loss", "window", "epochs", "lr", "clip", "held_out", "patience", "prior_floor", "duration",
                           "transient", "tr", "G", "sigma", "speed", "seed", "checkpoint", "bandpass", "fic", "test_duration",
                           "no_fic", "critical_fraction", "stability_target"]
-    static let slurmKeys = ["partition", "time", "memory", "account", "ranks_per_task", "cpus_per_task", "modules"]
+    static let slurmKeys = ["partition", "time", "memory", "account", "ranks_per_task", "cpus_per_task", "modules", "max_running", "requeue"]
 
     public init(path: String, knownSubjects: (String) throws -> [String]) throws {
         let toml = try JobFile.read(path: path)
@@ -95,5 +99,10 @@ public struct FitJobSpec: Sendable {
         ranksPerTask = try count("ranks_per_task")
         cpusPerTask = try count("cpus_per_task")
         if case let .array(items)? = slurm["modules"] { modules = items.compactMap(\.string) } else { modules = [] }
+        maxRunning = slurm["max_running"] == nil ? nil : try count("max_running")
+        if let r = slurm["requeue"] {
+            guard case let .bool(b) = r else { throw fail("slurm.requeue", "\(r)", "true or false") }
+            requeue = b
+        } else { requeue = false }
     }
 }

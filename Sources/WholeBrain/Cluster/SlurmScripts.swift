@@ -14,7 +14,8 @@ public enum SlurmScripts {
 
     public static func fitArray(job: FitJobSpec, out: String, binary: String, indices: [Int]) -> String {
         var s = "#!/bin/bash\n# WholeBrain: fit each subject of the job as one task of this array (rendered by wholebrain slurm submit).\n"
-        s += "#SBATCH --job-name=wholebrain-fit\n#SBATCH --array=\(indices.map(String.init).joined(separator: ","))\n"
+        s += "#SBATCH --job-name=wholebrain-fit\n#SBATCH --array=\(indices.map(String.init).joined(separator: ","))\(job.maxRunning.map { "%\($0)" } ?? "")\n"
+        if job.requeue { s += "#SBATCH --requeue\n" }
         if let p = job.partition { s += "#SBATCH --partition=\(p)\n" }
         if let a = job.account { s += "#SBATCH --account=\(a)\n" }
         s += "#SBATCH --time=\(job.time)\n#SBATCH --mem=\(job.memory)\n#SBATCH --ntasks=\(job.ranksPerTask)\n#SBATCH --cpus-per-task=\(job.cpusPerTask)\n"
