@@ -57,6 +57,7 @@ struct StabilityCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Simulated ms per grid point when --map looks for limit cycles (the last 1000 ms are examined).", valueName: "ms")) var cycleDuration: Double = 3000
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
+    @Flag(help: "No progress lines on stderr.") var quiet = false
 
     func run() throws { try reportingErrors("stability", stability) }
 
@@ -174,7 +175,14 @@ struct StabilityCommand: ParsableCommand {
             let bistable = result.stablePoints.values.filter { $0 >= 2 }.count
             summary.append("\(bistable) of \(result.stablePoints.values.count) grid points bistable")
         }
-        let cycles = try modelType.cycleMap(assignments: assigned, x: x, y: y, duration: cycleDuration)
+        // A line per grid row on stderr (the search for cycles simulates every point four times).
+        let began = Date()
+        let cycles = try modelType.cycleMap(assignments: assigned, x: x, y: y, duration: cycleDuration) { done, rows in
+            guard !quiet else { return }
+            let elapsed = Date().timeIntervalSince(began)
+            printError(String(format: "stability --map: limit cycles, row %d of %d (%@ = %g), %.0f s elapsed, about %.0f s to go",
+                              done, rows, y.name, y.values[done - 1], elapsed, elapsed / Double(done) * Double(rows - done)))
+        }
         try folder.write("map_cycle_amplitude.npy", bytes: NumpyFile.encode(cycles.amplitude))
         try folder.write("map_cycle_period_ms.npy", bytes: NumpyFile.encode(cycles.period))
         try folder.write("map_axes.json", bytes: try SimulationOutputs.json([x.name: x.values, y.name: y.values, "rows": y.name, "columns": x.name,

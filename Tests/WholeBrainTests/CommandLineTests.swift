@@ -446,6 +446,7 @@ final class CommandLineTests: XCTestCase {
         // Any model's map: the Hopf node's limit cycle, radius sqrt(a), where a > 0 only.
         let hopf = try run(["stability", "--model", "hopf", "--map", "a:-0.25:0.25:3,omega:0.2:0.4:2", "--out", path("hopfmap")])
         XCTAssertEqual(hopf.status, 0, hopf.err)
+        XCTAssert(hopf.err.contains("row 2 of 2 (omega = 0.4)"), "a progress line per grid row: \(hopf.err)")
         XCTAssert(hopf.out.contains("2 of 6 with a limit cycle"), hopf.out)
         let amplitude = try NumpyFile.readMatrix(path: path("hopfmap") + "/map_cycle_amplitude.npy")
         XCTAssertEqual(amplitude[1, 2], 0.5, accuracy: 1e-4)

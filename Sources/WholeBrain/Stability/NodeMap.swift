@@ -46,10 +46,11 @@ public struct CycleMap: Sendable {
 
 extension NeuralMassModel {
     /// `LimitCycles` over the grid of two named parameters (names as for `--set`), starting
-    /// from `assignments` applied to the defaults.
+    /// from `assignments` applied to the defaults; `progress` gets (rows done, rows) after
+    /// every row of the grid.
     public static func cycleMap(assignments: [(name: String, value: Double)], x: (name: String, values: [Double]),
                                 y: (name: String, values: [Double]), dt: Double = 0.05, duration: Double = 3000,
-                                window: Double = 1000) throws -> CycleMap {
+                                window: Double = 1000, progress: ((Int, Int) -> Void)? = nil) throws -> CycleMap {
         var base = defaultParameters
         try parameterSpecs.apply(assignments.map { (parameterAliases[$0.name] ?? $0.name, $0.value) }, to: &base, model: name)
         var amplitude = Matrix(rows: y.values.count, columns: x.values.count), period = amplitude, oscillating = amplitude
@@ -63,6 +64,7 @@ extension NeuralMassModel {
                 period[r, c] = largest?.period ?? .nan
                 oscillating[r, c] = Double(cycles.count)
             }
+            progress?(r + 1, y.values.count)
         }
         return CycleMap(xName: x.name, yName: y.name, xValues: x.values, yValues: y.values,
                         amplitude: amplitude, period: period, oscillating: oscillating)
