@@ -366,7 +366,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(shortWindow.err.contains("--bandpass") && shortWindow.err.contains("longer --window"), shortWindow.err)
         let badLoss = try run(["fit", "--loss", "surprise,fun", "--data", Fixtures.hcp, "--out", path("badloss")])
         XCTAssert(badLoss.err.contains("--loss") && badLoss.err.contains("entropy"), badLoss.err)
-        // A fit killed mid-run resumes from its last epoch checkpoint.
+        // A fit stopped mid-run resumes from its last epoch checkpoint.
         let killed = path("killed")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
@@ -379,8 +379,11 @@ final class CommandLineTests: XCTestCase {
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: state) && Date() < deadline { usleep(50_000) }
         usleep(300_000)
-        kill(process.processIdentifier, SIGKILL)
+        // SIGTERM, as Slurm sends at a time limit or preemption: the fit stops at once (exit
+        // 143), keeps its last epoch's checkpoint and leaves no output.
+        kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 143)
         XCTAssert(FileManager.default.fileExists(atPath: state), "a checkpoint was written before the kill")
         XCTAssertFalse(FileManager.default.fileExists(atPath: killed), "no output from the killed run")
         let resumed = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G",
