@@ -62,6 +62,43 @@ struct SlurmCommand: ParsableCommand {
         return queued
     }
 
+    /// How the last task of each subject ended, from sacct over the array jobs `submit`
+    /// recorded in OUT/slurm/array-jobs.txt (later jobs win): "timeout", "out of memory",
+    /// "cancelled" or "failed"; subjects whose task completed or that sacct does not know are
+    /// left out (none without sacct or accounting).
+    static func finishedStates(_ spec: FitJobSpec, out: String) -> [String: String] {
+        guard let ids = try? String(contentsOfFile: out + "/slurm/array-jobs.txt", encoding: .utf8)
+            .split(whereSeparator: \.isNewline).map(String.init), !ids.isEmpty else { return [:] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sacct", "-n", "-P", "-X", "-j", ids.joined(separator: ","), "-o", "JobID,State"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return [:] }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return [:] }
+        var states: [String: (job: Int, state: String)] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: "|").map(String.init)
+            let id = parts.first?.split(separator: "_") ?? []
+            guard parts.count >= 2, id.count == 2, let job = Int(id[0]), let task = Int(id[1]), task < spec.subjects.count else { continue }
+            let state = parts[1].split(separator: " ").first.map(String.init) ?? ""
+            let word: String
+            switch state {
+            case "TIMEOUT": word = "timeout"
+            case "OUT_OF_MEMORY": word = "out of memory"
+            case "CANCELLED", "PREEMPTED": word = "cancelled"
+            case "FAILED", "NODE_FAIL", "BOOT_FAIL": word = "failed"
+            default: word = ""
+            }
+            let subject = spec.subjects[task]
+            if states[subject].map({ $0.job <= job }) ?? true { states[subject] = (job, word) }
+        }
+        return states.compactMapValues { $0.state.isEmpty ? nil : $0.state }
+    }
+
     /// Writes a file through a temporary name.
     static func write(_ text: String, to path: String, executable: Bool = false) throws {
         let temporary = path + ".tmp"
@@ -129,6 +166,10 @@ struct SlurmCommand: ParsableCommand {
                 }
                 let arrayID = try sbatch([outURL + "/slurm/fit-array.sbatch"])
                 let collectID = try sbatch(["--dependency=\(SlurmScripts.collectDependency):\(arrayID)", outURL + "/slurm/collect.sbatch"])
+                // Every array job of this folder, for `status` to ask sacct how its tasks ended.
+                let jobsPath = outURL + "/slurm/array-jobs.txt"
+                let earlier = (try? String(contentsOfFile: jobsPath, encoding: .utf8)) ?? ""
+                try SlurmCommand.write(earlier + arrayID + "\n", to: jobsPath)
                 print("submitted array job \(arrayID) (\(indices.count) subjects) and collect job \(collectID)")
             }
         }
@@ -170,13 +211,17 @@ struct SlurmCommand: ParsableCommand {
                 let spec = try SlurmCommand.loadJob(path)
                 let collection = FitCollection(out: out, subjects: spec.subjects)
                 let queued = SlurmCommand.queuedSubjects(spec, out: out)
+                let ended = SlurmCommand.finishedStates(spec, out: out)
                 var counts: [String: Int] = [:]
                 for r in collection.rows {
-                    let state = r.status != .done ? (queued[r.subject] ?? r.status.rawValue) : r.status.rawValue
+                    // Not done: the queue's state, else how Slurm says the last task ended (timeout,
+                    // out of memory, ...), else what the folder shows.
+                    let state = r.status != .done ? (queued[r.subject] ?? ended[r.subject] ?? r.status.rawValue) : r.status.rawValue
                     counts[state, default: 0] += 1
                     print("\(r.subject)  \(state)" + (r.error.map { "  \($0.split(separator: "\n").first ?? "")" } ?? ""))
                 }
-                print(["done", "running", "pending", "failed", "started", "missing"].map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
+                print(["done", "running", "pending", "failed", "timeout", "out of memory", "cancelled", "started", "missing"]
+                    .map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
             }
         }
 

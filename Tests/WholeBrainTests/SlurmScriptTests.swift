@@ -116,4 +116,31 @@ final class SlurmScriptTests: XCTestCase {
         XCTAssertEqual(withJob.status, 0, withJob.err)
         XCTAssert(withJob.out.contains("101309  missing"), withJob.out)
     }
+
+    /// `slurm status` tells a task that hit its time limit or ran out of memory from one that
+    /// failed or never ran, from sacct over the array jobs submit recorded (a stand-in sacct on
+    /// the PATH prints what a cluster's would).
+    func testStatusReadsHowTasksEndedFromSacct() throws {
+        let scratch = NSTemporaryDirectory() + "wholebrain-sacct-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: scratch + "/out/slurm", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: scratch + "/bin", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        FileManager.default.createFile(atPath: scratch + "/out/job.toml",
+                                       contents: Data("data = \"\(Fixtures.hcp)\"\nsubjects = [\"101309\", \"102311\", \"102816\"]\n".utf8))
+        FileManager.default.createFile(atPath: scratch + "/out/slurm/array-jobs.txt", contents: Data("41\n57\n".utf8))
+        // Job 41: task 0 timed out, task 1 ran out of memory; job 57 (later) ran task 0 again, cancelled.
+        FileManager.default.createFile(atPath: scratch + "/bin/sacct", contents: Data("""
+            #!/bin/sh
+            echo "$*" > \(scratch)/sacct-args
+            printf '41_0|TIMEOUT\\n41_1|OUT_OF_MEMORY\\n41_2|COMPLETED\\n57_0|CANCELLED by 0\\n'
+            """.utf8), attributes: [.posixPermissions: 0o755])
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = scratch + "/bin:" + (environment["PATH"] ?? "")
+        let r = try CommandLineTests.launch(["slurm", "status", scratch + "/out"], environment: environment)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssert(r.out.contains("101309  cancelled") && r.out.contains("102311  out of memory") && r.out.contains("102816  missing"), r.out)
+        XCTAssert(r.out.contains("timeout 0, out of memory 1, cancelled 1"), r.out)
+        let args = try String(contentsOfFile: scratch + "/sacct-args", encoding: .utf8)
+        XCTAssert(args.contains("-j 41,57"), args)
+    }
 }
