@@ -125,7 +125,7 @@ struct FitCommand: ParsableCommand {
             }
             chosen.append(t)
         }
-        if chosen.contains(where: { $0.0 == .jI }) && chosen.contains(where: { if case .nodeJI = $0.0 { return true } else { return false } }) {
+        if chosen.contains(where: { $0.0 == .jI }) && chosen.contains(where: { $0.0.isNodeJI }) {
             throw WholeBrainError.badValue(source: "--fit", value: fit, expected: "J_i or node-J_i, not both")
         }
         return (chosen, gains)
@@ -189,8 +189,7 @@ struct FitCommand: ParsableCommand {
         options.bandPass = try band()
         // Feedback inhibition follows G, w_plus, J_NMDA, I_0 and the gains as they move, unless
         // the fit moves the J_i themselves (node-J_i: FIC gives their start only).
-        let fitsNodeJI = chosen.contains { if case .nodeJI = $0.0 { return true } else { return false } }
-        options.feedbackInhibition = fitsNodeJI ? nil : prepared[0].start.ficRate
+        options.feedbackInhibition = chosen.contains { $0.0.isNodeJI } ? nil : prepared[0].start.ficRate
         if lead {
             let first = prepared[0].start
             if !quiet { for line in first.describe() { printError("fit start: " + line) } }
@@ -305,11 +304,8 @@ struct FitCommand: ParsableCommand {
 
     /// The starting G and inhibition: feedback inhibition at 3 Hz and G = 0.9 G* by default
     /// (G* of each subject's FIC network; the smallest, so every subject starts below its own).
-    func startingPoint(_ loaded: [SimulationInputs]) throws -> (g: Double, ficRate: Double?, points: [RWWOperatingPoint]) {
-        if noFic, let fic {
-            throw WholeBrainError.badValue(source: "--fic", value: "\(fic)", expected: "either --fic or --no-fic, not both")
-        }
-        let ficRate = noFic ? nil : (fic ?? RWWOperatingPoint.defaultFICRate)
+    func startingPoints(_ loaded: [SimulationInputs]) throws -> [RWWOperatingPoint] {
+        let ficRate = try feedbackInhibitionRate(fic: fic, noFic: noFic, assignments: [])
         if ficRate != nil, fit.split(separator: ",").contains(where: { ["J_i", "Ji"].contains($0.trimmingCharacters(in: .whitespaces)) }) {
             throw WholeBrainError.badValue(source: "--fit", value: fit,
                                            expected: "node-J_i instead of J_i: feedback inhibition (on by default) gives every region its own J_i; add --no-fic to fit one uniform J_i")
@@ -317,20 +313,24 @@ struct FitCommand: ParsableCommand {
         guard criticalFraction > 0, criticalFraction < 1.5 else {
             throw WholeBrainError.badValue(source: "--critical-fraction", value: "\(criticalFraction)", expected: "a fraction of G* in (0, 1.5), e.g. 0.9")
         }
-        var p = ReducedWongWang.Parameters()
         if let sigma, !(sigma > 0) { throw WholeBrainError.badValue(source: "--sigma", value: "\(sigma)", expected: "a noise amplitude > 0") }
         let fixedG = globalCoupling ?? (ficRate == nil ? 1.0 : nil)
         var points = try loaded.map { inputs in
-            try RWWOperatingPoint.resolve(parameters: p, weights: inputs.connectome.weights, ficRate: ficRate, g: fixedG,
+            try RWWOperatingPoint.resolve(parameters: ReducedWongWang.Parameters(), weights: inputs.connectome.weights, ficRate: ficRate, g: fixedG,
                                           fraction: criticalFraction, gSource: globalCoupling != nil ? "--G" : "the fit's start without FIC")
         }
         let g = fixedG ?? points.map(\.parameters.g).min()!
         if fixedG == nil && loaded.count > 1 {
-            p.g = g
-            points = try loaded.map { try RWWOperatingPoint.resolve(parameters: p, weights: $0.connectome.weights, ficRate: ficRate, g: g,
-                                                                    gSource: "the smallest 0.9 G* over subjects") }
+            // Every subject at the shared G, with its own G* (already known) and J_i.
+            points = try zip(loaded, points).map { inputs, point in
+                var p = point.parameters
+                p.g = g
+                return try RWWOperatingPoint.at(parameters: p, weights: inputs.connectome.weights, ficRate: ficRate,
+                                                critical: point.criticalCoupling.map { ($0, point.criticalKind ?? "") },
+                                                gChoice: "from the smallest \(criticalFraction) G* over subjects")
+            }
         }
-        return (g, ficRate, points)
+        return points
     }
 
     /// The band from --bandpass.
@@ -361,8 +361,7 @@ struct FitCommand: ParsableCommand {
             sources = names.map { .dataset(root: data, subject: $0) }
         }
         let loaded = try sources.map { try SimulationInputs.load($0, preparation: ConnectomePreparation()) }
-        let start = try startingPoint(loaded)
-        return try zip(loaded, start.points).map { inputs, startPoint in
+        return try zip(loaded, try startingPoints(loaded)).map { inputs, startPoint in
             guard let rawBold = inputs.empiricalBold, inputs.empiricalFC != nil else {
                 throw WholeBrainError.badValue(source: "--subject", value: subject ?? "group", expected: "single subjects (or --bold) to fit")
             }
@@ -379,10 +378,9 @@ struct FitCommand: ParsableCommand {
                                      tr: scanTR)
             let heldOutFC: Matrix? = heldOut > 0 ? FunctionalConnectivity.pearson(regionsByTime: filtered(Matrix(
                 rows: regions, columns: total - kept, values: (0..<regions).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } }), tr: scanTR)) : nil
-            var p = ReducedWongWang.Parameters()
-            p.g = start.g
-            let nodeJI = try start.ficRate.map { try FeedbackInhibition.localInhibition(parameters: p, weights: inputs.connectome.weights, targetRate: $0) }
-            let spec = try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: nodeJI.map { ["J_i": $0] } ?? [:],
+            // The operating point's G and feedback-inhibition J_i for this subject.
+            let spec = try SimulationSpec(model: ReducedWongWang(parameters: startPoint.parameters),
+                                          nodeParameters: startPoint.nodeJI.map { ["J_i": $0] } ?? [:],
                                           connectome: inputs.connectome, noise: sigma.map { NoiseSpec(sigma: $0) }, duration: duration,
                                           transient: transient, tr: tr, conductionSpeed: speed, seed: seed)
             return Subject(inputs: inputs, spec: spec,

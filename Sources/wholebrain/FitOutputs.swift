@@ -29,8 +29,8 @@ struct FitOutputs {
                 return (String(format: "the initial values: the held-out FC r was best (%.3f) before any ADAM step, so nothing the fit did improved it", held), 0, true)
             }
             let last = outcome.scores.count
-            return (String(format: "the start of epoch %d of %d, which scored the best held-out FC r (%.3f); history.csv goes on past it", k + 1, last, held)
-                    + (k + 1 < last ? "" : ""), k + 1, false)
+            return (String(format: "the start of epoch %d of %d, which scored the best held-out FC r (%.3f); history.csv goes on past it", k + 1, last, held),
+                    k + 1, false)
         }
         return ("after the last ADAM step of epoch \(outcome.scores.count): one step past the last row of history.csv, whose rows hold each step's values before its update",
                 outcome.scores.count, false)
@@ -96,7 +96,7 @@ struct FitOutputs {
             let ji = outcome.spec.nodeParameters[0]
             try folder.write("fic_J_i.npy", bytes: NumpyFile.encode(values: ji, shape: [ji.count]))
             params["J_i_per_region"] = ["file": "fic_J_i.npy", "min": ji.min() ?? 0, "max": ji.max() ?? 0,
-                                        "source": chosen.contains { if case .nodeJI = $0 { return true } else { return false } }
+                                        "source": chosen.contains(where: \.isNodeJI)
                                             ? "fitted (node-J_i), started from feedback inhibition" : "feedback inhibition at the fitted parameters"]
         }
         try folder.write("params.json", bytes: try SimulationOutputs.json(params))

@@ -269,14 +269,7 @@ struct SimulateCommand: ParsableCommand {
     /// rww: J_i per region by feedback inhibition (default) and G from the stability analysis
     /// unless given; the regime of the noise-free network at that point.
     func resolveOperatingPoint(_ request: inout SimulationRequest) throws -> RWWOperatingPoint {
-        if noFic, let fic {
-            throw WholeBrainError.badValue(source: "--fic", value: "\(fic)", expected: "either --fic or --no-fic, not both")
-        }
-        let ficRate = noFic ? nil : (fic ?? RWWOperatingPoint.defaultFICRate)
-        if ficRate != nil, let j = request.assignments.first(where: { $0.name == "J_i" || ReducedWongWang.parameterAliases[$0.name] == "J_i" }) {
-            throw WholeBrainError.badValue(source: "--set", value: "\(j.name)=\(j.value)",
-                                           expected: "no J_i while feedback inhibition control sets J_i per region (on by default); add --no-fic to set a uniform J_i")
-        }
+        let ficRate = try feedbackInhibitionRate(fic: fic, noFic: noFic, assignments: request.assignments)
         guard criticalFraction > 0, criticalFraction < 1.5 else {
             throw WholeBrainError.badValue(source: "--critical-fraction", value: "\(criticalFraction)", expected: "a fraction of G* in (0, 1.5), e.g. 0.9")
         }

@@ -40,19 +40,26 @@ struct SlurmCommand: ParsableCommand {
         return path
     }
 
+    /// The standard output of a Slurm client command (found on $PATH), nil when it cannot
+    /// run or exits non-zero (no Slurm here, or no accounting); its stderr is dropped.
+    static func output(of arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? text : nil
+    }
+
     /// Subjects whose array task Slurm lists as pending or running, with that state (squeue,
     /// one line per array task; none without Slurm).
     static func queuedSubjects(_ spec: FitJobSpec, out: String) -> [String: String] {
         let outPath = URL(fileURLWithPath: out).standardizedFileURL.path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["squeue", "-h", "-r", "-t", "PENDING,RUNNING", "-o", "%K|%T|%k"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return [:] }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        guard let text = output(of: ["squeue", "-h", "-r", "-t", "PENDING,RUNNING", "-o", "%K|%T|%k"]) else { return [:] }
         var queued: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: "|", maxSplits: 2).map(String.init)
@@ -68,17 +75,8 @@ struct SlurmCommand: ParsableCommand {
     /// left out (none without sacct or accounting).
     static func finishedStates(_ spec: FitJobSpec, out: String) -> [String: String] {
         guard let ids = try? String(contentsOfFile: out + "/slurm/array-jobs.txt", encoding: .utf8)
-            .split(whereSeparator: \.isNewline).map(String.init), !ids.isEmpty else { return [:] }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sacct", "-n", "-P", "-X", "-j", ids.joined(separator: ","), "-o", "JobID,State"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return [:] }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return [:] }
+            .split(whereSeparator: \.isNewline).map(String.init), !ids.isEmpty,
+              let text = output(of: ["sacct", "-n", "-P", "-X", "-j", ids.joined(separator: ","), "-o", "JobID,State"]) else { return [:] }
         var states: [String: (job: Int, state: String)] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             let parts = line.split(separator: "|").map(String.init)

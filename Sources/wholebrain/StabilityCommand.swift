@@ -82,18 +82,9 @@ struct StabilityCommand: ParsableCommand {
         guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], lo >= 0, hi > lo else {
             throw WholeBrainError.badValue(source: "--range", value: range, expected: "LO:HI with 0 <= LO < HI, e.g. 0:4")
         }
-        if noFic, let fic {
-            throw WholeBrainError.badValue(source: "--fic", value: "\(fic)", expected: "either --fic or --no-fic, not both")
-        }
-        let ficRate = noFic ? nil : (fic ?? RWWOperatingPoint.defaultFICRate)
-        if ficRate != nil {
-            if param == "J_i" {
-                throw WholeBrainError.badValue(source: "--param", value: param, expected: "another parameter: feedback inhibition sets J_i (add --no-fic to continue a uniform J_i)")
-            }
-            if let j = try parseAssignments(assignments).first(where: { $0.name == "J_i" || ReducedWongWang.parameterAliases[$0.name] == "J_i" }) {
-                throw WholeBrainError.badValue(source: "--set", value: "\(j.name)=\(j.value)",
-                                               expected: "no J_i while feedback inhibition control sets J_i per region (on by default); add --no-fic")
-            }
+        let ficRate = try feedbackInhibitionRate(fic: fic, noFic: noFic, assignments: try parseAssignments(assignments))
+        if ficRate != nil, param == "J_i" {
+            throw WholeBrainError.badValue(source: "--param", value: param, expected: "another parameter: feedback inhibition sets J_i (add --no-fic to continue a uniform J_i)")
         }
         var parameters = try setParameters()
         let dataset = try HCPDataset(root: data)

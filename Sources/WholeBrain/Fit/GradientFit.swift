@@ -292,7 +292,7 @@ public enum GradientFit {
                                                expected: "a band that \(samples) samples at TR \(initial.tr) s can resolve (a longer --window or --duration)")
             }
         }
-        if options.feedbackInhibition != nil, parameters.contains(where: { if case .nodeJI = $0.parameter { return true }; return $0.parameter == .jI }) {
+        if options.feedbackInhibition != nil, parameters.contains(where: { $0.parameter.isNodeJI || $0.parameter == .jI }) {
             throw WholeBrainError.badValue(source: "fitted parameters", value: "J_i", expected: "no J_i while feedback inhibition retunes them (fit without FIC to fit J_i)")
         }
         func current(_ u: [Double], _ gains: [Double], subject k: Int) throws -> SimulationSpec<ReducedWongWang> {

@@ -20,6 +20,9 @@ public enum RWWGradient {
         /// J_i of one node.
         case nodeJI(Int)
 
+        /// True for one node's J_i.
+        public var isNodeJI: Bool { if case .nodeJI = self { return true } else { return false } }
+
         public var description: String {
             switch self {
             case .g: return "G"

@@ -77,10 +77,17 @@ public struct RWWOperatingPoint: Sendable {
             throw WholeBrainError.badValue(source: gSource, value: "(default: \(fraction) G*)",
                                            expected: "a value: this network has no G* in 0-20 to place G below")
         }
+        return try at(parameters: p, weights: weights, ficRate: ficRate, critical: gStar, gChoice: choice)
+    }
+
+    /// The operating point at `parameters` (their G) when G* is already known: J_i by
+    /// feedback inhibition and the regime there.
+    public static func at(parameters p: ReducedWongWang.Parameters, weights: Matrix, ficRate: Double?,
+                          critical: (value: Double, kind: String)?, gChoice: String) throws -> RWWOperatingPoint {
         let nodeJI = try ficRate.map { try FeedbackInhibition.localInhibition(parameters: p, weights: weights, targetRate: $0) }
         let (regime, states) = try classify(parameters: p, weights: weights, nodeJI: nodeJI, ficRate: ficRate)
-        return RWWOperatingPoint(parameters: p, nodeJI: nodeJI, ficRate: ficRate, criticalCoupling: gStar?.value,
-                                 criticalKind: gStar?.kind, gChoice: choice, regime: regime, stableStates: states)
+        return RWWOperatingPoint(parameters: p, nodeJI: nodeJI, ficRate: ficRate, criticalCoupling: critical?.value,
+                                 criticalKind: critical?.kind, gChoice: gChoice, regime: regime, stableStates: states)
     }
 
     /// The stable fixed points (Newton from the FIC state, a low start and 15 uniform levels)
