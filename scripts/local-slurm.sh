@@ -39,7 +39,7 @@ ClusterName=wholebrain-test
 SlurmctldHost=$HOST
 SlurmUser=root
 AuthType=auth/munge
-AuthInfo=socket=$DIR/munge/munge.socket
+AuthInfo=socket=$DIR/munge/munge.socket,cred_expire=5
 CredType=cred/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none

@@ -2,9 +2,10 @@
 # `make test-slurm`: the fit job end to end through a real (local, single-node) Slurm.
 # Submits the array over the bundled subjects with short settings plus the collect job, with
 # one subject made to fail on purpose; checks every output and the collected report; then
-# clears the failure, submits again and checks that only that subject ran. Slurm runs with its
-# default dependency behaviour: the collect job (afterany) must run after a failed task and
-# after one killed by its time limit.
+# clears the failure, submits again with --resubmit failed and checks that only that subject
+# ran. Slurm runs with its default dependency behaviour: the collect job (afterany) must run
+# after a failed task and after one killed by its time limit. Last, a task requeued twice (a
+# preemption, then the time-limit warning) ends with an uninterrupted fit's parameters.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/${1:-.build/release/wholebrain}
@@ -62,11 +63,13 @@ grep -q "^102311,failed" "$OUT/fits.csv" || fail "collect did not report the fai
 grep -q "failed: 102311" "$OUT/report.html" || fail "the report does not name the failure"
 grep -q "failed: 102311" "$OUT"/slurm/collect-*.log || fail "the collect job's log does not name the failure"
 
-# Resubmit after clearing the cause: only 102311 runs.
+# A failed subject is not queued again unless asked; after clearing the cause, only 102311 runs.
+again=$("$BIN" slurm submit "$WORK/job.toml" --out "$OUT")
+echo "$again" | grep -q "no subject to submit" || fail "a failed subject was queued again without --resubmit failed: $again"
 rm "$OUT/102311"
 others=$(ls "$OUT"/*/summary.json | grep -v /102311/)
 before=$(stat -c %Y $others | md5sum)
-submitted=$("$BIN" slurm submit "$WORK/job.toml" --out "$OUT")
+submitted=$("$BIN" slurm submit "$WORK/job.toml" --out "$OUT" --resubmit failed)
 echo "$submitted"
 echo "$submitted" | grep -q "(1 subjects)" || fail "resubmission should run one subject: $submitted"
 ids=$(echo "$submitted" | sed -n 's/submitted array job \([0-9]*\) .* collect job \([0-9]*\)/\1 \2/p')
@@ -128,4 +131,46 @@ wait_for $ids
 [ "$(($(wc -l < "$LONG/101309/history.csv") - 1))" -eq $((done_before + 2)) ] || fail "the resumed fit did not continue the history"
 # The collect job of the timed-out array ran anyway (afterany) and reported the unfinished subject.
 grep -q "not finished: 101309 (started)" "$LONG"/slurm/collect-*.log || fail "collect did not run after the time limit, or did not report it"
+
+# Preemption and the time-limit warning with requeue = true. `scontrol requeue` stops the running
+# task as a preemption does (SIGTERM) and queues it again; later USR1 to the batch shell, which
+# `--signal=B:USR1@N` sends N seconds before the time limit, makes the task stop and requeue
+# itself. Each time the fit resumes from its checkpoint, and it ends with the parameters of an
+# uninterrupted fit, bit for bit.
+cat > "$WORK/requeue.toml" <<TOML
+data = "$(pwd)/data/hcp"
+subjects = ["101309"]
+[fit]
+fit = "G"
+duration = 7.2
+transient = 1
+epochs = 14
+test_duration = 7.2
+[slurm]
+time = "00:10:00"
+memory = "1G"
+requeue = true
+TOML
+REQ=$WORK/requeue
+epochs_done() { python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['scores']))" "$REQ/.101309.fit-state.json" 2>/dev/null || echo 0; }
+wait_epochs() {  # n: until the checkpoint holds n epochs
+    for _ in $(seq 1 600); do [ "$(epochs_done)" -ge "$1" ] && return 0; sleep 0.2; done
+    fail "the requeued fit did not reach epoch $1"
+}
+submitted=$("$BIN" slurm submit "$WORK/requeue.toml" --out "$REQ")
+ids=$(echo "$submitted" | sed -n 's/submitted array job \([0-9]*\) .* collect job \([0-9]*\)/\1 \2/p')
+task="${ids%% *}_0"
+wait_epochs 2
+scontrol requeue "$task"
+wait_epochs $(($(epochs_done) + 2))
+scancel --batch --signal=USR1 "$task"
+wait_for $ids
+[ -f "$REQ/101309/summary.json" ] || fail "the requeued fit did not finish"
+log=$(cat "$REQ"/slurm/fit-*.log)
+echo "$log" | grep -q "stopped by SIGTERM" || fail "the preempted task did not stop on SIGTERM: $log"
+echo "$log" | grep -q "stopped by SIGUSR1" || fail "the warned task did not stop on USR1: $log"
+[ "$(echo "$log" | grep -c "resumed from its checkpoint")" -eq 2 ] || fail "the task did not resume twice: $log"
+"$BIN" fit --data "$(pwd)/data/hcp" --subject 101309 --fit G --duration 7.2 --transient 1 --epochs 14 --test-duration 7.2 \
+    --quiet --out "$WORK/uninterrupted" >/dev/null 2>&1
+cmp -s "$REQ/101309/params.json" "$WORK/uninterrupted/params.json" || fail "the requeued fit's parameters differ from an uninterrupted fit's"
 echo "test-slurm: passed"

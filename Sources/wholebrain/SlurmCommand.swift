@@ -71,12 +71,12 @@ struct SlurmCommand: ParsableCommand {
 
     /// How the last task of each subject ended, from sacct over the array jobs `submit`
     /// recorded in OUT/slurm/array-jobs.txt (later jobs win): "timeout", "out of memory",
-    /// "cancelled" or "failed"; subjects whose task completed or that sacct does not know are
+    /// "cancelled", "stopped" (by the time-limit warning, exit 143) or "failed"; subjects whose task completed or that sacct does not know are
     /// left out (none without sacct or accounting).
     static func finishedStates(_ spec: FitJobSpec, out: String) -> [String: String] {
         guard let ids = try? String(contentsOfFile: out + "/slurm/array-jobs.txt", encoding: .utf8)
             .split(whereSeparator: \.isNewline).map(String.init), !ids.isEmpty,
-              let text = output(of: ["sacct", "-n", "-P", "-X", "-j", ids.joined(separator: ","), "-o", "JobID,State"]) else { return [:] }
+              let text = output(of: ["sacct", "-n", "-P", "-X", "-j", ids.joined(separator: ","), "-o", "JobID,State,ExitCode"]) else { return [:] }
         var states: [String: (job: Int, state: String)] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             let parts = line.split(separator: "|").map(String.init)
@@ -88,6 +88,8 @@ struct SlurmCommand: ParsableCommand {
             case "TIMEOUT": word = "timeout"
             case "OUT_OF_MEMORY": word = "out of memory"
             case "CANCELLED", "PREEMPTED": word = "cancelled"
+            case "FAILED" where parts.count > 2 && ["143:0", "130:0", "138:0"].contains(parts[2]):
+                word = "stopped"   // the fit stopped by a signal (the time-limit warning) with its checkpoint
             case "FAILED", "NODE_FAIL", "BOOT_FAIL": word = "failed"
             default: word = ""
             }
@@ -117,7 +119,13 @@ struct SlurmCommand: ParsableCommand {
             (started with --dependency=afterany on the array, so it runs however the tasks end: the \
             group table, report and failures), then \
             submits both with sbatch and prints the job ids. Submitting again runs only subjects \
-            that are missing, failed or unfinished.
+            that are missing or unfinished (resumed from their checkpoint) and not already pending \
+            or running; failed ones only with --resubmit failed.
+
+            Time limits and preemption: Slurm warns each task stop_before_limit seconds before \
+            its time limit (--signal=B:USR1@N, default 120 s); the fit stops with its last \
+            epoch's checkpoint, and with requeue = true in the job's [slurm] table the task \
+            requeues itself and resumes.
 
             Example:
               wholebrain slurm submit jobs/hcp-fit.toml --out runs/hcp-fit --dry-run
@@ -127,6 +135,10 @@ struct SlurmCommand: ParsableCommand {
         @Option(help: "Output folder of the job (one folder per subject).") var out: String
         @Flag(help: "Print what would be submitted, submit nothing.") var dryRun = false
         @Flag(help: "Write the scripts into OUT/slurm and stop (submit them yourself).") var writeOnly = false
+        @Option(help: "Also queue again subjects whose last task failed (they are left alone by default: fix the cause first). The one value: failed.")
+        var resubmit: Resubmit?
+
+        enum Resubmit: String, ExpressibleByArgument { case failed }
 
         func run() throws {
             try reportingErrors("slurm submit") {
@@ -139,9 +151,15 @@ struct SlurmCommand: ParsableCommand {
                 if !queued.isEmpty {
                     print("already queued, not submitted again: " + queued.keys.sorted().map { "\($0) (\(queued[$0]!))" }.joined(separator: ", "))
                 }
-                let indices = spec.subjects.indices.filter { collection.toRun.contains(spec.subjects[$0]) && queued[spec.subjects[$0]] == nil }
+                let toRun = Set(collection.toRun(includingFailed: resubmit == .failed))
+                let failed = collection.rows.filter { $0.status == .failed && queued[$0.subject] == nil }.map(\.subject)
+                if resubmit == nil && !failed.isEmpty {
+                    print("failed, not submitted again (see OUT/SUBJECT.failed, fix the cause, then --resubmit failed): " + failed.joined(separator: ", "))
+                }
+                let indices = spec.subjects.indices.filter { toRun.contains(spec.subjects[$0]) && queued[spec.subjects[$0]] == nil }
                 guard !indices.isEmpty else {
-                    print("every subject is done or queued; nothing to submit (wholebrain collect \(out) rebuilds the report)")
+                    print("no subject to submit: every one is done, queued" + (resubmit == nil ? " or failed" : "")
+                          + " (wholebrain collect \(out) rebuilds the report)")
                     return
                 }
                 let array = SlurmScripts.fitArray(job: spec, out: outURL, binary: binary, indices: indices)
@@ -218,7 +236,7 @@ struct SlurmCommand: ParsableCommand {
                     counts[state, default: 0] += 1
                     print("\(r.subject)  \(state)" + (r.error.map { "  \($0.split(separator: "\n").first ?? "")" } ?? ""))
                 }
-                print(["done", "running", "pending", "failed", "timeout", "out of memory", "cancelled", "started", "missing"]
+                print(["done", "running", "pending", "failed", "timeout", "out of memory", "cancelled", "stopped", "started", "missing"]
                     .map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
             }
         }

@@ -132,6 +132,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(sweep.err.contains("note: each run's BOLD: 20 samples, fewer than the default Welch segment"), sweep.err)
     }
 
+    /// A long simulation written to a log (stderr not a terminal, as in a Slurm output file)
+    /// says how far it got, one line per tenth; --quiet says nothing.
+    func testLongRunsLogProgressLinesOffATerminal() throws {
+        let logged = try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "40", "--out", path("progress")])
+        XCTAssertEqual(logged.status, 0, logged.err)
+        let lines = logged.err.split(separator: "\n").filter { $0.hasPrefix("simulate: ") && $0.contains("% (") }
+        XCTAssertEqual(lines.count, 10, logged.err)
+        XCTAssert(lines.first!.hasPrefix("simulate: 10% (") && lines.last!.hasPrefix("simulate: 100% (") && lines.last!.contains("s elapsed"), logged.err)
+        let quiet = try run(["simulate", "--data", Fixtures.hcp, "--subject", "101309", "--duration", "40", "--quiet", "--out", path("quiet")])
+        XCTAssertEqual(quiet.status, 0, quiet.err)
+        XCTAssertFalse(quiet.err.contains("% ("), quiet.err)
+    }
+
     /// SIGTERM (a Slurm time limit or preemption) and SIGINT end a run with 128 + the signal
     /// and no staging folder left; a staging folder of a process that is gone (SIGKILL) is
     /// removed by the next run for the same output.

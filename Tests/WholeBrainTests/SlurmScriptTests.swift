@@ -52,9 +52,16 @@ final class SlurmScriptTests: XCTestCase {
         XCTAssert(table.contains("101309,done") && table.contains("102311,failed"), table)
         let status = try CommandLineTests.launch(["slurm", "status", out])
         XCTAssert(status.out.contains("102311  failed") && status.out.contains("done 2, running 0, pending 0, failed 1"), status.out)
-        // Submitting again would run only the failed subject.
+        // Submitting again leaves the failed subject alone unless asked, then runs only it.
         r = try CommandLineTests.launch(["slurm", "submit", job, "--out", out, "--dry-run"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssert(r.out.contains("failed, not submitted again") && r.out.contains("--resubmit failed): 102311")
+                  && r.out.contains("no subject to submit") && !r.out.contains("#SBATCH"), r.out)
+        r = try CommandLineTests.launch(["slurm", "submit", job, "--out", out, "--dry-run", "--resubmit", "failed"])
         XCTAssert(r.out.contains("#SBATCH --array=1\n") && r.out.contains("1 of 3 subjects to run: 102311"), r.out)
+        r = try CommandLineTests.launch(["slurm", "submit", job, "--out", out, "--dry-run", "--resubmit", "done"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssert(r.err.contains("--resubmit") && r.err.contains("failed"), r.err)
         let bad = scratch + "/bad.toml"
         FileManager.default.createFile(atPath: bad, contents: Data("[fit]\nepoch = 3\n".utf8))
         let badRun = try CommandLineTests.launch(["slurm", "submit", bad, "--out", out, "--dry-run"])
@@ -132,15 +139,137 @@ final class SlurmScriptTests: XCTestCase {
         FileManager.default.createFile(atPath: scratch + "/bin/sacct", contents: Data("""
             #!/bin/sh
             echo "$*" > \(scratch)/sacct-args
-            printf '41_0|TIMEOUT\\n41_1|OUT_OF_MEMORY\\n41_2|COMPLETED\\n57_0|CANCELLED by 0\\n'
+            printf '41_0|TIMEOUT|0:15\\n41_1|OUT_OF_MEMORY|0:125\\n41_2|FAILED|143:0\\n57_0|CANCELLED by 0|0:15\\n'
             """.utf8), attributes: [.posixPermissions: 0o755])
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = scratch + "/bin:" + (environment["PATH"] ?? "")
         let r = try CommandLineTests.launch(["slurm", "status", scratch + "/out"], environment: environment)
         XCTAssertEqual(r.status, 0, r.err)
-        XCTAssert(r.out.contains("101309  cancelled") && r.out.contains("102311  out of memory") && r.out.contains("102816  missing"), r.out)
-        XCTAssert(r.out.contains("timeout 0, out of memory 1, cancelled 1"), r.out)
+        // Task 2 failed with 143: the fit stopped on the time-limit warning (its checkpoint kept).
+        XCTAssert(r.out.contains("101309  cancelled") && r.out.contains("102311  out of memory") && r.out.contains("102816  stopped"), r.out)
+        XCTAssert(r.out.contains("timeout 0, out of memory 1, cancelled 1, stopped 1"), r.out)
         let args = try String(contentsOfFile: scratch + "/sacct-args", encoding: .utf8)
         XCTAssert(args.contains("-j 41,57"), args)
+    }
+
+    /// A task warned before its time limit (USR1 to the batch shell, as `--signal=B:USR1@N`
+    /// sends) stops its fit with the last epoch's checkpoint, leaves no failure record and exits
+    /// 143; run again, the task resumes and ends with the parameters of an uninterrupted fit.
+    func testArrayTaskStopsOnTheTimeLimitWarningAndResumesExactly() throws {
+        let scratch = NSTemporaryDirectory() + "wholebrain-warn-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        func spec(epochs: Int) -> String {
+            "data = \"\(Fixtures.hcp)\"\nsubjects = [\"101309\"]\n[fit]\nfit = \"G\"\nduration = 7.2\ntransient = 1\nepochs = \(epochs)\ntest_duration = 7.2\n[slurm]\ntime = \"00:30:00\"\n"
+        }
+        let job = scratch + "/fit.toml", out = scratch + "/out"
+        FileManager.default.createFile(atPath: job, contents: Data(spec(epochs: 500).utf8))
+        var r = try CommandLineTests.launch(["slurm", "submit", job, "--out", out, "--write-only"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let script = try String(contentsOfFile: out + "/slurm/fit-array.sbatch", encoding: .utf8)
+        XCTAssert(script.contains("#SBATCH --signal=B:USR1@120\n") && !script.contains("scontrol requeue"), script)
+        func task() throws -> (Process, Pipe) {
+            let process = Process(), pipe = Pipe()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [out + "/slurm/fit-array.sbatch"]
+            process.environment = ProcessInfo.processInfo.environment.merging(["SLURM_ARRAY_TASK_ID": "0"]) { $1 }
+            process.standardOutput = pipe
+            try process.run()
+            return (process, pipe)
+        }
+        let (first, pipe) = try task()
+        let state = out + "/.101309.fit-state.json"
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: state) && Date() < deadline { usleep(50_000) }
+        usleep(1_500_000)
+        kill(first.processIdentifier, SIGUSR1)
+        first.waitUntilExit()
+        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(first.terminationStatus, 143, said)
+        XCTAssert(said.contains("stopped by SIGUSR1"), said)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/101309.failed"), "a stop is not a failure")
+        let state0 = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: state)!) as! [String: Any]
+        let done = (state0["scores"] as! [Any]).count
+        XCTAssertGreaterThanOrEqual(done, 1)
+        r = try CommandLineTests.launch(["slurm", "status", out])
+        XCTAssert(r.out.contains("101309  started"), r.out)
+        // The same job asking for two epochs more: the task resumes and finishes.
+        FileManager.default.createFile(atPath: job, contents: Data(spec(epochs: done + 2).utf8))
+        r = try CommandLineTests.launch(["slurm", "submit", job, "--out", out, "--write-only"])
+        XCTAssert(r.out.contains("(1 subjects)"), r.out)
+        let (second, _) = try task()
+        second.waitUntilExit()
+        XCTAssertEqual(second.terminationStatus, 0)
+        // An uninterrupted fit of as many epochs gives the same parameters, bit for bit.
+        let whole = try CommandLineTests.launch(["fit", "--data", Fixtures.hcp, "--subject", "101309", "--fit", "G", "--duration", "7.2",
+                                                 "--transient", "1", "--epochs", "\(done + 2)", "--test-duration", "7.2", "--quiet",
+                                                 "--out", scratch + "/whole"])
+        XCTAssertEqual(whole.status, 0, whole.err)
+        XCTAssertEqual(FileManager.default.contents(atPath: out + "/101309/params.json"),
+                       FileManager.default.contents(atPath: scratch + "/whole/params.json"))
+    }
+
+    /// The readable templates in slurm/ are what `slurm submit` renders for jobs/hcp-fit.toml
+    /// (the output folder and data as the repository's relative paths, the binary where `make
+    /// install` puts it), so they cannot drift from the real scripts. WB_UPDATE_TEMPLATES=1
+    /// rewrites them.
+    func testSlurmTemplatesAreWhatSubmitRenders() throws {
+        let repository = Fixtures.repository
+        let spec = try FitJobSpec(path: repository + "/jobs/hcp-fit.toml") { data in
+            try HCPDataset(root: repository + "/" + data).subjects
+        }
+        let binary = "WHOLEBRAIN_BINARY", installed = "\"$HOME/.local/lib/wholebrain/wholebrain\""
+        let note = "# A template: `wholebrain slurm submit jobs/hcp-fit.toml --out runs/hcp-fit` renders this script with\n"
+            + "# absolute paths into runs/hcp-fit/slurm/ and submits it (edit jobs/hcp-fit.toml, not this file).\n"
+        func template(_ text: String) -> String {
+            var lines = text.components(separatedBy: "\n")
+            lines.insert(note.dropLast().description, at: 2)
+            return lines.joined(separator: "\n").replacingOccurrences(of: binary, with: installed)
+        }
+        let rendered = [
+            "fit-array.sbatch": template(SlurmScripts.fitArray(job: spec, out: "runs/hcp-fit", binary: binary, indices: Array(spec.subjects.indices))),
+            "collect.sbatch": template(SlurmScripts.collect(out: "runs/hcp-fit", binary: binary, job: spec)),
+        ]
+        for (name, text) in rendered.sorted(by: { $0.key < $1.key }) {
+            let path = repository + "/slurm/" + name
+            if ProcessInfo.processInfo.environment["WB_UPDATE_TEMPLATES"] == "1" {
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+            }
+            XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), text,
+                           "slurm/\(name) differs from what submit renders; WB_UPDATE_TEMPLATES=1 swift test --filter testSlurmTemplates rewrites it")
+        }
+    }
+
+    /// The `slurm submit` examples of its --help and the README's Slurm block that submit
+    /// nothing (--dry-run) run exactly as written, from a folder laid out like the repository.
+    func testSubmitExamplesRunAsWritten() throws {
+        let scratch = NSTemporaryDirectory() + "wholebrain-examples-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for name in ["jobs", "data"] {
+            try FileManager.default.createSymbolicLink(atPath: scratch + "/" + name, withDestinationPath: Fixtures.repository + "/" + name)
+        }
+        let help = try CommandLineTests.launch(["slurm", "submit", "--help"]).out
+        let readme = try String(contentsOfFile: Fixtures.repository + "/README.md", encoding: .utf8)
+        let slurmBlock = readme.components(separatedBy: "## Slurm")[1].components(separatedBy: "```")[1]
+        let commands = (help + "\n" + slurmBlock).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("wholebrain slurm submit") && $0.hasSuffix("--dry-run") }
+        XCTAssertEqual(commands.count, 2, "the help's example and the README's: \(commands)")
+        for command in Set(commands) {
+            let process = Process(), pipe = Pipe()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", command]
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = (CommandLineTests.binary as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "")
+            process.environment = environment
+            process.currentDirectoryURL = URL(fileURLWithPath: scratch)
+            process.standardOutput = pipe
+            try process.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, command)
+            XCTAssert(text.contains("7 of 7 subjects to run") && text.contains("#SBATCH --requeue") && text.contains("sbatch --parsable"), command + "\n" + text)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/runs"), "a dry run writes nothing")
     }
 }

@@ -111,6 +111,8 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(spec.axes[0].values, [0.5, 1.0, 1.5])
     }
 
+    /// A sweep stopped by SIGTERM, resumed and killed (SIGKILL) mid-write, and resumed again,
+    /// ends with every run once and the numbers of an uninterrupted sweep.
     func testKilledSweepResumesWithEveryRunOnceAndTheSameResults() throws {
         let spec = job(points: 4)
         let straight = path("straight")
@@ -123,24 +125,32 @@ final class SweepTests: XCTestCase {
         r = try CommandLineTests.launch(["sweep", spec, "--out", single, "--quiet", "--batch", "1"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertEqual(try lines(single), reference, "one run at a time gives the batched runs' numbers")
-        // Kill a second sweep once some runs are in, then resume it.
+        // Stop a second sweep once some runs are in, with SIGTERM (a Slurm time limit) and then,
+        // resumed, with SIGKILL; then resume it to the end.
         let killed = path("killed")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        process.arguments = ["sweep", spec, "--out", killed, "--quiet"]
-        process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
-        try process.run()
         // Runs in progress are appended to parts/rank-0.jsonl (merged into results.jsonl at the end).
         let part = killed + "/parts/rank-0.jsonl"
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: part, encoding: .utf8), text.split(separator: "\n").count >= 3 { break }
-            usleep(20_000)
+        // (a resumed sweep first merges the parts into results.jsonl)
+        func runsIn() -> Int {
+            [part, killed + "/results.jsonl"].map { ((try? String(contentsOfFile: $0, encoding: .utf8)) ?? "").split(separator: "\n").count }.reduce(0, +)
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let partial = try String(contentsOfFile: part, encoding: .utf8).split(separator: "\n").count
-        XCTAssert((3..<16).contains(partial), "killed after \(partial) runs")
+        for (signal, resume) in [(SIGTERM, false), (SIGKILL, true)] {
+            let before = runsIn(), after = before + 3
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+            process.arguments = ["sweep", spec, "--out", killed, "--quiet"] + (resume ? ["--resume"] : [])
+            process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline && runsIn() < after { usleep(20_000) }
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            if signal == SIGTERM { XCTAssertEqual(process.terminationStatus, 143, "a sweep stopped by SIGTERM exits 143") }
+            XCTAssert(runsIn() >= max(before, after) && runsIn() < 16, "stopped by signal \(signal) after \(runsIn()) runs")
+        }
+        let partial = runsIn()
+        XCTAssert((6..<16).contains(partial), "killed after \(partial) runs")
         // A torn line (a kill in the middle of a write) is dropped on resume.
         let handle = FileHandle(forWritingAtPath: part)!
         handle.seekToEndOfFile()

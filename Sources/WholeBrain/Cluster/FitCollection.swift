@@ -39,8 +39,11 @@ public struct FitCollection {
         }
     }
 
-    /// Subjects to (re)submit: failed, started (resumed from their checkpoint) or missing.
-    public var toRun: [String] { rows.filter { $0.status != .done }.map(\.subject) }
+    /// Subjects to (re)submit: started ones (resumed from their checkpoint) and missing ones,
+    /// plus failed ones when asked (a failure usually needs its cause fixed first).
+    public func toRun(includingFailed: Bool) -> [String] {
+        rows.filter { $0.status == .started || $0.status == .missing || (includingFailed && $0.status == .failed) }.map(\.subject)
+    }
 
     /// One CSV row per subject.
     public var csv: String {

@@ -10,6 +10,7 @@ import Foundation
 ///     [slurm]
 ///     partition = "compute"         time = "02:00:00"     memory = "4G"     account = ""
 ///     ranks_per_task = 1            cpus_per_task = 1     modules = ["openmpi"]
+///     max_running = 4               requeue = true        stop_before_limit = 120
 ///
 /// Unknown keys are errors naming the known ones.
 public struct FitJobSpec: Sendable {
@@ -24,6 +25,10 @@ public struct FitJobSpec: Sendable {
     public let maxRunning: Int?
     /// `#SBATCH --requeue`: Slurm may requeue a preempted task, which resumes from its checkpoint.
     public let requeue: Bool
+    /// Seconds before the time limit at which Slurm warns the task (`--signal=B:USR1@N`) so the
+    /// fit stops with its checkpoint (and, with `requeue`, requeues itself); 0: no warning.
+    /// Default: 120 s, or a tenth of a shorter time limit.
+    public let stopBeforeLimit: Int
 
     /// The same job with its data folder as an absolute path (batch tasks may start elsewhere).
     public func withAbsoluteData() -> FitJobSpec {
@@ -35,7 +40,7 @@ public struct FitJobSpec: Sendable {
     static let fitKeys = ["fit", "loss", "window", "epochs", "lr", "clip", "held_out", "patience", "prior_floor", "duration",
                           "transient", "tr", "G", "sigma", "speed", "seed", "checkpoint", "bandpass", "fic", "test_duration",
                           "no_fic", "critical_fraction", "stability_target"]
-    static let slurmKeys = ["partition", "time", "memory", "account", "ranks_per_task", "cpus_per_task", "modules", "max_running", "requeue"]
+    static let slurmKeys = ["partition", "time", "memory", "account", "ranks_per_task", "cpus_per_task", "modules", "max_running", "requeue", "stop_before_limit"]
 
     public init(path: String, knownSubjects: (String) throws -> [String]) throws {
         let toml = try JobFile.read(path: path)
@@ -89,6 +94,9 @@ public struct FitJobSpec: Sendable {
         }
         partition = slurm["partition"]?.string
         time = slurm["time"]?.string ?? "01:00:00"
+        guard let limit = FitJobSpec.seconds(ofTimeLimit: time) else {
+            throw fail("slurm.time", time, "a Slurm time limit: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS")
+        }
         memory = slurm["memory"]?.string ?? "4G"
         account = slurm["account"]?.string.flatMap { $0.isEmpty ? nil : $0 }
         func count(_ key: String) throws -> Int {
@@ -104,5 +112,32 @@ public struct FitJobSpec: Sendable {
             guard case let .bool(b) = r else { throw fail("slurm.requeue", "\(r)", "true or false") }
             requeue = b
         } else { requeue = false }
+        if let v = slurm["stop_before_limit"] {
+            guard let x = v.number, x >= 0, x == x.rounded(), Int(x) < limit else {
+                throw fail("slurm.stop_before_limit", "\(v)", "whole seconds >= 0 and shorter than the time limit (\(limit) s)")
+            }
+            stopBeforeLimit = Int(x)
+        } else { stopBeforeLimit = min(120, limit / 10) }
+    }
+
+    /// A Slurm time limit in seconds (sbatch's formats: minutes, MM:SS, HH:MM:SS, D-HH,
+    /// D-HH:MM, D-HH:MM:SS), nil when it is not one; "UNLIMITED" is a year.
+    static func seconds(ofTimeLimit text: String) -> Int? {
+        if text.uppercased() == "UNLIMITED" || text.uppercased() == "INFINITE" { return 365 * 86_400 }
+        let dayParts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard dayParts.count <= 2 else { return nil }
+        let fields = dayParts.last!.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        guard !fields.contains(where: { $0 == nil || $0! < 0 }), (1...3).contains(fields.count) else { return nil }
+        let f = fields.map { $0! }
+        if dayParts.count == 2 {
+            guard let days = Int(dayParts[0]), days >= 0 else { return nil }
+            let hms = [f[0] * 3600, (f.count > 1 ? f[1] * 60 : 0), (f.count > 2 ? f[2] : 0)].reduce(0, +)
+            return days * 86_400 + hms
+        }
+        switch f.count {
+        case 1: return f[0] * 60
+        case 2: return f[0] * 60 + f[1]
+        default: return f[0] * 3600 + f[1] * 60 + f[2]
+        }
     }
 }

@@ -6,6 +6,13 @@ import Foundation
 /// waits with `--dependency=afterany`, so it runs whatever the tasks ended as (failed, timed
 /// out, out of memory) and reports them. A task whose fit checkpoint exists (killed by the
 /// time limit) continues it with --resume.
+///
+/// Time limits and preemption: the array asks Slurm for USR1 on the batch shell
+/// `stopBeforeLimit` seconds before the time limit (`--signal=B:USR1@N`); the shell passes it,
+/// and a preemption's TERM, to the fit as SIGTERM, which stops at once keeping its last epoch's
+/// checkpoint (at most one epoch lost). With `requeue`, a task stopped by the warning requeues
+/// itself (`scontrol requeue`) when its checkpoint moved on since it started, and a preempted
+/// task is requeued by Slurm; either way the task starts again with --resume.
 public enum SlurmScripts {
     /// Shell quoting for one word.
     static func quote(_ s: String) -> String {
@@ -19,17 +26,38 @@ public enum SlurmScripts {
         if let p = job.partition { s += "#SBATCH --partition=\(p)\n" }
         if let a = job.account { s += "#SBATCH --account=\(a)\n" }
         s += "#SBATCH --time=\(job.time)\n#SBATCH --mem=\(job.memory)\n#SBATCH --ntasks=\(job.ranksPerTask)\n#SBATCH --cpus-per-task=\(job.cpusPerTask)\n"
-        s += "#SBATCH --output=\(out)/slurm/fit-%A_%a.log\n"
+        if job.stopBeforeLimit > 0 { s += "#SBATCH --signal=B:USR1@\(job.stopBeforeLimit)\n" }
+        s += "#SBATCH --output=\(out)/slurm/fit-%A_%a.log\n#SBATCH --open-mode=append\n"   // a requeued task adds to its log
         s += "#SBATCH --comment=wholebrain:\(out)\n"   // lets `wholebrain slurm status` find running tasks
         s += "set -u\n"
         for m in job.modules { s += "module load \(quote(m))\n" }
         s += "SUBJECTS=(\(job.subjects.map(quote).joined(separator: " ")))\n"
         s += "S=${SUBJECTS[$SLURM_ARRAY_TASK_ID]}\nOUT=\(quote(out))\n"
         s += "rm -f \"$OUT/$S.failed\"\n"
-        s += "RESUME=\"\"\n[ -f \"$OUT/.$S.fit-state.json\" ] && RESUME=--resume   # continue a task killed by the time limit\n"
+        s += "STATE=\"$OUT/.$S.fit-state.json\"\n"
+        s += "RESUME=\"\"\n[ -f \"$STATE\" ] && RESUME=--resume   # continue a task stopped by the time limit or preemption\n"
+        s += "checkpoint() { { cksum < \"$STATE\"; } 2>/dev/null || echo none; }\n"
+        s += "STARTED_FROM=$(checkpoint)\n"
+        s += "echo \"subject $S: fit ${RESUME:+resumed from its checkpoint }on $(hostname) at $(date '+%F %T')\"\n"
+        s += "# Slurm's warning before the time limit (USR1) and a preemption (TERM) reach the fit as SIGTERM:\n"
+        s += "# it keeps its last epoch's checkpoint and exits 143.\n"
+        s += "STOPPED=\"\"\nFIT=\"\"\n"
+        s += "stop() { STOPPED=$1; [ -n \"$FIT\" ] && kill -TERM \"$FIT\" 2>/dev/null; }\n"
+        s += "trap 'stop USR1' USR1\ntrap 'stop TERM' TERM\n"
         let launch = job.ranksPerTask > 1 ? "srun --mpi=pmix -n \(job.ranksPerTask) " : ""
-        s += "\(launch)\(quote(binary)) fit --data \(quote(job.data)) --subject \"$S\" \(job.fitArguments.map(quote).joined(separator: " ")) --quiet $RESUME --out \"$OUT/$S\" 2> \"$OUT/slurm/$S.err\"\n"
-        s += "code=$?\nif [ $code -ne 0 ]; then\n"
+        s += "\(launch)\(quote(binary)) fit --data \(quote(job.data)) --subject \"$S\" \(job.fitArguments.map(quote).joined(separator: " ")) --quiet $RESUME --out \"$OUT/$S\" 2>> \"$OUT/slurm/$S.err\" &\n"
+        s += "FIT=$!\n"
+        s += "while :; do wait \"$FIT\"; code=$?; kill -0 \"$FIT\" 2>/dev/null || break; done   # a trapped signal interrupts wait\n"
+        s += "if [ $code -ne 0 ] && [ -n \"$STOPPED\" ]; then\n"
+        s += "  echo \"subject $S: stopped by SIG$STOPPED; its checkpoint is kept and a new run resumes it\"\n"
+        if job.requeue {
+            s += "  if [ \"$STOPPED\" = USR1 ] && [ \"$(checkpoint)\" != \"$STARTED_FROM\" ]; then\n"
+            s += "    scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" && exit 0\n"
+            s += "  fi\n"
+        }
+        s += "  exit $code\n"
+        s += "fi\n"
+        s += "if [ $code -ne 0 ]; then\n"
         s += "  { echo \"subject $S: wholebrain fit exited with $code\"; tail -n 5 \"$OUT/slurm/$S.err\"; } > \"$OUT/$S.failed.tmp\" && mv \"$OUT/$S.failed.tmp\" \"$OUT/$S.failed\"\n"
         s += "fi\nexit $code\n"
         return s
