@@ -85,6 +85,7 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Uniform J_i (the model's 1 nA, or fitted with --fit J_i) instead of feedback inhibition control; without --G the start is then G = 1.") var noFic = false
     @Option(help: "Conduction speed in m/s.") var speed: Double = 20
     @Option(help: "Seed of the noise realisation used while fitting.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Noise seeds for the identifiability figures after the fit: the loss curvature and the spread of the fitted value over this many noise realisations (the fit's and new ones); 0: none.", valueName: "K")) var identifiabilitySeeds: Int = 4
     @Option(help: ArgumentHelp("Checkpoint every this many steps (memory); default: keep the whole run.", valueName: "steps")) var checkpoint: Int?
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
@@ -273,6 +274,16 @@ struct FitCommand: ParsableCommand {
             }
         }
         if lead && !quiet { printError(String(format: "fit: test run done in %.1f s", Date().timeIntervalSince(testStarted))) }
+        // How firmly the data pin down each fitted parameter (curvature and noise-seed spread).
+        guard identifiabilitySeeds == 0 || identifiabilitySeeds >= 2 else {
+            throw WholeBrainError.badValue(source: "--identifiability-seeds", value: "\(identifiabilitySeeds)", expected: "0 (none) or at least 2 noise seeds")
+        }
+        let identifiability = try world.collectively { () throws -> [Identifiability.Figure] in
+            guard lead, identifiabilitySeeds >= 2 else { return [] }
+            if !quiet { printError("fit: identifiability: loss curvature and the spread over \(identifiabilitySeeds) noise seeds at the fitted values") }
+            return try Identifiability.assess(fitted: zip(outcome.specs, prepared).map { ($0, $1.target) }, options: options,
+                                              extraSeeds: (1..<identifiabilitySeeds).map { seed &+ 2000 &+ UInt64($0) })
+        }
         // Where the fitted parameters put each subject's noise-free network, and its test run.
         let ends = try outcome.specs.map { s in
             try RWWOperatingPoint.classify(parameters: s.model.parameters, weights: s.connectome.weights, nodeJI: s.nodeParameters[0])
@@ -281,7 +292,8 @@ struct FitCommand: ParsableCommand {
         guard let folder else { return }
         let outputs = FitOutputs(subjects: prepared.map { ($0.inputs, $0.target, $0.reference) }, names: names, chosen: chosen.map(\.0), start: prepared[0].spec,
                                  outcome: outcome, testFCs: testFCs, testSeed: seed &+ 1000, began: began, command: self,
-                                 startPoints: prepared.map(\.start), endRegimes: ends, testActivities: activities)
+                                 startPoints: prepared.map(\.start), endRegimes: ends, testActivities: activities,
+                                 identifiability: identifiability)
         try outputs.write(to: folder)
         try folder.commit()
         try? FileManager.default.removeItem(atPath: statePath)

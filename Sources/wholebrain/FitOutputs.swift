@@ -20,6 +20,8 @@ struct FitOutputs {
     let startPoints: [RWWOperatingPoint]
     let endRegimes: [(RWWOperatingPoint.Regime, [RWWOperatingPoint.StableState])]
     let testActivities: [RWWOperatingPoint.Activity]
+    /// How firmly the data pin down each scalar fitted parameter (empty when not computed).
+    let identifiability: [Identifiability.Figure]
 
     /// Which parameters params.json's "fitted" holds, in words, and the epoch.
     var fittedFrom: (description: String, epoch: Int, keptStart: Bool) {
@@ -52,6 +54,15 @@ struct FitOutputs {
             let h = outcome.history[best], last = outcome.history[outcome.history.count - 1]
             lines.append(String(format: "note: the training loss was lowest at epoch %d%@ (%.4f, FC r %.3f), not at the last step (%.4f); the fitted values are the last step's (--held-out F keeps the epoch that scores best on data left out of the fit)",
                                 h.epoch + 1, windowSuffix(h.window), h.loss, h.fcCorrelation, last.loss))
+        }
+        for figure in identifiability {
+            switch figure.verdict {
+            case .identified: lines.append("identifiability: " + figure.description)
+            case .weak: lines.append("warning: \(figure.parameter) is only weakly identified by these data: " + figure.description
+                                     + "; read the fitted value with that error")
+            case .notIdentified: lines.append("warning: \(figure.parameter) is not identified by these data: " + figure.description
+                                              + "; the fitted value is not a measurement (another noise seed or start would give another)")
+            }
         }
         for (k, activity) in testActivities.enumerated() {
             let name = subjects[k].inputs.subject ?? "user data"
@@ -99,6 +110,11 @@ struct FitOutputs {
                                         "source": chosen.contains(where: \.isNodeJI)
                                             ? "fitted (node-J_i), started from feedback inhibition" : "feedback inhibition at the fitted parameters"]
         }
+        if !identifiability.isEmpty {
+            params["identifiability"] = try Dictionary(uniqueKeysWithValues: identifiability.map { figure in
+                (figure.parameter, try JSONSerialization.jsonObject(with: JSONEncoder().encode(figure)))
+            })
+        }
         try folder.write("params.json", bytes: try SimulationOutputs.json(params))
         let termNames = Array(Set(history.flatMap { $0.terms.keys })).sorted()
         var csv = "epoch,window,loss," + termNames.joined(separator: ",") + (termNames.isEmpty ? "" : ",") + "fc_r,mean_gain,"
@@ -124,6 +140,7 @@ struct FitOutputs {
             "versions": ["wholebrain": WholeBrainVersion.string], "command": CommandLine.arguments.joined(separator: " "),
         ]
         summary["fitted_from"] = params["fitted_from"]
+        summary["identifiability"] = params["identifiability"]
         summary["regimes"] = Dictionary(uniqueKeysWithValues: subjectNames.indices.map { k -> (String, Any) in
             (subjectNames[k], ["start": startPoints[k].summary(),
                                "fitted": ["regime": endRegimes[k].0.rawValue,

@@ -92,6 +92,28 @@ final class AnalysisTests: XCTestCase {
     /// 512 samples) against the definitions, on shapes that fill no block exactly: 13 regions,
     /// lengths that are not multiples of 4, more samples than one chunk, and sliding windows
     /// (step below the window) as well as windows summed afresh (step above it).
+    /// The data's own ceiling (each subject predicted by the mean FC and pooled FCD of the other
+    /// six) equals numpy's and scipy's (make_ceiling_fixture.py), subject by subject.
+    func testDataCeilingMatchesNumpy() throws {
+        let data = try HCPDataset(root: Fixtures.hcp)
+        var features: [String: DataCeiling.Features] = [:]
+        for s in data.subjects { features[s] = DataCeiling.Features(regionsByTime: try data.boldTimeCourses(subject: s), tr: 0.72) }
+        let ceiling = DataCeiling(features: features, targets: data.subjects)
+        let reference = Fixtures.json("ceiling_hcp.json")
+        let fc = reference["fc_r"] as! [String: Double], ks = reference["fcd_ks"] as! [String: Double]
+        XCTAssertEqual(ceiling.scores.count, 7)
+        for (subject, score) in ceiling.scores {
+            XCTAssertEqual(score.fcR, fc[subject]!, accuracy: 1e-9, subject)
+            XCTAssertEqual(score.fcdKS, ks[subject]!, accuracy: 1e-9, subject)
+        }
+        XCTAssertEqual(ceiling.meanFCR, 0.823, accuracy: 0.0005)
+        XCTAssert(ceiling.description.hasPrefix("FC r 0.779-0.880 (mean 0.823), FCD KS 0.098-0.404"), ceiling.description)
+        // Predicting two held-out subjects from four others.
+        let split = DataCeiling(features: features, targets: ["101309", "102311"], predictors: ["102816", "131217", "211619", "213522"])
+        XCTAssertEqual(split.scores.map(\.subject), ["101309", "102311"])
+        XCTAssertNotEqual(split.scores[0].score.fcR, fc["101309"]!)
+    }
+
     func testFCAndFCDOnOddShapesMatchTheirDefinitions() throws {
         var state: UInt64 = 12345
         func uniform() -> Double {

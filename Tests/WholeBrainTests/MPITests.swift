@@ -63,7 +63,8 @@ final class MPITests: XCTestCase {
     /// in subject order, the same ADAM steps everywhere: the same numbers as the serial fit.
     func testGroupFitIsIdenticalOnOneTwoAndFourRanks() throws {
         let common = ["fit", "--data", Fixtures.hcp, "--subject", "101309,102311,102816", "--fit", "G,sigma,sc-gains", "--epochs", "2",
-                      "--window", "5", "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2", "--checkpoint", "3000", "--quiet"]
+                      "--window", "5", "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2", "--checkpoint", "3000", "--quiet",
+                      "--identifiability-seeds", "2"]
         let serial = try run(ranks: 0, common + ["--out", path("serial")])
         XCTAssertEqual(serial.status, 0, serial.err)
         XCTAssert(serial.out.contains("mean over subjects"), serial.out)
@@ -84,7 +85,7 @@ final class MPITests: XCTestCase {
     func testFitSplitIntoNodeBlocksIsIdentical() throws {
         let common = ["fit", "--data", Fixtures.hcp, "--fit", "G,J_i,sigma,sc-gains", "--no-fic", "--loss", "surprise,entropy",
                       "--epochs", "2", "--window", "5", "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2",
-                      "--checkpoint", "3000", "--quiet"]
+                      "--checkpoint", "3000", "--quiet", "--identifiability-seeds", "0"]
         // Uneven blocks too: 80 nodes in three blocks of 26, 27 and 27.
         for (subjects, ranks, blocks) in [("101309", 2, 2), ("101309,102311", 4, 2), ("101309", 3, 3)] {
             let serial = path("blocks-serial-\(ranks)")
@@ -100,7 +101,8 @@ final class MPITests: XCTestCase {
         }
         // The default: feedback inhibition retuned as G and the gains move, its chain rule split too.
         let fic = ["fit", "--data", Fixtures.hcp, "--subject", "101309", "--fit", "G,sc-gains", "--epochs", "2", "--window", "5",
-                   "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2", "--checkpoint", "3000", "--quiet"]
+                   "--duration", "7.2", "--transient", "0.5", "--test-duration", "7.2", "--checkpoint", "3000", "--quiet",
+                   "--identifiability-seeds", "0"]
         XCTAssertEqual(try run(ranks: 0, fic + ["--out", path("fic-serial")]).status, 0)
         let ficSplit = try run(ranks: 2, fic + ["--node-blocks", "2", "--out", path("fic-np2")])
         XCTAssertEqual(ficSplit.status, 0, ficSplit.err)

@@ -226,6 +226,11 @@ public enum RWWGradient {
         }
         if objective.entropy != 0 { terms["entropy"] = entropy; loss += objective.entropy * entropy }
         if objective.regime != 0 { terms["regime"] = regime; loss += objective.regime * regime }
+        if parameters.isEmpty && !wantWeights {
+            // The loss alone: no backward pass.
+            return Result(loss: loss, terms: terms, fcCorrelation: fit.correlation, gradient: [:], weightGradient: nil, bold: bold,
+                          end: lastSegment!.end, clampedUpdates: clamps)
+        }
         // ---- backward, segment by segment from the end.
         var accumulators = Accumulators(n: n, edges: problem.edgeSource.count)
         var carry = Carry(n: n, maxDelay: problem.maxDelay)

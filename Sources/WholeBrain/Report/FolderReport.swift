@@ -59,8 +59,17 @@ public enum FolderReport {
         let number = { (key: String) in (summary[key] as? Double).map { String(format: "%.3f", $0) } ?? "-" }
         let fittedFrom: String = ((params["fitted_from"] as? [String: Any])?["description"] as? String).map { "<p>Fitted values: " + SVG.escape($0) + ".</p>" } ?? ""
         let provenance: String = fittedFrom + regimes(summary)
-        sections.append(("Result", SVG.table(header: ["parameter", "initial", "fitted"],
-                                             rows: shown.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", fitted[n] ?? .nan)] })
+        // Each parameter's identifiability (params.json): the standard error over noise seeds and the verdict.
+        let identifiability = params["identifiability"] as? [String: [String: Any]] ?? [:]
+        func certainty(_ n: String) -> [String] {
+            guard let f = identifiability[n] else { return identifiability.isEmpty ? [] : ["-", "-"] }
+            let se = (f["standard_error"] as? Double).map { String(format: "%.3g (%.0f%%)", $0, 100 * ((f["relative_error"] as? Double) ?? .nan)) } ?? "no curvature"
+            return [se, f["verdict"] as? String ?? "-"]
+        }
+        let header = ["parameter", "initial", "fitted"] + (identifiability.isEmpty ? [] : ["standard error over noise seeds", "identifiability"])
+        sections.append(("Result", SVG.table(header: header,
+                                             rows: shown.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", fitted[n] ?? .nan)] + certainty(n) })
+            + (identifiability.isEmpty ? "" : "<p>Identifiability: the loss curvature at the fitted value and the spread of its gradient over noise seeds give the standard error a refit with another seed would show; identified: at most 10% of the value, weak: up to 50%, not identified: beyond, or a loss that does not curve upward.</p>")
             + "<p>Test FC r \(number("test_fc_r")) (fresh run, new noise, seed \(summary["test_seed"] ?? "-"), whole scan)"
             + (summary["test_held_out_fc_r"] != nil ? ", against the held-out scan \(number("test_held_out_fc_r"))" : "")
             + "; last train FC r \(number("train_fc_r")); \(summary["epochs_run"] ?? "-") epochs, \(steps.count) steps, "

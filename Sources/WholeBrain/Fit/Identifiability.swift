@@ -1,0 +1,119 @@
+import Foundation
+
+/// How firmly the data pin down each fitted parameter, so that a fit never reports a confident
+/// number where the data cannot decide.
+///
+/// At the fitted values theta^ the data loss L_s (the fit's data terms: FC surprise, time
+/// series, spectrum; not its priors, entropy, regime or stability terms, which would add
+/// curvature the data do not have) is evaluated under K noise realisations s (the fit's seed
+/// and K - 1 new ones) at theta^_j and theta^_j (1 +- h) for each parameter j, h = 10%:
+/// - curvature H_j = mean_s (L_s(+) - 2 L_s(0) + L_s(-)) / (h theta^_j)^2;
+/// - slope under seed s: b_s = (L_s(+) - L_s(-)) / (2 h theta^_j). One Newton step moves the
+///   fitted value to theta^_j - b_s / H_j, so sd_s(b_s) / H_j is the spread of the fitted
+///   value over noise realisations: the standard error a refit with another seed would show
+///   (a "sandwich" estimate, parameter by parameter).
+/// Differences of the loss over +-10% rather than exact gradients at points: with a fixed
+/// noise realisation the loss is rugged on finer scales (clamped states and near-threshold
+/// excursions make its gradient jump by as much as the curvature changes it over 1%), and
+/// the question is whether the data decide the parameter to about 10%.
+/// A parameter is `identified` when H_j > 0 and the standard error is at most 10% of its
+/// value, `weak` up to 50%, `not identified` beyond that or when the loss does not curve
+/// upward (H_j <= 0: flat, or the fitted value is not a minimum). Cost: K (2P + 1) forward
+/// runs for P parameters.
+public enum Identifiability {
+    public enum Verdict: String, Codable, Sendable {
+        case identified
+        case weak
+        case notIdentified = "not identified"
+    }
+
+    public struct Figure: Codable, Sendable, Equatable {
+        public let parameter: String
+        public let value: Double
+        /// d2L/dtheta2 at the fitted value over +-10% (units of L per unit^2 of the parameter).
+        public let curvature: Double
+        /// dL/dtheta over +-10% of the fitted value under each noise seed (the fit's first).
+        public let seedSlopes: [Double]
+        /// sd over seeds of the slope, divided by the curvature; infinity when H <= 0.
+        public let standardError: Double
+        /// standardError / |value|.
+        public let relativeError: Double
+        public let verdict: Verdict
+
+        enum CodingKeys: String, CodingKey {
+            case parameter, value, curvature, verdict
+            case seedSlopes = "seed_slopes", standardError = "standard_error", relativeError = "relative_error"
+        }
+
+        public init(parameter: String, value: Double, curvature: Double, seedSlopes: [Double]) {
+            self.parameter = parameter; self.value = value; self.curvature = curvature; self.seedSlopes = seedSlopes
+            let k = Double(seedSlopes.count)
+            let mean = seedSlopes.reduce(0, +) / k
+            let sd = k > 1 ? (seedSlopes.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (k - 1)).squareRoot() : .infinity
+            standardError = curvature > 0 ? sd / curvature : .infinity
+            relativeError = value != 0 ? standardError / abs(value) : .infinity
+            verdict = !(curvature > 0) || !(relativeError <= 0.5) ? .notIdentified : relativeError <= 0.1 ? .identified : .weak
+        }
+
+        /// Non-finite numbers (no curvature: an infinite error) are written as null.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(parameter, forKey: .parameter)
+            try c.encode(value, forKey: .value)
+            try c.encode(curvature, forKey: .curvature)
+            try c.encode(seedSlopes, forKey: .seedSlopes)
+            try c.encode(standardError.isFinite ? standardError : nil, forKey: .standardError)
+            try c.encode(relativeError.isFinite ? relativeError : nil, forKey: .relativeError)
+            try c.encode(verdict, forKey: .verdict)
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(parameter: try c.decode(String.self, forKey: .parameter), value: try c.decode(Double.self, forKey: .value),
+                      curvature: try c.decode(Double.self, forKey: .curvature), seedSlopes: try c.decode([Double].self, forKey: .seedSlopes))
+        }
+
+        /// "G = 0.52 +- 0.01 (2%, identified; curvature 3.1)".
+        public var description: String {
+            let se = standardError.isFinite ? String(format: " +- %.3g (%.0f%%", standardError, 100 * relativeError) : " (no upward curvature"
+            return String(format: "%@ = %.4g%@, %@; curvature %.3g)", parameter, value, se, verdict.rawValue, curvature)
+        }
+    }
+
+    /// Figures for every scalar parameter of `options.parameters` at the fitted specs (one per
+    /// subject; the loss is their mean), under the fit's seed and `extraSeeds`.
+    public static func assess(fitted: [(spec: SimulationSpec<ReducedWongWang>, target: GradientFit.Target)], options: GradientFit.Options,
+                              extraSeeds: [UInt64], relativeStep h: Double = 0.1) throws -> [Figure] {
+        let parameters = options.parameters.map(\.parameter).filter { !$0.isNodeJI }
+        guard !parameters.isEmpty, !fitted.isEmpty else { return [] }
+        /// The mean data loss over subjects, one parameter set to `value` (nil: as fitted), under `seed` (nil: the fit's).
+        func loss(_ parameter: RWWGradient.Parameter?, _ value: Double, seed: UInt64?) throws -> Double {
+            var sum = 0.0
+            for subject in fitted {
+                var s = try GradientFit.spec(subject.spec, with: parameter.map { [($0, value)] } ?? [], seed: seed)
+                if let rate = options.feedbackInhibition {
+                    let ji = try FeedbackInhibition.localInhibition(parameters: s.model.parameters, weights: s.connectome.weights, targetRate: rate)
+                    s = try GradientFit.spec(s, with: ji.enumerated().map { (.nodeJI($0), $1) })
+                }
+                var objective = RWWGradient.Objective(empiricalFC: subject.target.fc, empiricalBold: subject.target.bold,
+                                                      surprise: options.surprise, entropy: 0, timeSeries: options.timeSeries, spectrum: options.spectrum)
+                objective.bandPass = options.bandPass
+                sum += try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: [], checkpointEvery: options.checkpointEvery).loss
+            }
+            return sum / Double(fitted.count)
+        }
+        let seeds: [UInt64?] = [nil] + extraSeeds.map { $0 }
+        let centre = try seeds.map { try loss(nil, 0, seed: $0) }
+        return try parameters.map { parameter in
+            let value = GradientFit.value(parameter, in: fitted[0].spec)
+            let step = h * max(abs(value), 1e-3)
+            var curvature = 0.0, slopes: [Double] = []
+            for (k, seed) in seeds.enumerated() {
+                let up = try loss(parameter, value + step, seed: seed), down = try loss(parameter, value - step, seed: seed)
+                curvature += (up - 2 * centre[k] + down) / (step * step) / Double(seeds.count)
+                slopes.append((up - down) / (2 * step))
+            }
+            return Figure(parameter: parameter.description, value: value, curvature: curvature, seedSlopes: slopes)
+        }
+    }
+}
