@@ -7,7 +7,7 @@ RELEASE := $(SWIFT) build -c release $(CPU_FLAGS)
 BIN := .build/release
 export SWIFT_BACKTRACE := enable=no
 
-.PHONY: deps build install demo test test-slurm bench fixtures clean
+.PHONY: deps build install demo test test-slurm bench recovery fixtures clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -44,6 +44,10 @@ bench: deps
 	@mkdir -p .build && $(RELEASE) --product WholeBrainBench > .build/bench-build.log 2>&1 || (cat .build/bench-build.log; exit 1)
 	$(BIN)/WholeBrainBench --write BENCHMARKS.md
 	OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 $(BIN)/WholeBrainBench --mpi --append BENCHMARKS.md
+
+# Parameter recovery from synthetic BOLD (about 35 minutes); rewrites RECOVERY.md.
+recovery: build
+	python3 scripts/recovery.py $(BIN)/wholebrain
 
 fixtures:
 	python3 Tests/WholeBrainTests/Fixtures/make_fixtures.py

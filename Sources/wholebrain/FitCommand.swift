@@ -22,6 +22,8 @@ struct FitCommand: ParsableCommand {
 
         Loss terms (--loss NAME[=WEIGHT],...; defaults are the paper's ratios divided by 10):
           surprise=1      -log(0.5 + 0.5 r), r = correlation of simulated and empirical FC
+          fc-level=1      mean squared difference of simulated and empirical FC: the level of
+                          the correlations, which r ignores (r alone pulls G up at weak coupling)
           entropy=0.01    mean of s log s + (1-s) log(1-s) over S_E and (half) S_I samples
           prior=0.1       Gaussian priors with learnable means and precisions (hyperprior-bounded)
           timeseries=1    1 - mean regional correlation with the empirical BOLD (same noise only)
@@ -64,7 +66,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Fibre lengths in mm for --connectome.", valueName: "file")) var lengths: String?
     @Option(help: ArgumentHelp("Empirical BOLD for --connectome (regions x time or time x regions; a bold.npy from simulate works).", valueName: "file")) var bold: String?
     @Option(help: ArgumentHelp("What to fit: G, w_plus (wplus), J_i (Ji), J_NMDA, I_0, sigma, node-J_i (one J_i per node), sc-gains.", valueName: "list")) var fit: String = "G"
-    @Option(help: ArgumentHelp("Loss terms with optional weights: surprise, entropy, prior, timeseries, spectrum, regime, stability.", valueName: "list")) var loss: String = "surprise"
+    @Option(help: ArgumentHelp("Loss terms with optional weights: surprise, fc-level, entropy, prior, timeseries, spectrum, regime, stability.", valueName: "list")) var loss: String = "surprise"
     @Option(help: ArgumentHelp("TRs per window (one ADAM step per window); default: whole-run gradients.", valueName: "TRs")) var window: Int?
     @Option(help: ArgumentHelp("Target leading eigenvalue (1/ms, negative) of the low-activity state for the stability term (default: its value at the start, so the fit keeps the margin below G* it starts with).", valueName: "lambda")) var stabilityTarget: Double?
     @Option(help: "Epochs (passes over the run).") var epochs: Int = 20
@@ -105,7 +107,7 @@ struct FitCommand: ParsableCommand {
         "J_NMDA": (.jNMDA, .bounded(0, 1)), "I_0": (.i0, .bounded(0, 1)), "sigma": (.sigma, .positive),
     ]
     static let aliases = ["wplus": "w_plus", "Ji": "J_i", "JNMDA": "J_NMDA", "I0": "I_0", "g": "G", "node-Ji": "node-J_i"]
-    static let lossDefaults: [String: Double] = ["surprise": 1, "entropy": 0.01, "prior": 0.1, "timeseries": 1, "spectrum": 1, "stability": 1,
+    static let lossDefaults: [String: Double] = ["surprise": 1, "fc-level": 1, "entropy": 0.01, "prior": 0.1, "timeseries": 1, "spectrum": 1, "stability": 1,
                                                  "regime": 1]
 
     func run() throws {
@@ -175,6 +177,7 @@ struct FitCommand: ParsableCommand {
         options.checkSynchrony = checkSync
         options.stability = weights["stability"] ?? 0
         options.regime = weights["regime"] ?? 0
+        options.fcLevel = weights["fc-level"] ?? 0
         options.nodeBlocks = nodeBlocks
         if lead && world.size > 1 && !quiet {
             let groups = world.size / nodeBlocks

@@ -14,7 +14,7 @@ struct WholeBrainCommand: ParsableCommand {
         subjects and sweep runs over the ranks.
         """,
         version: "wholebrain \(WholeBrainVersionText.value)",
-        subcommands: [SimulateCommand.self, AnalyzeCommand.self, FitCommand.self, StabilityCommand.self, SweepCommand.self, ReportCommand.self, SlurmCommand.self, CollectCommand.self, ModelsCommand.self, InfoCommand.self]
+        subcommands: [SimulateCommand.self, AnalyzeCommand.self, FitCommand.self, StabilityCommand.self, SweepCommand.self, ProtocolCommand.self, ReportCommand.self, SlurmCommand.self, CollectCommand.self, ModelsCommand.self, InfoCommand.self]
     )
 }
 

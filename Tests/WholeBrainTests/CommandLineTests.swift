@@ -23,13 +23,13 @@ final class CommandLineTests: XCTestCase {
     func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) { try Self.launch(arguments) }
 
     /// Runs the built binary (or `executable`) in the repository folder; its status and output.
-    static func launch(_ arguments: [String], executable: String = binary,
-                       environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
+    static func launch(_ arguments: [String], executable: String = binary, environment: [String: String]? = nil,
+                       folder: String = Fixtures.repository) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
-        process.currentDirectoryURL = URL(fileURLWithPath: Fixtures.repository)
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -37,6 +37,13 @@ final class CommandLineTests: XCTestCase {
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// Runs a command line as a user types it (bash, with the built `wholebrain` first on the PATH) in `folder`.
+    static func shell(_ command: String, in folder: String) throws -> (status: Int32, out: String, err: String) {
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = (binary as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "")
+        return try launch(["-c", command], executable: "/bin/bash", environment: environment, folder: folder)
     }
 
     func path(_ name: String) -> String { (scratch as NSString).appendingPathComponent(name) }

@@ -26,6 +26,28 @@ final class FitTermTests: XCTestCase {
         }
     }
 
+    /// The FC terms' gradients with respect to BOLD: the surprise of r and the FC level term
+    /// (mean squared FC difference), which is zero for identical FC and grows with the level.
+    func testFCTermsMatchFiniteDifferences() {
+        let y = wave(4, 30, 0.7), eBold = wave(4, 30, 1.9)
+        let e = FunctionalConnectivity.pearson(regionsByTime: eBold)
+        for (name, term) in [("surprise", FCObjective.surprise), ("fc level", FCObjective.meanSquaredError)] {
+            let value = term(y, e)
+            for q in [0, 7, 44, 101] {
+                var plus = y, minus = y
+                plus.values[q] += 1e-6; minus.values[q] -= 1e-6
+                let fd = (term(plus, e).loss - term(minus, e).loss) / 2e-6
+                XCTAssertEqual(value.gradient.values[q], fd, accuracy: 1e-8 + 1e-5 * abs(fd), "\(name), element \(q)")
+            }
+        }
+        XCTAssertEqual(FCObjective.meanSquaredError(regionsByTime: eBold, empiricalFC: e).loss, 0, accuracy: 1e-15)
+        // r is blind to the level, the level term is not: FC halved off the diagonal keeps r = 1.
+        var half = e
+        for i in 0..<4 { for j in 0..<4 where i != j { half[i, j] *= 0.5 } }
+        XCTAssertEqual(FCObjective.surprise(regionsByTime: eBold, empiricalFC: half).correlation, 1, accuracy: 1e-12)
+        XCTAssertGreaterThan(FCObjective.meanSquaredError(regionsByTime: eBold, empiricalFC: half).loss, 1e-3)
+    }
+
     /// The spectral term's periodogram is FFTW's |rfft|^2 of the centred series.
     func testSpectralShapeAgreesWithFFTW() throws {
         let y = wave(1, 20, 0.5)
@@ -60,6 +82,7 @@ final class FitTermTests: XCTestCase {
                                               empiricalBold: empiricalBold, surprise: 1, entropy: 0.3, timeSeries: 0.5, spectrum: 2)
         objective.regime = 0.7
         objective.regimeTarget = 0.161
+        objective.fcLevel = 0.4
         let startStep = base.transientSteps + 10 * base.stepsPerTR, window = 20 * base.stepsPerTR
         func evaluate(_ s: SimulationSpec<ReducedWongWang>, weights: Bool = false, parameters: [RWWGradient.Parameter] = []) throws
             -> RWWGradient.Result {
@@ -68,7 +91,7 @@ final class FitTermTests: XCTestCase {
                                                    checkpointEvery: 700, from: start, steps: window)
         }
         let result = try evaluate(base, weights: true, parameters: [.g, .jI, .sigma, .nodeJI(3)])
-        XCTAssertEqual(Set(result.terms.keys), ["surprise", "entropy", "timeseries", "spectrum", "regime"])
+        XCTAssertEqual(Set(result.terms.keys), ["surprise", "fc_level", "entropy", "timeseries", "spectrum", "regime"])
         XCTAssertGreaterThan(result.terms["regime"]!, 0)
         XCTAssertEqual(result.bold.rows, 20)
         XCTAssertEqual(result.end.step, startStep + window)

@@ -256,18 +256,8 @@ final class SlurmScriptTests: XCTestCase {
             .filter { $0.hasPrefix("wholebrain slurm submit") && $0.hasSuffix("--dry-run") }
         XCTAssertEqual(commands.count, 2, "the help's example and the README's: \(commands)")
         for command in Set(commands) {
-            let process = Process(), pipe = Pipe()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = ["-c", command]
-            var environment = ProcessInfo.processInfo.environment
-            environment["PATH"] = (CommandLineTests.binary as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "")
-            process.environment = environment
-            process.currentDirectoryURL = URL(fileURLWithPath: scratch)
-            process.standardOutput = pipe
-            try process.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, command)
+            let (status, text, _) = try CommandLineTests.shell(command, in: scratch)
+            XCTAssertEqual(status, 0, command)
             XCTAssert(text.contains("7 of 7 subjects to run") && text.contains("#SBATCH --requeue") && text.contains("sbatch --parsable"), command + "\n" + text)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/runs"), "a dry run writes nothing")

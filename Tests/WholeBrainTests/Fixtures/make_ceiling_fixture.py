@@ -17,32 +17,16 @@ import numpy as np
 import scipy.io
 import scipy.stats
 
+from reference_filters import mirror_bandpass
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 CORTICAL = [i for i in range(94) if i not in list(range(40, 46)) + list(range(74, 82))]
 FS = 1 / 0.72
 
 
-def mirror_padding(n):
-    def smooth(v):
-        for f in (2, 3, 5, 7):
-            while v % f == 0:
-                v //= f
-        return v == 1
-    lower, upper = (n + 1) // 2, max((n + 1) // 2, n - 1)
-    return next((p for p in range(lower, upper + 1) if smooth(n + 2 * p)), upper)
-
-
 def bandpass(x, lo=0.01, hi=0.1):
-    """WholeBrain's FFT band-pass: mirror both ends by p samples, zero bins outside [lo, hi]."""
-    n = x.shape[-1]
-    p = mirror_padding(n)
-    ext = np.concatenate([x[..., p:0:-1], x, x[..., -2:-2 - p:-1]], axis=-1)
-    m = ext.shape[-1]
-    X = np.fft.rfft(ext, axis=-1)
-    fr = np.arange(X.shape[-1]) * FS / m
-    X[..., (fr < lo) | (fr > hi)] = 0
-    return np.fft.irfft(X, n=m, axis=-1)[..., p:p + n]
+    return mirror_bandpass(x, FS, lo, hi)
 
 
 def fcd_values(x, w=60, step=10):

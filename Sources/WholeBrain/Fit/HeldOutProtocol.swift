@@ -1,0 +1,219 @@
+import Foundation
+
+/// A train / validation / test protocol over subjects, after Kong et al. (2021, pMFM): the
+/// model is fitted to the training subjects as a group (their averaged connectome and mean FC),
+/// each candidate model is scored on the validation subjects and the best one in the
+/// low-activity regime is chosen, and only that one is scored on the test subjects, which no
+/// step before has seen.
+///
+/// Scores are FC r and FCD KS (`DataCeiling.Features`: FC of raw BOLD, FCD of 0.01-0.1 Hz
+/// BOLD in 60-TR windows every 10) of runs with fresh noise seeds against each subject, as a
+/// mean and spread over seeds and subjects, printed beside the data's own ceiling (the
+/// training subjects' pooled data scored against the same subjects) and beside the baseline
+/// (the homogeneous model, G alone). A candidate is chosen by Kong's cost, (1 - FC r) + FCD KS
+/// on validation, among those whose validation runs stay in the low-activity state (mean
+/// excitatory rate 1-10 Hz); none qualifying is said, and the lowest cost is taken.
+public enum HeldOutProtocol {
+    public struct Split: Codable, Sendable, Equatable {
+        public var train: [String], validation: [String], test: [String]
+
+        public init(train: [String], validation: [String], test: [String]) {
+            self.train = train; self.validation = validation; self.test = test
+        }
+
+        /// A seeded shuffle (Fisher-Yates on SplitMix64), then the first `train`, the next
+        /// `validation` and the next `test` subjects.
+        public init(subjects: [String], train: Int, validation: Int, test: Int, seed: UInt64) throws {
+            guard train >= 1, validation >= 1, test >= 1, train + validation + test <= subjects.count else {
+                throw WholeBrainError.badValue(source: "split", value: "\(train) train, \(validation) validation, \(test) test",
+                                               expected: "at least one subject in each part and at most \(subjects.count) in all")
+            }
+            var order = subjects.sorted()
+            var state = seed
+            func next() -> UInt64 {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return z ^ (z >> 31)
+            }
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(next() % UInt64(i + 1))) }
+            self.train = Array(order[0..<train])
+            self.validation = Array(order[train..<(train + validation)])
+            self.test = Array(order[(train + validation)..<(train + validation + test)])
+        }
+    }
+
+    /// A model to fit: which parameters move (from 0.9 G* of the training group's FIC network).
+    public struct Candidate: Sendable {
+        public let name: String
+        public let parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)]
+        public let connectionGains: Bool
+
+        public init(name: String, parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)], connectionGains: Bool) {
+            self.name = name; self.parameters = parameters; self.connectionGains = connectionGains
+        }
+
+        /// The baseline: the homogeneous model, G alone.
+        public static let baseline = Candidate(name: "G", parameters: [(.g, .positive)], connectionGains: false)
+        /// G and a gain on every connection.
+        public static let connectionGains = Candidate(name: "G,sc-gains", parameters: [(.g, .positive)], connectionGains: true)
+    }
+
+    public struct Settings: Sendable {
+        /// Epochs, learning rate and seconds simulated per epoch of each fit.
+        public var epochs = 10, learningRate = 0.02, duration = 120.0
+        public var transient = 5.0, tr = 0.72, speed = 20.0
+        /// Weight of the stability term: it keeps the low state's leading eigenvalue where it
+        /// started (0.9 G*), so the fit cannot climb over the edge of the low-activity regime.
+        public var stability = 1.0
+        /// Feedback inhibition's target rate (Hz) and the starting fraction of G*.
+        public var ficRate = 3.0, criticalFraction = 0.9
+        /// The fit's noise seed; evaluation runs use `evaluationSeeds` seeds after seed + 1000.
+        public var seed: UInt64 = 1, evaluationSeeds = 3
+        /// Seconds of each evaluation run (nil: as long as the scans).
+        public var evaluationDuration: Double?
+        public var features = DataCeiling.Options()
+
+        public init() {}
+    }
+
+    /// Scores of one model against a set of subjects over several noise seeds.
+    public struct Scores: Codable, Sendable {
+        /// [subject][seed] scores.
+        public let bySubject: [String: [DataCeiling.Score]]
+        /// Mean excitatory rate (Hz) of each seed's run.
+        public let meanRateE: [Double]
+
+        public init(bySubject: [String: [DataCeiling.Score]], meanRateE: [Double]) {
+            self.bySubject = bySubject; self.meanRateE = meanRateE
+        }
+
+        public var all: [DataCeiling.Score] { bySubject.keys.sorted().flatMap { bySubject[$0]! } }
+        public var fcR: (mean: Double, sd: Double) { Self.meanAndSD(all.map(\.fcR)) }
+        public var fcdKS: (mean: Double, sd: Double) { Self.meanAndSD(all.map(\.fcdKS)) }
+        /// Kong's cost, (1 - FC r) + FCD KS, of the means.
+        public var cost: Double { 1 - fcR.mean + fcdKS.mean }
+        /// Every run in the low-activity state (mean E rate 1-10 Hz).
+        public var lowActivity: Bool { meanRateE.allSatisfy { (1...10).contains($0) } }
+
+        static func meanAndSD(_ x: [Double]) -> (mean: Double, sd: Double) {
+            let m = x.reduce(0, +) / Double(max(x.count, 1))
+            return (m, x.count > 1 ? (x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count - 1)).squareRoot() : 0)
+        }
+
+        enum CodingKeys: String, CodingKey { case bySubject = "by_subject", meanRateE = "mean_rate_E_hz" }
+    }
+
+    public struct CandidateResult: Sendable {
+        public let candidate: String
+        /// Fitted values of the candidate's parameters, and the start.
+        public let fitted: [String: Double], initial: [String: Double]
+        public let gains: Matrix?
+        public let spec: SimulationSpec<ReducedWongWang>
+        public let trainFCR: Double
+        public let validation: Scores
+        public let identifiability: [Identifiability.Figure]
+        public let wallSeconds: Double
+    }
+
+    public struct Outcome: Sendable {
+        public let split: Split
+        public let startG: Double, gStar: Double?
+        public let candidates: [CandidateResult]
+        /// Index into `candidates` of the chosen one, and whether it was chosen within the low-activity regime.
+        public let chosen: Int
+        public let chosenInLowRegime: Bool
+        public let test: Scores
+        /// The baseline (G alone) on the test subjects (the chosen one's scores when it is the baseline).
+        public let baselineTest: Scores
+        /// The training subjects' pooled data against each test subject: the data's ceiling.
+        public let ceiling: DataCeiling
+        /// Leave-one-out over every subject, for reference.
+        public let leaveOneOut: DataCeiling
+    }
+
+    /// Runs the protocol on `dataset`; `log` receives progress lines.
+    public static func run(dataset: HCPDataset, split: Split, candidates: [Candidate], settings: Settings,
+                           log: (String) -> Void = { _ in }) throws -> Outcome {
+        guard !candidates.isEmpty else {
+            throw WholeBrainError.badValue(source: "candidates", value: "none", expected: "at least one model to fit")
+        }
+        let everyone = split.train + split.validation + split.test
+        var features: [String: DataCeiling.Features] = [:]
+        var scanSeconds = 0.0
+        for s in dataset.subjects {
+            let bold = try dataset.boldTimeCourses(subject: s)
+            features[s] = DataCeiling.Features(regionsByTime: bold, tr: settings.tr, options: settings.features)
+            if everyone.contains(s) { scanSeconds = max(scanSeconds, Double(bold.columns) * settings.tr) }
+        }
+        let ceiling = DataCeiling(features: features, targets: split.test, predictors: split.train)
+        let leaveOneOut = DataCeiling(features: features, targets: dataset.subjects)
+        log("protocol: train \(split.train.joined(separator: ",")), validation \(split.validation.joined(separator: ",")), test \(split.test.joined(separator: ","))")
+        log("protocol: the data's ceiling (training subjects' pooled data vs each test subject): " + ceiling.description)
+        // The training group: averaged connectome, mean FC; feedback inhibition, start at 0.9 G*.
+        let connectome = try dataset.groupConnectome(preparation: ConnectomePreparation(), subjects: split.train)
+        let trainFC = FunctionalConnectivity.mean(split.train.map { features[$0]!.fc })!
+        let point = try RWWOperatingPoint.resolve(parameters: ReducedWongWang.Parameters(), weights: connectome.weights,
+                                                  ficRate: settings.ficRate, g: nil, fraction: settings.criticalFraction)
+        log("protocol: training group's network: " + (point.describe().first { $0.hasPrefix("G =") } ?? "G = \(point.parameters.g)"))
+        let start = try SimulationSpec(model: ReducedWongWang(parameters: point.parameters), nodeParameters: point.nodeJI.map { ["J_i": $0] } ?? [:],
+                                       connectome: connectome, duration: settings.duration, transient: settings.transient, tr: settings.tr,
+                                       conductionSpeed: settings.speed, seed: settings.seed)
+        let evaluationSeeds = (0..<settings.evaluationSeeds).map { settings.seed &+ 1000 &+ UInt64($0) }
+        /// Runs of the fitted model with fresh noise, scored against `subjects`.
+        func evaluate(_ spec: SimulationSpec<ReducedWongWang>, against subjects: [String]) throws -> Scores {
+            var bySubject = [String: [DataCeiling.Score]](uniqueKeysWithValues: subjects.map { ($0, []) })
+            var rates: [Double] = []
+            for seed in evaluationSeeds {
+                let run = try NetworkSimulator(spec: try GradientFit.spec(spec, with: [], seed: seed,
+                                                                          duration: settings.evaluationDuration ?? scanSeconds)).run()
+                let simulated = DataCeiling.Features(regionsByTime: run.bold.transposed, tr: settings.tr, options: settings.features)
+                for s in subjects { bySubject[s]!.append(simulated.score(against: features[s]!)) }
+                rates.append(run.meanObservables[0].reduce(0, +) / Double(run.meanObservables[0].count))
+            }
+            return Scores(bySubject: bySubject, meanRateE: rates)
+        }
+        var results: [CandidateResult] = []
+        for candidate in candidates {
+            let began = Date()
+            var options = GradientFit.Options(parameters: candidate.parameters, connectionGains: candidate.connectionGains,
+                                              epochs: settings.epochs, learningRate: settings.learningRate, checkpointEvery: 3000)
+            options.feedbackInhibition = settings.ficRate
+            options.stability = settings.stability
+            if let low = point.stableStates.first(where: { $0.meanRate <= RWWOperatingPoint.highRate }) { options.stabilityTarget = low.leading.real }
+            log("protocol: fitting \(candidate.name) to the training group (\(settings.epochs) epochs of \(Int(settings.duration)) s)")
+            let outcome = try GradientFit.fit(spec: start, target: GradientFit.Target(fc: trainFC), options: options)
+            let names = candidate.parameters.map { $0.parameter.description }
+            let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: outcome.spec) }))
+            let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: start) }))
+            let identifiability = try Identifiability.assess(fitted: [(outcome.spec, GradientFit.Target(fc: trainFC))], options: options,
+                                                             extraSeeds: [settings.seed &+ 2001, settings.seed &+ 2002, settings.seed &+ 2003])
+            log("protocol: \(candidate.name): scoring on validation (\(settings.evaluationSeeds) runs with new noise)")
+            let validation = try evaluate(outcome.spec, against: split.validation)
+            results.append(CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains, spec: outcome.spec,
+                                           trainFCR: outcome.scores.last?.trainCorrelation ?? .nan, validation: validation,
+                                           identifiability: identifiability, wallSeconds: Date().timeIntervalSince(began)))
+            log(String(format: "protocol: %@: validation FC r %.3f +- %.3f, FCD KS %.3f +- %.3f, E rate %.2f Hz%@", candidate.name,
+                       validation.fcR.mean, validation.fcR.sd, validation.fcdKS.mean, validation.fcdKS.sd,
+                       validation.meanRateE.reduce(0, +) / Double(validation.meanRateE.count), validation.lowActivity ? "" : " (not in the low-activity state)"))
+        }
+        let eligible = results.indices.filter { results[$0].validation.lowActivity }
+        let pool = eligible.isEmpty ? Array(results.indices) : eligible
+        let chosen = pool.min { results[$0].validation.cost < results[$1].validation.cost }!
+        log("protocol: chosen on validation: \(results[chosen].candidate)" + (eligible.isEmpty ? " (no candidate stayed in the low-activity state)" : ""))
+        let test = try evaluate(results[chosen].spec, against: split.test)
+        let baselineIndex = results.firstIndex { $0.candidate == Candidate.baseline.name }
+        let baselineTest: Scores
+        if let baselineIndex, baselineIndex != chosen {
+            baselineTest = try evaluate(results[baselineIndex].spec, against: split.test)
+        } else if baselineIndex == chosen {
+            baselineTest = test
+        } else {
+            throw WholeBrainError.badValue(source: "candidates", value: candidates.map(\.name).joined(separator: "; "),
+                                           expected: "the baseline G among them")
+        }
+        return Outcome(split: split, startG: point.parameters.g, gStar: point.criticalCoupling, candidates: results, chosen: chosen,
+                       chosenInLowRegime: !eligible.isEmpty, test: test, baselineTest: baselineTest, ceiling: ceiling, leaveOneOut: leaveOneOut)
+    }
+}
