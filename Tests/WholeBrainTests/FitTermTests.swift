@@ -12,16 +12,22 @@ final class FitTermTests: XCTestCase {
         })
     }
 
+    /// A term's gradient with respect to the series y at some elements, against central differences.
+    func assertGradientMatchesFiniteDifferences(_ name: String, _ y: Matrix, elements: [Int], absolute: Double,
+                                                _ term: (Matrix) -> (loss: Double, gradient: Matrix)) {
+        let value = term(y)
+        for q in elements {
+            var plus = y, minus = y
+            plus.values[q] += 1e-6; minus.values[q] -= 1e-6
+            let fd = (term(plus).loss - term(minus).loss) / 2e-6
+            XCTAssertEqual(value.gradient.values[q], fd, accuracy: absolute + 1e-5 * abs(fd), "\(name), element \(q)")
+        }
+    }
+
     func testTimeSeriesAndSpectralTermsMatchFiniteDifferences() {
         let y = wave(3, 24, 0.9), e = wave(3, 24, 2.1)
         for (name, term) in [("timeseries", BoldFitTerms.timeSeriesError), ("spectrum", BoldFitTerms.spectralDistance)] {
-            let value = term(y, e)
-            for q in [0, 5, 30, 71] {
-                var plus = y, minus = y
-                plus.values[q] += 1e-6; minus.values[q] -= 1e-6
-                let fd = (term(plus, e).loss - term(minus, e).loss) / 2e-6
-                XCTAssertEqual(value.gradient.values[q], fd, accuracy: 1e-7 + 1e-5 * abs(fd), "\(name), element \(q)")
-            }
+            assertGradientMatchesFiniteDifferences(name, y, elements: [0, 5, 30, 71], absolute: 1e-7) { let v = term($0, e); return (v.loss, v.gradient) }
             XCTAssertEqual(term(e, e).loss, 0, accuracy: 1e-12, "\(name) of identical series")
         }
     }
@@ -32,13 +38,7 @@ final class FitTermTests: XCTestCase {
         let y = wave(4, 30, 0.7), eBold = wave(4, 30, 1.9)
         let e = FunctionalConnectivity.pearson(regionsByTime: eBold)
         for (name, term) in [("surprise", FCObjective.surprise), ("fc level", FCObjective.meanSquaredError)] {
-            let value = term(y, e)
-            for q in [0, 7, 44, 101] {
-                var plus = y, minus = y
-                plus.values[q] += 1e-6; minus.values[q] -= 1e-6
-                let fd = (term(plus, e).loss - term(minus, e).loss) / 2e-6
-                XCTAssertEqual(value.gradient.values[q], fd, accuracy: 1e-8 + 1e-5 * abs(fd), "\(name), element \(q)")
-            }
+            assertGradientMatchesFiniteDifferences(name, y, elements: [0, 7, 44, 101], absolute: 1e-8) { let v = term($0, e); return (v.loss, v.gradient) }
         }
         XCTAssertEqual(FCObjective.meanSquaredError(regionsByTime: eBold, empiricalFC: e).loss, 0, accuracy: 1e-15)
         // r is blind to the level, the level term is not: FC halved off the diagonal keeps r = 1.
