@@ -187,8 +187,8 @@ struct FitCommand: ParsableCommand {
         // The stability term's target: given, or the first subject's starting low state's eigenvalue.
         if let stabilityTarget {
             options.stabilityTarget = stabilityTarget
-        } else if let low = prepared[0].start.stableStates.first(where: { $0.meanRate <= RWWOperatingPoint.highRate }) {
-            options.stabilityTarget = low.leading.real
+        } else if let lambda = prepared[0].start.lowStateLeadingEigenvalue {
+            options.stabilityTarget = lambda
         }
         options.bandPass = try band()
         // Feedback inhibition follows G, w_plus, J_NMDA, I_0 and the gains as they move, unless

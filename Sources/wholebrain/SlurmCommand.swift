@@ -40,19 +40,26 @@ struct SlurmCommand: ParsableCommand {
         return path
     }
 
-    /// The standard output of a Slurm client command (found on $PATH), nil when it cannot
-    /// run or exits non-zero (no Slurm here, or no accounting); its stderr is dropped.
-    static func output(of arguments: [String]) -> String? {
+    /// Runs a Slurm client command found on $PATH: its exit status, stdout and (when
+    /// `keepErrors`, for a message that short) stderr; nil when it cannot be started.
+    static func slurmClient(_ arguments: [String], keepErrors: Bool = false) -> (status: Int32, out: String, err: String)? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = keepErrors ? err : FileHandle.nullDevice
         guard (try? process.run()) != nil else { return nil }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let problem = keepErrors ? String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) : ""
         process.waitUntilExit()
-        return process.terminationStatus == 0 ? text : nil
+        return (process.terminationStatus, text, problem)
+    }
+
+    /// The standard output of a Slurm client command, nil when it cannot run or exits non-zero
+    /// (no Slurm here, or no accounting).
+    static func output(of arguments: [String]) -> String? {
+        slurmClient(arguments).flatMap { $0.status == 0 ? $0.out : nil }
     }
 
     /// Subjects whose array task Slurm lists as pending or running, with that state (squeue,
@@ -192,21 +199,12 @@ struct SlurmCommand: ParsableCommand {
 
         /// Runs sbatch --parsable and returns the job id.
         func sbatch(_ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["sbatch", "--parsable"] + arguments
-            let pipe = Pipe(), errors = Pipe()
-            process.standardOutput = pipe
-            process.standardError = errors
-            do { try process.run() } catch {
+            guard let r = SlurmCommand.slurmClient(["sbatch", "--parsable"] + arguments, keepErrors: true) else {
                 throw WholeBrainError.badValue(source: "sbatch", value: "(not runnable)", expected: "Slurm's sbatch on the PATH (or use --dry-run)")
             }
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            guard process.terminationStatus == 0, let id = text.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty else {
-                throw WholeBrainError.badValue(source: "sbatch \(arguments.joined(separator: " "))", value: "exit \(process.terminationStatus)",
-                                               expected: "a submitted job (sbatch said: \(problem.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            guard r.status == 0, let id = r.out.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty else {
+                throw WholeBrainError.badValue(source: "sbatch \(arguments.joined(separator: " "))", value: "exit \(r.status)",
+                                               expected: "a submitted job (sbatch said: \(r.err.trimmingCharacters(in: .whitespacesAndNewlines)))")
             }
             return id
         }

@@ -14,18 +14,12 @@ public struct DataCeiling: Sendable {
     /// How features are computed: FC of the BOLD band-passed by `fcBandPass` (nil: raw), FCD
     /// of the BOLD band-passed by `fcdBandPass` in windows of `fcdWindow` samples every
     /// `fcdStep` (Deco/Kong conventions: 0.01-0.1 Hz, 60 TRs, step 10 at TR 0.72 s).
-    public struct Options: Sendable, Equatable {
+    public struct Options: Sendable {
         public var fcBandPass: (low: Double, high: Double)?
         public var fcdBandPass: (low: Double, high: Double)? = (0.01, 0.1)
         public var fcdWindow = 60, fcdStep = 10
 
         public init() {}
-
-        public static func == (a: Options, b: Options) -> Bool {
-            a.fcBandPass?.low == b.fcBandPass?.low && a.fcBandPass?.high == b.fcBandPass?.high
-                && a.fcdBandPass?.low == b.fcdBandPass?.low && a.fcdBandPass?.high == b.fcdBandPass?.high
-                && a.fcdWindow == b.fcdWindow && a.fcdStep == b.fcdStep
-        }
     }
 
     /// A subject's (or a simulation's) FC and FCD values.

@@ -58,6 +58,20 @@ public enum GradientFit {
         /// FC and BOLD must be band-passed the same way by the caller.
         public var bandPass: (low: Double, high: Double)?
 
+        /// The terms computed from a subject's simulation, with these weights, against `target`;
+        /// the regime term's target is S_E of the FIC state at `parameters` (every node at the
+        /// FIC rate, 3 Hz without FIC).
+        public func objective(target: Target, parameters: ReducedWongWang.Parameters) -> RWWGradient.Objective {
+            var o = RWWGradient.Objective(empiricalFC: target.fc, empiricalBold: target.bold, surprise: surprise,
+                                          entropy: entropy, timeSeries: timeSeries, spectrum: spectrum)
+            o.bandPass = bandPass
+            o.regime = regime
+            o.fcLevel = fcLevel
+            o.regimeTarget = (try? FeedbackInhibition.targetState(parameters: parameters,
+                                                                   rate: feedbackInhibition ?? RWWOperatingPoint.defaultFICRate).sE) ?? 0.161
+            return o
+        }
+
         public init(parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)], connectionGains: Bool = false,
                     surprise: Double = 1, entropy: Double = 0, timeSeries: Double = 0, spectrum: Double = 0, prior: Double = 0,
                     priorFloor: Double = 0.1, window: Int? = nil, epochs: Int = 20, learningRate: Double = 0.05,
@@ -193,6 +207,14 @@ public enum GradientFit {
                                   recordBold: spec.recordBold)
     }
 
+    /// The spec with every node's J_i retuned by feedback inhibition for `rate` (Hz) at its
+    /// parameters and weights; unchanged when `rate` is nil.
+    public static func retuned(_ s: SimulationSpec<ReducedWongWang>, rate: Double?) throws -> SimulationSpec<ReducedWongWang> {
+        guard let rate else { return s }
+        let ji = try FeedbackInhibition.localInhibition(parameters: s.model.parameters, weights: s.connectome.weights, targetRate: rate)
+        return try spec(s, with: ji.enumerated().map { (.nodeJI($0), $1) })
+    }
+
     /// The chain rule through feedback inhibition retuned at every evaluation: with J_i =
     /// J_i(G, w_+, J_NMDA, I_0, C) (`FeedbackInhibition.sensitivities`), dL/dtheta gains
     /// sum_i dL/dJ_i dJ_i/dtheta and dL/dC_ij gains dL/dJ_i dJ_i/dC_ij. `byParameter` holds
@@ -299,11 +321,8 @@ public enum GradientFit {
         }
         func current(_ u: [Double], _ gains: [Double], subject k: Int) throws -> SimulationSpec<ReducedWongWang> {
             let values = zip(parameters, u).map { $0.transform.value($1) }
-            let s = try spec(subjects[k].spec, with: zip(parameters.map(\.parameter), values).map { ($0, $1) },
-                             weights: subjectGains[k]?.weights(gains))
-            guard let rate = options.feedbackInhibition else { return s }
-            let ji = try FeedbackInhibition.localInhibition(parameters: s.model.parameters, weights: s.connectome.weights, targetRate: rate)
-            return try spec(s, with: ji.enumerated().map { (.nodeJI($0), $1) })
+            return try retuned(try spec(subjects[k].spec, with: zip(parameters.map(\.parameter), values).map { ($0, $1) },
+                                        weights: subjectGains[k]?.weights(gains)), rate: options.feedbackInhibition)
         }
         /// With live FIC: the gradient asked of the adjoint also covers every node's J_i, which
         /// `foldFeedback` then carries into the fitted parameters and connection weights.
@@ -314,17 +333,7 @@ public enum GradientFit {
             try GradientFit.foldRetunedInhibition(into: &gradient, parameters: parameters.map(\.parameter), weightGradient: &weightGradient,
                                                   byParameter: byParameter, spec: s, rate: rate)
         }
-        let objectives = subjects.map { subject in
-            var o = RWWGradient.Objective(empiricalFC: subject.target.fc, empiricalBold: subject.target.bold, surprise: options.surprise,
-                                          entropy: options.entropy, timeSeries: options.timeSeries, spectrum: options.spectrum)
-            o.bandPass = options.bandPass
-            o.regime = options.regime
-            o.fcLevel = options.fcLevel
-            // The regime term's target: S_E of the FIC state (every node at the FIC rate, 3 Hz without FIC).
-            o.regimeTarget = (try? FeedbackInhibition.targetState(parameters: subject.spec.model.parameters,
-                                                                   rate: options.feedbackInhibition ?? RWWOperatingPoint.defaultFICRate).sE) ?? 0.161
-            return o
-        }
+        let objectives = subjects.map { options.objective(target: $0.target, parameters: $0.spec.model.parameters) }
         let termNames = [("surprise", options.surprise), ("fc_level", options.fcLevel), ("entropy", options.entropy), ("timeseries", options.timeSeries),
                          ("spectrum", options.spectrum), ("regime", options.regime), ("stability", options.stability)].filter { $0.1 != 0 }.map(\.0)
         guard options.stability == 0 || options.stabilityTarget < 0 else {

@@ -181,7 +181,7 @@ public enum HeldOutProtocol {
                                               epochs: settings.epochs, learningRate: settings.learningRate, checkpointEvery: 3000)
             options.feedbackInhibition = settings.ficRate
             options.stability = settings.stability
-            if let low = point.stableStates.first(where: { $0.meanRate <= RWWOperatingPoint.highRate }) { options.stabilityTarget = low.leading.real }
+            if let lambda = point.lowStateLeadingEigenvalue { options.stabilityTarget = lambda }
             log("protocol: fitting \(candidate.name) to the training group (\(settings.epochs) epochs of \(Int(settings.duration)) s)")
             let outcome = try GradientFit.fit(spec: start, target: GradientFit.Target(fc: trainFC), options: options)
             let names = candidate.parameters.map { $0.parameter.description }

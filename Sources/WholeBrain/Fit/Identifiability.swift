@@ -90,15 +90,12 @@ public enum Identifiability {
         func loss(_ parameter: RWWGradient.Parameter?, _ value: Double, seed: UInt64?) throws -> Double {
             var sum = 0.0
             for subject in fitted {
-                var s = try GradientFit.spec(subject.spec, with: parameter.map { [($0, value)] } ?? [], seed: seed)
-                if let rate = options.feedbackInhibition {
-                    let ji = try FeedbackInhibition.localInhibition(parameters: s.model.parameters, weights: s.connectome.weights, targetRate: rate)
-                    s = try GradientFit.spec(s, with: ji.enumerated().map { (.nodeJI($0), $1) })
-                }
-                var objective = RWWGradient.Objective(empiricalFC: subject.target.fc, empiricalBold: subject.target.bold,
-                                                      surprise: options.surprise, entropy: 0, timeSeries: options.timeSeries, spectrum: options.spectrum)
-                objective.bandPass = options.bandPass
-                objective.fcLevel = options.fcLevel
+                let s = try GradientFit.retuned(try GradientFit.spec(subject.spec, with: parameter.map { [($0, value)] } ?? [], seed: seed),
+                                                rate: options.feedbackInhibition)
+                // The data terms only: no entropy or regime regulariser.
+                var objective = options.objective(target: subject.target, parameters: s.model.parameters)
+                objective.entropy = 0
+                objective.regime = 0
                 sum += try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: [], checkpointEvery: options.checkpointEvery).loss
             }
             return sum / Double(fitted.count)

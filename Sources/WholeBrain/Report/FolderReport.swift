@@ -69,7 +69,7 @@ public enum FolderReport {
         let header = ["parameter", "initial", "fitted"] + (identifiability.isEmpty ? [] : ["standard error over noise seeds", "identifiability"])
         sections.append(("Result", SVG.table(header: header,
                                              rows: shown.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", fitted[n] ?? .nan)] + certainty(n) })
-            + (identifiability.isEmpty ? "" : "<p>Identifiability: the loss curvature at the fitted value and the spread of its gradient over noise seeds give the standard error a refit with another seed would show; identified: at most 10% of the value, weak: up to 50%, not identified: beyond, or a loss that does not curve upward.</p>")
+            + (identifiability.isEmpty ? "" : "<p>Identifiability: the loss curvature at the fitted value (over +-10%) and the spread of its slope over noise seeds give the standard error a refit with another seed would show; identified: at most 10% of the value, weak: up to 50%, not identified: beyond, or a loss that does not curve upward.</p>")
             + "<p>Test FC r \(number("test_fc_r")) (fresh run, new noise, seed \(summary["test_seed"] ?? "-"), whole scan)"
             + (summary["test_held_out_fc_r"] != nil ? ", against the held-out scan \(number("test_held_out_fc_r"))" : "")
             + "; last train FC r \(number("train_fc_r")); \(summary["epochs_run"] ?? "-") epochs, \(steps.count) steps, "

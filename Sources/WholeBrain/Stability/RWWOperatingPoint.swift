@@ -51,6 +51,12 @@ public struct RWWOperatingPoint: Sendable {
     public let regime: Regime
     public let stableStates: [StableState]
 
+    /// The leading eigenvalue (real part, 1/ms) of the first stable low-activity state, nil
+    /// when none is stable: the stability term's default target, the margin a fit keeps.
+    public var lowStateLeadingEigenvalue: Double? {
+        stableStates.first { $0.meanRate <= RWWOperatingPoint.highRate }?.leading.real
+    }
+
     /// Resolves the operating point. `g` nil: `fraction` x G* (an error when there is no G*).
     /// `ficRate` nil: uniform J_i from `parameters`.
     public static func resolve(parameters base: ReducedWongWang.Parameters, weights: Matrix, ficRate: Double?,
