@@ -20,10 +20,20 @@ struct FitCommand: ParsableCommand {
         params.json says which epoch the fitted values come from; a fit that keeps its start \
         point or ends in the saturated high-activity state says so on stderr and in the report.
 
-        Loss terms (--loss NAME[=WEIGHT],...; defaults are the paper's ratios divided by 10):
+        Loss terms (--loss NAME[=WEIGHT],...; default auto):
+          auto            fc-mean; surprise when the fit shapes the FC pattern (sc-gains,
+                          node-J_i); fcd when each epoch holds at least 5 FCD windows
+                          (--duration 72 or more at TR 0.72); bold-variance when the target
+                          BOLD is in the model's units (--bold-units). stderr and summary.json
+                          say which and why. Add terms after it: auto,stability
           surprise=1      -log(0.5 + 0.5 r), r = correlation of simulated and empirical FC
-          fc-level=1      mean squared difference of simulated and empirical FC: the level of
-                          the correlations, which r ignores (r alone pulls G up at weak coupling)
+          fc-mean=25      (mean FC - mean empirical FC)^2 over region pairs: the level of the
+                          correlations, which r ignores (r alone pulls G up at weak coupling)
+          fcd=1           squared 2-Wasserstein distance between simulated and empirical FCD
+                          value distributions (0.01-0.1 Hz, 60-TR windows every 10)
+          bold-variance=0.1  mean over regions of (log var BOLD - log var target)^2; only for
+                          targets in model units
+          fc-level=1      mean squared difference of simulated and empirical FC, pair by pair
           entropy=0.01    mean of s log s + (1-s) log(1-s) over S_E and (half) S_I samples
           prior=0.1       Gaussian priors with learnable means and precisions (hyperprior-bounded)
           timeseries=1    1 - mean regional correlation with the empirical BOLD (same noise only)
@@ -46,6 +56,9 @@ struct FitCommand: ParsableCommand {
         out of the fit; each epoch is scored against it, the fit stops after --patience epochs \
         without improvement and returns the best epoch's parameters.
 
+        Whole-run fits without --held-out return the epoch with the lowest training loss and \
+        in the second half of the epochs halve the learning rate after every two epochs in a row that do not lower it.
+
         Writes params.json (initial and fitted values, priors), history.csv (loss, terms, FC r, \
         parameters and gradient per step), scores.csv (per-epoch train and held-out FC r), \
         fc_sim.npy (FC of a fresh run with the fitted parameters and another seed), \
@@ -66,7 +79,8 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Fibre lengths in mm for --connectome.", valueName: "file")) var lengths: String?
     @Option(help: ArgumentHelp("Empirical BOLD for --connectome (regions x time or time x regions; a bold.npy from simulate works).", valueName: "file")) var bold: String?
     @Option(help: ArgumentHelp("What to fit: G, w_plus (wplus), J_i (Ji), J_NMDA, I_0, sigma, node-J_i (one J_i per node), sc-gains.", valueName: "list")) var fit: String = "G"
-    @Option(help: ArgumentHelp("Loss terms with optional weights: surprise, fc-level, entropy, prior, timeseries, spectrum, regime, stability.", valueName: "list")) var loss: String = "surprise"
+    @Option(help: ArgumentHelp("Loss terms with optional weights: auto, surprise, fc-level, fc-mean, fcd, bold-variance, entropy, prior, timeseries, spectrum, regime, stability.", valueName: "list")) var loss: String = "auto"
+    @Option(help: ArgumentHelp("Units of the target BOLD for --loss auto: model (fractional signal change, as simulate writes: the bold-variance term applies), scanner (arbitrary scale), or auto (model when a summary.json of simulate, or a JSON with bold_units = model, sits beside --bold).", valueName: "units")) var boldUnits: String = "auto"
     @Option(help: ArgumentHelp("TRs per window (one ADAM step per window); default: whole-run gradients.", valueName: "TRs")) var window: Int?
     @Option(help: ArgumentHelp("Target leading eigenvalue (1/ms, negative) of the low-activity state for the stability term (default: its value at the start, so the fit keeps the margin below G* it starts with).", valueName: "lambda")) var stabilityTarget: Double?
     @Option(help: "Epochs (passes over the run).") var epochs: Int = 20
@@ -78,13 +92,15 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Narrowest prior width relative to each starting value.", valueName: "fraction")) var priorFloor: Double = 0.1
     @Option(help: "Simulated seconds per epoch (after the transient).") var duration: Double = 60
     @Option(help: ArgumentHelp("Seconds simulated for the test FC with fresh noise; default: as long as the empirical scan.", valueName: "s")) var testDuration: Double?
-    @Option(help: "Transient in s.") var transient: Double = 5
+    @Option(help: "Transient in s (the haemodynamics settle from rest in about 15 s).") var transient: Double = SimulationDefaults.transient
     @Option(help: "Repetition time in s.") var tr: Double = 0.72
     @Option(name: .customLong("G"), help: "Initial G (default: --critical-fraction x G* of the first subject's FIC network, the smallest over subjects).") var globalCoupling: Double?
     @Option(help: ArgumentHelp("Without --G: start at this fraction of G*, where the low-activity (FIC) state loses stability.", valueName: "F")) var criticalFraction: Double = RWWOperatingPoint.defaultCriticalFraction
     @Option(help: "Initial noise amplitude (default: the model's, 0.001).") var sigma: Double?
     @Option(help: ArgumentHelp("Feedback inhibition control: per-node J_i giving this excitatory rate (Hz) at the fixed point, retuned whenever the fitted parameters move (on by default at 3 Hz; with --fit node-J_i it sets their start only).", valueName: "Hz")) var fic: Double?
-    @Flag(help: "Uniform J_i (the model's 1 nA, or fitted with --fit J_i) instead of feedback inhibition control; without --G the start is then G = 1.") var noFic = false
+    @Option(name: .customLong("set"), help: ArgumentHelp("Start a model parameter here, e.g. --set w_plus=1.5 (repeatable; `wholebrain models rww` lists them).", valueName: "name=value"))
+    var assignments: [String] = []
+    @Flag(help: "Uniform J_i (the model's 1 nA, --set J_i=..., or fitted with --fit J_i) instead of feedback inhibition control; without --G the start is then G = 1.") var noFic = false
     @Option(help: "Conduction speed in m/s.") var speed: Double = 20
     @Option(help: "Seed of the noise realisation used while fitting.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Noise seeds for the identifiability figures after the fit: the loss curvature and the spread of the fitted value over this many noise realisations (the fit's and new ones); 0: none.", valueName: "K")) var identifiabilitySeeds: Int = 4
@@ -107,7 +123,8 @@ struct FitCommand: ParsableCommand {
         "J_NMDA": (.jNMDA, .bounded(0, 1)), "I_0": (.i0, .bounded(0, 1)), "sigma": (.sigma, .positive),
     ]
     static let aliases = ["wplus": "w_plus", "Ji": "J_i", "JNMDA": "J_NMDA", "I0": "I_0", "g": "G", "node-Ji": "node-J_i"]
-    static let lossDefaults: [String: Double] = ["surprise": 1, "fc-level": 1, "entropy": 0.01, "prior": 0.1, "timeseries": 1, "spectrum": 1, "stability": 1,
+    static let lossDefaults: [String: Double] = ["surprise": 1, "fc-level": 1, "fc-mean": LossSelection.fcMeanWeight, "fcd": LossSelection.fcdWeight,
+                                                 "bold-variance": LossSelection.boldVarianceWeight, "entropy": 0.01, "prior": 0.1, "timeseries": 1, "spectrum": 1, "stability": 1,
                                                  "regime": 1]
 
     func run() throws {
@@ -134,11 +151,23 @@ struct FitCommand: ParsableCommand {
         return (chosen, gains)
     }
 
-    /// Loss weights from --loss.
-    func lossWeights() throws -> [String: Double] {
-        var weights: [String: Double] = [:]
+    /// Loss weights from --loss; `auto` (`LossSelection.automatic`) is chosen for `subjects`
+    /// and explained in `reasons`.
+    func lossWeights(subjects: [Subject] = []) throws -> (weights: [String: Double], reasons: [String]) {
+        var weights: [String: Double] = [:], reasons: [String] = []
         for raw in loss.split(separator: ",") {
             let parts = raw.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts == ["auto"] {
+                guard let first = subjects.first else { continue }
+                let stretch = window ?? first.spec.sampleCount
+                let targetSamples = subjects.map { $0.target.bold?.columns ?? 0 }.min() ?? 0
+                let (chosen, gains) = try fittedParameters(regions: first.inputs.connectome.regionCount)
+                let choice = LossSelection.automatic(stretchSamples: stretch, targetSamples: targetSamples, modelUnits: try modelUnits(),
+                                                     shapesPattern: gains || chosen.contains { $0.0.isNodeJI })
+                weights.merge(choice.weights) { old, _ in old }
+                reasons = choice.reasons
+                continue
+            }
             guard let standard = FitCommand.lossDefaults[parts[0]] else {
                 throw WholeBrainError.badValue(source: "--loss", value: parts[0],
                                                expected: "some of \(FitCommand.lossDefaults.keys.sorted().joined(separator: ", ")) (NAME or NAME=WEIGHT)")
@@ -148,7 +177,17 @@ struct FitCommand: ParsableCommand {
             }
             weights[parts[0]] = weight
         }
-        return weights
+        return (weights, reasons)
+    }
+
+    /// What --bold-units says, or (auto) what the files beside --bold say; nil: not the model's units.
+    func modelUnits() throws -> String? {
+        switch boldUnits {
+        case "model": return "--bold-units model"
+        case "scanner": return nil
+        case "auto": return bold.flatMap { LossSelection.modelUnits(boldFile: $0) }
+        default: throw WholeBrainError.badValue(source: "--bold-units", value: boldUnits, expected: "auto, model or scanner")
+        }
     }
 
     func fitRun() throws {
@@ -157,7 +196,8 @@ struct FitCommand: ParsableCommand {
         guard heldOut >= 0, heldOut < 0.9 else {
             throw WholeBrainError.badValue(source: "--held-out", value: "\(heldOut)", expected: "a fraction in [0, 0.9)")
         }
-        let weights = try lossWeights()
+        _ = try lossWeights()
+        _ = try modelUnits()
         let world = Cluster.world
         let lead = world.rank == 0
         // Every rank reads every subject (small); a failure on any rank stops all.
@@ -169,15 +209,15 @@ struct FitCommand: ParsableCommand {
             return try prepareSubjects()
         }
         let (chosen, gains) = try fittedParameters(regions: prepared[0].inputs.connectome.regionCount)
+        let (weights, reasons) = try lossWeights(subjects: prepared)
+        if lead && !quiet && !reasons.isEmpty {
+            for line in reasons { printError("fit: --loss auto: " + line) }
+        }
         var options = GradientFit.Options(
-            parameters: chosen.map { ($0.0, $0.1) }, connectionGains: gains, surprise: weights["surprise"] ?? 0,
-            entropy: weights["entropy"] ?? 0, timeSeries: weights["timeseries"] ?? 0, spectrum: weights["spectrum"] ?? 0,
-            prior: weights["prior"] ?? 0, priorFloor: priorFloor, window: window, epochs: epochs, learningRate: lr,
-            clipNorm: clip, checkpointEvery: checkpoint, patience: heldOut > 0 ? patience : nil)
+            parameters: chosen.map { ($0.0, $0.1) }, connectionGains: gains, priorFloor: priorFloor, window: window, epochs: epochs,
+            learningRate: lr, clipNorm: clip, checkpointEvery: checkpoint, patience: heldOut > 0 ? patience : nil)
+        options.setWeights(weights)
         options.checkSynchrony = checkSync
-        options.stability = weights["stability"] ?? 0
-        options.regime = weights["regime"] ?? 0
-        options.fcLevel = weights["fc-level"] ?? 0
         options.nodeBlocks = nodeBlocks
         if lead && world.size > 1 && !quiet {
             let groups = world.size / nodeBlocks
@@ -296,7 +336,9 @@ struct FitCommand: ParsableCommand {
         let outputs = FitOutputs(subjects: prepared.map { ($0.inputs, $0.target, $0.reference) }, names: names, chosen: chosen.map(\.0), start: prepared[0].spec,
                                  outcome: outcome, testFCs: testFCs, testSeed: seed &+ 1000, began: began, command: self,
                                  startPoints: prepared.map(\.start), endRegimes: ends, testActivities: activities,
-                                 identifiability: identifiability)
+                                 identifiability: identifiability,
+                                 lossWeights: Dictionary(uniqueKeysWithValues: options.terms.filter { $0.weight != 0 }.map { ($0.name, $0.weight) }),
+                                 lossReasons: reasons)
         try outputs.write(to: folder)
         try folder.commit()
         try? FileManager.default.removeItem(atPath: statePath)
@@ -331,7 +373,7 @@ struct FitCommand: ParsableCommand {
         if let sigma, !(sigma > 0) { throw WholeBrainError.badValue(source: "--sigma", value: "\(sigma)", expected: "a noise amplitude > 0") }
         let fixedG = globalCoupling ?? (ficRate == nil ? 1.0 : nil)
         var points = try loaded.map { inputs in
-            try RWWOperatingPoint.resolve(parameters: ReducedWongWang.Parameters(), weights: inputs.connectome.weights, ficRate: ficRate, g: fixedG,
+            try RWWOperatingPoint.resolve(parameters: try startParameters(), weights: inputs.connectome.weights, ficRate: ficRate, g: fixedG,
                                           fraction: criticalFraction, gSource: globalCoupling != nil ? "--G" : "the fit's start without FIC")
         }
         let g = fixedG ?? points.map(\.parameters.g).min()!
@@ -346,6 +388,18 @@ struct FitCommand: ParsableCommand {
             }
         }
         return points
+    }
+
+    /// The model's parameters with --set applied (G comes from --G or the operating point).
+    func startParameters() throws -> ReducedWongWang.Parameters {
+        let assignments = try parseAssignments(self.assignments)
+        if let g = assignments.first(where: { $0.name == "G" }) {
+            throw WholeBrainError.badValue(source: "--set", value: "G=\(g.value)", expected: "--G for the starting coupling")
+        }
+        if noFic == false, assignments.contains(where: { $0.name == "J_i" }) {
+            throw WholeBrainError.badValue(source: "--set", value: "J_i", expected: "--no-fic with J_i (feedback inhibition sets J_i per region)")
+        }
+        return try ReducedWongWang.parameters(set: nil, assignments: assignments)
     }
 
     /// The band from --bandpass.
@@ -389,17 +443,22 @@ struct FitCommand: ParsableCommand {
             }
             let regions = empiricalBold.rows
             let scanTR = inputs.tr ?? tr
-            let trainBold = filtered(Matrix(rows: regions, columns: kept, values: (0..<regions).flatMap { i in (0..<kept).map { empiricalBold[i, $0] } }),
-                                     tr: scanTR)
+            let rawTrain = Matrix(rows: regions, columns: kept, values: (0..<regions).flatMap { i in (0..<kept).map { empiricalBold[i, $0] } })
+            let trainBold = filtered(rawTrain, tr: scanTR)
             let heldOutFC: Matrix? = heldOut > 0 ? FunctionalConnectivity.pearson(regionsByTime: filtered(Matrix(
                 rows: regions, columns: total - kept, values: (0..<regions).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } }), tr: scanTR)) : nil
+            // Target statistics that depend on the length of a stretch come from stretches as
+            // long as the simulated ones (an epoch, or a window).
+            let stretch = window ?? Int((duration / tr + 1e-9).rounded(.down))
             // The operating point's G and feedback-inhibition J_i for this subject.
             let spec = try SimulationSpec(model: ReducedWongWang(parameters: startPoint.parameters),
                                           nodeParameters: startPoint.nodeJI.map { ["J_i": $0] } ?? [:],
                                           connectome: inputs.connectome, noise: sigma.map { NoiseSpec(sigma: $0) }, duration: duration,
                                           transient: transient, tr: tr, conductionSpeed: speed, seed: seed)
             return Subject(inputs: inputs, spec: spec,
-                           target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC),
+                           target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC,
+                                                      fcdValues: FCDTerm.targetValues(regionsByTime: rawTrain, tr: scanTR, settings: FCDTerm.Settings(), segment: stretch),
+                                                      logVariances: BoldFitTerms.logVariances(regionsByTime: rawTrain, segment: stretch) { filtered($0, tr: scanTR) }),
                            reference: FunctionalConnectivity.pearson(regionsByTime: filtered(rawBold, tr: scanTR)), start: startPoint)
         }
     }

@@ -22,9 +22,20 @@ struct FitOutputs {
     let testActivities: [RWWOperatingPoint.Activity]
     /// How firmly the data pin down each scalar fitted parameter (empty when not computed).
     let identifiability: [Identifiability.Figure]
+    /// The loss terms used (name as in history.csv -> weight) and, under --loss auto, why.
+    let lossWeights: [String: Double]
+    let lossReasons: [String]
 
     /// Which parameters params.json's "fitted" holds, in words, and the epoch.
     var fittedFrom: (description: String, epoch: Int, keptStart: Bool) {
+        if let k = outcome.fittedFromEpochStart, outcome.fittedByTrainingLoss {
+            let loss = outcome.history[k].loss
+            if k == 0 {
+                return (String(format: "the initial values: no ADAM step lowered the training loss (%.4f)", loss), 0, true)
+            }
+            return (String(format: "the start of epoch %d of %d, the lowest training loss (%.4f); in the second half of the epochs the learning rate halved after every two in a row that did not lower it", k + 1, outcome.scores.count, loss),
+                    k + 1, false)
+        }
         if let k = outcome.fittedFromEpochStart {
             let held = outcome.scores[k].heldOutCorrelation ?? .nan
             if k == 0 {
@@ -135,7 +146,7 @@ struct FitOutputs {
             "subject": subjectNames.joined(separator: ","), "fitted": final,
             "test_fc_r_by_subject": Dictionary(uniqueKeysWithValues: zip(subjectNames, testRs)), "initial": initial, "epochs_run": scores.count,
             "steps": history.count, "learning_rate": command.lr, "window_trs": command.window as Any? ?? NSNull(),
-            "loss": command.loss, "train_fc_r": scores.last?.trainCorrelation ?? 0, "test_fc_r": testR, "test_seed": testSeed,
+            "loss": command.loss, "loss_weights": lossWeights, "loss_choice": lossReasons, "train_fc_r": scores.last?.trainCorrelation ?? 0, "test_fc_r": testR, "test_seed": testSeed,
             "train_seed": command.seed, "duration_s": command.duration, "wall_time_s": wall, "stopped_early": outcome.stoppedEarly,
             "versions": ["wholebrain": WholeBrainVersion.string], "command": CommandLine.arguments.joined(separator: " "),
         ]

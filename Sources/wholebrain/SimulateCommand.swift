@@ -89,7 +89,7 @@ struct SimulateCommand: ParsableCommand {
     var duration: Double = 300
 
     @Option(help: "Simulated time discarded first, in s.")
-    var transient: Double = 10
+    var transient: Double = SimulationDefaults.transient
 
     @Option(name: .customLong("G"), help: "Global coupling G (rww default: --critical-fraction x G*, from the stability analysis of the network; other models: the model's default).")
     var globalCoupling: Double?

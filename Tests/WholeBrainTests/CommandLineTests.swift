@@ -317,6 +317,31 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(badBand.err.contains("--bandpass"), badBand.err)
     }
 
+    /// The independent numpy reference (Tests/Reference/rww_reference.py) and `simulate` agree
+    /// where they must: the same feedback-inhibition J_i (solved independently) to 1e-9, a mean
+    /// excitatory rate at the 3 Hz target, and the same BOLD level (Balloon-Windkessel driven by
+    /// S_E) to 1%, from different integrators, delays, noise and warm-up.
+    func testReferenceSimulatorAgreesWithSimulate() throws {
+        let sc = Fixtures.path("sc_101309_max.npy"), ln = Fixtures.path("len_101309.npy")
+        let sim = path("sim"), reference = path("reference")
+        XCTAssertEqual(try run(["simulate", "--connectome", sc, "--lengths", ln, "--G", "0.35", "--duration", "14.4", "--quiet", "--out", sim]).status, 0)
+        let python = try Self.shell("python3 Tests/Reference/rww_reference.py --weights \(sc) --lengths \(ln) --G 0.35 --seed 3 --duration 14.4 --out \(reference)",
+                                    in: Fixtures.repository)
+        XCTAssertEqual(python.status, 0, python.err)
+        let described = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: reference + "/reference.json")!) as! [String: Any]
+        let ji = try XCTUnwrap(described["J_i"] as? [Double])
+        let ours = try NumpyFile.readMatrix(path: sim + "/fic_J_i.npy").values
+        XCTAssertEqual(ji.count, 80)
+        for (a, b) in zip(ji, ours) { XCTAssertEqual(a, b, accuracy: 1e-9) }
+        XCTAssertEqual(try XCTUnwrap(described["mean_rate_E_hz"] as? Double), 3, accuracy: 0.2)
+        XCTAssertEqual(described["bold_units"] as? String, "model")
+        XCTAssertNotNil(LossSelection.modelUnits(boldFile: reference + "/bold.npy"), "fit --loss auto sees model units")
+        let a = try NumpyFile.readMatrix(path: reference + "/bold.npy"), b = try NumpyFile.readMatrix(path: sim + "/bold.npy")
+        XCTAssertEqual(a.rows, b.rows); XCTAssertEqual(a.columns, 80)
+        let meanA = a.values.reduce(0, +) / Double(a.values.count), meanB = b.values.reduce(0, +) / Double(b.values.count)
+        XCTAssertEqual(meanA, meanB, accuracy: 0.01 * abs(meanB))
+    }
+
     func testFitUserDataBackFromSimulatedBold() throws {
         var w = "", l = ""
         for i in 0..<6 {
@@ -339,10 +364,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNotEqual((params["fitted"] as? [String: Double])?["G"], 0.4)
         let history = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(history.count, 4)
-        XCTAssert(history[0].hasPrefix("epoch,window,loss,surprise,fc_r,mean_gain,G,sigma"), String(history[0]))
+        // --loss auto for BOLD simulate wrote: the FC level and BOLD variance (20 samples hold no FCD windows).
+        XCTAssert(history[0].hasPrefix("epoch,window,loss,bold_variance,fc_mean,fc_r,mean_gain,G,sigma"), String(history[0]))
+        XCTAssert(r.err.contains("--loss auto: bold-variance=0.1: the target BOLD is in the model's units") && r.err.contains("no fcd"), r.err)
+        let autoSummary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/summary.json")!) as! [String: Any]
+        XCTAssertEqual(autoSummary["loss_weights"] as? [String: Double], ["fc_mean": LossSelection.fcMeanWeight, "bold_variance": LossSelection.boldVarianceWeight])
+        XCTAssertEqual((autoSummary["loss_choice"] as? [String])?.count, 4)
         XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/fc_sim.npy").rows, 6)
         let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
-        XCTAssert(report.contains("<svg") && report.contains("empirical FC") && report.contains("term: surprise"))
+        XCTAssert(report.contains("<svg") && report.contains("empirical FC") && report.contains("term: fc_mean"))
         try assertReportRebuilds(out)
         // The paper's scheme: windows, every term, gains, priors and a held-out part.
         let full = path("fullfit")
@@ -370,12 +400,14 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(kept, same, "\(from)")
         XCTAssertEqual(windowed.err.contains("warning: the fit kept its starting values"), kept, windowed.err)
         if !kept { XCTAssert(windowed.err.contains("note: fitted values from the start of epoch"), windowed.err) }
-        // Without held-out data the values are those after the last step: one past history.csv's last row, and labelled so.
+        // Without held-out data (whole run) the values are those of the epoch with the lowest training loss, labelled so.
         let lastParams = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: out + "/params.json")!) as! [String: Any]
-        XCTAssertEqual((lastParams["fitted_from"] as? [String: Any])?["point"] as? String, "after the last step")
+        XCTAssertEqual((lastParams["fitted_from"] as? [String: Any])?["point"] as? String, "start of epoch")
         XCTAssertNotNil(lastParams["history_values"] as? String)
-        let lastRow = history.last!.split(separator: ",")
-        XCTAssertNotEqual(Double(lastRow[6]), (lastParams["fitted"] as? [String: Double])?["G"], "history holds values before each step")
+        let rows = history.dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
+        let lowest = rows.min { $0[2] < $1[2] }!
+        XCTAssertEqual(lowest[7], (lastParams["fitted"] as? [String: Double])?["G"], "the lowest-loss row's G (history holds values before each step)")
+        XCTAssertEqual((lastParams["fitted_from"] as? [String: Any])?["epoch"] as? Int, Int(lowest[0]))
         // Band-passed fit (whole-run gradients through the filter); a window too short for the band is refused.
         let banded = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G",
                               "--bandpass", "0.01,0.1", "--G", "0.4", "--epochs", "2", "--duration", "14.4", "--transient", "1",

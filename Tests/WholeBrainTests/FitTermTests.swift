@@ -48,6 +48,66 @@ final class FitTermTests: XCTestCase {
         XCTAssertGreaterThan(FCObjective.meanSquaredError(regionsByTime: eBold, empiricalFC: half).loss, 1e-3)
     }
 
+    /// The FC mean level and BOLD variance terms: exact gradients, zero at their targets, and
+    /// the mean level is blind to the pattern but not to the level.
+    func testLevelAndVarianceTermsMatchFiniteDifferences() {
+        let y = wave(4, 30, 0.7), eBold = wave(4, 36, 1.9)
+        let e = FunctionalConnectivity.pearson(regionsByTime: eBold)
+        assertGradientMatchesFiniteDifferences("fc mean", y, elements: [0, 7, 44, 101], absolute: 1e-9) {
+            let v = FCObjective.meanLevel(regionsByTime: $0, empiricalFC: e); return (v.loss, v.gradient)
+        }
+        let target = BoldFitTerms.logVariances(regionsByTime: eBold)
+        assertGradientMatchesFiniteDifferences("bold variance", y, elements: [0, 7, 44, 101], absolute: 1e-9) {
+            let v = BoldFitTerms.varianceDistance(regionsByTime: $0, targetLogVariance: target); return (v.loss, v.gradient)
+        }
+        XCTAssertEqual(FCObjective.meanLevel(regionsByTime: eBold, empiricalFC: e).loss, 0, accuracy: 1e-15)
+        XCTAssertEqual(BoldFitTerms.varianceDistance(regionsByTime: eBold, targetLogVariance: target).loss, 0, accuracy: 1e-15)
+        // Doubling the series quadruples each variance: the term is 4 (log 4)^2 / 4 = (log 4)^2.
+        let doubled = Matrix(rows: 4, columns: 36, values: eBold.values.map { 2 * $0 })
+        XCTAssertEqual(BoldFitTerms.varianceDistance(regionsByTime: doubled, targetLogVariance: target).loss, pow(log(4.0), 2), accuracy: 1e-12)
+        // Stretches of 12 samples: the mean of the three stretches' log variances, each filtered first.
+        let pieces = BoldFitTerms.segments(of: eBold, length: 12)
+        XCTAssertEqual(pieces.count, 3)
+        XCTAssertEqual(pieces[1][2, 5], eBold[2, 17])
+        let perPiece = pieces.map { BoldFitTerms.logVariances(regionsByTime: Matrix(rows: 4, columns: 12, values: $0.values.map { 3 * $0 })) }
+        let segmented = BoldFitTerms.logVariances(regionsByTime: eBold, segment: 12) { Matrix(rows: $0.rows, columns: $0.columns, values: $0.values.map { 3 * $0 }) }
+        for i in 0..<4 { XCTAssertEqual(segmented[i], perPiece.map { $0[i] }.reduce(0, +) / 3, accuracy: 1e-12) }
+        var half = e
+        for i in 0..<4 { for j in 0..<4 where i != j { half[i, j] *= 0.5 } }
+        var mean = 0.0
+        for i in 0..<4 { for j in (i + 1)..<4 { mean += e[i, j] / 6 } }
+        XCTAssertEqual(FCObjective.meanLevel(regionsByTime: eBold, empiricalFC: half).loss, pow(mean / 2, 2), accuracy: 1e-12)
+    }
+
+    /// The FCD term: the Wasserstein distance is zero against its own FCD values (as the
+    /// analysis computes them), positive against another series', and its gradient through
+    /// sorting, the windows' normalised FC vectors and the band-pass is exact.
+    func testFCDTermMatchesFiniteDifferencesAndTheAnalysis() throws {
+        let y = wave(5, 48, 0.7), other = wave(5, 60, 2.3)
+        for band in [nil, FCDTerm.Settings.Band(low: 0.05, high: 0.4)] {
+            var settings = FCDTerm.Settings()
+            settings.window = 10; settings.step = 4; settings.bandPass = band
+            let own = FCDTerm.targetValues(regionsByTime: y, tr: 1, settings: settings)
+            let x = band.map { BandPass.filter(regionsByTime: y, fs: 1, low: $0.low, high: $0.high) } ?? y
+            XCTAssertEqual(own, FunctionalConnectivityDynamics.distribution(FunctionalConnectivityDynamics.fcd(regionsByTime: x, window: 10, step: 4)).sorted())
+            XCTAssertEqual(own.count, 45)
+            // Two stretches of 24 samples, each filtered and windowed on its own: 2 x 6 values.
+            let pooled = FCDTerm.targetValues(regionsByTime: y, tr: 1, settings: settings, segment: 24)
+            let halves = BoldFitTerms.segments(of: y, length: 24).flatMap { FCDTerm.targetValues(regionsByTime: $0, tr: 1, settings: settings) }
+            XCTAssertEqual(pooled, halves.sorted())
+            XCTAssertEqual(pooled.count, 12)
+            XCTAssertEqual(try FCDTerm.distance(regionsByTime: y, tr: 1, target: own, settings: settings).loss, 0, accuracy: 1e-12)
+            let target = FCDTerm.targetValues(regionsByTime: other, tr: 1, settings: settings)
+            XCTAssertGreaterThan(try FCDTerm.distance(regionsByTime: y, tr: 1, target: target, settings: settings).loss, 1e-3)
+            assertGradientMatchesFiniteDifferences("fcd, band \(String(describing: band))", y, elements: [0, 13, 47, 100, 170, 239], absolute: 1e-8) {
+                let v = try! FCDTerm.distance(regionsByTime: $0, tr: 1, target: target, settings: settings); return (v.loss, v.gradient)
+            }
+        }
+        var settings = FCDTerm.Settings()
+        settings.window = 10; settings.step = 4
+        XCTAssertThrowsError(try FCDTerm.distance(regionsByTime: wave(5, 13, 0.7), tr: 1, target: [0.5], settings: settings))
+    }
+
     /// The spectral term's periodogram is FFTW's |rfft|^2 of the centred series.
     func testSpectralShapeAgreesWithFFTW() throws {
         let y = wave(1, 20, 0.5)
@@ -83,6 +143,12 @@ final class FitTermTests: XCTestCase {
         objective.regime = 0.7
         objective.regimeTarget = 0.161
         objective.fcLevel = 0.4
+        objective.fcMean = 0.6
+        objective.boldVariance = 0.2
+        objective.varianceTarget = BoldFitTerms.logVariances(regionsByTime: empiricalBold)
+        objective.fcd = 0.8
+        objective.fcdSettings.window = 8; objective.fcdSettings.step = 3; objective.fcdSettings.bandPass = nil
+        objective.fcdTarget = FCDTerm.targetValues(regionsByTime: empiricalBold, tr: base.tr, settings: objective.fcdSettings)
         let startStep = base.transientSteps + 10 * base.stepsPerTR, window = 20 * base.stepsPerTR
         func evaluate(_ s: SimulationSpec<ReducedWongWang>, weights: Bool = false, parameters: [RWWGradient.Parameter] = []) throws
             -> RWWGradient.Result {
@@ -91,7 +157,7 @@ final class FitTermTests: XCTestCase {
                                                    checkpointEvery: 700, from: start, steps: window)
         }
         let result = try evaluate(base, weights: true, parameters: [.g, .jI, .sigma, .nodeJI(3)])
-        XCTAssertEqual(Set(result.terms.keys), ["surprise", "fc_level", "entropy", "timeseries", "spectrum", "regime"])
+        XCTAssertEqual(Set(result.terms.keys), ["surprise", "fc_level", "fc_mean", "bold_variance", "fcd", "entropy", "timeseries", "spectrum", "regime"])
         XCTAssertGreaterThan(result.terms["regime"]!, 0)
         XCTAssertEqual(result.bold.rows, 20)
         XCTAssertEqual(result.end.step, startStep + window)

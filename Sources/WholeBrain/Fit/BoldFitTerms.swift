@@ -11,6 +11,12 @@ import Foundation
 ///   L = (1/N) sum_i sum_k (p_ik - q_ik)^2 against the empirical shape q. By the chain rule
 ///   dL/dP_k = (g_k - sum_j g_j p_j) / sum P with g = dL/dp, and dP_k/dx(t) = 2 Re(X_k e^(2 pi i k t / T)),
 ///   so dL/dx is an inverse DFT of the weighted spectrum, minus its mean for the centring.
+/// - BOLD variance: L = (1/N) sum_i (log var y_i - v_i)^2 (var: mean squared deviation), v_i
+///   the target's log variance over stretches as long as the simulated one (`logVariances`),
+///   dL/dy_i(t) = (4 / N) (log var y_i - v_i) (y_i(t) - mean y_i) / (T var y_i).
+///   It carries the fluctuation amplitude, which rises with coupling where FC hardly changes,
+///   but compares amplitudes, so only BOLD in the model's own units (fractional signal change,
+///   as `simulate` writes) is a valid target: scanner BOLD has an arbitrary scale.
 /// - Entropy of the gating variables (Griffiths et al. 2022): mean over samples and nodes of
 ///   h(S_E) + 0.5 h(S_I) with h(s) = s log s + (1 - s) log(1 - s) (the negative binary
 ///   entropy, so minimising it keeps S away from 0 and 1); h'(s) = log(s / (1 - s)). Values
@@ -56,6 +62,54 @@ public enum BoldFitTerms {
             for k in 0..<t { gradient.values[i * t + k] = scale * (ze[i * t + k] - r * zy[i * t + k]) }
         }
         return Value(loss: loss, gradient: gradient)
+    }
+
+    /// Mean squared difference between the log variances of simulated BOLD regions and
+    /// `target` (one log variance per region, e.g. `logVariances`).
+    public static func varianceDistance(regionsByTime y: Matrix, targetLogVariance target: [Double]) -> Value {
+        precondition(y.rows == target.count, "varianceDistance: region counts differ")
+        let n = y.rows, t = y.columns
+        var loss = 0.0
+        var gradient = Matrix(rows: n, columns: t)
+        for i in 0..<n {
+            let row = Array(y.values[(i * t)..<((i + 1) * t)])
+            let mean = row.reduce(0, +) / Double(t)
+            let v = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(t)
+            guard v > 0, target[i].isFinite else { continue }
+            let d = Foundation.log(v) - target[i]
+            loss += d * d / Double(n)
+            let scale = 4 * d / (Double(n) * Double(t) * v)
+            for k in 0..<t { gradient.values[i * t + k] = scale * (row[k] - mean) }
+        }
+        return Value(loss: loss, gradient: gradient)
+    }
+
+    /// Per region, the mean over consecutive stretches of `segment` samples (all of `e` when
+    /// nil or longer) of the log variance, each stretch passed through `filter` first: the
+    /// target for simulated stretches of that length (BOLD variance grows with the length of
+    /// the stretch, slow fluctuations adding to it).
+    public static func logVariances(regionsByTime e: Matrix, segment: Int? = nil, filter: (Matrix) -> Matrix = { $0 }) -> [Double] {
+        let pieces = segments(of: e, length: segment).map(filter)
+        let n = e.rows
+        var out = [Double](repeating: 0, count: n)
+        for piece in pieces {
+            let t = piece.columns
+            for i in 0..<n {
+                let row = piece.values[(i * t)..<((i + 1) * t)]
+                let mean = row.reduce(0, +) / Double(t)
+                let v = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(t)
+                out[i] += (v > 0 ? Foundation.log(v) : -.infinity) / Double(pieces.count)
+            }
+        }
+        return out
+    }
+
+    /// Consecutive stretches of `length` columns (the whole matrix when nil or longer than it).
+    public static func segments(of e: Matrix, length: Int?) -> [Matrix] {
+        guard let length, length >= 2, length < e.columns else { return [e] }
+        return (0..<(e.columns / length)).map { k in
+            Matrix(rows: e.rows, columns: length, values: (0..<e.rows).flatMap { i in (0..<length).map { e[i, k * length + $0] } })
+        }
     }
 
     /// Normalised periodogram shapes p_ik (k = 1 ... T/2) of each centred row, with the DFT.

@@ -13,7 +13,12 @@ import Foundation
 /// r ignores the FC's level: a noise-free version of the empirical pattern scores best at any
 /// coupling, so r alone pulls G up where weak coupling leaves FC mostly noise. The level term
 /// L = mean over pairs i < j of (FC_ij - E_ij)^2 (dL/dFC_ij = 2 (FC_ij - E_ij) / P, P pairs)
-/// compares the correlations themselves and carries what r discards.
+/// compares the correlations themselves and carries what r discards, but each pair's sampling
+/// noise enters it squared: its expectation grows with the FC's sampling variance, which falls
+/// as coupling grows, so a short simulated stretch still favours stronger coupling. The mean
+/// level term L = (mean_{i<j} FC_ij - mean_{i<j} E_ij)^2 (dL/dFC_ij = 2 d / P) averages the
+/// noise over the P pairs before squaring: the global level of correlation, the statistic that
+/// rises most with coupling.
 public enum FCObjective {
     public struct Value {
         public let loss: Double
@@ -55,6 +60,17 @@ public enum FCObjective {
             }
         }
         return Value(loss: loss, correlation: centredTriangles(fc, e).r, gradient: backpropagate(dFC, fc: fc, z: z, norms: norms, samples: y.columns))
+    }
+
+    /// The FC mean level term: squared difference of the mean simulated and empirical FC over pairs.
+    public static func meanLevel(regionsByTime y: Matrix, empiricalFC e: Matrix) -> Value {
+        let (fc, z, norms) = pearson(y)
+        let n = y.rows, pairs = Double(n * (n - 1) / 2)
+        var d = 0.0
+        for i in 0..<n { for j in (i + 1)..<n { d += (fc[i, j] - e[i, j]) / pairs } }
+        var dFC = Matrix(rows: n, columns: n)
+        for i in 0..<n { for j in 0..<n where j != i { dFC[i, j] = 2 * d / pairs } }
+        return Value(loss: d * d, correlation: centredTriangles(fc, e).r, gradient: backpropagate(dFC, fc: fc, z: z, norms: norms, samples: y.columns))
     }
 
     /// FC of regions x time series, with the centred unit-norm rows and their norms.

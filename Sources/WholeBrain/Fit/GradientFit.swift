@@ -19,6 +19,9 @@ import Foundation
 /// simulated FC against it; the fit stops when that score has not improved for `patience`
 /// epochs and returns the parameters of the best epoch.
 public enum GradientFit {
+    /// Epochs in a row without a lower training loss after which `Options.settle` halves the rate.
+    public static let settlePatience = 2
+
     public struct Options: Sendable {
         public var parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)]
         /// Fit symmetric positive gains on every connection.
@@ -41,9 +44,20 @@ public enum GradientFit {
         public var regime = 0.0
         /// Weight of the FC level term (`FCObjective.meanSquaredError`), 0: off.
         public var fcLevel = 0.0
+        /// Weights of the FC mean level (`FCObjective.meanLevel`), BOLD variance
+        /// (`BoldFitTerms.varianceDistance`; the target's BOLD must be in model units) and FCD
+        /// (`FCDTerm`, against `Target.fcdValues`) terms, 0: off.
+        public var fcMean = 0.0, boldVariance = 0.0, fcd = 0.0
+        public var fcdSettings = FCDTerm.Settings()
         /// Ranks per subject: the communicator's P ranks form P / B groups of B; a group's ranks
         /// split each of its subjects' networks into B node blocks (`RWWGradient` over the group).
         public var nodeBlocks = 1
+        /// Whole-run gradients without held-out data: return the parameters with the lowest
+        /// training loss (with a fixed noise realisation the loss is a deterministic function
+        /// of the parameters) and, in the second half of the epochs, halve the learning rate
+        /// whenever `settlePatience` epochs in a row do not lower it, so ADAM settles on the
+        /// minimum instead of circling it a step wide.
+        public var settle = true
         /// TRs per window (nil: whole-run gradients).
         public var window: Int?
         public var epochs: Int
@@ -58,6 +72,21 @@ public enum GradientFit {
         /// FC and BOLD must be band-passed the same way by the caller.
         public var bandPass: (low: Double, high: Double)?
 
+        /// Every term's name (as in history.csv) and weight, the switched-off ones included.
+        public var terms: [(name: String, weight: Double)] {
+            [("surprise", surprise), ("fc_level", fcLevel), ("fc_mean", fcMean), ("bold_variance", boldVariance), ("fcd", fcd),
+             ("entropy", entropy), ("timeseries", timeSeries), ("spectrum", spectrum), ("regime", regime), ("stability", stability)]
+        }
+
+        /// Sets every term's weight from `--loss` names (surprise, fc-level, fc-mean, fcd,
+        /// bold-variance, entropy, prior, timeseries, spectrum, regime, stability); a term
+        /// not named is off.
+        public mutating func setWeights(_ w: [String: Double]) {
+            surprise = w["surprise"] ?? 0; fcLevel = w["fc-level"] ?? 0; fcMean = w["fc-mean"] ?? 0; fcd = w["fcd"] ?? 0
+            boldVariance = w["bold-variance"] ?? 0; entropy = w["entropy"] ?? 0; prior = w["prior"] ?? 0
+            timeSeries = w["timeseries"] ?? 0; spectrum = w["spectrum"] ?? 0; regime = w["regime"] ?? 0; stability = w["stability"] ?? 0
+        }
+
         /// The terms computed from a subject's simulation, with these weights, against `target`;
         /// the regime term's target is S_E of the FIC state at `parameters` (every node at the
         /// FIC rate, 3 Hz without FIC).
@@ -67,6 +96,12 @@ public enum GradientFit {
             o.bandPass = bandPass
             o.regime = regime
             o.fcLevel = fcLevel
+            o.fcMean = fcMean
+            o.boldVariance = boldVariance
+            o.fcd = fcd
+            o.fcdTarget = target.fcdValues ?? []
+            o.varianceTarget = target.logVariances ?? []
+            o.fcdSettings = fcdSettings
             o.regimeTarget = (try? FeedbackInhibition.targetState(parameters: parameters,
                                                                    rate: feedbackInhibition ?? RWWOperatingPoint.defaultFICRate).sE) ?? 0.161
             return o
@@ -98,9 +133,13 @@ public enum GradientFit {
         public var bold: Matrix?
         /// FC of a held-out part of the scan, for early stopping.
         public var heldOutFC: Matrix?
+        /// Sorted FCD values of the fitted part (`FCDTerm.targetValues`), for the FCD term, and
+        /// its log variance per region (`BoldFitTerms.logVariances`), for the variance term; both
+        /// from stretches as long as the simulated ones.
+        public var fcdValues: [Double]?, logVariances: [Double]?
 
-        public init(fc: Matrix, bold: Matrix? = nil, heldOutFC: Matrix? = nil) {
-            self.fc = fc; self.bold = bold; self.heldOutFC = heldOutFC
+        public init(fc: Matrix, bold: Matrix? = nil, heldOutFC: Matrix? = nil, fcdValues: [Double]? = nil, logVariances: [Double]? = nil) {
+            self.fc = fc; self.bold = bold; self.heldOutFC = heldOutFC; self.fcdValues = fcdValues; self.logVariances = logVariances
         }
     }
 
@@ -159,10 +198,13 @@ public enum GradientFit {
         public let stoppedEarly: Bool
         /// With held-out data, the (0-based) epoch whose starting parameters `spec` holds: the
         /// one scored best on the held-out part (0: the initial values, nothing the fit did
-        /// improved the held-out score). Nil without held-out data: `spec` holds the values
+        /// improved the held-out score). With `Options.settle` and no held-out data, the epoch
+        /// with the lowest training loss. Otherwise nil: `spec` holds the values
         /// after the last ADAM step, one step past the last row of `history` (whose rows hold
         /// each step's values before its update).
         public let fittedFromEpochStart: Int?
+        /// True when `fittedFromEpochStart` is the epoch of the lowest training loss (`Options.settle`).
+        public let fittedByTrainingLoss: Bool
     }
 
     /// The value of a parameter in a spec.
@@ -334,8 +376,7 @@ public enum GradientFit {
                                                   byParameter: byParameter, spec: s, rate: rate)
         }
         let objectives = subjects.map { options.objective(target: $0.target, parameters: $0.spec.model.parameters) }
-        let termNames = [("surprise", options.surprise), ("fc_level", options.fcLevel), ("entropy", options.entropy), ("timeseries", options.timeSeries),
-                         ("spectrum", options.spectrum), ("regime", options.regime), ("stability", options.stability)].filter { $0.1 != 0 }.map(\.0)
+        let termNames = options.terms.filter { $0.weight != 0 }.map(\.name)
         guard options.stability == 0 || options.stabilityTarget < 0 else {
             throw WholeBrainError.badValue(source: "stability target", value: "\(options.stabilityTarget)",
                                            expected: "a negative leading eigenvalue (1/ms) for a stable low state, e.g. -0.004")
@@ -354,6 +395,7 @@ public enum GradientFit {
         let perRank = (0..<ranks).map { r in r % blocks == 0 ? subjects.indices.filter { $0 % groupCount == r / blocks } : [] }
         let n = initial.connectome.regionCount
         let hasHeldOut = subjects.allSatisfy { $0.target.heldOutFC != nil }
+        let settling = options.settle && options.window == nil && !hasHeldOut
         /// Per-subject numbers from every rank, in subject order.
         func exchange(_ packed: [Double], each: Int) -> [[Double]] {
             let all = communicator.allGather(leads ? packed : [], counts: perRank.map { $0.count * each })
@@ -489,6 +531,18 @@ public enum GradientFit {
                 for window in 0..<(initial.sampleCount / w) { try step(window: window, steps: w * initial.stepsPerTR) }
             } else {
                 try step(window: 0, steps: nil)
+                if settling {
+                    // The loss just recorded is that of the epoch's starting parameters; in the
+                    // second half of the epochs the rate halves after every second epoch in a
+                    // row without a new lowest loss (the first half explores at the full rate).
+                    let bestIndex = history.indices.min { history[$0].loss < history[$1].loss }!
+                    let since = history.count - 1 - bestIndex
+                    if since == 0 {
+                        (best, bestGains) = epochStart
+                    } else if since % Self.settlePatience == 0 && 2 * (epoch + 1) > options.epochs {
+                        adam.learningRate *= 0.5
+                    }
+                }
             }
             // Score each subject's simulated BOLD of the epoch (all its windows) against both parts of its scan.
             var packed: [Double] = []
@@ -511,7 +565,7 @@ public enum GradientFit {
                 (best, bestGains) = epochStart
             }
             scores.append(EpochScore(epoch: epoch, trainCorrelation: train, heldOutCorrelation: heldOut))
-            if !hasHeldOut { best = u; bestGains = gains }
+            if !hasHeldOut && !settling { best = u; bestGains = gains }
             try onEpoch?(State(parameters: names, free: u, gains: gains, priors: priors, adam: adam, history: history,
                                scores: scores, best: best, bestGains: bestGains))
             if let patience = options.patience, hasHeldOut,
@@ -521,10 +575,13 @@ public enum GradientFit {
                 break
             }
         }
-        if !hasHeldOut { best = u; bestGains = gains }
+        if !hasHeldOut && !settling { best = u; bestGains = gains }
+        let lowestLoss = settling ? history.indices.min { history[$0].loss < history[$1].loss } : nil
         return Outcome(spec: try current(best, bestGains, subject: 0), specs: try subjects.indices.map { try current(best, bestGains, subject: $0) },
                        history: history, scores: scores, gains: gainMap.map { $0.gains(bestGains) }, priors: priors,
                        stoppedEarly: stoppedEarly,
-                       fittedFromEpochStart: hasHeldOut ? scores.indices.first { k in scores.allSatisfy { $0.heldOutCorrelation! <= scores[k].heldOutCorrelation! } } : nil)
+                       fittedFromEpochStart: hasHeldOut ? scores.indices.first { k in scores.allSatisfy { $0.heldOutCorrelation! <= scores[k].heldOutCorrelation! } }
+                           : lowestLoss.map { history[$0].epoch },
+                       fittedByTrainingLoss: settling)
     }
 }

@@ -63,7 +63,7 @@ public enum HeldOutProtocol {
     public struct Settings: Sendable {
         /// Epochs, learning rate and seconds simulated per epoch of each fit.
         public var epochs = 10, learningRate = 0.02, duration = 120.0
-        public var transient = 5.0, tr = 0.72, speed = 20.0
+        public var transient = SimulationDefaults.transient, tr = 0.72, speed = 20.0
         /// Weight of the stability term: it keeps the low state's leading eigenvalue where it
         /// started (0.9 G*), so the fit cannot climb over the edge of the low-activity regime.
         public var stability = 1.0
@@ -154,6 +154,11 @@ public enum HeldOutProtocol {
         // The training group: averaged connectome, mean FC; feedback inhibition, start at 0.9 G*.
         let connectome = try dataset.groupConnectome(preparation: ConnectomePreparation(), subjects: split.train)
         let trainFC = FunctionalConnectivity.mean(split.train.map { features[$0]!.fc })!
+        // FCD from stretches as long as a fit's runs, band-passed one by one as they are.
+        let stretch = Int((settings.duration / settings.tr + 1e-9).rounded(.down))
+        let trainTarget = GradientFit.Target(fc: trainFC, fcdValues: try split.train.flatMap { s in
+            FCDTerm.targetValues(regionsByTime: try dataset.boldTimeCourses(subject: s), tr: settings.tr, settings: FCDTerm.Settings(settings.features), segment: stretch)
+        }.sorted())
         let point = try RWWOperatingPoint.resolve(parameters: ReducedWongWang.Parameters(), weights: connectome.weights,
                                                   ficRate: settings.ficRate, g: nil, fraction: settings.criticalFraction)
         log("protocol: training group's network: " + (point.describe().first { $0.hasPrefix("G =") } ?? "G = \(point.parameters.g)"))
@@ -180,14 +185,20 @@ public enum HeldOutProtocol {
             var options = GradientFit.Options(parameters: candidate.parameters, connectionGains: candidate.connectionGains,
                                               epochs: settings.epochs, learningRate: settings.learningRate, checkpointEvery: 3000)
             options.feedbackInhibition = settings.ficRate
-            options.stability = settings.stability
+            // The terms `--loss auto` picks for scanner BOLD: FC level, the FC pattern when the
+            // candidate shapes it, and FCD against the training subjects' pooled FCD values.
+            var terms = LossSelection.automatic(stretchSamples: start.sampleCount, targetSamples: Int(scanSeconds / settings.tr),
+                                                modelUnits: nil, shapesPattern: candidate.connectionGains, fcd: FCDTerm.Settings(settings.features)).weights
+            terms["stability"] = settings.stability
+            options.setWeights(terms)
+            options.fcdSettings = FCDTerm.Settings(settings.features)
             if let lambda = point.lowStateLeadingEigenvalue { options.stabilityTarget = lambda }
             log("protocol: fitting \(candidate.name) to the training group (\(settings.epochs) epochs of \(Int(settings.duration)) s)")
-            let outcome = try GradientFit.fit(spec: start, target: GradientFit.Target(fc: trainFC), options: options)
+            let outcome = try GradientFit.fit(spec: start, target: trainTarget, options: options)
             let names = candidate.parameters.map { $0.parameter.description }
             let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: outcome.spec) }))
             let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: start) }))
-            let identifiability = try Identifiability.assess(fitted: [(outcome.spec, GradientFit.Target(fc: trainFC))], options: options,
+            let identifiability = try Identifiability.assess(fitted: [(outcome.spec, trainTarget)], options: options,
                                                              extraSeeds: [settings.seed &+ 2001, settings.seed &+ 2002, settings.seed &+ 2003])
             log("protocol: \(candidate.name): scoring on validation (\(settings.evaluationSeeds) runs with new noise)")
             let validation = try evaluate(outcome.spec, against: split.validation)

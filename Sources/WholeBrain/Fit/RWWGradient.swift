@@ -56,6 +56,14 @@ public enum RWWGradient {
         public var regime = 0.0, regimeTarget = 0.161
         /// Weight of the FC level term (`FCObjective.meanSquaredError`), 0: off.
         public var fcLevel = 0.0
+        /// Weight of the FC mean level term (`FCObjective.meanLevel`), 0: off.
+        public var fcMean = 0.0
+        /// Weight of the BOLD variance term (`BoldFitTerms.varianceDistance`) and its target,
+        /// one log variance per region (`BoldFitTerms.logVariances`); 0: off.
+        public var boldVariance = 0.0, varianceTarget: [Double] = []
+        /// Weight of the FCD term (`FCDTerm`), its target (the sorted empirical FCD values) and
+        /// its windows and band; 0: off.
+        public var fcd = 0.0, fcdTarget: [Double] = [], fcdSettings = FCDTerm.Settings()
 
         public init(empiricalFC: Matrix, empiricalBold: Matrix? = nil, surprise: Double = 1, entropy: Double = 0,
                     timeSeries: Double = 0, spectrum: Double = 0) {
@@ -187,6 +195,16 @@ public enum RWWGradient {
             let level = FCObjective.meanSquaredError(regionsByTime: regionsByTime, empiricalFC: objective.empiricalFC)
             add("fc_level", objective.fcLevel, BoldFitTerms.Value(loss: level.loss, gradient: level.gradient))
         }
+        if objective.fcMean != 0 {
+            let level = FCObjective.meanLevel(regionsByTime: regionsByTime, empiricalFC: objective.empiricalFC)
+            add("fc_mean", objective.fcMean, BoldFitTerms.Value(loss: level.loss, gradient: level.gradient))
+        }
+        if objective.boldVariance != 0 {
+            guard objective.varianceTarget.count == n else {
+                throw WholeBrainError.badValue(source: "--loss", value: "bold-variance", expected: "a target log variance for each of \(n) regions")
+            }
+            add("bold_variance", objective.boldVariance, BoldFitTerms.varianceDistance(regionsByTime: regionsByTime, targetLogVariance: objective.varianceTarget))
+        }
         if objective.timeSeries != 0 || objective.spectrum != 0 {
             let firstSample = (sampleSteps[0] - spec.transientSteps) / spec.stepsPerTR - 1
             guard let e = objective.empiricalBold, e.rows == n, firstSample + sampleSteps.count <= e.columns else {
@@ -204,6 +222,14 @@ public enum RWWGradient {
         }
         if let band = objective.bandPass {
             cotangent = BandPass.transpose(regionsByTime: cotangent, fs: samplingRate, low: band.low, high: band.high)
+        }
+        if objective.fcd != 0 {
+            // On the unfiltered BOLD: the term filters it with its own band.
+            let value = try FCDTerm.distance(regionsByTime: bold.transposed, tr: spec.tr, target: objective.fcdTarget,
+                                             settings: objective.fcdSettings)
+            terms["fcd"] = value.loss
+            loss += objective.fcd * value.loss
+            for q in cotangent.values.indices { cotangent.values[q] += objective.fcd * value.gradient.values[q] }
         }
         var boldCotangent: [Int: [Double]] = [:]
         var stateCotangent: [Int: (e: [Double], i: [Double])] = [:]

@@ -70,7 +70,7 @@ public struct SweepSpec: Sendable {
         data = try string("data", "data/hcp")
         subject = try string("subject", "101309")
         duration = try number("duration", 120)!
-        transient = try number("transient", 5, positive: false)!
+        transient = try number("transient", SimulationDefaults.transient, positive: false)!
         tr = try number("tr", 0.72)!
         dt = try number("dt", 0.1)!
         speed = try number("speed", 20)!
