@@ -10,14 +10,20 @@ struct ProtocolCommand: ParsableCommand {
         discussion: """
         After Kong et al. (2021): the subjects are split (a seeded shuffle) into train, \
         validation and test. Each candidate model is fitted to the training subjects as a group \
-        (their averaged connectome and mean FC; feedback inhibition at 3 Hz, starting at 0.9 G*, \
-        the stability term keeping the low state's margin), scored on the validation subjects \
+        (their averaged connectome, mean FC and pooled FCD; feedback inhibition at 3 Hz, starting \
+        at 0.9 G*, the stability term keeping the low state's margin; the terms --loss auto \
+        picks: FC level and FCD, and the FC surprise for connection gains), scored on the validation subjects \
         with fresh noise, and the candidate with the lowest (1 - FC r) + FCD KS among those that \
         stay in the low-activity state is scored on the test subjects, beside the baseline (G \
         alone) and the data's own ceiling (the training subjects' mean FC and pooled FCD scored \
         against each test subject). FC of raw BOLD; FCD of 0.01-0.1 Hz BOLD, 60-TR windows every \
         10. Writes protocol.json, scores.csv (model, part, subject, seed, fc_r, fcd_ks) and \
         report.html.
+
+        Stages for a cluster: --fit-only NAME fits and validates one candidate into --out \
+        (candidate.json, sc_gains.npy); --from FOLDER reads every such candidate from the \
+        subfolders of FOLDER and runs the rest, to the same bits as one process. `wholebrain \
+        slurm protocol JOB.toml` submits them as an array and a test stage.
 
         --quick checks the pipeline in about a minute (1 epoch of 20 s per fit, one scoring run \
         of 120 s); the scores then mean little.
@@ -44,6 +50,10 @@ struct ProtocolCommand: ParsableCommand {
     @Flag(help: "Replace an existing non-empty --out.") var force = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
     @Flag(help: "A quick check of the pipeline: --epochs 1 --duration 20 --seeds 1 --eval-duration 120.") var quick = false
+    @Option(help: ArgumentHelp("Fit and validate only this candidate (one task of a Slurm array): --out gets candidate.json (and sc_gains.npy).", valueName: "name"))
+    var fitOnly: String?
+    @Option(help: ArgumentHelp("Fit nothing: read every fitted candidate from the subfolders of this folder (--fit-only outputs), choose on validation and score on test.", valueName: "folder"))
+    var from: String?
 
     func run() throws {
         try reportingErrors("protocol") {
@@ -63,9 +73,30 @@ struct ProtocolCommand: ParsableCommand {
             settings.stability = stability
             settings.seed = seed; settings.evaluationSeeds = quick ? 1 : seeds; settings.evaluationDuration = quick ? 120 : evalDuration
             let began = Date()
-            let outcome = try HeldOutProtocol.run(dataset: dataset, split: split, candidates: models, settings: settings) { line in
+            let log: (String) -> Void = { line in
                 if !quiet { printError(String(format: "%@ (%.0f s)", line, Date().timeIntervalSince(began))) }
             }
+            guard fitOnly == nil || from == nil else {
+                throw WholeBrainError.badValue(source: "--fit-only", value: fitOnly!, expected: "either --fit-only (one candidate) or --from (the last stage), not both")
+            }
+            let context = try HeldOutProtocol.prepare(dataset: dataset, split: split, settings: settings, log: log)
+            if let fitOnly {
+                guard let candidate = models.first(where: { $0.name == fitOnly }) else {
+                    throw WholeBrainError.badValue(source: "--fit-only", value: fitOnly, expected: "one of --candidates: \(models.map(\.name).joined(separator: "; "))")
+                }
+                let result = try HeldOutProtocol.fit(candidate, context: context, log: log)
+                let folder = try OutputFolder(path: out, force: force)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try folder.write("candidate.json", bytes: [UInt8](try encoder.encode(result)))
+                if let gains = result.gains { try folder.write("sc_gains.npy", bytes: NumpyFile.encode(gains)) }
+                try folder.commit()
+                print("candidate \(fitOnly) fitted and validated; outputs in \(out)")
+                return
+            }
+            let results = try from.map { try readCandidates($0, models: models) }
+                ?? models.map { try HeldOutProtocol.fit($0, context: context, log: log) }
+            let outcome = try HeldOutProtocol.conclude(results, candidates: models, context: context, log: log)
             let folder = try OutputFolder(path: out, force: force)
             var json = try ProtocolReport.json(outcome, settings: settings)
             json["command"] = CommandLine.arguments.joined(separator: " ")
@@ -78,6 +109,31 @@ struct ProtocolCommand: ParsableCommand {
             try folder.commit()
             for line in ProtocolReport.lines(outcome) { print(line) }
             print("outputs in \(out)")
+        }
+    }
+
+    /// The fitted candidates in the subfolders of `folder` (each a --fit-only output), in the
+    /// order of --candidates; a missing one is an error naming it.
+    func readCandidates(_ folder: String, models: [HeldOutProtocol.Candidate]) throws -> [HeldOutProtocol.CandidateResult] {
+        let subfolders = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        var found: [String: HeldOutProtocol.CandidateResult] = [:]
+        for name in subfolders {
+            let path = folder + "/" + name + "/candidate.json"
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            var result: HeldOutProtocol.CandidateResult
+            do { result = try JSONDecoder().decode(HeldOutProtocol.CandidateResult.self, from: data) } catch {
+                throw WholeBrainError.badFile(path: path, problem: "is not a fitted candidate (\(error))")
+            }
+            let gains = folder + "/" + name + "/sc_gains.npy"
+            if FileManager.default.fileExists(atPath: gains) { result.gains = try NumpyFile.readMatrix(path: gains) }
+            found[result.candidate] = result
+        }
+        return try models.map { model in
+            guard let result = found[model.name] else {
+                throw WholeBrainError.missingFile(path: folder + "/*/candidate.json",
+                                                  what: "candidate \(model.name) fitted with --fit-only (found: \(found.keys.sorted().joined(separator: "; ")))")
+            }
+            return result
         }
     }
 }

@@ -7,7 +7,7 @@ struct SlurmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slurm",
         abstract: "Fit every subject of a job as a Slurm array, then collect; see what is done.",
-        subcommands: [Submit.self, Status.self])
+        subcommands: [Submit.self, ProtocolJob.self, Status.self])
 
     static func loadJob(_ path: String) throws -> FitJobSpec {
         try FitJobSpec(path: path) { data in try HCPDataset(root: data).subjects }
@@ -197,8 +197,11 @@ struct SlurmCommand: ParsableCommand {
             }
         }
 
-        /// Runs sbatch --parsable and returns the job id.
-        func sbatch(_ arguments: [String]) throws -> String {
+        func sbatch(_ arguments: [String]) throws -> String { try SlurmCommand.sbatch(arguments) }
+    }
+
+    /// Runs sbatch --parsable and returns the job id.
+    static func sbatch(_ arguments: [String]) throws -> String {
             guard let r = SlurmCommand.slurmClient(["sbatch", "--parsable"] + arguments, keepErrors: true) else {
                 throw WholeBrainError.badValue(source: "sbatch", value: "(not runnable)", expected: "Slurm's sbatch on the PATH (or use --dry-run)")
             }
@@ -207,6 +210,57 @@ struct SlurmCommand: ParsableCommand {
                                                expected: "a submitted job (sbatch said: \(r.err.trimmingCharacters(in: .whitespacesAndNewlines)))")
             }
             return id
+    }
+
+    struct ProtocolJob: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "protocol",
+            abstract: "Run the held-out-subject protocol as a Slurm array: one task per candidate, then the test stage.",
+            discussion: """
+            Writes OUT/slurm/protocol-array.sbatch (task i runs `wholebrain protocol --fit-only` \
+            for candidate i: its fit to the training subjects and its validation scores, into \
+            OUT/candidates/i) and OUT/slurm/protocol-test.sbatch (`wholebrain protocol --from \
+            OUT/candidates`: the choice on validation, the test and baseline scores beside the \
+            data's ceiling and the report, into OUT/result), submitted with \
+            --dependency=afterok on the array, then prints the job ids. The result is the same \
+            bits as `wholebrain protocol` run in one process (tested).
+
+            Example:
+              wholebrain slurm protocol jobs/hcp-protocol.toml --out runs/protocol --dry-run
+            """)
+
+        @Argument(help: "The TOML protocol job spec.") var job: String
+        @Option(help: "Output folder of the job.") var out: String
+        @Flag(help: "Print what would be submitted, submit nothing.") var dryRun = false
+        @Flag(help: "Write the scripts into OUT/slurm and stop (submit them yourself).") var writeOnly = false
+
+        func run() throws {
+            try reportingErrors("slurm protocol") {
+                let spec = try ProtocolJobSpec(path: job).withAbsoluteData()
+                let outURL = URL(fileURLWithPath: out).standardizedFileURL.path
+                let binary = SlurmCommand.executablePath()
+                let array = SlurmScripts.protocolArray(job: spec, out: outURL, binary: binary)
+                let test = SlurmScripts.protocolConclusion(job: spec, out: outURL, binary: binary)
+                if dryRun {
+                    print("# \(spec.candidates.count) candidates: \(spec.candidates.joined(separator: "; "))")
+                    print("# \(outURL)/slurm/protocol-array.sbatch\n\(array)\n# \(outURL)/slurm/protocol-test.sbatch\n\(test)")
+                    print("sbatch --parsable \(outURL)/slurm/protocol-array.sbatch")
+                    print("sbatch --parsable --dependency=\(SlurmScripts.protocolDependency):<array job id> \(outURL)/slurm/protocol-test.sbatch")
+                    return
+                }
+                try FileManager.default.createDirectory(atPath: outURL + "/slurm", withIntermediateDirectories: true)
+                if FileManager.default.fileExists(atPath: outURL + "/job.toml") { try FileManager.default.removeItem(atPath: outURL + "/job.toml") }
+                try FileManager.default.copyItem(atPath: job, toPath: outURL + "/job.toml")
+                try SlurmCommand.write(array, to: outURL + "/slurm/protocol-array.sbatch", executable: true)
+                try SlurmCommand.write(test, to: outURL + "/slurm/protocol-test.sbatch", executable: true)
+                if writeOnly {
+                    print("wrote \(outURL)/slurm/protocol-array.sbatch and protocol-test.sbatch (\(spec.candidates.count) candidates)")
+                    return
+                }
+                let arrayID = try SlurmCommand.sbatch([outURL + "/slurm/protocol-array.sbatch"])
+                let testID = try SlurmCommand.sbatch(["--dependency=\(SlurmScripts.protocolDependency):\(arrayID)", outURL + "/slurm/protocol-test.sbatch"])
+                print("submitted array job \(arrayID) (\(spec.candidates.count) candidates) and test job \(testID); the result will be in \(outURL)/result")
+            }
         }
     }
 

@@ -262,4 +262,34 @@ final class SlurmScriptTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/runs"), "a dry run writes nothing")
     }
+
+    /// The `slurm protocol` dry runs of its --help and the README's Slurm block, as written:
+    /// an array over the job's candidates and a test stage after it (afterok).
+    func testProtocolExamplesRunAsWritten() throws {
+        let scratch = NSTemporaryDirectory() + "wholebrain-protocol-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for name in ["jobs", "data"] {
+            try FileManager.default.createSymbolicLink(atPath: scratch + "/" + name, withDestinationPath: Fixtures.repository + "/" + name)
+        }
+        let help = try CommandLineTests.launch(["slurm", "protocol", "--help"]).out
+        let readme = try String(contentsOfFile: Fixtures.repository + "/README.md", encoding: .utf8)
+        let slurmBlock = readme.components(separatedBy: "## Slurm")[1].components(separatedBy: "```")[1]
+        let commands = (help + "\n" + slurmBlock).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("wholebrain slurm protocol") && $0.hasSuffix("--dry-run") }
+        XCTAssertEqual(commands.count, 2, "the help's example and the README's: \(commands)")
+        for command in Set(commands) {
+            let (status, text, _) = try CommandLineTests.shell(command, in: scratch)
+            XCTAssertEqual(status, 0, command)
+            XCTAssert(text.contains("2 candidates: G; G,sc-gains") && text.contains("#SBATCH --array=0-1") && text.contains("--fit-only \"$C\"")
+                      && text.contains("--from ") && text.contains("--dependency=afterok:"), command + "\n" + text)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/runs"), "a dry run writes nothing")
+        // A bad key names the known ones.
+        let bad = scratch + "/bad.toml"
+        try "[protocol]\nepoch = 3\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let r = try CommandLineTests.launch(["slurm", "protocol", bad, "--out", scratch + "/o", "--dry-run"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssert(r.err.contains("protocol.epoch") && r.err.contains("epochs"), r.err)
+    }
 }

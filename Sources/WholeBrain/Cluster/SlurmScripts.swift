@@ -75,4 +75,41 @@ public enum SlurmScripts {
         s += "\(quote(binary)) collect \(quote(out)) --job \(quote(out))/job.toml\n"
         return s
     }
+
+    /// The protocol's array (task i fits and validates candidate i with `protocol --fit-only`
+    /// into OUT/candidates/i) and its last stage (`protocol --from OUT/candidates` into
+    /// OUT/result), submitted with `protocolDependency` on the array.
+    public static func protocolArray(job: ProtocolJobSpec, out: String, binary: String) -> String {
+        let r = job.slurm
+        var s = "#!/bin/bash\n# WholeBrain: fit and validate each candidate of the protocol as one task of this array (rendered by wholebrain slurm protocol).\n"
+        s += "#SBATCH --job-name=wholebrain-protocol\n#SBATCH --array=0-\(job.candidates.count - 1)\(r.maxRunning.map { "%\($0)" } ?? "")\n"
+        if let p = r.partition { s += "#SBATCH --partition=\(p)\n" }
+        if let a = r.account { s += "#SBATCH --account=\(a)\n" }
+        s += "#SBATCH --time=\(r.time)\n#SBATCH --mem=\(r.memory)\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=\(r.cpusPerTask)\n"
+        s += "#SBATCH --output=\(out)/slurm/protocol-%A_%a.log\n"
+        s += "set -eu\n"
+        for m in r.modules { s += "module load \(quote(m))\n" }
+        s += "CANDIDATES=(\(job.candidates.map(quote).joined(separator: " ")))\n"
+        s += "C=${CANDIDATES[$SLURM_ARRAY_TASK_ID]}\nOUT=\(quote(out))\n"
+        s += "echo \"candidate $C: fit and validation on $(hostname) at $(date '+%F %T')\"\n"
+        s += "\(quote(binary)) protocol --data \(quote(job.data)) \(job.protocolArguments.map(quote).joined(separator: " ")) --fit-only \"$C\" --force "
+        s += "--out \"$OUT/candidates/$SLURM_ARRAY_TASK_ID\"\n"
+        return s
+    }
+
+    /// The protocol's last stage runs only when every candidate was fitted.
+    public static let protocolDependency = "afterok"
+
+    public static func protocolConclusion(job: ProtocolJobSpec, out: String, binary: String) -> String {
+        let r = job.slurm
+        var s = "#!/bin/bash\n# WholeBrain: choose among the fitted candidates on validation, score on the test subjects, report (after the array job).\n"
+        s += "#SBATCH --job-name=wholebrain-protocol-test\n"
+        if let p = r.partition { s += "#SBATCH --partition=\(p)\n" }
+        if let a = r.account { s += "#SBATCH --account=\(a)\n" }
+        s += "#SBATCH --time=\(r.time)\n#SBATCH --mem=\(r.memory)\n#SBATCH --ntasks=1\n#SBATCH --output=\(out)/slurm/protocol-test-%j.log\n"
+        s += "set -eu\n"
+        for m in r.modules { s += "module load \(quote(m))\n" }
+        s += "\(quote(binary)) protocol --data \(quote(job.data)) \(job.protocolArguments.map(quote).joined(separator: " ")) --from \(quote(out))/candidates --force --out \(quote(out))/result\n"
+        return s
+    }
 }

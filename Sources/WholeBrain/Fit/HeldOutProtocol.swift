@@ -105,16 +105,73 @@ public enum HeldOutProtocol {
         enum CodingKeys: String, CodingKey { case bySubject = "by_subject", meanRateE = "mean_rate_E_hz" }
     }
 
-    public struct CandidateResult: Sendable {
+    /// A fitted candidate: what one Slurm array task of the protocol writes (candidate.json,
+    /// and sc_gains.npy for the gains) and the last stage reads back. The fitted spec is
+    /// rebuilt from the values and gains (`Context.spec`), to the same bits.
+    public struct CandidateResult: Codable, Sendable {
         public let candidate: String
         /// Fitted values of the candidate's parameters, and the start.
         public let fitted: [String: Double], initial: [String: Double]
-        public let gains: Matrix?
-        public let spec: SimulationSpec<ReducedWongWang>
+        /// Per-connection gains (nil: none fitted); stored beside candidate.json as sc_gains.npy.
+        public var gains: Matrix?
         public let trainFCR: Double
         public let validation: Scores
         public let identifiability: [Identifiability.Figure]
         public let wallSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case candidate, fitted, initial, validation, identifiability
+            case trainFCR = "train_fc_r", wallSeconds = "wall_time_s"
+        }
+    }
+
+    /// Everything the stages share, rebuilt the same way by every stage (and every array task)
+    /// from the data, the split and the settings.
+    public struct Context {
+        public let split: Split
+        public let features: [String: DataCeiling.Features]
+        public let scanSeconds: Double
+        public let ceiling: DataCeiling, leaveOneOut: DataCeiling
+        public let point: RWWOperatingPoint
+        /// The training group's network at the start (0.9 G*, FIC) and its fit target.
+        public let start: SimulationSpec<ReducedWongWang>
+        public let trainTarget: GradientFit.Target
+        public let settings: Settings
+
+        /// The fitted model of a candidate: the start with the fitted values and gains, FIC retuned.
+        public func spec(of result: CandidateResult, candidates: [Candidate]) throws -> SimulationSpec<ReducedWongWang> {
+            guard let candidate = candidates.first(where: { $0.name == result.candidate }) else {
+                throw WholeBrainError.badValue(source: "candidate", value: result.candidate, expected: candidates.map(\.name).joined(separator: " or "))
+            }
+            let values = try candidate.parameters.map { q -> (RWWGradient.Parameter, Double) in
+                guard let v = result.fitted[q.parameter.description] else {
+                    throw WholeBrainError.badValue(source: "candidate \(result.candidate)", value: "(no \(q.parameter.description))", expected: "its fitted value")
+                }
+                return (q.parameter, v)
+            }
+            var weights: Matrix?
+            if let gains = result.gains {
+                var w = start.connectome.weights
+                for q in w.values.indices { w.values[q] = gains.values[q] * start.connectome.weights.values[q] }
+                weights = w
+            }
+            return try GradientFit.retuned(try GradientFit.spec(start, with: values, weights: weights), rate: settings.ficRate)
+        }
+
+        /// Runs of a fitted model with fresh noise (the evaluation seeds), scored against `subjects`.
+        public func evaluate(_ spec: SimulationSpec<ReducedWongWang>, against subjects: [String]) throws -> Scores {
+            var bySubject = [String: [DataCeiling.Score]](uniqueKeysWithValues: subjects.map { ($0, []) })
+            var rates: [Double] = []
+            for k in 0..<settings.evaluationSeeds {
+                let seed = settings.seed &+ 1000 &+ UInt64(k)
+                let run = try NetworkSimulator(spec: try GradientFit.spec(spec, with: [], seed: seed,
+                                                                          duration: settings.evaluationDuration ?? scanSeconds)).run()
+                let simulated = DataCeiling.Features(regionsByTime: run.bold.transposed, tr: settings.tr, options: settings.features)
+                for s in subjects { bySubject[s]!.append(simulated.score(against: features[s]!)) }
+                rates.append(run.meanObservables[0].reduce(0, +) / Double(run.meanObservables[0].count))
+            }
+            return Scores(bySubject: bySubject, meanRateE: rates)
+        }
     }
 
     public struct Outcome: Sendable {
@@ -133,12 +190,20 @@ public enum HeldOutProtocol {
         public let leaveOneOut: DataCeiling
     }
 
-    /// Runs the protocol on `dataset`; `log` receives progress lines.
+    /// Runs the protocol on `dataset`; `log` receives progress lines. The same as `prepare`,
+    /// `fit` for every candidate and `conclude`, which a Slurm array runs as separate tasks.
     public static func run(dataset: HCPDataset, split: Split, candidates: [Candidate], settings: Settings,
                            log: (String) -> Void = { _ in }) throws -> Outcome {
         guard !candidates.isEmpty else {
             throw WholeBrainError.badValue(source: "candidates", value: "none", expected: "at least one model to fit")
         }
+        let context = try prepare(dataset: dataset, split: split, settings: settings, log: log)
+        let results = try candidates.map { try fit($0, context: context, log: log) }
+        return try conclude(results, candidates: candidates, context: context, log: log)
+    }
+
+    /// The data's features and ceiling, the training group's network and target.
+    public static func prepare(dataset: HCPDataset, split: Split, settings: Settings, log: (String) -> Void = { _ in }) throws -> Context {
         let everyone = split.train + split.validation + split.test
         var features: [String: DataCeiling.Features] = [:]
         var scanSeconds = 0.0
@@ -165,66 +230,69 @@ public enum HeldOutProtocol {
         let start = try SimulationSpec(model: ReducedWongWang(parameters: point.parameters), nodeParameters: point.nodeJI.map { ["J_i": $0] } ?? [:],
                                        connectome: connectome, duration: settings.duration, transient: settings.transient, tr: settings.tr,
                                        conductionSpeed: settings.speed, seed: settings.seed)
-        let evaluationSeeds = (0..<settings.evaluationSeeds).map { settings.seed &+ 1000 &+ UInt64($0) }
-        /// Runs of the fitted model with fresh noise, scored against `subjects`.
-        func evaluate(_ spec: SimulationSpec<ReducedWongWang>, against subjects: [String]) throws -> Scores {
-            var bySubject = [String: [DataCeiling.Score]](uniqueKeysWithValues: subjects.map { ($0, []) })
-            var rates: [Double] = []
-            for seed in evaluationSeeds {
-                let run = try NetworkSimulator(spec: try GradientFit.spec(spec, with: [], seed: seed,
-                                                                          duration: settings.evaluationDuration ?? scanSeconds)).run()
-                let simulated = DataCeiling.Features(regionsByTime: run.bold.transposed, tr: settings.tr, options: settings.features)
-                for s in subjects { bySubject[s]!.append(simulated.score(against: features[s]!)) }
-                rates.append(run.meanObservables[0].reduce(0, +) / Double(run.meanObservables[0].count))
-            }
-            return Scores(bySubject: bySubject, meanRateE: rates)
-        }
-        var results: [CandidateResult] = []
-        for candidate in candidates {
-            let began = Date()
-            var options = GradientFit.Options(parameters: candidate.parameters, connectionGains: candidate.connectionGains,
-                                              epochs: settings.epochs, learningRate: settings.learningRate, checkpointEvery: 3000)
-            options.feedbackInhibition = settings.ficRate
-            // The terms `--loss auto` picks for scanner BOLD: FC level, the FC pattern when the
-            // candidate shapes it, and FCD against the training subjects' pooled FCD values.
-            var terms = LossSelection.automatic(stretchSamples: start.sampleCount, targetSamples: Int(scanSeconds / settings.tr),
-                                                modelUnits: nil, shapesPattern: candidate.connectionGains, fcd: FCDTerm.Settings(settings.features)).weights
-            terms["stability"] = settings.stability
-            options.setWeights(terms)
-            options.fcdSettings = FCDTerm.Settings(settings.features)
-            if let lambda = point.lowStateLeadingEigenvalue { options.stabilityTarget = lambda }
-            log("protocol: fitting \(candidate.name) to the training group (\(settings.epochs) epochs of \(Int(settings.duration)) s)")
-            let outcome = try GradientFit.fit(spec: start, target: trainTarget, options: options)
-            let names = candidate.parameters.map { $0.parameter.description }
-            let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: outcome.spec) }))
-            let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: start) }))
-            let identifiability = try Identifiability.assess(fitted: [(outcome.spec, trainTarget)], options: options,
-                                                             extraSeeds: [settings.seed &+ 2001, settings.seed &+ 2002, settings.seed &+ 2003])
-            log("protocol: \(candidate.name): scoring on validation (\(settings.evaluationSeeds) runs with new noise)")
-            let validation = try evaluate(outcome.spec, against: split.validation)
-            results.append(CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains, spec: outcome.spec,
-                                           trainFCR: outcome.scores.last?.trainCorrelation ?? .nan, validation: validation,
-                                           identifiability: identifiability, wallSeconds: Date().timeIntervalSince(began)))
-            log(String(format: "protocol: %@: validation FC r %.3f +- %.3f, FCD KS %.3f +- %.3f, E rate %.2f Hz%@", candidate.name,
-                       validation.fcR.mean, validation.fcR.sd, validation.fcdKS.mean, validation.fcdKS.sd,
-                       validation.meanRateE.reduce(0, +) / Double(validation.meanRateE.count), validation.lowActivity ? "" : " (not in the low-activity state)"))
+        return Context(split: split, features: features, scanSeconds: scanSeconds, ceiling: ceiling, leaveOneOut: leaveOneOut, point: point,
+                       start: start, trainTarget: trainTarget, settings: settings)
+    }
+
+    /// Fits one candidate to the training group and scores it on the validation subjects.
+    public static func fit(_ candidate: Candidate, context: Context, log: (String) -> Void = { _ in }) throws -> CandidateResult {
+        let settings = context.settings, start = context.start
+        let began = Date()
+        var options = GradientFit.Options(parameters: candidate.parameters, connectionGains: candidate.connectionGains,
+                                          epochs: settings.epochs, learningRate: settings.learningRate, checkpointEvery: 3000)
+        options.feedbackInhibition = settings.ficRate
+        // The terms `--loss auto` picks for scanner BOLD: FC level, the FC pattern when the
+        // candidate shapes it, and FCD against the training subjects' pooled FCD values.
+        var terms = LossSelection.automatic(stretchSamples: start.sampleCount, targetSamples: Int(context.scanSeconds / settings.tr),
+                                            modelUnits: nil, shapesPattern: candidate.connectionGains, fcd: FCDTerm.Settings(settings.features)).weights
+        terms["stability"] = settings.stability
+        options.setWeights(terms)
+        options.fcdSettings = FCDTerm.Settings(settings.features)
+        if let lambda = context.point.lowStateLeadingEigenvalue { options.stabilityTarget = lambda }
+        log("protocol: fitting \(candidate.name) to the training group (\(settings.epochs) epochs of \(Int(settings.duration)) s)")
+        let outcome = try GradientFit.fit(spec: start, target: context.trainTarget, options: options)
+        let names = candidate.parameters.map { $0.parameter.description }
+        let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: outcome.spec) }))
+        let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: start) }))
+        let identifiability = try Identifiability.assess(fitted: [(outcome.spec, context.trainTarget)], options: options,
+                                                         extraSeeds: [settings.seed &+ 2001, settings.seed &+ 2002, settings.seed &+ 2003])
+        log("protocol: \(candidate.name): scoring on validation (\(settings.evaluationSeeds) runs with new noise)")
+        var result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains,
+                                     trainFCR: outcome.scores.last?.trainCorrelation ?? .nan,
+                                     validation: Scores(bySubject: [:], meanRateE: []), identifiability: identifiability, wallSeconds: 0)
+        // Validation runs use the spec rebuilt from the values and gains, as a later stage does.
+        let validation = try context.evaluate(try context.spec(of: result, candidates: [candidate]), against: context.split.validation)
+        result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains, trainFCR: result.trainFCR,
+                                 validation: validation, identifiability: identifiability, wallSeconds: Date().timeIntervalSince(began))
+        log(String(format: "protocol: %@: validation FC r %.3f +- %.3f, FCD KS %.3f +- %.3f, E rate %.2f Hz%@", candidate.name,
+                   validation.fcR.mean, validation.fcR.sd, validation.fcdKS.mean, validation.fcdKS.sd,
+                   validation.meanRateE.reduce(0, +) / Double(validation.meanRateE.count), validation.lowActivity ? "" : " (not in the low-activity state)"))
+        return result
+    }
+
+    /// Chooses among fitted candidates on validation and scores the choice and the baseline on the test subjects.
+    public static func conclude(_ results: [CandidateResult], candidates: [Candidate], context: Context,
+                                log: (String) -> Void = { _ in }) throws -> Outcome {
+        guard !results.isEmpty else {
+            throw WholeBrainError.badValue(source: "candidates", value: "none fitted", expected: "at least one fitted model")
         }
         let eligible = results.indices.filter { results[$0].validation.lowActivity }
         let pool = eligible.isEmpty ? Array(results.indices) : eligible
         let chosen = pool.min { results[$0].validation.cost < results[$1].validation.cost }!
         log("protocol: chosen on validation: \(results[chosen].candidate)" + (eligible.isEmpty ? " (no candidate stayed in the low-activity state)" : ""))
-        let test = try evaluate(results[chosen].spec, against: split.test)
+        let test = try context.evaluate(try context.spec(of: results[chosen], candidates: candidates), against: context.split.test)
         let baselineIndex = results.firstIndex { $0.candidate == Candidate.baseline.name }
         let baselineTest: Scores
         if let baselineIndex, baselineIndex != chosen {
-            baselineTest = try evaluate(results[baselineIndex].spec, against: split.test)
+            baselineTest = try context.evaluate(try context.spec(of: results[baselineIndex], candidates: candidates), against: context.split.test)
         } else if baselineIndex == chosen {
             baselineTest = test
         } else {
-            throw WholeBrainError.badValue(source: "candidates", value: candidates.map(\.name).joined(separator: "; "),
+            throw WholeBrainError.badValue(source: "candidates", value: results.map(\.candidate).joined(separator: "; "),
                                            expected: "the baseline G among them")
         }
-        return Outcome(split: split, startG: point.parameters.g, gStar: point.criticalCoupling, candidates: results, chosen: chosen,
-                       chosenInLowRegime: !eligible.isEmpty, test: test, baselineTest: baselineTest, ceiling: ceiling, leaveOneOut: leaveOneOut)
+        return Outcome(split: context.split, startG: context.point.parameters.g, gStar: context.point.criticalCoupling, candidates: results,
+                       chosen: chosen, chosenInLowRegime: !eligible.isEmpty, test: test, baselineTest: baselineTest, ceiling: context.ceiling,
+                       leaveOneOut: context.leaveOneOut)
     }
 }

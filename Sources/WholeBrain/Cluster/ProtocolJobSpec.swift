@@ -1,0 +1,68 @@
+import Foundation
+
+/// A held-out-subject protocol job for a cluster, read from TOML (jobs/hcp-protocol.toml):
+///
+///     data = "data/hcp"
+///     [protocol]                    # wholebrain protocol options, by their long names
+///     candidates = "G;G,sc-gains"   # (underscores for dashes: split_seed = 1)
+///     epochs = 10
+///     [slurm]
+///     time = "01:00:00"   memory = "6G"   partition = ...   account = ...   modules = [...]
+///
+/// One array task per candidate fits it to the training subjects and scores it on
+/// validation (`wholebrain protocol --fit-only`); a last job, after every task succeeded,
+/// chooses among them and scores the choice and the baseline on the test subjects
+/// (`wholebrain protocol --from`). Unknown keys are errors naming the known ones.
+public struct ProtocolJobSpec: Sendable {
+    public private(set) var data: String
+    /// The candidates' names, in order (the baseline G first, as `protocol` adds it).
+    public let candidates: [String]
+    /// `wholebrain protocol` options as command-line words (--candidates included), in a fixed order.
+    public let protocolArguments: [String]
+    public let slurm: SlurmResources
+
+    static let protocolKeys = ["candidates", "train", "validation", "test", "split_seed", "epochs", "lr", "duration", "stability",
+                               "seed", "seeds", "eval_duration"]
+    static let slurmKeys = ["partition", "time", "memory", "account", "cpus_per_task", "modules", "max_running"]
+
+    /// The same job with its data folder as an absolute path (batch tasks may start elsewhere).
+    public func withAbsoluteData() -> ProtocolJobSpec {
+        var copy = self
+        copy.data = URL(fileURLWithPath: data).standardizedFileURL.path
+        return copy
+    }
+
+    public init(path: String) throws {
+        let toml = try JobFile.read(path: path)
+        func fail(_ key: String, _ value: String, _ expected: String) -> WholeBrainError {
+            .badValue(source: "\(path): \(key)", value: value, expected: expected)
+        }
+        for key in toml.keys.sorted() where !["data", "protocol", "slurm"].contains(key) {
+            throw fail(key, "(unknown key)", "one of data, [protocol], [slurm]")
+        }
+        data = toml["data"]?.string ?? "data/hcp"
+        var arguments: [String] = []
+        var names = "G;G,sc-gains"
+        if let p = toml["protocol"] {
+            guard case let .table(t) = p else { throw fail("protocol", "\(p)", "a [protocol] table") }
+            for key in t.keys.sorted() where !ProtocolJobSpec.protocolKeys.contains(key) {
+                throw fail("protocol.\(key)", "(unknown key)", "one of \(ProtocolJobSpec.protocolKeys.joined(separator: ", "))")
+            }
+            for key in ProtocolJobSpec.protocolKeys where t[key] != nil {
+                let flag = "--" + key.replacingOccurrences(of: "_", with: "-")
+                switch t[key]! {
+                case let .string(s):
+                    arguments += [flag, s]
+                    if key == "candidates" { names = s }
+                case let .number(x): arguments += [flag, x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)]
+                default: throw fail("protocol.\(key)", "\(t[key]!)", "a string or a number")
+                }
+            }
+        }
+        if !arguments.contains("--candidates") { arguments += ["--candidates", names] }
+        let listed = names.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        candidates = ["G"] + listed.filter { $0 != "G" }
+        protocolArguments = arguments
+        slurm = try SlurmResources(toml["slurm"], path: path, keys: ProtocolJobSpec.slurmKeys)
+    }
+}
