@@ -18,17 +18,8 @@ public struct FitJobSpec: Sendable {
     public let subjects: [String]
     /// `wholebrain fit` options as command-line words, in a fixed order.
     public let fitArguments: [String]
-    public let partition: String?, time: String, memory: String, account: String?
-    public let ranksPerTask: Int, cpusPerTask: Int
-    public let modules: [String]
-    /// At most this many array tasks at once (`#SBATCH --array=...%N`); nil: no limit.
-    public let maxRunning: Int?
-    /// `#SBATCH --requeue`: Slurm may requeue a preempted task, which resumes from its checkpoint.
-    public let requeue: Bool
-    /// Seconds before the time limit at which Slurm warns the task (`--signal=B:USR1@N`) so the
-    /// fit stops with its checkpoint (and, with `requeue`, requeues itself); 0: no warning.
-    /// Default: 120 s, or a tenth of a shorter time limit.
-    public let stopBeforeLimit: Int
+    /// What each task asks of the cluster (the [slurm] table).
+    public let slurm: SlurmResources
 
     /// The same job with its data folder as an absolute path (batch tasks may start elsewhere).
     public func withAbsoluteData() -> FitJobSpec {
@@ -84,10 +75,7 @@ public struct FitJobSpec: Sendable {
             }
         }
         fitArguments = arguments
-        let resources = try SlurmResources(toml["slurm"], path: path, keys: FitJobSpec.slurmKeys)
-        partition = resources.partition; time = resources.time; memory = resources.memory; account = resources.account
-        ranksPerTask = resources.ranksPerTask; cpusPerTask = resources.cpusPerTask; modules = resources.modules
-        maxRunning = resources.maxRunning; requeue = resources.requeue; stopBeforeLimit = resources.stopBeforeLimit
+        slurm = try SlurmResources(toml["slurm"], path: path, keys: FitJobSpec.slurmKeys)
     }
 
     /// A Slurm time limit in seconds (`SlurmResources.seconds`).

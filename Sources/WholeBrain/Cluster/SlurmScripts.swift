@@ -19,18 +19,25 @@ public enum SlurmScripts {
         s.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
+    /// The #SBATCH lines every script shares: partition and account when given, time, memory, tasks.
+    static func resources(_ r: SlurmResources, time: String? = nil, memory: String? = nil, ntasks: Int = 1) -> String {
+        var s = ""
+        if let p = r.partition { s += "#SBATCH --partition=\(p)\n" }
+        if let a = r.account { s += "#SBATCH --account=\(a)\n" }
+        return s + "#SBATCH --time=\(time ?? r.time)\n#SBATCH --mem=\(memory ?? r.memory)\n#SBATCH --ntasks=\(ntasks)\n"
+    }
+
     public static func fitArray(job: FitJobSpec, out: String, binary: String, indices: [Int]) -> String {
+        let r = job.slurm
         var s = "#!/bin/bash\n# WholeBrain: fit each subject of the job as one task of this array (rendered by wholebrain slurm submit).\n"
-        s += "#SBATCH --job-name=wholebrain-fit\n#SBATCH --array=\(indices.map(String.init).joined(separator: ","))\(job.maxRunning.map { "%\($0)" } ?? "")\n"
-        if job.requeue { s += "#SBATCH --requeue\n" }
-        if let p = job.partition { s += "#SBATCH --partition=\(p)\n" }
-        if let a = job.account { s += "#SBATCH --account=\(a)\n" }
-        s += "#SBATCH --time=\(job.time)\n#SBATCH --mem=\(job.memory)\n#SBATCH --ntasks=\(job.ranksPerTask)\n#SBATCH --cpus-per-task=\(job.cpusPerTask)\n"
-        if job.stopBeforeLimit > 0 { s += "#SBATCH --signal=B:USR1@\(job.stopBeforeLimit)\n" }
+        s += "#SBATCH --job-name=wholebrain-fit\n#SBATCH --array=\(indices.map(String.init).joined(separator: ","))\(r.maxRunning.map { "%\($0)" } ?? "")\n"
+        if r.requeue { s += "#SBATCH --requeue\n" }
+        s += resources(r, ntasks: r.ranksPerTask) + "#SBATCH --cpus-per-task=\(r.cpusPerTask)\n"
+        if r.stopBeforeLimit > 0 { s += "#SBATCH --signal=B:USR1@\(r.stopBeforeLimit)\n" }
         s += "#SBATCH --output=\(out)/slurm/fit-%A_%a.log\n#SBATCH --open-mode=append\n"   // a requeued task adds to its log
         s += "#SBATCH --comment=wholebrain:\(out)\n"   // lets `wholebrain slurm status` find running tasks
         s += "set -u\n"
-        for m in job.modules { s += "module load \(quote(m))\n" }
+        for m in r.modules { s += "module load \(quote(m))\n" }
         s += "SUBJECTS=(\(job.subjects.map(quote).joined(separator: " ")))\n"
         s += "S=${SUBJECTS[$SLURM_ARRAY_TASK_ID]}\nOUT=\(quote(out))\n"
         s += "rm -f \"$OUT/$S.failed\"\n"
@@ -44,13 +51,13 @@ public enum SlurmScripts {
         s += "STOPPED=\"\"\nFIT=\"\"\n"
         s += "stop() { STOPPED=$1; [ -n \"$FIT\" ] && kill -TERM \"$FIT\" 2>/dev/null; }\n"
         s += "trap 'stop USR1' USR1\ntrap 'stop TERM' TERM\n"
-        let launch = job.ranksPerTask > 1 ? "srun --mpi=pmix -n \(job.ranksPerTask) " : ""
+        let launch = r.ranksPerTask > 1 ? "srun --mpi=pmix -n \(r.ranksPerTask) " : ""
         s += "\(launch)\(quote(binary)) fit --data \(quote(job.data)) --subject \"$S\" \(job.fitArguments.map(quote).joined(separator: " ")) --quiet $RESUME --out \"$OUT/$S\" 2>> \"$OUT/slurm/$S.err\" &\n"
         s += "FIT=$!\n"
         s += "while :; do wait \"$FIT\"; code=$?; kill -0 \"$FIT\" 2>/dev/null || break; done   # a trapped signal interrupts wait\n"
         s += "if [ $code -ne 0 ] && [ -n \"$STOPPED\" ]; then\n"
         s += "  echo \"subject $S: stopped by SIG$STOPPED; its checkpoint is kept and a new run resumes it\"\n"
-        if job.requeue {
+        if r.requeue {
             s += "  if [ \"$STOPPED\" = USR1 ] && [ \"$(checkpoint)\" != \"$STARTED_FROM\" ]; then\n"
             s += "    scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" && exit 0\n"
             s += "  fi\n"
@@ -68,10 +75,8 @@ public enum SlurmScripts {
 
     public static func collect(out: String, binary: String, job: FitJobSpec) -> String {
         var s = "#!/bin/bash\n# WholeBrain: gather every subject's fit into one table and report (after the array job).\n"
-        s += "#SBATCH --job-name=wholebrain-collect\n"
-        if let p = job.partition { s += "#SBATCH --partition=\(p)\n" }
-        if let a = job.account { s += "#SBATCH --account=\(a)\n" }
-        s += "#SBATCH --time=00:10:00\n#SBATCH --mem=1G\n#SBATCH --ntasks=1\n#SBATCH --output=\(out)/slurm/collect-%j.log\n"
+        s += "#SBATCH --job-name=wholebrain-collect\n" + resources(job.slurm, time: "00:10:00", memory: "1G")
+        s += "#SBATCH --output=\(out)/slurm/collect-%j.log\n"
         s += "\(quote(binary)) collect \(quote(out)) --job \(quote(out))/job.toml\n"
         return s
     }
@@ -83,9 +88,7 @@ public enum SlurmScripts {
         let r = job.slurm
         var s = "#!/bin/bash\n# WholeBrain: fit and validate each candidate of the protocol as one task of this array (rendered by wholebrain slurm protocol).\n"
         s += "#SBATCH --job-name=wholebrain-protocol\n#SBATCH --array=0-\(job.candidates.count - 1)\(r.maxRunning.map { "%\($0)" } ?? "")\n"
-        if let p = r.partition { s += "#SBATCH --partition=\(p)\n" }
-        if let a = r.account { s += "#SBATCH --account=\(a)\n" }
-        s += "#SBATCH --time=\(r.time)\n#SBATCH --mem=\(r.memory)\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=\(r.cpusPerTask)\n"
+        s += resources(r) + "#SBATCH --cpus-per-task=\(r.cpusPerTask)\n"
         s += "#SBATCH --output=\(out)/slurm/protocol-%A_%a.log\n"
         s += "set -eu\n"
         for m in r.modules { s += "module load \(quote(m))\n" }
@@ -103,10 +106,7 @@ public enum SlurmScripts {
     public static func protocolConclusion(job: ProtocolJobSpec, out: String, binary: String) -> String {
         let r = job.slurm
         var s = "#!/bin/bash\n# WholeBrain: choose among the fitted candidates on validation, score on the test subjects, report (after the array job).\n"
-        s += "#SBATCH --job-name=wholebrain-protocol-test\n"
-        if let p = r.partition { s += "#SBATCH --partition=\(p)\n" }
-        if let a = r.account { s += "#SBATCH --account=\(a)\n" }
-        s += "#SBATCH --time=\(r.time)\n#SBATCH --mem=\(r.memory)\n#SBATCH --ntasks=1\n#SBATCH --output=\(out)/slurm/protocol-test-%j.log\n"
+        s += "#SBATCH --job-name=wholebrain-protocol-test\n" + resources(r) + "#SBATCH --output=\(out)/slurm/protocol-test-%j.log\n"
         s += "set -eu\n"
         for m in r.modules { s += "module load \(quote(m))\n" }
         s += "\(quote(binary)) protocol --data \(quote(job.data)) \(job.protocolArguments.map(quote).joined(separator: " ")) --from \(quote(out))/candidates --force --out \(quote(out))/result\n"

@@ -75,23 +75,18 @@ public enum FCDTerm {
         }
         let x = settings.bandPass.map { BandPass.filter(regionsByTime: y, fs: 1 / tr, low: $0.low, high: $0.high) } ?? y
         let pairs = n * (n - 1) / 2
-        // Each window's FC, normalised FC vector u_a and |v_a - mean|.
+        // Each window's FC; its upper triangle v_a, centred and normalised: u_a and |v_a - mean|.
         var fcs: [(fc: Matrix, z: [Double], norms: [Double])] = []
-        var u = [Double](repeating: 0, count: count * pairs), lengths = [Double](repeating: 0, count: count)
+        var vectors = Matrix(rows: count, columns: pairs)
         for a in 0..<count {
             var window = Matrix(rows: n, columns: w)
             for i in 0..<n { for k in 0..<w { window[i, k] = x[i, a * s + k] } }
             let p = FCObjective.pearson(window)
             fcs.append(p)
-            var q = 0, mean = 0.0
-            for i in 0..<n { for j in (i + 1)..<n { u[a * pairs + q] = p.fc[i, j]; mean += p.fc[i, j]; q += 1 } }
-            mean /= Double(pairs)
-            var ss = 0.0
-            for q in 0..<pairs { u[a * pairs + q] -= mean; ss += u[a * pairs + q] * u[a * pairs + q] }
-            lengths[a] = ss.squareRoot()
-            let inv = lengths[a] > 0 ? 1 / lengths[a] : 0
-            for q in 0..<pairs { u[a * pairs + q] *= inv }
+            var q = 0
+            for i in 0..<n { for j in (i + 1)..<n { vectors[a, q] = p.fc[i, j]; q += 1 } }
         }
+        let (u, lengths) = BoldFitTerms.standardised(vectors)
         // FCD values, their ranks and the quantile distance.
         var values: [(value: Double, a: Int, b: Int)] = []
         for a in 0..<count {
