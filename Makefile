@@ -45,7 +45,7 @@ bench: deps
 	$(BIN)/WholeBrainBench --write BENCHMARKS.md
 	OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 $(BIN)/WholeBrainBench --mpi --append BENCHMARKS.md
 
-# Parameter recovery from synthetic BOLD (about 35 minutes); rewrites RECOVERY.md.
+# Parameter recovery from synthetic BOLD (about an hour on 2 cores); rewrites RECOVERY.md.
 recovery: build
 	python3 scripts/recovery.py $(BIN)/wholebrain
 

@@ -15,6 +15,7 @@ as such. Usage: python3 scripts/recovery.py BINARY [--quick] [--jobs N]
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -87,7 +88,7 @@ def fit(work, index, case, data):
     return dict(label=label, source=source, truth=truth, start=start, fitted=fitted,
                 errors={k: 100 * (fitted[k] - truth[k]) / truth[k] for k in truth},
                 ident={k: ident.get(k, {}) for k in truth}, state=test_run["state"], rate=test_run["mean_rate_E_hz"],
-                seconds=seconds, auto=[l for l in p.stderr.splitlines() if "--loss auto" in l])
+                seconds=seconds, auto=summary.get("loss_choice", []))
 
 
 def main():
@@ -117,7 +118,7 @@ def main():
                          f"{r['errors'][k]:+.1f}% | {curv} | {se} | {i.get('verdict', '-')} | {r['state']}, {r['rate']:.2f} Hz | {r['seconds']:.0f} s |")
     table = "\n".join(lines)
     print(table)
-    autos = sorted({line.split("--loss auto: ", 1)[1] for r in rows for line in r["auto"]})
+    autos = sorted({re.sub(r"/\S*/(data-\d+/)", "DATA/", line) for r in rows for line in r["auto"]})
     unidentified = [f"{r['label']} ({r['source']}): {k}" for r in rows for k in r["truth"]
                     if r["ident"][k].get("verdict") in ("weak", "not identified")]
     off_but_identified = sum(r["ident"][k].get("verdict") == "identified" and abs(r["errors"][k]) > 5 for r in rows for k in r["truth"])
@@ -164,6 +165,9 @@ What the table rests on:
   The global FC level, the FCD distribution and (for BOLD in model units) the BOLD amplitude
   each rise with coupling and pin it down; auto uses them, and the surprise only when a fit
   shapes the FC pattern (connection gains, per-region parameters).
+- Without feedback inhibition, G and J_i trade off (both set how excited a region is): the
+  joint fit stops on that ridge, and the identifiability figure, which varies one parameter at
+  a time, calls both identified. A figure for pairs (the joint curvature) is not written yet.
 - Statistics that depend on the length of a stretch (FCD, BOLD variance) are taken from
   stretches of the data as long as a simulated epoch, each filtered on its own.
 - Every run discards 20 s first (`SimulationDefaults.transient`): the haemodynamics start at
