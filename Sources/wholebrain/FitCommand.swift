@@ -170,7 +170,7 @@ struct FitCommand: ParsableCommand {
             }
             guard let standard = FitCommand.lossDefaults[parts[0]] else {
                 throw WholeBrainError.badValue(source: "--loss", value: parts[0],
-                                               expected: "some of \(FitCommand.lossDefaults.keys.sorted().joined(separator: ", ")) (NAME or NAME=WEIGHT)")
+                                               expected: "auto or some of \(FitCommand.lossDefaults.keys.sorted().joined(separator: ", ")) (NAME or NAME=WEIGHT)")
             }
             guard let weight = parts.count == 2 ? Double(parts[1]) : standard, weight.isFinite, weight >= 0 else {
                 throw WholeBrainError.badValue(source: "--loss", value: String(raw), expected: "NAME=WEIGHT with a weight >= 0")

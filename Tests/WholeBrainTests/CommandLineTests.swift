@@ -417,7 +417,7 @@ final class CommandLineTests: XCTestCase {
                                    "--window", "5", "--duration", "14.4", "--out", path("shortwindow")])
         XCTAssert(shortWindow.err.contains("--bandpass") && shortWindow.err.contains("longer --window"), shortWindow.err)
         let badLoss = try run(["fit", "--loss", "surprise,fun", "--data", Fixtures.hcp, "--out", path("badloss")])
-        XCTAssert(badLoss.err.contains("--loss") && badLoss.err.contains("entropy"), badLoss.err)
+        XCTAssert(badLoss.err.contains("--loss") && badLoss.err.contains("entropy") && badLoss.err.contains("auto or"), badLoss.err)
         // A fit stopped mid-run resumes from its last epoch checkpoint.
         let killed = path("killed")
         let process = Process()
