@@ -152,8 +152,8 @@ struct FitCommand: ParsableCommand {
     }
 
     /// Loss weights from --loss; `auto` (`LossSelection.automatic`) is chosen for `subjects`
-    /// and explained in `reasons`.
-    func lossWeights(subjects: [Subject] = []) throws -> (weights: [String: Double], reasons: [String]) {
+    /// (for fitted parameters that shape the FC pattern or not) and explained in `reasons`.
+    func lossWeights(subjects: [Subject] = [], shapesPattern: Bool = false) throws -> (weights: [String: Double], reasons: [String]) {
         var weights: [String: Double] = [:], reasons: [String] = []
         for raw in loss.split(separator: ",") {
             let parts = raw.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -161,9 +161,8 @@ struct FitCommand: ParsableCommand {
                 guard let first = subjects.first else { continue }
                 let stretch = window ?? first.spec.sampleCount
                 let targetSamples = subjects.map { $0.target.bold?.columns ?? 0 }.min() ?? 0
-                let (chosen, gains) = try fittedParameters(regions: first.inputs.connectome.regionCount)
                 let choice = LossSelection.automatic(stretchSamples: stretch, targetSamples: targetSamples, modelUnits: try modelUnits(),
-                                                     shapesPattern: gains || chosen.contains { $0.0.isNodeJI })
+                                                     shapesPattern: shapesPattern)
                 weights.merge(choice.weights) { old, _ in old }
                 reasons = choice.reasons
                 continue
@@ -209,7 +208,7 @@ struct FitCommand: ParsableCommand {
             return try prepareSubjects()
         }
         let (chosen, gains) = try fittedParameters(regions: prepared[0].inputs.connectome.regionCount)
-        let (weights, reasons) = try lossWeights(subjects: prepared)
+        let (weights, reasons) = try lossWeights(subjects: prepared, shapesPattern: gains || chosen.contains { $0.0.isNodeJI })
         if lead && !quiet && !reasons.isEmpty {
             for line in reasons { printError("fit: --loss auto: " + line) }
         }

@@ -173,22 +173,11 @@ struct SlurmCommand: ParsableCommand {
                 let collect = SlurmScripts.collect(out: outURL, binary: binary, job: spec)
                 if dryRun {
                     print("# \(indices.count) of \(spec.subjects.count) subjects to run: \(indices.map { spec.subjects[$0] }.joined(separator: ", "))")
-                    print("# \(outURL)/slurm/fit-array.sbatch\n\(array)\n# \(outURL)/slurm/collect.sbatch\n\(collect)")
-                    print("sbatch --parsable \(outURL)/slurm/fit-array.sbatch")
-                    print("sbatch --parsable --dependency=\(SlurmScripts.collectDependency):<array job id> \(outURL)/slurm/collect.sbatch")
-                    return
                 }
-                try FileManager.default.createDirectory(atPath: outURL + "/slurm", withIntermediateDirectories: true)
-                if FileManager.default.fileExists(atPath: outURL + "/job.toml") { try FileManager.default.removeItem(atPath: outURL + "/job.toml") }
-                try FileManager.default.copyItem(atPath: job, toPath: outURL + "/job.toml")
-                try SlurmCommand.write(array, to: outURL + "/slurm/fit-array.sbatch", executable: true)
-                try SlurmCommand.write(collect, to: outURL + "/slurm/collect.sbatch", executable: true)
-                if writeOnly {
-                    print("wrote \(outURL)/slurm/fit-array.sbatch and collect.sbatch (\(indices.count) subjects)")
-                    return
-                }
-                let arrayID = try sbatch([outURL + "/slurm/fit-array.sbatch"])
-                let collectID = try sbatch(["--dependency=\(SlurmScripts.collectDependency):\(arrayID)", outURL + "/slurm/collect.sbatch"])
+                guard let (arrayID, collectID) = try SlurmCommand.stage(array: ("fit-array.sbatch", array), then: ("collect.sbatch", collect),
+                                                                        dependency: SlurmScripts.collectDependency, job: job, out: outURL,
+                                                                        dryRun: dryRun, writeOnly: writeOnly, what: "\(indices.count) subjects")
+                else { return }
                 // Every array job of this folder, for `status` to ask sacct how its tasks ended.
                 let jobsPath = outURL + "/slurm/array-jobs.txt"
                 let earlier = (try? String(contentsOfFile: jobsPath, encoding: .utf8)) ?? ""
@@ -196,8 +185,31 @@ struct SlurmCommand: ParsableCommand {
                 print("submitted array job \(arrayID) (\(indices.count) subjects) and collect job \(collectID)")
             }
         }
+    }
 
-        func sbatch(_ arguments: [String]) throws -> String { try SlurmCommand.sbatch(arguments) }
+    /// An array script and a script that runs after it (`dependency` on the array): printed
+    /// (`dryRun`), or written into OUT/slurm with a copy of the job spec as OUT/job.toml
+    /// (`writeOnly`), or written and submitted; the two job ids when submitted.
+    static func stage(array: (name: String, text: String), then next: (name: String, text: String), dependency: String, job: String,
+                      out: String, dryRun: Bool, writeOnly: Bool, what: String) throws -> (array: String, then: String)? {
+        let arrayPath = out + "/slurm/" + array.name, nextPath = out + "/slurm/" + next.name
+        if dryRun {
+            print("# \(arrayPath)\n\(array.text)\n# \(nextPath)\n\(next.text)")
+            print("sbatch --parsable \(arrayPath)")
+            print("sbatch --parsable --dependency=\(dependency):<array job id> \(nextPath)")
+            return nil
+        }
+        try FileManager.default.createDirectory(atPath: out + "/slurm", withIntermediateDirectories: true)
+        if FileManager.default.fileExists(atPath: out + "/job.toml") { try FileManager.default.removeItem(atPath: out + "/job.toml") }
+        try FileManager.default.copyItem(atPath: job, toPath: out + "/job.toml")
+        try write(array.text, to: arrayPath, executable: true)
+        try write(next.text, to: nextPath, executable: true)
+        if writeOnly {
+            print("wrote \(arrayPath) and \(next.name) (\(what))")
+            return nil
+        }
+        let arrayID = try sbatch([arrayPath])
+        return (arrayID, try sbatch(["--dependency=\(dependency):\(arrayID)", nextPath]))
     }
 
     /// Runs sbatch --parsable and returns the job id.
@@ -241,24 +253,11 @@ struct SlurmCommand: ParsableCommand {
                 let binary = SlurmCommand.executablePath()
                 let array = SlurmScripts.protocolArray(job: spec, out: outURL, binary: binary)
                 let test = SlurmScripts.protocolConclusion(job: spec, out: outURL, binary: binary)
-                if dryRun {
-                    print("# \(spec.candidates.count) candidates: \(spec.candidates.joined(separator: "; "))")
-                    print("# \(outURL)/slurm/protocol-array.sbatch\n\(array)\n# \(outURL)/slurm/protocol-test.sbatch\n\(test)")
-                    print("sbatch --parsable \(outURL)/slurm/protocol-array.sbatch")
-                    print("sbatch --parsable --dependency=\(SlurmScripts.protocolDependency):<array job id> \(outURL)/slurm/protocol-test.sbatch")
-                    return
-                }
-                try FileManager.default.createDirectory(atPath: outURL + "/slurm", withIntermediateDirectories: true)
-                if FileManager.default.fileExists(atPath: outURL + "/job.toml") { try FileManager.default.removeItem(atPath: outURL + "/job.toml") }
-                try FileManager.default.copyItem(atPath: job, toPath: outURL + "/job.toml")
-                try SlurmCommand.write(array, to: outURL + "/slurm/protocol-array.sbatch", executable: true)
-                try SlurmCommand.write(test, to: outURL + "/slurm/protocol-test.sbatch", executable: true)
-                if writeOnly {
-                    print("wrote \(outURL)/slurm/protocol-array.sbatch and protocol-test.sbatch (\(spec.candidates.count) candidates)")
-                    return
-                }
-                let arrayID = try SlurmCommand.sbatch([outURL + "/slurm/protocol-array.sbatch"])
-                let testID = try SlurmCommand.sbatch(["--dependency=\(SlurmScripts.protocolDependency):\(arrayID)", outURL + "/slurm/protocol-test.sbatch"])
+                if dryRun { print("# \(spec.candidates.count) candidates: \(spec.candidates.joined(separator: "; "))") }
+                guard let (arrayID, testID) = try SlurmCommand.stage(array: ("protocol-array.sbatch", array), then: ("protocol-test.sbatch", test),
+                                                                     dependency: SlurmScripts.protocolDependency, job: job, out: outURL,
+                                                                     dryRun: dryRun, writeOnly: writeOnly, what: "\(spec.candidates.count) candidates")
+                else { return }
                 print("submitted array job \(arrayID) (\(spec.candidates.count) candidates) and test job \(testID); the result will be in \(outURL)/result")
             }
         }

@@ -240,51 +240,48 @@ final class SlurmScriptTests: XCTestCase {
         }
     }
 
-    /// The `slurm submit` examples of its --help and the README's Slurm block that submit
-    /// nothing (--dry-run) run exactly as written, from a folder laid out like the repository.
-    func testSubmitExamplesRunAsWritten() throws {
-        let scratch = NSTemporaryDirectory() + "wholebrain-examples-\(getpid())-\(UUID().uuidString.prefix(6))"
+    /// Runs the `wholebrain slurm SUBCOMMAND ... --dry-run` examples of the subcommand's --help
+    /// and of the README's Slurm block exactly as written, from a folder laid out like the
+    /// repository (jobs/, data/); hands each command's output to `check` and asserts that
+    /// there were two (the help's and the README's) and that a dry run wrote nothing.
+    func runDryRunExamples(of subcommand: String, check: (String, String) -> Void) throws -> String {
+        let scratch = NSTemporaryDirectory() + "wholebrain-\(subcommand)-\(getpid())-\(UUID().uuidString.prefix(6))"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
         for name in ["jobs", "data"] {
             try FileManager.default.createSymbolicLink(atPath: scratch + "/" + name, withDestinationPath: Fixtures.repository + "/" + name)
         }
-        let help = try CommandLineTests.launch(["slurm", "submit", "--help"]).out
+        let help = try CommandLineTests.launch(["slurm", subcommand, "--help"]).out
         let readme = try String(contentsOfFile: Fixtures.repository + "/README.md", encoding: .utf8)
         let slurmBlock = readme.components(separatedBy: "## Slurm")[1].components(separatedBy: "```")[1]
         let commands = (help + "\n" + slurmBlock).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { $0.hasPrefix("wholebrain slurm submit") && $0.hasSuffix("--dry-run") }
+            .filter { $0.hasPrefix("wholebrain slurm \(subcommand)") && $0.hasSuffix("--dry-run") }
         XCTAssertEqual(commands.count, 2, "the help's example and the README's: \(commands)")
         for command in Set(commands) {
             let (status, text, _) = try CommandLineTests.shell(command, in: scratch)
             XCTAssertEqual(status, 0, command)
-            XCTAssert(text.contains("7 of 7 subjects to run") && text.contains("#SBATCH --requeue") && text.contains("sbatch --parsable"), command + "\n" + text)
+            check(command, text)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/runs"), "a dry run writes nothing")
+        return scratch
+    }
+
+    /// The `slurm submit` examples of its --help and the README's Slurm block that submit
+    /// nothing (--dry-run) run exactly as written, from a folder laid out like the repository.
+    func testSubmitExamplesRunAsWritten() throws {
+        let scratch = try runDryRunExamples(of: "submit") { command, text in
+            XCTAssert(text.contains("7 of 7 subjects to run") && text.contains("#SBATCH --requeue") && text.contains("sbatch --parsable"), command + "\n" + text)
+        }
+        try? FileManager.default.removeItem(atPath: scratch)
     }
 
     /// The `slurm protocol` dry runs of its --help and the README's Slurm block, as written:
     /// an array over the job's candidates and a test stage after it (afterok).
     func testProtocolExamplesRunAsWritten() throws {
-        let scratch = NSTemporaryDirectory() + "wholebrain-protocol-\(getpid())-\(UUID().uuidString.prefix(6))"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        for name in ["jobs", "data"] {
-            try FileManager.default.createSymbolicLink(atPath: scratch + "/" + name, withDestinationPath: Fixtures.repository + "/" + name)
-        }
-        let help = try CommandLineTests.launch(["slurm", "protocol", "--help"]).out
-        let readme = try String(contentsOfFile: Fixtures.repository + "/README.md", encoding: .utf8)
-        let slurmBlock = readme.components(separatedBy: "## Slurm")[1].components(separatedBy: "```")[1]
-        let commands = (help + "\n" + slurmBlock).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { $0.hasPrefix("wholebrain slurm protocol") && $0.hasSuffix("--dry-run") }
-        XCTAssertEqual(commands.count, 2, "the help's example and the README's: \(commands)")
-        for command in Set(commands) {
-            let (status, text, _) = try CommandLineTests.shell(command, in: scratch)
-            XCTAssertEqual(status, 0, command)
+        let scratch = try runDryRunExamples(of: "protocol") { command, text in
             XCTAssert(text.contains("2 candidates: G; G,sc-gains") && text.contains("#SBATCH --array=0-1") && text.contains("--fit-only \"$C\"")
                       && text.contains("--from ") && text.contains("--dependency=afterok:"), command + "\n" + text)
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/runs"), "a dry run writes nothing")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
         // A bad key names the known ones.
         let bad = scratch + "/bad.toml"
         try "[protocol]\nepoch = 3\n".write(toFile: bad, atomically: true, encoding: .utf8)

@@ -72,16 +72,21 @@ public enum BoldFitTerms {
         var loss = 0.0
         var gradient = Matrix(rows: n, columns: t)
         for i in 0..<n {
-            let row = Array(y.values[(i * t)..<((i + 1) * t)])
-            let mean = row.reduce(0, +) / Double(t)
-            let v = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(t)
+            let row = y.values[(i * t)..<((i + 1) * t)]
+            let (mean, v) = meanAndVariance(row)
             guard v > 0, target[i].isFinite else { continue }
             let d = Foundation.log(v) - target[i]
             loss += d * d / Double(n)
             let scale = 4 * d / (Double(n) * Double(t) * v)
-            for k in 0..<t { gradient.values[i * t + k] = scale * (row[k] - mean) }
+            for k in 0..<t { gradient.values[i * t + k] = scale * (row[i * t + k] - mean) }
         }
         return Value(loss: loss, gradient: gradient)
+    }
+
+    /// The mean and the variance (mean squared deviation) of a series.
+    static func meanAndVariance(_ row: ArraySlice<Double>) -> (mean: Double, variance: Double) {
+        let mean = row.reduce(0, +) / Double(row.count)
+        return (mean, row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(row.count))
     }
 
     /// Per region, the mean over consecutive stretches of `segment` samples (all of `e` when
@@ -95,9 +100,7 @@ public enum BoldFitTerms {
         for piece in pieces {
             let t = piece.columns
             for i in 0..<n {
-                let row = piece.values[(i * t)..<((i + 1) * t)]
-                let mean = row.reduce(0, +) / Double(t)
-                let v = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(t)
+                let v = meanAndVariance(piece.values[(i * t)..<((i + 1) * t)]).variance
                 out[i] += (v > 0 ? Foundation.log(v) : -.infinity) / Double(pieces.count)
             }
         }

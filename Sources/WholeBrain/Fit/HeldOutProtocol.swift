@@ -138,19 +138,24 @@ public enum HeldOutProtocol {
         public let trainTarget: GradientFit.Target
         public let settings: Settings
 
-        /// The fitted model of a candidate: the start with the fitted values and gains, FIC retuned.
+        /// The fitted model of a candidate: the start with its fitted values and gains, FIC retuned.
         public func spec(of result: CandidateResult, candidates: [Candidate]) throws -> SimulationSpec<ReducedWongWang> {
             guard let candidate = candidates.first(where: { $0.name == result.candidate }) else {
                 throw WholeBrainError.badValue(source: "candidate", value: result.candidate, expected: candidates.map(\.name).joined(separator: " or "))
             }
+            return try spec(of: candidate, fitted: result.fitted, gains: result.gains)
+        }
+
+        /// The start with `fitted` values of `candidate`'s parameters and connection `gains`, FIC retuned.
+        public func spec(of candidate: Candidate, fitted: [String: Double], gains: Matrix?) throws -> SimulationSpec<ReducedWongWang> {
             let values = try candidate.parameters.map { q -> (RWWGradient.Parameter, Double) in
-                guard let v = result.fitted[q.parameter.description] else {
-                    throw WholeBrainError.badValue(source: "candidate \(result.candidate)", value: "(no \(q.parameter.description))", expected: "its fitted value")
+                guard let v = fitted[q.parameter.description] else {
+                    throw WholeBrainError.badValue(source: "candidate \(candidate.name)", value: "(no \(q.parameter.description))", expected: "its fitted value")
                 }
                 return (q.parameter, v)
             }
             var weights: Matrix?
-            if let gains = result.gains {
+            if let gains {
                 var w = start.connectome.weights
                 for q in w.values.indices { w.values[q] = gains.values[q] * start.connectome.weights.values[q] }
                 weights = w
@@ -207,10 +212,17 @@ public enum HeldOutProtocol {
         let everyone = split.train + split.validation + split.test
         var features: [String: DataCeiling.Features] = [:]
         var scanSeconds = 0.0
+        // The training group's FCD target, from stretches as long as a fit's runs, band-passed
+        // one by one as they are.
+        let stretch = Int((settings.duration / settings.tr + 1e-9).rounded(.down))
+        var trainFCD: [Double] = []
         for s in dataset.subjects {
             let bold = try dataset.boldTimeCourses(subject: s)
             features[s] = DataCeiling.Features(regionsByTime: bold, tr: settings.tr, options: settings.features)
             if everyone.contains(s) { scanSeconds = max(scanSeconds, Double(bold.columns) * settings.tr) }
+            if split.train.contains(s) {
+                trainFCD += FCDTerm.targetValues(regionsByTime: bold, tr: settings.tr, settings: FCDTerm.Settings(settings.features), segment: stretch)
+            }
         }
         let ceiling = DataCeiling(features: features, targets: split.test, predictors: split.train)
         let leaveOneOut = DataCeiling(features: features, targets: dataset.subjects)
@@ -219,11 +231,7 @@ public enum HeldOutProtocol {
         // The training group: averaged connectome, mean FC; feedback inhibition, start at 0.9 G*.
         let connectome = try dataset.groupConnectome(preparation: ConnectomePreparation(), subjects: split.train)
         let trainFC = FunctionalConnectivity.mean(split.train.map { features[$0]!.fc })!
-        // FCD from stretches as long as a fit's runs, band-passed one by one as they are.
-        let stretch = Int((settings.duration / settings.tr + 1e-9).rounded(.down))
-        let trainTarget = GradientFit.Target(fc: trainFC, fcdValues: try split.train.flatMap { s in
-            FCDTerm.targetValues(regionsByTime: try dataset.boldTimeCourses(subject: s), tr: settings.tr, settings: FCDTerm.Settings(settings.features), segment: stretch)
-        }.sorted())
+        let trainTarget = GradientFit.Target(fc: trainFC, fcdValues: trainFCD.sorted())
         let point = try RWWOperatingPoint.resolve(parameters: ReducedWongWang.Parameters(), weights: connectome.weights,
                                                   ficRate: settings.ficRate, g: nil, fraction: settings.criticalFraction)
         log("protocol: training group's network: " + (point.describe().first { $0.hasPrefix("G =") } ?? "G = \(point.parameters.g)"))
@@ -257,13 +265,11 @@ public enum HeldOutProtocol {
         let identifiability = try Identifiability.assess(fitted: [(outcome.spec, context.trainTarget)], options: options,
                                                          extraSeeds: [settings.seed &+ 2001, settings.seed &+ 2002, settings.seed &+ 2003])
         log("protocol: \(candidate.name): scoring on validation (\(settings.evaluationSeeds) runs with new noise)")
-        var result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains,
-                                     trainFCR: outcome.scores.last?.trainCorrelation ?? .nan,
-                                     validation: Scores(bySubject: [:], meanRateE: []), identifiability: identifiability, wallSeconds: 0)
         // Validation runs use the spec rebuilt from the values and gains, as a later stage does.
-        let validation = try context.evaluate(try context.spec(of: result, candidates: [candidate]), against: context.split.validation)
-        result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains, trainFCR: result.trainFCR,
-                                 validation: validation, identifiability: identifiability, wallSeconds: Date().timeIntervalSince(began))
+        let validation = try context.evaluate(try context.spec(of: candidate, fitted: fitted, gains: outcome.gains), against: context.split.validation)
+        let result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains,
+                                     trainFCR: outcome.scores.last?.trainCorrelation ?? .nan, validation: validation,
+                                     identifiability: identifiability, wallSeconds: Date().timeIntervalSince(began))
         log(String(format: "protocol: %@: validation FC r %.3f +- %.3f, FCD KS %.3f +- %.3f, E rate %.2f Hz%@", candidate.name,
                    validation.fcR.mean, validation.fcR.sd, validation.fcdKS.mean, validation.fcdKS.sd,
                    validation.meanRateE.reduce(0, +) / Double(validation.meanRateE.count), validation.lowActivity ? "" : " (not in the low-activity state)"))

@@ -224,12 +224,10 @@ public enum RWWGradient {
             cotangent = BandPass.transpose(regionsByTime: cotangent, fs: samplingRate, low: band.low, high: band.high)
         }
         if objective.fcd != 0 {
-            // On the unfiltered BOLD: the term filters it with its own band.
-            let value = try FCDTerm.distance(regionsByTime: bold.transposed, tr: spec.tr, target: objective.fcdTarget,
-                                             settings: objective.fcdSettings)
-            terms["fcd"] = value.loss
-            loss += objective.fcd * value.loss
-            for q in cotangent.values.indices { cotangent.values[q] += objective.fcd * value.gradient.values[q] }
+            // On the unfiltered BOLD (the term filters it with its own band), so added after the
+            // cotangent went back through the fit's band-pass.
+            add("fcd", objective.fcd, try FCDTerm.distance(regionsByTime: bold.transposed, tr: spec.tr, target: objective.fcdTarget,
+                                                          settings: objective.fcdSettings))
         }
         var boldCotangent: [Int: [Double]] = [:]
         var stateCotangent: [Int: (e: [Double], i: [Double])] = [:]
