@@ -21,7 +21,7 @@ WB_AVX512 __m512d wb_transfer(__m512d x, double a, double b, double d) {
 
 __attribute__((target("avx512f,avx512dq,avx512vl")))
 void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale,
-                  double *s_e, double *s_i, const double *coupling, const double *j_i,
+                  double *s_e, double *s_i, const double *coupling, const double *j_i, const double *w_plus, const double *i_0,
                   const double *input_e, const double *input_i, const double *noise_e, const double *noise_i,
                   double *rate_e, double *rate_i, double *check, double *z_sum, int z_from_rate, double *signal,
                   double *mean_states, double *mean_rates) {
@@ -30,11 +30,16 @@ void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale
         const __mmask8 m = count - q >= 8 ? 0xff : 0x0f;
         const __m512d e0 = _mm512_maskz_loadu_pd(m, s_e + q), i0 = _mm512_maskz_loadu_pd(m, s_i + q);
         const __m512d c = _mm512_maskz_loadu_pd(m, coupling + q), ji = _mm512_maskz_loadu_pd(m, j_i + q);
-        // x_E = W_E I_0 + I_ext + w_+ J_NMDA S_E + G J_NMDA c - J_i S_I; x_I = W_I I_0 + J_NMDA S_E - S_I.
-        const __m512d x_e = _mm512_sub_pd(_mm512_add_pd(_mm512_add_pd(splat(k->excitatory_drive), _mm512_mul_pd(splat(k->recurrence), e0)),
+        // x_E = W_E I_0 + I_ext + w_+ J_NMDA S_E + G J_NMDA c - J_i S_I; x_I = W_I I_0 + J_NMDA S_E - S_I,
+        // with w_+ and I_0 per node (`ReducedWongWang.terms`).
+        const __m512d input0 = _mm512_maskz_loadu_pd(m, i_0 + q);
+        const __m512d recurrence = _mm512_mul_pd(_mm512_maskz_loadu_pd(m, w_plus + q), splat(k->j_nmda));
+        const __m512d excitatory_drive = _mm512_add_pd(_mm512_mul_pd(splat(k->w_e), input0), splat(k->i_ext));
+        const __m512d inhibitory_drive = _mm512_mul_pd(splat(k->w_i), input0);
+        const __m512d x_e = _mm512_sub_pd(_mm512_add_pd(_mm512_add_pd(excitatory_drive, _mm512_mul_pd(recurrence, e0)),
                                                         _mm512_mul_pd(splat(k->global_gain), c)),
                                           _mm512_mul_pd(ji, i0));
-        const __m512d x_i = _mm512_sub_pd(_mm512_add_pd(splat(k->inhibitory_drive), _mm512_mul_pd(splat(k->j_nmda), e0)), i0);
+        const __m512d x_i = _mm512_sub_pd(_mm512_add_pd(inhibitory_drive, _mm512_mul_pd(splat(k->j_nmda), e0)), i0);
         const __m512d r_e = wb_transfer(x_e, k->a_e, k->b_e, k->d_e);
         const __m512d r_i = wb_transfer(x_i, k->a_i, k->b_i, k->d_i);
         const __m512d d_e = _mm512_add_pd(_mm512_sub_pd(_mm512_mul_pd(_mm512_sub_pd(one, e0), _mm512_mul_pd(splat(k->gamma_e), r_e)),
@@ -75,12 +80,12 @@ void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale
 #else
 
 void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale,
-                  double *s_e, double *s_i, const double *coupling, const double *j_i,
+                  double *s_e, double *s_i, const double *coupling, const double *j_i, const double *w_plus, const double *i_0,
                   const double *input_e, const double *input_i, const double *noise_e, const double *noise_i,
                   double *rate_e, double *rate_i, double *check, double *z_sum, int z_from_rate, double *signal,
                   double *mean_states, double *mean_rates) {
     // Never called: wb_avx512_available() is 0 here.
-    (void)k; (void)count; (void)dt; (void)scale; (void)s_e; (void)s_i; (void)coupling; (void)j_i; (void)input_e;
+    (void)k; (void)count; (void)dt; (void)scale; (void)s_e; (void)s_i; (void)coupling; (void)j_i; (void)w_plus; (void)i_0; (void)input_e;
     (void)input_i; (void)noise_e; (void)noise_i; (void)rate_e; (void)rate_i; (void)check; (void)z_sum; (void)z_from_rate;
     (void)signal; (void)mean_states; (void)mean_rates;
 }

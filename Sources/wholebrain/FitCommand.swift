@@ -78,7 +78,8 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Your own weights (any reader format, or a TVB zip) instead of --data.", valueName: "file")) var connectome: String?
     @Option(help: ArgumentHelp("Fibre lengths in mm for --connectome.", valueName: "file")) var lengths: String?
     @Option(help: ArgumentHelp("Empirical BOLD for --connectome (regions x time or time x regions; a bold.npy from simulate works).", valueName: "file")) var bold: String?
-    @Option(help: ArgumentHelp("What to fit: G, w_plus (wplus), J_i (Ji), J_NMDA, I_0, sigma, node-J_i (one J_i per node), sc-gains.", valueName: "list")) var fit: String = "G"
+    @Option(help: ArgumentHelp("What to fit: G, w_plus (wplus), J_i (Ji), J_NMDA, I_0, sigma, node-J_i (one J_i per node), w_plus-map and I_0-map (regional heterogeneity: the slope of w_plus or I_0 along each --maps map), node-w_plus and node-I_0 (one value per region), sc-gains.", valueName: "list")) var fit: String = "G"
+    @Option(help: ArgumentHelp("Regional maps for w_plus-map / I_0-map, comma-separated: fc-gradient (the principal gradient of the fitted subjects' mean FC) or files with one value per region (or maps x regions); each is z-scored.", valueName: "list")) var maps: String = RegionalMaps.fcGradientName
     @Option(help: ArgumentHelp("Loss terms with optional weights: auto, surprise, fc-level, fc-mean, fcd, bold-variance, entropy, prior, timeseries, spectrum, regime, stability.", valueName: "list")) var loss: String = "auto"
     @Option(help: ArgumentHelp("Units of the target BOLD for --loss auto: model (fractional signal change, as simulate writes: the bold-variance term applies), scanner (arbitrary scale), or auto (model when a summary.json of simulate, or a JSON with bold_units = model, sits beside --bold).", valueName: "units")) var boldUnits: String = "auto"
     @Option(help: ArgumentHelp("TRs per window (one ADAM step per window); default: whole-run gradients.", valueName: "TRs")) var window: Int?
@@ -122,7 +123,10 @@ struct FitCommand: ParsableCommand {
         "G": (.g, .bounded(0, 10)), "w_plus": (.wPlus, .bounded(0, 3)), "J_i": (.jI, .bounded(0, 3)),
         "J_NMDA": (.jNMDA, .bounded(0, 1)), "I_0": (.i0, .bounded(0, 1)), "sigma": (.sigma, .positive),
     ]
-    static let aliases = ["wplus": "w_plus", "Ji": "J_i", "JNMDA": "J_NMDA", "I0": "I_0", "g": "G", "node-Ji": "node-J_i"]
+    static let aliases = ["wplus": "w_plus", "Ji": "J_i", "JNMDA": "J_NMDA", "I0": "I_0", "g": "G", "node-Ji": "node-J_i",
+                          "wplus-map": "w_plus-map", "I0-map": "I_0-map", "node-wplus": "node-w_plus", "node-I0": "node-I_0"]
+    /// Regional parameters: per-node values and map slopes (w_plus within (0, 3), I_0 within (0, 1), as uniform).
+    static let regional = ["node-J_i", "node-w_plus", "node-I_0", "w_plus-map", "I_0-map"]
     static let lossDefaults: [String: Double] = ["surprise": 1, "fc-level": 1, "fc-mean": LossSelection.fcMeanWeight, "fcd": LossSelection.fcdWeight,
                                                  "bold-variance": LossSelection.boldVarianceWeight, "entropy": 0.01, "prior": 0.1, "timeseries": 1, "spectrum": 1, "stability": 1,
                                                  "regime": 1]
@@ -131,15 +135,23 @@ struct FitCommand: ParsableCommand {
         try reportingErrors("fit", fitRun)
     }
 
-    /// The fitted parameters and whether gains are fitted, from --fit.
-    func fittedParameters(regions: Int) throws -> (parameters: [(RWWGradient.Parameter, ParameterTransform)], gains: Bool) {
+    /// The fitted parameters and whether gains are fitted, from --fit (`maps`: how many
+    /// regional maps the map slopes have).
+    func fittedParameters(regions: Int, maps: Int = 0) throws -> (parameters: [(RWWGradient.Parameter, ParameterTransform)], gains: Bool) {
         var chosen: [(RWWGradient.Parameter, ParameterTransform)] = [], gains = false
-        let known = (FitCommand.transforms.keys.sorted() + ["node-J_i", "sc-gains"]).joined(separator: ", ")
+        let known = (FitCommand.transforms.keys.sorted() + FitCommand.regional + ["sc-gains"]).joined(separator: ", ")
         for raw in fit.split(separator: ",") {
             let name0 = raw.trimmingCharacters(in: .whitespaces)
             let name = FitCommand.aliases[name0] ?? name0
-            if name == "sc-gains" { gains = true; continue }
-            if name == "node-J_i" { chosen += (0..<regions).map { (.nodeJI($0), .bounded(0, 3)) }; continue }
+            switch name {
+            case "sc-gains": gains = true; continue
+            case "node-J_i": chosen += (0..<regions).map { (.nodeJI($0), .bounded(0, 3)) }; continue
+            case "node-w_plus": chosen += (0..<regions).map { (.nodeWPlus($0), .bounded(0, 3)) }; continue
+            case "node-I_0": chosen += (0..<regions).map { (.nodeI0($0), .bounded(0, 1)) }; continue
+            case "w_plus-map": chosen += (0..<maps).map { (.wPlusSlope($0), RegionalMaps.slopeTransform(uniform: "w_plus")) }; continue
+            case "I_0-map": chosen += (0..<maps).map { (.i0Slope($0), RegionalMaps.slopeTransform(uniform: "I_0")) }; continue
+            default: break
+            }
             guard let t = FitCommand.transforms[name] else {
                 throw WholeBrainError.badValue(source: "--fit", value: name0, expected: "some of \(known)")
             }
@@ -148,7 +160,18 @@ struct FitCommand: ParsableCommand {
         if chosen.contains(where: { $0.0 == .jI }) && chosen.contains(where: { $0.0.isNodeJI }) {
             throw WholeBrainError.badValue(source: "--fit", value: fit, expected: "J_i or node-J_i, not both")
         }
+        for (uniform, node) in [("w_plus", "node-w_plus"), ("I_0", "node-I_0")] {
+            let names = fit.split(separator: ",").map { n in FitCommand.aliases[n.trimmingCharacters(in: .whitespaces)] ?? n.trimmingCharacters(in: .whitespaces) }
+            if names.contains(uniform) && names.contains(node) {
+                throw WholeBrainError.badValue(source: "--fit", value: fit, expected: "\(uniform) or \(node), not both (the per-region values include the uniform one)")
+            }
+        }
         return (chosen, gains)
+    }
+
+    /// Whether --fit asks for map slopes.
+    var fitsMapSlopes: Bool {
+        fit.split(separator: ",").contains { ["w_plus-map", "I_0-map", "wplus-map", "I0-map"].contains($0.trimmingCharacters(in: .whitespaces)) }
     }
 
     /// Loss weights from --loss; `auto` (`LossSelection.automatic`) is chosen for `subjects`
@@ -207,8 +230,12 @@ struct FitCommand: ParsableCommand {
             }
             return try prepareSubjects()
         }
-        let (chosen, gains) = try fittedParameters(regions: prepared[0].inputs.connectome.regionCount)
-        let (weights, reasons) = try lossWeights(subjects: prepared, shapesPattern: gains || chosen.contains { $0.0.isNodeJI })
+        let regions = prepared[0].inputs.connectome.regionCount
+        // Regional maps (for map slopes); the FC gradient from the fitted subjects' mean FC.
+        let regionalMaps = fitsMapSlopes ? try RegionalMaps.load(maps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+                                                                  regions: regions, fc: FitCommand.meanFC(prepared.map(\.target.fc))) : nil
+        let (chosen, gains) = try fittedParameters(regions: regions, maps: regionalMaps?.count ?? 0)
+        let (weights, reasons) = try lossWeights(subjects: prepared, shapesPattern: gains || chosen.contains { $0.0.isNodeJI || $0.0.isRegional })
         if lead && !quiet && !reasons.isEmpty {
             for line in reasons { printError("fit: --loss auto: " + line) }
         }
@@ -216,6 +243,10 @@ struct FitCommand: ParsableCommand {
             parameters: chosen.map { ($0.0, $0.1) }, connectionGains: gains, priorFloor: priorFloor, window: window, epochs: epochs,
             learningRate: lr, clipNorm: clip, checkpointEvery: checkpoint, patience: heldOut > 0 ? patience : nil)
         options.setWeights(weights)
+        options.maps = regionalMaps
+        if lead && !quiet, let regionalMaps {
+            printError("fit: regional maps (z-scored): " + regionalMaps.names.joined(separator: ", "))
+        }
         options.checkSynchrony = checkSync
         options.nodeBlocks = nodeBlocks
         if lead && world.size > 1 && !quiet {
@@ -328,7 +359,7 @@ struct FitCommand: ParsableCommand {
         }
         // Where the fitted parameters put each subject's noise-free network, and its test run.
         let ends = try outcome.specs.map { s in
-            try RWWOperatingPoint.classify(parameters: s.model.parameters, weights: s.connectome.weights, nodeJI: s.nodeParameters[0])
+            try RWWOperatingPoint.classify(spec: s)
         }
         let activities = testRates.map { RWWOperatingPoint.Activity(regionRates: $0) }
         guard let folder else { return }
@@ -337,7 +368,7 @@ struct FitCommand: ParsableCommand {
                                  startPoints: prepared.map(\.start), endRegimes: ends, testActivities: activities,
                                  identifiability: identifiability,
                                  lossWeights: Dictionary(uniqueKeysWithValues: options.terms.filter { $0.weight != 0 }.map { ($0.name, $0.weight) }),
-                                 lossReasons: reasons)
+                                 lossReasons: reasons, maps: regionalMaps)
         try outputs.write(to: folder)
         try folder.commit()
         try? FileManager.default.removeItem(atPath: statePath)
@@ -345,6 +376,13 @@ struct FitCommand: ParsableCommand {
         let testR = zip(testFCs, prepared).reduce(0) { $0 + FunctionalConnectivity.similarity($1.0, $1.1.reference) } / Double(prepared.count)
         print(String(format: "train FC r %.3f, test FC r %.3f (new noise, whole scan%@); outputs in %@",
                      outcome.scores.last?.trainCorrelation ?? 0, testR, prepared.count > 1 ? ", mean over subjects" : "", out))
+    }
+
+    /// The element-wise mean of FC matrices.
+    static func meanFC(_ fcs: [Matrix]) -> Matrix {
+        var mean = Matrix(rows: fcs[0].rows, columns: fcs[0].columns)
+        for fc in fcs { for q in mean.values.indices { mean.values[q] += fc.values[q] / Double(fcs.count) } }
+        return mean
     }
 
     /// One fitted subject: its inputs, starting spec and the data the fit compares with.

@@ -25,6 +25,8 @@ struct FitOutputs {
     /// The loss terms used (name as in history.csv -> weight) and, under --loss auto, why.
     let lossWeights: [String: Double]
     let lossReasons: [String]
+    /// The regional maps of map slopes (nil: none).
+    let maps: RegionalMaps?
 
     /// Which parameters params.json's "fitted" holds, in words, and the epoch.
     var fittedFrom: (description: String, epoch: Int, keptStart: Bool) {
@@ -94,8 +96,8 @@ struct FitOutputs {
         let testR = testRs.reduce(0, +) / Double(testRs.count)
         let testHeldOut = testHeldOuts.isEmpty ? nil : testHeldOuts.reduce(0, +) / Double(testHeldOuts.count)
         let subjectNames = subjects.map { $0.inputs.subject ?? "user data" }
-        let initial = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: start) }))
-        let final = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: outcome.spec) }))
+        let initial = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: start, maps: maps) }))
+        let final = Dictionary(uniqueKeysWithValues: zip(names, chosen.map { GradientFit.value($0, in: outcome.spec, maps: maps) }))
         let from = fittedFrom
         var params: [String: Any] = ["initial": initial, "fitted": final,
                                      "fitted_from": ["description": from.description, "epoch": from.epoch,
@@ -120,6 +122,18 @@ struct FitOutputs {
             params["J_i_per_region"] = ["file": "fic_J_i.npy", "min": ji.min() ?? 0, "max": ji.max() ?? 0,
                                         "source": chosen.contains(where: \.isNodeJI)
                                             ? "fitted (node-J_i), started from feedback inhibition" : "feedback inhibition at the fitted parameters"]
+        }
+        if chosen.contains(where: \.isRegional) {
+            // Regional heterogeneity: the fitted w_plus and I_0 of every region, and the maps.
+            for (k, name) in [(1, "w_plus"), (2, "I_0")] {
+                let values = outcome.spec.nodeParameters[k]
+                try folder.write("\(name)_per_region.npy", bytes: NumpyFile.encode(values: values, shape: [values.count]))
+                params["\(name)_per_region"] = ["file": "\(name)_per_region.npy", "min": values.min() ?? 0, "max": values.max() ?? 0]
+            }
+            if let maps {
+                try folder.write("maps.npy", bytes: NumpyFile.encode(Matrix(rows: maps.count, columns: maps.values[0].count, values: maps.values.flatMap { $0 })))
+                params["maps"] = ["file": "maps.npy", "names": maps.names, "scaling": "z-scored over regions; row k is map k, w_plus_i = w_plus + sum_k w_plus_slope[k] map_k,i (I_0 likewise)"]
+            }
         }
         if !identifiability.isEmpty {
             params["identifiability"] = try Dictionary(uniqueKeysWithValues: identifiability.map { figure in

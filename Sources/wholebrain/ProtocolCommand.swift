@@ -37,8 +37,10 @@ struct ProtocolCommand: ParsableCommand {
     @Option(help: "Validation subjects.") var validation: Int = 1
     @Option(help: "Test subjects.") var test: Int = 2
     @Option(help: "Seed of the subjects' shuffle.") var splitSeed: UInt64 = 1
-    @Option(help: ArgumentHelp("Candidate models, separated by ';': G (the baseline, always included) and G,sc-gains.", valueName: "list"))
-    var candidates: String = "G;G,sc-gains"
+    @Option(help: ArgumentHelp("Candidate models, separated by ';': G (the baseline, always included), G,sc-gains (a gain per connection) and G,w_plus-map,I_0-map (regional heterogeneity: w_plus and I_0 linear in --maps).", valueName: "list"))
+    var candidates: String = HeldOutProtocol.Candidate.defaultList
+    @Option(help: ArgumentHelp("Regional maps of the regional candidate, comma-separated: fc-gradient (the principal gradient of the training subjects' mean FC) or files with one value per region; each is z-scored.", valueName: "list"))
+    var maps: String = RegionalMaps.fcGradientName
     @Option(help: "Epochs of each fit.") var epochs: Int = 10
     @Option(help: "ADAM learning rate.") var lr: Double = 0.02
     @Option(help: "Simulated seconds per epoch (after the transient).") var duration: Double = 120
@@ -61,14 +63,21 @@ struct ProtocolCommand: ParsableCommand {
             guard seeds >= 1 else { throw WholeBrainError.badValue(source: "--seeds", value: "\(seeds)", expected: "at least one scoring run") }
             let dataset = try HCPDataset(root: data)
             let split = try HeldOutProtocol.Split(subjects: dataset.subjects, train: train, validation: validation, test: test, seed: splitSeed)
+            var settings = HeldOutProtocol.Settings()
+            settings.mapSources = maps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let mapCount = try settings.mapSources.reduce(0) { count, source in
+                source == RegionalMaps.fcGradientName ? count + 1 : count + (try RegionalMaps.load([source], regions: try dataset.connectome(subject: dataset.subjects[0]).regionCount, fc: nil).count)
+            }
             var models: [HeldOutProtocol.Candidate] = [.baseline]
             for name in candidates.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) where name != "G" {
-                guard name == HeldOutProtocol.Candidate.connectionGains.name else {
-                    throw WholeBrainError.badValue(source: "--candidates", value: name, expected: "G or G,sc-gains, separated by ';'")
+                switch name {
+                case HeldOutProtocol.Candidate.connectionGains.name: models.append(.connectionGains)
+                case HeldOutProtocol.Candidate.regionalName: models.append(.regional(maps: mapCount))
+                default:
+                    throw WholeBrainError.badValue(source: "--candidates", value: name,
+                                                   expected: "G, G,sc-gains or \(HeldOutProtocol.Candidate.regionalName), separated by ';'")
                 }
-                models.append(.connectionGains)
             }
-            var settings = HeldOutProtocol.Settings()
             settings.epochs = quick ? 1 : epochs; settings.learningRate = lr; settings.duration = quick ? 20 : duration
             settings.stability = stability
             settings.seed = seed; settings.evaluationSeeds = quick ? 1 : seeds; settings.evaluationDuration = quick ? 120 : evalDuration

@@ -413,6 +413,26 @@ final class CommandLineTests: XCTestCase {
                               "--bandpass", "0.01,0.1", "--G", "0.4", "--epochs", "2", "--duration", "14.4", "--transient", "1",
                               "--out", path("banded")])
         XCTAssertEqual(banded.status, 0, banded.err)
+        // Regional heterogeneity: slopes of w_plus and I_0 along a user's map and the FC gradient.
+        let map = write("map.csv", "0.1\n0.5\n0.2\n0.9\n0.4\n0.3\n")
+        let regional = path("regional")
+        let het = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G,w_plus-map,I_0-map",
+                           "--maps", "fc-gradient," + map, "--G", "0.4", "--epochs", "2", "--duration", "14.4", "--transient", "1",
+                           "--identifiability-seeds", "0", "--out", regional])
+        XCTAssertEqual(het.status, 0, het.err)
+        XCTAssert(het.err.contains("regional maps (z-scored): fc_gradient, map"), het.err)
+        let hetParams = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: regional + "/params.json")!) as! [String: Any]
+        let fittedSlopes = try XCTUnwrap(hetParams["fitted"] as? [String: Double])
+        XCTAssertEqual(Set(fittedSlopes.keys), ["G", "w_plus_slope[0]", "w_plus_slope[1]", "I_0_slope[0]", "I_0_slope[1]"])
+        let maps = try NumpyFile.readMatrix(path: regional + "/maps.npy")
+        let perRegion = try NumpyFile.readMatrix(path: regional + "/w_plus_per_region.npy").values
+        XCTAssertEqual(maps.rows, 2); XCTAssertEqual(perRegion.count, 6)
+        let uniform = perRegion.reduce(0, +) / 6
+        for i in 0..<6 {
+            XCTAssertEqual(perRegion[i], uniform + fittedSlopes["w_plus_slope[0]"]! * maps[0, i] + fittedSlopes["w_plus_slope[1]"]! * maps[1, i],
+                           accuracy: 1e-12, "the per-region values are the uniform one plus the slopes along the z-scored maps")
+        }
+        XCTAssert(fittedSlopes.values.contains { $0 != 0 }, "the slopes moved")
         let shortWindow = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--bandpass", "0.01,0.1",
                                    "--window", "5", "--duration", "14.4", "--out", path("shortwindow")])
         XCTAssert(shortWindow.err.contains("--bandpass") && shortWindow.err.contains("longer --window"), shortWindow.err)

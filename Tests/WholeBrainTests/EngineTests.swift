@@ -151,7 +151,8 @@ final class EngineTests: XCTestCase {
 
     /// The AVX-512 Euler kernel of the reduced Wong-Wang model gives the Swift path's bits:
     /// default settings, strong noise with a drive near threshold (the clamps and expm1's
-    /// series in play), Ornstein-Uhlenbeck input with BOLD from the rate, and node blocks.
+    /// series in play), Ornstein-Uhlenbeck input with BOLD from the rate, w_+ and I_0 per
+    /// node, and node blocks.
     func testVectorKernelGivesTheSwiftBits() throws {
         let data = try HCPDataset(root: Fixtures.hcp)
         let sc = try ConnectomePreparation().apply(to: try data.connectome(subject: "101309"))
@@ -165,6 +166,10 @@ final class EngineTests: XCTestCase {
                                seed: 4, statePeriod: 5),
             try SimulationSpec(model: ReducedWongWang(parameters: strong), connectome: sc, noise: NoiseSpec(kind: .ou, sigma: 0.05, mean: 0.01),
                                duration: 1.44, seed: 5, boldInput: .observable(0), statePeriod: 5),
+            // Regional heterogeneity: w_+ and I_0 per node.
+            try SimulationSpec(model: ReducedWongWang(parameters: near),
+                               nodeParameters: ["w_plus": (0..<80).map { 1.2 + 0.005 * Double($0) }, "I_0": (0..<80).map { 0.36 + 0.0005 * Double($0) }],
+                               connectome: sc, noise: NoiseSpec(sigma: 0.02), duration: 1.44, seed: 6, statePeriod: 5),
         ]
         for (k, spec) in specs.enumerated() {
             let swift = try NetworkSimulator(spec: spec, vectorKernels: false).run()

@@ -34,6 +34,15 @@ final class EnsembleTests: XCTestCase {
         let three = try RWWEnsemble.run(shared)
         XCTAssertEqual(three.count, 3)
         for (k, s) in shared.enumerated() { assertSameBits(three[k], try NetworkSimulator(spec: s).run(), "point \(k) of 3") }
+        // Regional w_+ and I_0, different in each lane.
+        let regional = try (0..<4).map { lane -> SimulationSpec<ReducedWongWang> in
+            let base = try spec(g: 0.4 + 0.2 * Double(lane), connectome: connectome)
+            return try GradientFit.spec(base, with: (0..<7).flatMap { i -> [(RWWGradient.Parameter, Double)] in
+                [(.nodeWPlus(i), 1.3 + 0.02 * Double((i + lane) % 7)), (.nodeI0(i), 0.37 + 0.003 * Double((2 * i + lane) % 7))]
+            })
+        }
+        let heterogeneous = try RWWEnsemble.run(regional)
+        for (k, s) in regional.enumerated() { assertSameBits(heterogeneous[k], try NetworkSimulator(spec: s).run(), "regional point \(k)") }
     }
 
     func testIncompatiblePointsAreRefused() throws {

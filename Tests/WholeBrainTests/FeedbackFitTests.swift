@@ -24,8 +24,32 @@ final class FeedbackFitTests: XCTestCase {
         var wUp = weights, wDown = weights
         wUp[2, 4] += h; wDown[2, 4] -= h
         let up = try ji({ _ in }, weights: wUp), down = try ji({ _ in }, weights: wDown)
-        XCTAssertEqual(sens.dWeight, (up[2] - down[2]) / (2 * h), accuracy: 1e-6 * sens.dWeight)
+        XCTAssertEqual(sens.dWeight[2], (up[2] - down[2]) / (2 * h), accuracy: 1e-6 * sens.dWeight[2])
         XCTAssertEqual(up[3], down[3], "a weight moves only its target's J_i")
+    }
+
+    /// With w_+ and I_0 per node, each node's J_i moves with its own w_+ and I_0 only, as the
+    /// sensitivities say; uniform per-node values give the uniform J_i to the bit.
+    func testRegionalSensitivitiesMatchFiniteDifferences() throws {
+        let weights = try smallConnectome(6).weights
+        var p = ReducedWongWang.Parameters()
+        p.g = 0.4
+        let wPlus = [1.3, 1.4, 1.5, 1.45, 1.35, 1.4], i0 = [0.37, 0.382, 0.39, 0.36, 0.4, 0.38]
+        let sens = try FeedbackInhibition.sensitivities(parameters: p, weights: weights, rate: 3, wPlus: wPlus, i0: i0)
+        func ji(_ w: [Double], _ input: [Double]) throws -> [Double] {
+            try FeedbackInhibition.localInhibition(parameters: p, weights: weights, targetRate: 3, wPlus: w, i0: input)
+        }
+        let h = 1e-6
+        for i in 0..<6 {
+            var wUp = wPlus, wDown = wPlus, iUp = i0, iDown = i0
+            wUp[i] += h; wDown[i] -= h; iUp[i] += h; iDown[i] -= h
+            let dW = (try ji(wUp, i0)[i] - ji(wDown, i0)[i]) / (2 * h), dI = (try ji(wPlus, iUp)[i] - ji(wPlus, iDown)[i]) / (2 * h)
+            XCTAssertEqual(sens.dWPlus[i], dW, accuracy: 1e-6 * abs(dW), "w_plus, node \(i)")
+            XCTAssertEqual(sens.dI0[i], dI, accuracy: 1e-6 * abs(dI), "I_0, node \(i)")
+            XCTAssertEqual(try ji(wUp, i0)[(i + 1) % 6], try ji(wPlus, i0)[(i + 1) % 6], "node \(i)'s w_plus moves only its own J_i")
+        }
+        XCTAssertEqual(try ji([Double](repeating: p.wPlus, count: 6), [Double](repeating: p.i0, count: 6)),
+                       try FeedbackInhibition.localInhibition(parameters: p, weights: weights, targetRate: 3))
     }
 
     /// The gradient a fit records for its first step, with J_i retuned at every evaluation,
@@ -54,6 +78,39 @@ final class FeedbackFitTests: XCTestCase {
             XCTAssertEqual(analytic, fd, accuracy: 1e-5 * max(abs(fd), 1e-3), name)
         }
         XCTAssertGreaterThan(abs(fdG), 1e-4, "the loss moves with G, so the check means something")
+    }
+
+    /// Regional heterogeneity as map slopes (`RegionalMaps`): the gradient a fit records for the
+    /// slopes of w_+ and I_0 along two maps and the uniform G, with J_i retuned at every
+    /// evaluation from each node's own w_+ and I_0, equals the central difference of its loss.
+    func testMapSlopeGradientsThroughRetunedInhibitionMatchFiniteDifferences() throws {
+        let connectome = try smallConnectome(6)
+        let empirical = FunctionalConnectivity.pearson(regionsByTime: Matrix(rows: 6, columns: 40, values: (0..<240).map { sin(0.23 * Double($0)) + cos(0.13 * Double($0 * $0 % 11)) }))
+        let maps = try RegionalMaps(names: ["a", "b"], values: [[0.1, 0.5, 0.2, 0.9, 0.4, 0.3], [1, -1, 2, 0, 0.5, -0.5]], regions: 6, source: "test")
+        let parameters: [(RWWGradient.Parameter, ParameterTransform)] = [(.g, .bounded(0, 10)), (.wPlusSlope(0), .free), (.i0Slope(1), .free)]
+        func first(_ values: [Double]) throws -> GradientFit.Step {
+            var p = ReducedWongWang.Parameters()
+            p.g = 0.3
+            let start = try SimulationSpec(model: ReducedWongWang(parameters: p), connectome: connectome, noise: NoiseSpec(sigma: 0.003),
+                                           dt: 0.1, duration: 6, transient: 0.5, tr: 0.2, conductionSpeed: 5, seed: 3)
+            // The start holds the slopes' offsets already; the fit starts from them.
+            let spec = try GradientFit.spec(start, with: zip(parameters.map(\.0), values).map { ($0, $1) }, maps: maps)
+            var options = GradientFit.Options(parameters: parameters, surprise: 1, epochs: 1, learningRate: 1e-9)
+            options.feedbackInhibition = 3
+            options.maps = maps
+            return try GradientFit.fit(spec: try GradientFit.retuned(spec, rate: 3), empiricalFC: empirical, options: options).history[0]
+        }
+        let base = [0.3, 0.05, -0.01]
+        let step = try first(base)
+        XCTAssertEqual(step.values[1], base[1], accuracy: 1e-14, "the slope read back from the per-node values")
+        let h = 1e-6
+        for k in 0..<3 {
+            var up = base, down = base
+            up[k] += h; down[k] -= h
+            let fd = (try first(up).loss - first(down).loss) / (2 * h)
+            XCTAssertEqual(step.gradient[k], fd, accuracy: 1e-5 * max(abs(fd), 1e-3), "\(parameters[k].0)")
+            XCTAssertGreaterThan(abs(fd), 1e-4, "\(parameters[k].0) moves the loss")
+        }
     }
 
     func zip3<A, B, C>(_ a: [A], _ b: [B], _ c: [C]) -> [(A, B, C)] { (0..<min(a.count, b.count, c.count)).map { (a[$0], b[$0], c[$0]) } }

@@ -53,7 +53,7 @@ final class FitBuildingBlockTests: XCTestCase {
     }
 
     func testParameterTransforms() {
-        for transform in [ParameterTransform.free, .positive, .bounded(0.5, 3)] {
+        for transform in [ParameterTransform.free, .positive, .bounded(0.5, 3), .steepBounded(-0.1, 0.1, gain: 2)] {
             for u in [-4.0, -0.3, 0, 0.7, 5] {
                 let h = 1e-6
                 let fd = (transform.value(u + h) - transform.value(u - h)) / (2 * h)

@@ -220,11 +220,15 @@ final class FitTermTests: XCTestCase {
         for (sE, sI, c) in [(0.1, 0.05, 0.3), (0.9, 0.4, 2.0), (0.0, 0.0, 0.0), (0.5, 1.0, -1.0)] {
             let e = VectorMath.Lanes(sE, sE * 0.5, sE + 0.01, 1 - sE), i = VectorMath.Lanes(repeating: sI)
             let cl = VectorMath.Lanes(c, -c, 2 * c, 0), jI = VectorMath.Lanes(1, 1.5, 0.5, 2)
-            let kept = model.driftKeepingExponentials(sE: e, sI: i, coupling: cl, jI: jI)
-            let plain = model.drift(sE: e, sI: i, coupling: cl, jI: jI)
+            // Regional w_+ and I_0 in three lanes, the model's own in the last.
+            let node = model.terms(jI: jI, wPlus: VectorMath.Lanes(1.2, 1.6, 1.4, p.wPlus), i0: VectorMath.Lanes(0.36, 0.4, 0.3, p.i0))
+            let kept = model.driftKeepingExponentials(sE: e, sI: i, coupling: cl, node: node)
+            let plain = model.drift(sE: e, sI: i, coupling: cl, node: node)
             XCTAssertEqual(kept.dE, plain.dE); XCTAssertEqual(kept.dI, plain.dI)
-            let a = model.jacobianEntries(sE: e, sI: i, coupling: cl, jI: jI)
-            let b = model.jacobianEntries(sE: e, sI: i, coupling: cl, jI: jI, emE: kept.emE, emI: kept.emI)
+            let uniform = model.drift(sE: e, sI: i, coupling: cl, jI: jI)
+            XCTAssertEqual(uniform.dE[3], plain.dE[3], "the model's own w_+ and I_0 per node give the uniform drift's bits")
+            let a = model.jacobianEntries(sE: e, sI: i, coupling: cl, node: node)
+            let b = model.jacobianEntries(sE: e, sI: i, coupling: cl, node: node, emE: kept.emE, emI: kept.emI)
             XCTAssertEqual([a.ee, a.ei, a.ie, a.ii, a.ec, a.kE, a.kI], [b.ee, b.ei, b.ie, b.ii, b.ec, b.kE, b.kI])
         }
     }

@@ -4,8 +4,9 @@ import WholeBrain
 /// The discrete adjoint of the RWW network with delays, noise and BOLD, against central
 /// finite differences of the same loss, for every kind of parameter.
 final class GradientTests: XCTestCase {
-    func spec(_ p: ReducedWongWang.Parameters, sigma: Double, nodeJI: [Double]? = nil) throws -> SimulationSpec<ReducedWongWang> {
-        try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: nodeJI.map { ["J_i": $0] } ?? [:],
+    func spec(_ p: ReducedWongWang.Parameters, sigma: Double, nodeJI: [Double]? = nil,
+              regional: [String: [Double]] = [:]) throws -> SimulationSpec<ReducedWongWang> {
+        try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: regional.merging(nodeJI.map { ["J_i": $0] } ?? [:]) { $1 },
                            connectome: try smallConnectome(5), noise: NoiseSpec(sigma: sigma), dt: 0.1, duration: 2,
                            transient: 0.2, tr: 0.05, conductionSpeed: 20, seed: 13)
     }
@@ -15,6 +16,9 @@ final class GradientTests: XCTestCase {
         // a fixed-noise run for sigma.
         try check(sigma: 0, parameters: [.g, .wPlus, .jI, .jNMDA, .i0, .nodeJI(2)])
         try check(sigma: 0.01, parameters: [.sigma, .g, .nodeJI(3)])
+        // Regional heterogeneity: w_+ and I_0 differ between nodes; one node's own, and the
+        // uniform parameters (which shift every node's value).
+        try check(sigma: 0.01, parameters: [.nodeWPlus(2), .nodeI0(4), .wPlus, .i0], regional: true)
     }
 
     /// Checkpointing (recomputing segments) changes memory, not the result.
@@ -69,9 +73,15 @@ final class GradientTests: XCTestCase {
         }
     }
 
-    func check(sigma noiseLevel: Double, parameters: [RWWGradient.Parameter]) throws {
+    func check(sigma noiseLevel: Double, parameters: [RWWGradient.Parameter], regional: Bool = false) throws {
         var base = ReducedWongWang.Parameters()
         base.g = 0.5
+        let wOffsets = regional ? [0.05, -0.1, 0.08, 0, -0.03] : [Double](repeating: 0, count: 5)
+        let iOffsets = regional ? [-0.01, 0.02, 0, 0.015, -0.02] : [Double](repeating: 0, count: 5)
+        func node(_ p: ReducedWongWang.Parameters, w: Int? = nil, i: Int? = nil, delta: Double = 0) -> [String: [Double]] {
+            ["w_plus": (0..<5).map { p.wPlus + wOffsets[$0] + ($0 == w ? delta : 0) },
+             "I_0": (0..<5).map { p.i0 + iOffsets[$0] + ($0 == i ? delta : 0) }]
+        }
         var values: [Double] = []
         for k in 0..<300 {
             let t = Double(k % 60), region = Double(k / 60)
@@ -79,10 +89,11 @@ final class GradientTests: XCTestCase {
             values.append(wave + 0.3 * cos(Double(k) * 0.77))
         }
         let empirical = FunctionalConnectivity.pearson(regionsByTime: Matrix(rows: 5, columns: 60, values: values))
-        let result = try RWWGradient.lossAndGradient(spec: try spec(base, sigma: noiseLevel), empiricalFC: empirical, parameters: parameters)
+        let result = try RWWGradient.lossAndGradient(spec: try spec(base, sigma: noiseLevel, regional: node(base)), empiricalFC: empirical,
+                                                     parameters: parameters)
         XCTAssertLessThan(result.clampedUpdates, 5, "few bound hits, where the gradient is cut")
         // The loss is that of the engine's own BOLD.
-        let engine = try NetworkSimulator(spec: try spec(base, sigma: noiseLevel)).run()
+        let engine = try NetworkSimulator(spec: try spec(base, sigma: noiseLevel, regional: node(base))).run()
         let engineLoss = FCObjective.surprise(regionsByTime: engine.bold.transposed, empiricalFC: empirical).loss
         XCTAssertEqual(result.loss, engineLoss, accuracy: 1e-9 * abs(engineLoss))
         for q in parameters {
@@ -90,6 +101,7 @@ final class GradientTests: XCTestCase {
                 var p = base
                 var sigma = noiseLevel
                 var nodeJI: [Double]? = nil
+                var regionalValues = node(base)
                 switch q {
                 case .g: p.g += delta
                 case .wPlus: p.wPlus += delta
@@ -97,10 +109,15 @@ final class GradientTests: XCTestCase {
                 case .jNMDA: p.jNMDA += delta
                 case .i0: p.i0 += delta
                 case .sigma: sigma += delta
-                case let .nodeJI(node): nodeJI = (0..<5).map { $0 == node ? p.jI + delta : p.jI }
+                case let .nodeJI(k): nodeJI = (0..<5).map { $0 == k ? p.jI + delta : p.jI }
+                case let .nodeWPlus(k): regionalValues = node(p, w: k, delta: delta)
+                case let .nodeI0(k): regionalValues = node(p, i: k, delta: delta)
+                case .wPlusSlope, .i0Slope: XCTFail("GradientFit's parameter")
                 }
-                return try RWWGradient.lossAndGradient(spec: try spec(p, sigma: sigma, nodeJI: nodeJI), empiricalFC: empirical,
-                                                       parameters: []).loss
+                if case .wPlus = q { regionalValues = node(p) }
+                if case .i0 = q { regionalValues = node(p) }
+                return try RWWGradient.lossAndGradient(spec: try spec(p, sigma: sigma, nodeJI: nodeJI, regional: regionalValues),
+                                                       empiricalFC: empirical, parameters: []).loss
             }
             // The loss carries ~1e-13 of rounding noise (FC of slowly varying BOLD), so steps
             // below ~1e-5 are noise-dominated; Richardson extrapolation of two larger steps
@@ -108,10 +125,10 @@ final class GradientTests: XCTestCase {
             let size: Double
             switch q {
             case .g: size = base.g
-            case .wPlus: size = base.wPlus
+            case .wPlus, .nodeWPlus, .wPlusSlope: size = base.wPlus
             case .jI, .nodeJI: size = base.jI
             case .jNMDA: size = base.jNMDA
-            case .i0: size = base.i0
+            case .i0, .nodeI0, .i0Slope: size = base.i0
             case .sigma: size = noiseLevel
             }
             let h = 1e-3 * size

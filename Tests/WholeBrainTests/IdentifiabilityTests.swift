@@ -15,7 +15,8 @@ final class IdentifiabilityTests: XCTestCase {
         // On this network the low state gives way between G = 0.1 and 0.15 (JointRecoveryTests).
         // Well below it, with the FC surprise alone: FC is noise, and the figures say so. Near
         // it, with the terms --loss auto picks for BOLD in model units (FC level, BOLD
-        // variance): the loss curves up and the seed spread gives a finite error.
+        // variance): the loss curves up in G and the seed spread gives a finite error, but G
+        // and sigma together sit on a ridge, which the joint figures flag.
         for (g, auto) in [(0.06, false), (0.12, true)] {
             let target = try NetworkSimulator(spec: try spec(g: g, sigma: 0.01, seed: 5)).run()
             let fc = FunctionalConnectivity.pearson(timeByRegions: target.bold)
@@ -33,7 +34,17 @@ final class IdentifiabilityTests: XCTestCase {
             XCTAssertEqual(figures[0].seedSlopes.count, 4)
             let agreement = try XCTUnwrap(figures[0].seedAgreement)
             if auto {
-                XCTAssert(figures[0].curvature > 0 && figures[0].verdict != .notIdentified && figures[0].caveat == nil, figures[0].description)
+                // G alone curves up and is pinned; with sigma free too, the two trade off (both
+                // raise the BOLD variance: measured H = [[5014, -9686], [-9686, 15753]], not
+                // positive definite), which one parameter at a time cannot see.
+                var alone = options
+                alone.parameters = [(.g, .bounded(0, 1))]
+                let g = try XCTUnwrap(try Identifiability.assess(fitted: [(fitted, targetData)], options: alone, extraSeeds: [10, 11, 12]).first)
+                print("identifiability at G = \(g.value), G alone: \(g.description)")
+                XCTAssert(g.curvature > 0 && g.verdict != .notIdentified && g.caveat == nil && g.jointStandardError == nil, g.description)
+                XCTAssertEqual(figures[0].mostCorrelatedWith, "sigma")
+                XCTAssertEqual(figures[0].verdict, .notIdentified, figures[0].description)
+                XCTAssert(figures[0].caveat?.contains("sigma") == true, figures[0].description)
             } else {
                 XCTAssertLessThan(agreement, Identifiability.Figure.noiseFloor)
                 XCTAssertEqual(figures[0].verdict, .notIdentified, figures[0].description)
@@ -66,5 +77,46 @@ final class IdentifiabilityTests: XCTestCase {
         let flat = Identifiability.Figure(parameter: "G", value: 0.5, curvature: -3, seedSlopes: [0, 0.1])
         XCTAssertEqual(flat.verdict, .notIdentified)
         XCTAssert(flat.description.contains("no upward curvature"), flat.description)
+    }
+
+    /// A ridge: two parameters whose loss curves steeply along one combination and barely
+    /// along the other. One at a time each looks pinned; the sandwich H^-1 S H^-1 says how far
+    /// the pair moves over noise seeds, and the verdict follows the larger error.
+    func testJointErrorsSeeRidges() throws {
+        let hessian = Matrix(rows: 2, columns: 2, values: [100, 99, 99, 100])
+        // Slopes over four seeds, mostly along (1, 1) (the direction noise moves them).
+        let slopes = [[1.0, 1.1], [-1.0, -0.9], [0.5, 0.6], [-0.5, -0.4]]
+        let c = try XCTUnwrap(Identifiability.jointCovariance(hessian: hessian, slopes: slopes))
+        // Against a direct computation: H^-1 = [[100, -99], [-99, 100]] / 199.
+        let inverse = [[100.0 / 199, -99.0 / 199], [-99.0 / 199, 100.0 / 199]]
+        var s = [[0.0, 0.0], [0.0, 0.0]]
+        let means = [0.0, 0.1]
+        for b in slopes { for i in 0..<2 { for j in 0..<2 { s[i][j] += (b[i] - means[i]) * (b[j] - means[j]) / 3 } } }
+        for i in 0..<2 { for j in 0..<2 {
+            var expected = 0.0
+            for p in 0..<2 { for q in 0..<2 { expected += inverse[i][p] * s[p][q] * inverse[q][j] } }
+            XCTAssertEqual(c[i, j], expected, accuracy: 1e-12)
+        } }
+        // Along the stiff direction the pair is precise: the marginal error sd(b)/H_jj is tiny
+        // beside the joint one only when noise pushes along the soft direction; here it pushes
+        // along the stiff one (1, 1), so the joint error is about half the marginal.
+        let marginal = Identifiability.Figure(parameter: "a", value: 1, curvature: 100, seedSlopes: slopes.map { $0[0] })
+        XCTAssertLessThan(c[0, 0].squareRoot(), marginal.standardError)
+        // Noise along the soft direction (1, -1): one at a time 1%, jointly 100 times more.
+        let soft = [[0.5, -0.5], [-0.5, 0.5], [0.4, -0.4], [-0.4, 0.4]]
+        let cs = try XCTUnwrap(Identifiability.jointCovariance(hessian: hessian, slopes: soft))
+        let figure = Identifiability.Figure(parameter: "a", value: 1, curvature: 100, seedSlopes: soft.map { $0[0] },
+                                            jointStandardError: cs[0, 0].squareRoot(), mostCorrelatedWith: "b", correlation: -0.995)
+        XCTAssertGreaterThan(cs[0, 0].squareRoot(), 50 * Identifiability.Figure(parameter: "a", value: 1, curvature: 100, seedSlopes: soft.map { $0[0] }).standardError)
+        XCTAssertEqual(figure.verdict, .notIdentified)
+        XCTAssert(figure.caveat?.contains("trades off with b") == true, figure.caveat ?? "")
+        // A Hessian that is not positive definite: no joint covariance, an infinite error.
+        XCTAssertNil(Identifiability.jointCovariance(hessian: Matrix(rows: 2, columns: 2, values: [1, 2, 2, 1]), slopes: soft))
+        let ridge = Identifiability.Figure(parameter: "a", value: 1, curvature: 1, seedSlopes: [0.001, -0.001], jointStandardError: .infinity,
+                                           mostCorrelatedWith: "b", correlation: nil)
+        XCTAssertEqual(ridge.verdict, .notIdentified)
+        XCTAssert(ridge.caveat?.contains("does not curve upward along a combination with b") == true, ridge.caveat ?? "")
+        let back = try JSONDecoder().decode(Identifiability.Figure.self, from: try JSONEncoder().encode(figure))
+        XCTAssertEqual(back, figure)
     }
 }

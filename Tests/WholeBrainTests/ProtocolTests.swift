@@ -47,7 +47,11 @@ final class ProtocolTests: XCTestCase {
         let json = try JSONSerialization.jsonObject(with: bytes) as! [String: Any]
         let split = json["split"] as! [String: [String]]
         XCTAssertEqual(Set(split["train"]! + split["validation"]! + split["test"]!).count, 7)
-        XCTAssertEqual((json["candidates"] as! [[String: Any]]).map { $0["name"] as! String }, ["G", "G,sc-gains"])
+        let candidates = json["candidates"] as! [[String: Any]]
+        XCTAssertEqual(candidates.map { $0["name"] as! String }, ["G", "G,sc-gains", "G,w_plus-map,I_0-map"])
+        // The regional candidate fitted the slopes along the training group's FC gradient.
+        let regional = try XCTUnwrap(candidates.last?["fitted"] as? [String: Double])
+        XCTAssertEqual(Set(regional.keys), ["G", "w_plus_slope[0]", "I_0_slope[0]"])
         // The ceiling is the training subjects' pooled data against each test subject.
         let data = try HCPDataset(root: Fixtures.hcp)
         var features: [String: DataCeiling.Features] = [:]

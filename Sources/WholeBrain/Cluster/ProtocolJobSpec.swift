@@ -4,7 +4,7 @@ import Foundation
 ///
 ///     data = "data/hcp"
 ///     [protocol]                    # wholebrain protocol options, by their long names
-///     candidates = "G;G,sc-gains"   # (underscores for dashes: split_seed = 1)
+///     candidates = "G;G,sc-gains;G,w_plus-map,I_0-map"   # (underscores for dashes: split_seed = 1)
 ///     epochs = 10
 ///     [slurm]
 ///     time = "01:00:00"   memory = "6G"   partition = ...   account = ...   modules = [...]
@@ -22,7 +22,7 @@ public struct ProtocolJobSpec: Sendable {
     public let slurm: SlurmResources
 
     static let protocolKeys = ["candidates", "train", "validation", "test", "split_seed", "epochs", "lr", "duration", "stability",
-                               "seed", "seeds", "eval_duration"]
+                               "seed", "seeds", "eval_duration", "maps"]
     static let slurmKeys = ["partition", "time", "memory", "account", "cpus_per_task", "modules", "max_running"]
 
     /// The same job with its data folder as an absolute path (batch tasks may start elsewhere).
@@ -42,7 +42,7 @@ public struct ProtocolJobSpec: Sendable {
         }
         data = toml["data"]?.string ?? "data/hcp"
         var arguments: [String] = []
-        var names = "G;G,sc-gains"
+        var names = HeldOutProtocol.Candidate.defaultList
         if let p = toml["protocol"] {
             guard case let .table(t) = p else { throw fail("protocol", "\(p)", "a [protocol] table") }
             for key in t.keys.sorted() where !ProtocolJobSpec.protocolKeys.contains(key) {

@@ -26,6 +26,8 @@ public enum GradientFit {
         public var parameters: [(parameter: RWWGradient.Parameter, transform: ParameterTransform)]
         /// Fit symmetric positive gains on every connection.
         public var connectionGains: Bool
+        /// The maps that `RWWGradient.Parameter.wPlusSlope` / `.i0Slope` index (nil: none).
+        public var maps: RegionalMaps?
         /// Weights of the loss terms; `prior` weights the learnable priors (0: none).
         public var surprise: Double, entropy: Double, timeSeries: Double, spectrum: Double, prior: Double
         /// Narrowest prior width relative to each parameter's starting value (`ParameterPriors`).
@@ -207,8 +209,9 @@ public enum GradientFit {
         public let fittedByTrainingLoss: Bool
     }
 
-    /// The value of a parameter in a spec.
-    public static func value(_ q: RWWGradient.Parameter, in spec: SimulationSpec<ReducedWongWang>) -> Double {
+    /// The value of a parameter in a spec (a map slope: the least-squares slope of the per-node
+    /// values' offsets from the uniform value along `maps`).
+    public static func value(_ q: RWWGradient.Parameter, in spec: SimulationSpec<ReducedWongWang>, maps: RegionalMaps? = nil) -> Double {
         let p = spec.model.parameters
         switch q {
         case .g: return p.g
@@ -218,15 +221,26 @@ public enum GradientFit {
         case .i0: return p.i0
         case .sigma: return spec.noise.sigma
         case let .nodeJI(i): return spec.nodeParameters[0][i]
+        case let .nodeWPlus(i): return spec.nodeParameters[1][i]
+        case let .nodeI0(i): return spec.nodeParameters[2][i]
+        case let .wPlusSlope(k): return maps?.slopes(offsets: spec.nodeParameters[1].map { $0 - p.wPlus })[k] ?? 0
+        case let .i0Slope(k): return maps?.slopes(offsets: spec.nodeParameters[2].map { $0 - p.i0 })[k] ?? 0
         }
     }
 
-    /// The spec with parameter values (and optionally the connectome weights, seed and duration) replaced.
+    /// The spec with parameter values (and optionally the connectome weights, seed and duration)
+    /// replaced. Per-node w_+ and I_0 keep their offsets from the uniform value when that moves
+    /// (uniform values stay uniform, the same bits), then take any per-node values given; a map
+    /// slope given (`maps`: needed for slopes) replaces that slope (`value` reads it back).
     public static func spec(_ spec: SimulationSpec<ReducedWongWang>, with values: [(RWWGradient.Parameter, Double)],
-                            weights: Matrix? = nil, seed: UInt64? = nil, duration: Double? = nil) throws -> SimulationSpec<ReducedWongWang> {
+                            weights: Matrix? = nil, seed: UInt64? = nil, duration: Double? = nil,
+                            maps: RegionalMaps? = nil) throws -> SimulationSpec<ReducedWongWang> {
         var p = spec.model.parameters
         var noise = spec.noise
         var nodeJI = spec.nodeParameters[0]
+        let old = p
+        var nodeValues: [(RWWGradient.Parameter, Double)] = []
+        var wSlopes: [Int: Double] = [:], iSlopes: [Int: Double] = [:]
         for (q, v) in values {
             switch q {
             case .g: p.g = v
@@ -236,12 +250,35 @@ public enum GradientFit {
             case .i0: p.i0 = v
             case .sigma: noise.sigma = v
             case let .nodeJI(i): nodeJI[i] = v
+            case .nodeWPlus, .nodeI0: nodeValues.append((q, v))
+            case let .wPlusSlope(k), let .i0Slope(k):
+                guard let maps, k < maps.count else {
+                    throw WholeBrainError.badValue(source: "fitted parameters", value: q.description, expected: "a regional map \(k + 1) to scale")
+                }
+                if case .wPlusSlope = q { wSlopes[k] = v } else { iSlopes[k] = v }
             }
         }
+        var nodeWPlus = spec.nodeParameters[1].map { p.wPlus + ($0 - old.wPlus) }
+        var nodeI0 = spec.nodeParameters[2].map { p.i0 + ($0 - old.i0) }
+        for (q, v) in nodeValues {
+            if case let .nodeWPlus(i) = q { nodeWPlus[i] = v }
+            if case let .nodeI0(i) = q { nodeI0[i] = v }
+        }
+        /// Sets the given slopes (the others stay as the values' least-squares slopes say).
+        func setSlopes(_ given: [Int: Double], of values: inout [Double], uniform: Double) {
+            guard let maps, !given.isEmpty else { return }
+            let current = maps.slopes(offsets: values.map { $0 - uniform })
+            var slopes = current
+            for (k, v) in given { slopes[k] = v }
+            let change = zip(maps.offsets(slopes: slopes), maps.offsets(slopes: current)).map { $0 - $1 }
+            values = zip(values, change).map { $0 + $1 }
+        }
+        setSlopes(wSlopes, of: &nodeWPlus, uniform: p.wPlus)
+        setSlopes(iSlopes, of: &nodeI0, uniform: p.i0)
         let connectome = try weights.map {
             try Connectome(weights: $0, lengths: spec.connectome.lengths, labels: spec.connectome.labels)
         } ?? spec.connectome
-        return try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: ["J_i": nodeJI],
+        return try SimulationSpec(model: ReducedWongWang(parameters: p), nodeParameters: ["J_i": nodeJI, "w_plus": nodeWPlus, "I_0": nodeI0],
                                   connectome: connectome, coupling: spec.coupling, integrator: spec.integrator,
                                   noise: noise, dt: spec.dt, duration: duration ?? spec.duration, transient: spec.transient, tr: spec.tr,
                                   boldStep: spec.boldStep, conductionSpeed: spec.conductionSpeed, seed: seed ?? spec.seed, boldInput: spec.boldInput,
@@ -253,7 +290,8 @@ public enum GradientFit {
     /// parameters and weights; unchanged when `rate` is nil.
     public static func retuned(_ s: SimulationSpec<ReducedWongWang>, rate: Double?) throws -> SimulationSpec<ReducedWongWang> {
         guard let rate else { return s }
-        let ji = try FeedbackInhibition.localInhibition(parameters: s.model.parameters, weights: s.connectome.weights, targetRate: rate)
+        let ji = try FeedbackInhibition.localInhibition(parameters: s.model.parameters, weights: s.connectome.weights, targetRate: rate,
+                                                        wPlus: s.nodeParameters[1], i0: s.nodeParameters[2])
         return try spec(s, with: ji.enumerated().map { (.nodeJI($0), $1) })
     }
 
@@ -263,21 +301,31 @@ public enum GradientFit {
     /// the adjoint's partial derivatives, including every node's J_i; `gradient` is in the
     /// order of `parameters`.
     public static func foldRetunedInhibition(into gradient: inout [Double], parameters: [RWWGradient.Parameter], weightGradient: inout Matrix?,
-                                             byParameter: [RWWGradient.Parameter: Double], spec s: SimulationSpec<ReducedWongWang>, rate: Double) throws {
-        let sens = try FeedbackInhibition.sensitivities(parameters: s.model.parameters, weights: s.connectome.weights, rate: rate)
+                                             byParameter: [RWWGradient.Parameter: Double], spec s: SimulationSpec<ReducedWongWang>, rate: Double,
+                                             maps: RegionalMaps? = nil) throws {
+        let sens = try FeedbackInhibition.sensitivities(parameters: s.model.parameters, weights: s.connectome.weights, rate: rate,
+                                                        wPlus: s.nodeParameters[1], i0: s.nodeParameters[2])
         let dJ = (0..<s.connectome.regionCount).map { byParameter[.nodeJI($0)] ?? 0 }
-        func dot(_ a: [Double]) -> Double { zip(a, dJ).reduce(0) { $0 + $1.0 * $1.1 } }
+        func dot(_ a: [Double], _ b: [Double]? = nil) -> Double {
+            var total = 0.0
+            for i in dJ.indices { total += a[i] * dJ[i] * (b?[i] ?? 1) }
+            return total
+        }
         for q in parameters.indices {
             switch parameters[q] {
             case .g: gradient[q] += dot(sens.dG)
             case .wPlus: gradient[q] += dot(sens.dWPlus)
             case .jNMDA: gradient[q] += dot(sens.dJNMDA)
             case .i0: gradient[q] += dot(sens.dI0)
+            case let .nodeWPlus(i): gradient[q] += sens.dWPlus[i] * dJ[i]
+            case let .nodeI0(i): gradient[q] += sens.dI0[i] * dJ[i]
+            case let .wPlusSlope(k): gradient[q] += dot(sens.dWPlus, maps?.values[k])
+            case let .i0Slope(k): gradient[q] += dot(sens.dI0, maps?.values[k])
             default: break
             }
         }
         if var w = weightGradient {
-            for i in 0..<w.rows { for j in 0..<w.columns where s.connectome.weights[i, j] != 0 { w[i, j] += dJ[i] * sens.dWeight } }
+            for i in 0..<w.rows { for j in 0..<w.columns where s.connectome.weights[i, j] != 0 { w[i, j] += dJ[i] * sens.dWeight[i] } }
             weightGradient = w
         }
     }
@@ -321,7 +369,12 @@ public enum GradientFit {
                                                expected: "connectomes with the same connected pairs for shared connection gains")
             }
         }
-        let initialValues = parameters.map { value($0.parameter, in: initial) }
+        let maps = options.maps
+        if let q = parameters.first(where: { if case .wPlusSlope = $0.parameter { return true }; if case .i0Slope = $0.parameter { return true }; return false }),
+           maps == nil {
+            throw WholeBrainError.badValue(source: "fitted parameters", value: q.parameter.description, expected: "regional maps for map slopes")
+        }
+        let initialValues = parameters.map { value($0.parameter, in: initial, maps: maps) }
         var u = zip(parameters, initialValues).map { $0.transform.inverse($1) }
         var gains = gainMap?.unitFree ?? []
         var priors = options.prior != 0 ? ParameterPriors(values: initialValues, relativeFloor: options.priorFloor) : nil
@@ -364,16 +417,36 @@ public enum GradientFit {
         func current(_ u: [Double], _ gains: [Double], subject k: Int) throws -> SimulationSpec<ReducedWongWang> {
             let values = zip(parameters, u).map { $0.transform.value($1) }
             return try retuned(try spec(subjects[k].spec, with: zip(parameters.map(\.parameter), values).map { ($0, $1) },
-                                        weights: subjectGains[k]?.weights(gains)), rate: options.feedbackInhibition)
+                                        weights: subjectGains[k]?.weights(gains), maps: maps), rate: options.feedbackInhibition)
+        }
+        let n = initial.connectome.regionCount
+        /// What the adjoint is asked for: map slopes go through every node's own w_+ or I_0.
+        var adjointParameters: [RWWGradient.Parameter] = []
+        for q in parameters.map(\.parameter) {
+            let expanded: [RWWGradient.Parameter]
+            switch q {
+            case .wPlusSlope: expanded = (0..<n).map { .nodeWPlus($0) }
+            case .i0Slope: expanded = (0..<n).map { .nodeI0($0) }
+            default: expanded = [q]
+            }
+            for e in expanded where !adjointParameters.contains(e) { adjointParameters.append(e) }
+        }
+        /// dL/dq from the adjoint's partial derivatives (a map slope: sum_i m_k,i dL/dtheta_i).
+        func derivative(_ q: RWWGradient.Parameter, _ byParameter: [RWWGradient.Parameter: Double]) -> Double {
+            switch q {
+            case let .wPlusSlope(k): return (0..<n).reduce(0) { $0 + maps!.values[k][$1] * byParameter[.nodeWPlus($1)]! }
+            case let .i0Slope(k): return (0..<n).reduce(0) { $0 + maps!.values[k][$1] * byParameter[.nodeI0($1)]! }
+            default: return byParameter[q]!
+            }
         }
         /// With live FIC: the gradient asked of the adjoint also covers every node's J_i, which
         /// `foldFeedback` then carries into the fitted parameters and connection weights.
-        let requested = parameters.map(\.parameter) + (options.feedbackInhibition != nil ? (0..<initial.connectome.regionCount).map { .nodeJI($0) } : [])
+        let requested = adjointParameters + (options.feedbackInhibition != nil ? (0..<n).map { .nodeJI($0) } : [])
         func foldFeedback(_ gradient: inout [Double], _ weightGradient: inout Matrix?, byParameter: [RWWGradient.Parameter: Double],
                           spec s: SimulationSpec<ReducedWongWang>) throws {
             guard let rate = options.feedbackInhibition else { return }
             try GradientFit.foldRetunedInhibition(into: &gradient, parameters: parameters.map(\.parameter), weightGradient: &weightGradient,
-                                                  byParameter: byParameter, spec: s, rate: rate)
+                                                  byParameter: byParameter, spec: s, rate: rate, maps: maps)
         }
         let objectives = subjects.map { options.objective(target: $0.target, parameters: $0.spec.model.parameters) }
         let termNames = options.terms.filter { $0.weight != 0 }.map(\.name)
@@ -393,7 +466,6 @@ public enum GradientFit {
         let leads = group.rank == 0
         let mine = subjects.indices.filter { $0 % groupCount == groupIndex }
         let perRank = (0..<ranks).map { r in r % blocks == 0 ? subjects.indices.filter { $0 % groupCount == r / blocks } : [] }
-        let n = initial.connectome.regionCount
         let hasHeldOut = subjects.allSatisfy { $0.target.heldOutFC != nil }
         let settling = options.settle && options.window == nil && !hasHeldOut
         /// Per-subject numbers from every rank, in subject order.
@@ -462,7 +534,7 @@ public enum GradientFit {
                                 weightGradient = w
                             }
                         }
-                        var gradient = parameters.map { byParameter[$0.parameter]! }
+                        var gradient = parameters.map { derivative($0.parameter, byParameter) }
                         try foldFeedback(&gradient, &weightGradient, byParameter: byParameter, spec: subjectSpec)
                         packed += [loss, result.fcCorrelation] + termNames.map { terms[$0]! } + gradient
                             + (subjectGains[k]?.gainGradient(weightGradient: weightGradient!) ?? [])

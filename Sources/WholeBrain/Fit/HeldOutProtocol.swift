@@ -58,6 +58,22 @@ public enum HeldOutProtocol {
         public static let baseline = Candidate(name: "G", parameters: [(.g, .positive)], connectionGains: false)
         /// G and a gain on every connection.
         public static let connectionGains = Candidate(name: "G,sc-gains", parameters: [(.g, .positive)], connectionGains: true)
+        /// Regional heterogeneity (Kong et al. 2021; Demirtas et al. 2019): G and the slopes of
+        /// w_+ and I_0 along each regional map (`Context.maps`: the training group's FC gradient
+        /// unless `Settings.mapSources` says otherwise).
+        public static func regional(maps: Int) -> Candidate {
+            Candidate(name: regionalName,
+                      parameters: [(.g, .positive)] + (0..<maps).map { (.wPlusSlope($0), RegionalMaps.slopeTransform(uniform: "w_plus")) }
+                          + (0..<maps).map { (.i0Slope($0), RegionalMaps.slopeTransform(uniform: "I_0")) },
+                      connectionGains: false)
+        }
+        public static let regionalName = "G,w_plus-map,I_0-map"
+        /// The candidates `wholebrain protocol` and a protocol job fit unless told otherwise.
+        public static let defaultList = "G;G,sc-gains;G,w_plus-map,I_0-map"
+
+        /// Whether the candidate shapes the FC pattern (gains or regional parameters), so that
+        /// the fit includes the FC surprise (`LossSelection`).
+        public var shapesPattern: Bool { connectionGains || parameters.contains { $0.parameter.isRegional } }
     }
 
     public struct Settings: Sendable {
@@ -73,6 +89,9 @@ public enum HeldOutProtocol {
         public var seed: UInt64 = 1, evaluationSeeds = 3
         /// Seconds of each evaluation run (nil: as long as the scans).
         public var evaluationDuration: Double?
+        /// The regional candidate's maps (`RegionalMaps.load`): fc-gradient is the training
+        /// group's mean FC's principal gradient (no validation or test data in it).
+        public var mapSources = [RegionalMaps.fcGradientName]
         public var features = DataCeiling.Options()
 
         public init() {}
@@ -136,6 +155,8 @@ public enum HeldOutProtocol {
         /// The training group's network at the start (0.9 G*, FIC) and its fit target.
         public let start: SimulationSpec<ReducedWongWang>
         public let trainTarget: GradientFit.Target
+        /// The regional maps (z-scored), from the training group only.
+        public let maps: RegionalMaps
         public let settings: Settings
 
         /// The fitted model of a candidate: the start with its fitted values and gains, FIC retuned.
@@ -160,7 +181,7 @@ public enum HeldOutProtocol {
                 for q in w.values.indices { w.values[q] = gains.values[q] * start.connectome.weights.values[q] }
                 weights = w
             }
-            return try GradientFit.retuned(try GradientFit.spec(start, with: values, weights: weights), rate: settings.ficRate)
+            return try GradientFit.retuned(try GradientFit.spec(start, with: values, weights: weights, maps: maps), rate: settings.ficRate)
         }
 
         /// Runs of a fitted model with fresh noise (the evaluation seeds), scored against `subjects`.
@@ -238,8 +259,9 @@ public enum HeldOutProtocol {
         let start = try SimulationSpec(model: ReducedWongWang(parameters: point.parameters), nodeParameters: point.nodeJI.map { ["J_i": $0] } ?? [:],
                                        connectome: connectome, duration: settings.duration, transient: settings.transient, tr: settings.tr,
                                        conductionSpeed: settings.speed, seed: settings.seed)
+        let maps = try RegionalMaps.load(settings.mapSources, regions: connectome.regionCount, fc: trainFC)
         return Context(split: split, features: features, scanSeconds: scanSeconds, ceiling: ceiling, leaveOneOut: leaveOneOut, point: point,
-                       start: start, trainTarget: trainTarget, settings: settings)
+                       start: start, trainTarget: trainTarget, maps: maps, settings: settings)
     }
 
     /// Fits one candidate to the training group and scores it on the validation subjects.
@@ -249,10 +271,11 @@ public enum HeldOutProtocol {
         var options = GradientFit.Options(parameters: candidate.parameters, connectionGains: candidate.connectionGains,
                                           epochs: settings.epochs, learningRate: settings.learningRate, checkpointEvery: 3000)
         options.feedbackInhibition = settings.ficRate
+        options.maps = context.maps
         // The terms `--loss auto` picks for scanner BOLD: FC level, the FC pattern when the
         // candidate shapes it, and FCD against the training subjects' pooled FCD values.
         var terms = LossSelection.automatic(stretchSamples: start.sampleCount, targetSamples: Int(context.scanSeconds / settings.tr),
-                                            modelUnits: nil, shapesPattern: candidate.connectionGains, fcd: FCDTerm.Settings(settings.features)).weights
+                                            modelUnits: nil, shapesPattern: candidate.shapesPattern, fcd: FCDTerm.Settings(settings.features)).weights
         terms["stability"] = settings.stability
         options.setWeights(terms)
         options.fcdSettings = FCDTerm.Settings(settings.features)
@@ -260,8 +283,8 @@ public enum HeldOutProtocol {
         log("protocol: fitting \(candidate.name) to the training group (\(settings.epochs) epochs of \(Int(settings.duration)) s)")
         let outcome = try GradientFit.fit(spec: start, target: context.trainTarget, options: options)
         let names = candidate.parameters.map { $0.parameter.description }
-        let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: outcome.spec) }))
-        let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: start) }))
+        let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: outcome.spec, maps: context.maps) }))
+        let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: start, maps: context.maps) }))
         let identifiability = try Identifiability.assess(fitted: [(outcome.spec, context.trainTarget)], options: options,
                                                          extraSeeds: [settings.seed &+ 2001, settings.seed &+ 2002, settings.seed &+ 2003])
         log("protocol: \(candidate.name): scoring on validation (\(settings.evaluationSeeds) runs with new noise)")

@@ -28,6 +28,17 @@ import Foundation
 /// terms (surprise, fc-level), whose minimum that noise moves, below `noiseFloor` (0.2) it
 /// makes every verdict `not identified`, below `weakFloor` (0.4) at most `weak`, with the
 /// figure in the reason.
+///
+/// Varying one parameter at a time misses ridges, where two parameters trade off (RECOVERY.md:
+/// G with J_i without feedback inhibition stopped 15% off and was called identified). With
+/// P > 1 parameters the mixed differences
+///     H_jk = mean_s (L_s(+j+k) - L_s(+j-k) - L_s(-j+k) + L_s(-j-k)) / (4 h_j h_k)
+/// complete the Hessian (4 more runs per pair and seed), and the joint standard errors are
+/// those of the sandwich H^-1 S H^-1, S the covariance over seeds of the slope vectors b_s:
+/// the spread of the whole fitted vector over noise realisations, each parameter free to move
+/// along the others. The verdict then uses the larger of the two errors; a Hessian that is not
+/// positive definite (a flat or downward direction) makes the parameters along that direction
+/// `not identified`, and each figure names the parameter it is most correlated with.
 public enum Identifiability {
     public enum Verdict: String, Codable, Sendable {
         case identified
@@ -51,6 +62,11 @@ public enum Identifiability {
         /// one seed), and why it capped the verdict, if it did.
         public let seedAgreement: Double?
         public let caveat: String?
+        /// With other fitted parameters: the standard error with every parameter free (nil: the
+        /// only one; infinity: the Hessian is not positive definite along this parameter), the
+        /// parameter whose estimate is most correlated with this one and that correlation.
+        public let jointStandardError: Double?
+        public let mostCorrelatedWith: String?, correlation: Double?
 
         public static let noiseFloor = 0.2, weakFloor = 0.4
 
@@ -58,25 +74,35 @@ public enum Identifiability {
             case parameter, value, curvature, verdict, caveat
             case seedSlopes = "seed_slopes", standardError = "standard_error", relativeError = "relative_error"
             case seedAgreement = "seed_to_seed_fc_r"
+            case jointStandardError = "joint_standard_error", mostCorrelatedWith = "most_correlated_with", correlation
         }
 
         /// `patternTerms`: the loss holds terms of the FC pattern (surprise, fc-level), whose
         /// minimum noise moves; only then does a low seed agreement cap the verdict.
         public init(parameter: String, value: Double, curvature: Double, seedSlopes: [Double], seedAgreement: Double? = nil,
-                    patternTerms: Bool = true) {
+                    patternTerms: Bool = true, jointStandardError: Double? = nil, mostCorrelatedWith: String? = nil, correlation: Double? = nil) {
             self.parameter = parameter; self.value = value; self.curvature = curvature; self.seedSlopes = seedSlopes
             self.seedAgreement = seedAgreement
+            self.jointStandardError = jointStandardError; self.mostCorrelatedWith = mostCorrelatedWith; self.correlation = correlation
             let k = Double(seedSlopes.count)
             let mean = seedSlopes.reduce(0, +) / k
             let sd = k > 1 ? (seedSlopes.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (k - 1)).squareRoot() : .infinity
-            standardError = curvature > 0 ? sd / curvature : .infinity
+            let marginal = curvature > 0 ? sd / curvature : Double.infinity
+            // The larger of the one-at-a-time and the joint error (a ridge makes the joint one large).
+            standardError = max(marginal, jointStandardError ?? 0)
             relativeError = value != 0 ? standardError / abs(value) : .infinity
             var verdict: Verdict = !(curvature > 0) || !(relativeError <= 0.5) ? .notIdentified : relativeError <= 0.1 ? .identified : .weak
             var caveat: String?
+            if let joint = jointStandardError, joint > marginal, let other = mostCorrelatedWith {
+                caveat = joint.isFinite
+                    ? String(format: "trades off with %@%@: free to move along it, the error is %.3g, not %.3g", other,
+                             correlation.map { String(format: " (correlation %.2f)", $0) } ?? "", joint, marginal)
+                    : "the loss does not curve upward along a combination with \(other): a ridge the data cannot resolve"
+            }
             if patternTerms, let r = seedAgreement, r < Self.weakFloor, verdict != .notIdentified {
                 let capped: Verdict = r < Self.noiseFloor ? .notIdentified : .weak
                 if capped == .notIdentified || verdict == .identified {
-                    caveat = String(format: "FC is mostly noise here: runs with different noise seeds at the fitted values agree at FC r = %.2f "
+                    caveat = (caveat.map { $0 + "; " } ?? "") + String(format: "FC is mostly noise here: runs with different noise seeds at the fitted values agree at FC r = %.2f "
                                     + "(below %.1f), so a minimum of the fit's loss says little about the truth", r, r < Self.noiseFloor ? Self.noiseFloor : Self.weakFloor)
                     verdict = capped
                 }
@@ -97,6 +123,9 @@ public enum Identifiability {
             try c.encode(verdict, forKey: .verdict)
             try c.encode(seedAgreement, forKey: .seedAgreement)
             try c.encode(caveat, forKey: .caveat)
+            try c.encodeIfPresent(jointStandardError.map { $0.isFinite ? $0 : nil } ?? nil, forKey: .jointStandardError)
+            try c.encodeIfPresent(mostCorrelatedWith, forKey: .mostCorrelatedWith)
+            try c.encodeIfPresent(correlation, forKey: .correlation)
         }
 
         public init(from decoder: Decoder) throws {
@@ -104,7 +133,11 @@ public enum Identifiability {
             self.init(parameter: try c.decode(String.self, forKey: .parameter), value: try c.decode(Double.self, forKey: .value),
                       curvature: try c.decode(Double.self, forKey: .curvature), seedSlopes: try c.decode([Double].self, forKey: .seedSlopes),
                       seedAgreement: try c.decodeIfPresent(Double.self, forKey: .seedAgreement),
-                      patternTerms: try c.decodeIfPresent(String.self, forKey: .caveat) != nil)
+                      patternTerms: try c.decodeIfPresent(String.self, forKey: .caveat) != nil,
+                      jointStandardError: try c.decodeIfPresent(String.self, forKey: .mostCorrelatedWith) == nil ? nil
+                          : try c.decodeIfPresent(Double.self, forKey: .jointStandardError) ?? .infinity,
+                      mostCorrelatedWith: try c.decodeIfPresent(String.self, forKey: .mostCorrelatedWith),
+                      correlation: try c.decodeIfPresent(Double.self, forKey: .correlation))
         }
 
         /// "G = 0.52 +- 0.01 (2%, identified; curvature 3.1)".
@@ -119,7 +152,9 @@ public enum Identifiability {
     /// subject; the loss is their mean), under the fit's seed and `extraSeeds`.
     public static func assess(fitted: [(spec: SimulationSpec<ReducedWongWang>, target: GradientFit.Target)], options: GradientFit.Options,
                               extraSeeds: [UInt64], relativeStep h: Double = 0.1) throws -> [Figure] {
-        let parameters = options.parameters.map(\.parameter).filter { !$0.isNodeJI }
+        let parameters = options.parameters.map(\.parameter).filter {
+            switch $0 { case .nodeJI, .nodeWPlus, .nodeI0: return false; default: return true }
+        }
         guard !parameters.isEmpty, !fitted.isEmpty else { return [] }
         /// The mean data loss over subjects, one parameter set to `value` (nil: as fitted), under `seed` (nil: the fit's).
         var centreFC: [[Matrix]] = []                    // [seed][subject]
@@ -127,7 +162,8 @@ public enum Identifiability {
             var sum = 0.0
             var fcs: [Matrix] = []
             for subject in fitted {
-                let s = try GradientFit.retuned(try GradientFit.spec(subject.spec, with: parameter.map { [($0, value)] } ?? [], seed: seed),
+                let s = try GradientFit.retuned(try GradientFit.spec(subject.spec, with: parameter.map { [($0, value)] } ?? [], seed: seed,
+                                                                     maps: options.maps),
                                                 rate: options.feedbackInhibition)
                 // The data terms only: no entropy or regime regulariser.
                 var objective = options.objective(target: subject.target, parameters: s.model.parameters)
@@ -155,17 +191,127 @@ public enum Identifiability {
             } } }
             agreement = total / Double(pairs)
         }
-        return try parameters.map { parameter in
-            let value = GradientFit.value(parameter, in: fitted[0].spec)
-            let step = h * max(abs(value), 1e-3)
-            var curvature = 0.0, slopes: [Double] = []
-            for (k, seed) in seeds.enumerated() {
-                let up = try loss(parameter, value + step, seed: seed), down = try loss(parameter, value - step, seed: seed)
-                curvature += (up - 2 * centre[k] + down) / (step * step) / Double(seeds.count)
-                slopes.append((up - down) / (2 * step))
+        let values = parameters.map { GradientFit.value($0, in: fitted[0].spec, maps: options.maps) }
+        // A map slope can be 0: its step is at least 0.01 (per SD of the map).
+        let steps = zip(parameters, values).map { parameter, value -> Double in
+            switch parameter {
+            case .wPlusSlope, .i0Slope: return h * max(abs(value), 0.1)
+            default: return h * max(abs(value), 1e-3)
             }
-            return Figure(parameter: parameter.description, value: value, curvature: curvature, seedSlopes: slopes, seedAgreement: agreement,
-                          patternTerms: options.surprise != 0 || options.fcLevel != 0)
         }
+        let p = parameters.count
+        var curvatures = [Double](repeating: 0, count: p)
+        var slopes = [[Double]](repeating: [Double](repeating: 0, count: p), count: seeds.count)     // [seed][parameter]
+        var hessian = Matrix(rows: p, columns: p)
+        for (k, seed) in seeds.enumerated() {
+            for j in 0..<p {
+                let up = try loss(parameters[j], values[j] + steps[j], seed: seed), down = try loss(parameters[j], values[j] - steps[j], seed: seed)
+                curvatures[j] += (up - 2 * centre[k] + down) / (steps[j] * steps[j]) / Double(seeds.count)
+                slopes[k][j] = (up - down) / (2 * steps[j])
+            }
+        }
+        /// The mean data loss with two parameters moved.
+        func loss(_ a: Int, _ da: Double, _ b: Int, _ db: Double, seed: UInt64?) throws -> Double {
+            var sum = 0.0
+            for subject in fitted {
+                let moved = try GradientFit.spec(subject.spec, with: [(parameters[a], values[a] + da), (parameters[b], values[b] + db)],
+                                                 seed: seed, maps: options.maps)
+                let s = try GradientFit.retuned(moved, rate: options.feedbackInhibition)
+                var objective = options.objective(target: subject.target, parameters: s.model.parameters)
+                objective.entropy = 0
+                objective.regime = 0
+                sum += try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: [], checkpointEvery: options.checkpointEvery).loss
+            }
+            return sum / Double(fitted.count)
+        }
+        var joint: [Double]?, partner: [(name: String, r: Double?)?] = [(name: String, r: Double?)?](repeating: nil, count: p)
+        if p > 1 {
+            for j in 0..<p { hessian[j, j] = curvatures[j] }
+            for a in 0..<p { for b in (a + 1)..<p {
+                var mixed = 0.0
+                for seed in seeds {
+                    let pp = try loss(a, steps[a], b, steps[b], seed: seed), pm = try loss(a, steps[a], b, -steps[b], seed: seed)
+                    let mp = try loss(a, -steps[a], b, steps[b], seed: seed), mm = try loss(a, -steps[a], b, -steps[b], seed: seed)
+                    mixed += (pp - pm - mp + mm) / (4 * steps[a] * steps[b]) / Double(seeds.count)
+                }
+                hessian[a, b] = mixed; hessian[b, a] = mixed
+            } }
+            let sandwich = jointCovariance(hessian: hessian, slopes: slopes)
+            joint = sandwich.map { c in (0..<p).map { c[$0, $0] >= 0 ? c[$0, $0].squareRoot() : .infinity } }
+                ?? [Double](repeating: .infinity, count: p)
+            // The most correlated partner, from the inverse Hessian (the estimates' correlation).
+            if let inverse = invert(hessian) {
+                for j in 0..<p {
+                    let best = (0..<p).filter { $0 != j }.map { k -> (name: String, r: Double) in
+                        (parameters[k].description, inverse[j, k] / (abs(inverse[j, j] * inverse[k, k])).squareRoot())
+                    }.max { abs($0.r) < abs($1.r) }!
+                    partner[j] = (best.name, best.r.isFinite ? best.r : nil)
+                }
+            } else {
+                for j in 0..<p { partner[j] = (parameters[(j + 1) % p].description, nil) }
+            }
+        }
+        return parameters.indices.map { j in
+            Figure(parameter: parameters[j].description, value: values[j], curvature: curvatures[j], seedSlopes: slopes.map { $0[j] },
+                   seedAgreement: agreement, patternTerms: options.surprise != 0 || options.fcLevel != 0,
+                   jointStandardError: joint?[j], mostCorrelatedWith: partner[j]?.name, correlation: partner[j]?.r ?? nil)
+        }
+    }
+
+    /// The sandwich H^-1 S H^-1 with S the covariance over seeds of the slope vectors; nil when
+    /// H is not positive definite (a direction the loss does not curve upward along).
+    public static func jointCovariance(hessian: Matrix, slopes: [[Double]]) -> Matrix? {
+        let p = hessian.rows, k = slopes.count
+        guard k > 1, let inverse = invert(hessian), isPositiveDefinite(hessian) else { return nil }
+        var covariance = Matrix(rows: p, columns: p)
+        let means = (0..<p).map { j in slopes.reduce(0) { $0 + $1[j] } / Double(k) }
+        for a in 0..<p { for b in 0..<p {
+            covariance[a, b] = slopes.reduce(0) { $0 + ($1[a] - means[a]) * ($1[b] - means[b]) } / Double(k - 1)
+        } }
+        func product(_ x: Matrix, _ y: Matrix) -> Matrix {
+            var out = Matrix(rows: p, columns: p)
+            for i in 0..<p { for j in 0..<p { for q in 0..<p { out[i, j] += x[i, q] * y[q, j] } } }
+            return out
+        }
+        return product(product(inverse, covariance), inverse)
+    }
+
+    /// Cholesky succeeds.
+    static func isPositiveDefinite(_ m: Matrix) -> Bool {
+        let p = m.rows
+        var l = Matrix(rows: p, columns: p)
+        for i in 0..<p { for j in 0...i {
+            var sum = m[i, j]
+            for k in 0..<j { sum -= l[i, k] * l[j, k] }
+            if i == j {
+                guard sum > 0 else { return false }
+                l[i, i] = sum.squareRoot()
+            } else {
+                l[i, j] = sum / l[j, j]
+            }
+        } }
+        return true
+    }
+
+    /// Gauss-Jordan inverse with partial pivoting (P is a few); nil when singular.
+    static func invert(_ m: Matrix) -> Matrix? {
+        let p = m.rows
+        var a = m, inverse = Matrix(rows: p, columns: p)
+        for i in 0..<p { inverse[i, i] = 1 }
+        for c in 0..<p {
+            let pivot = (c..<p).max { abs(a[$0, c]) < abs(a[$1, c]) }!
+            guard a[pivot, c] != 0, a[pivot, c].isFinite else { return nil }
+            for q in 0..<p {
+                let t = a[c, q]; a[c, q] = a[pivot, q]; a[pivot, q] = t
+                let u = inverse[c, q]; inverse[c, q] = inverse[pivot, q]; inverse[pivot, q] = u
+            }
+            let d = a[c, c]
+            for q in 0..<p { a[c, q] /= d; inverse[c, q] /= d }
+            for r in 0..<p where r != c {
+                let f = a[r, c]
+                for q in 0..<p { a[r, q] -= f * a[c, q]; inverse[r, q] -= f * inverse[c, q] }
+            }
+        }
+        return inverse
     }
 }

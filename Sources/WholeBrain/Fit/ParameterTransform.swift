@@ -5,17 +5,23 @@ import Foundation
 ///
 /// - `positive`: p = softplus(u) = log(1 + e^u) (> 0), dp/du = 1 / (1 + e^-u);
 /// - `bounded(lo, hi)`: p = lo + (hi - lo) / (1 + e^-u), dp/du = (hi - lo) s (1 - s);
+/// - `steepBounded(lo, hi, gain)`: `bounded` of gain u. ADAM moves u by about its learning
+///   rate per step whatever the gradient's scale, so a parameter moves by about
+///   rate gain (hi - lo) / 4 per step near the middle of its range: a gain above 1 lets a
+///   narrow range (a map slope) be crossed in a few epochs;
 /// - `free`: p = u.
 public enum ParameterTransform: Sendable, Equatable {
     case free
     case positive
     case bounded(Double, Double)
+    case steepBounded(Double, Double, gain: Double)
 
     public func value(_ u: Double) -> Double {
         switch self {
         case .free: return u
         case .positive: return u > 30 ? u + Foundation.log1p(Foundation.exp(-u)) : Foundation.log1p(Foundation.exp(u))
         case let .bounded(lo, hi): return lo + (hi - lo) / (1 + Foundation.exp(-u))
+        case let .steepBounded(lo, hi, gain): return ParameterTransform.bounded(lo, hi).value(gain * u)
         }
     }
 
@@ -26,6 +32,7 @@ public enum ParameterTransform: Sendable, Equatable {
         case let .bounded(lo, hi):
             let s = 1 / (1 + Foundation.exp(-u))
             return (hi - lo) * s * (1 - s)
+        case let .steepBounded(lo, hi, gain): return gain * ParameterTransform.bounded(lo, hi).derivative(gain * u)
         }
     }
 
@@ -37,6 +44,7 @@ public enum ParameterTransform: Sendable, Equatable {
         case let .bounded(lo, hi):
             let s = (p - lo) / (hi - lo)
             return Foundation.log(s / (1 - s))
+        case let .steepBounded(lo, hi, gain): return ParameterTransform.bounded(lo, hi).inverse(p) / gain
         }
     }
 }

@@ -17,11 +17,23 @@ import Foundation
 public enum RWWGradient {
     public enum Parameter: Hashable, Sendable, CustomStringConvertible {
         case g, wPlus, jI, jNMDA, i0, sigma
-        /// J_i of one node.
-        case nodeJI(Int)
+        /// J_i, w_+ or I_0 of one node.
+        case nodeJI(Int), nodeWPlus(Int), nodeI0(Int)
+        /// The slope of w_+ or I_0 along regional map k (regional heterogeneity as a linear
+        /// function of maps: w_+,i = w_+ + sum_k b_k m_k,i). A fit-level parameter: `GradientFit`
+        /// holds the maps and takes it through the per-node derivatives; the adjoint does not.
+        case wPlusSlope(Int), i0Slope(Int)
 
         /// True for one node's J_i.
         public var isNodeJI: Bool { if case .nodeJI = self { return true } else { return false } }
+
+        /// True for what makes w_+ or I_0 differ between regions (per-node values or map slopes).
+        public var isRegional: Bool {
+            switch self {
+            case .nodeWPlus, .nodeI0, .wPlusSlope, .i0Slope: return true
+            default: return false
+            }
+        }
 
         public var description: String {
             switch self {
@@ -32,6 +44,10 @@ public enum RWWGradient {
             case .i0: return "I_0"
             case .sigma: return "sigma"
             case let .nodeJI(i): return "J_i[\(i)]"
+            case let .nodeWPlus(i): return "w_plus[\(i)]"
+            case let .nodeI0(i): return "I_0[\(i)]"
+            case let .wPlusSlope(k): return "w_plus_slope[\(k)]"
+            case let .i0Slope(k): return "I_0_slope[\(k)]"
             }
         }
     }
@@ -330,9 +346,12 @@ public enum RWWGradient {
                 case .wPlus: g[q] = p.jNMDA * total(recurrent)
                 case .jI: g[q] = total(inhibition)
                 case let .nodeJI(i): g[q] = inhibition[i]
+                case let .nodeWPlus(i): g[q] = p.jNMDA * recurrent[i]
+                case let .nodeI0(i): g[q] = drive[i]
                 case .jNMDA: g[q] = total(nmda)
                 case .i0: g[q] = total(drive)
                 case .sigma: g[q] = total(sigma)
+                case .wPlusSlope, .i0Slope: break       // GradientFit's (through the per-node ones)
                 }
             }
             return g
@@ -385,7 +404,8 @@ public enum RWWGradient {
         let n: Int, m: Int, maxDelay: Int
         let dt: Double, scale: Double, h: Double
         let balloon: BalloonWindkessel
-        let ji: [Double]
+        /// J_i, w_+ and I_0 per node.
+        let ji: [Double], wPlus: [Double], i0: [Double]
         let generator: CounterNoise
         /// Incoming edges of each node in ascending source order: start[i] ..< start[i + 1]
         /// index `source` and `delay` (weights live in `long` and `short`).
@@ -445,7 +465,7 @@ public enum RWWGradient {
             exchangeBuffers = communicator.size == 1 ? nil
                 : (Buffer(count: mine.count * k, repeating: 0), Buffer(count: c.rows * k, repeating: 0),
                    (0...k).map { p in parts.map { $0.count * p } })
-            ji = spec.nodeParameters[0]
+            ji = spec.nodeParameters[0]; wPlus = spec.nodeParameters[1]; i0 = spec.nodeParameters[2]
             generator = CounterNoise(seed: spec.seed)
         }
 
@@ -527,13 +547,16 @@ public enum RWWGradient {
                         sE: VectorMath.Lanes(r[0], r[rowLength], r[2 * rowLength], r[3 * rowLength]),
                         sI: VectorMath.Lanes(sI[at], sI[at + 1], sI[at + 2], sI[at + 3]),
                         coupling: VectorMath.Lanes(coupling[at], coupling[at + 1], coupling[at + 2], coupling[at + 3]),
-                        jI: VectorMath.Lanes(ji[i4], ji[i4 + 1], ji[i4 + 2], ji[i4 + 3]))
+                        node: model.terms(jI: VectorMath.Lanes(ji[i4], ji[i4 + 1], ji[i4 + 2], ji[i4 + 3]),
+                                          wPlus: VectorMath.Lanes(wPlus[i4], wPlus[i4 + 1], wPlus[i4 + 2], wPlus[i4 + 3]),
+                                          i0: VectorMath.Lanes(i0[i4], i0[i4 + 1], i0[i4 + 2], i0[i4 + 3])))
                     for q in 0..<4 { driftE[i4 + q] = f.dE[q]; driftI[i4 + q] = f.dI[q]; emE[at + q] = f.emE[q]; emI[at + q] = f.emI[q] }
                     i4 += 4
                 }
                 for i in i4..<own.upperBound {
                     let f = model.driftKeepingExponentials(sE: .init(repeating: rows[i * rowLength + local + d]), sI: .init(repeating: sI[local * n + i]),
-                                                           coupling: .init(repeating: coupling[local * n + i]), jI: .init(repeating: ji[i]))
+                                                           coupling: .init(repeating: coupling[local * n + i]),
+                                                           node: model.terms(jI: ji[i], wPlus: wPlus[i], i0: i0[i]))
                     driftE[i] = f.dE[0]; driftI[i] = f.dI[0]; emE[local * n + i] = f.emE[0]; emI[local * n + i] = f.emI[0]
                 }
                 for i in own {
@@ -740,6 +763,7 @@ public enum RWWGradient {
                 for g in 0..<groups {
                     let i4 = own.lowerBound + 4 * g, count = min(4, own.upperBound - i4)
                     var lE = Lanes(), lI = Lanes(), e = Lanes(), inh = Lanes(), ci = Lanes(), jI = Lanes(), nE = Lanes(), nI = Lanes()
+                    var nodeWPlus = Lanes(), nodeI0 = Lanes()
                     var exponentialE = Lanes(), exponentialI = Lanes()
                     for q in 0..<4 {
                         let i = i4 + min(q, count - 1), k = (local + 1) * n + i
@@ -749,10 +773,12 @@ public enum RWWGradient {
                         }
                         e[q] = history[i * rowLength + local + d]
                         inh[q] = sI[local * n + i]; ci[q] = couplingIn[local * n + i]; jI[q] = ji[i]
+                        nodeWPlus[q] = wPlus[i]; nodeI0[q] = i0[i]
                         exponentialE[q] = seg.emE[local * n + i]; exponentialI[q] = seg.emI[local * n + i]
                         if scale != 0 { nE[q] = xiE[local * n + i]; nI[q] = xiI[local * n + i] }
                     }
-                    let jac = model.jacobianEntries(sE: e, sI: inh, coupling: ci, jI: jI, emE: exponentialE, emI: exponentialI)
+                    let jac = model.jacobianEntries(sE: e, sI: inh, coupling: ci, node: model.terms(jI: jI, wPlus: nodeWPlus, i0: nodeI0),
+                                                    emE: exponentialE, emI: exponentialI)
                     let toE = lE * (1 + dt * jac.ee) + lI * dt * jac.ie
                     let toI = lE * dt * jac.ei + lI * (1 + dt * jac.ii)
                     let lc = lE * dt * jac.ec
@@ -766,7 +792,7 @@ public enum RWWGradient {
                     sumCoupling[g] += a * ci
                     sumRecurrent[g] += a * e
                     sumInhibition[g] -= a * inh
-                    sumNMDA[g] += a * (p.wPlus * e + p.g * ci) + bI * e
+                    sumNMDA[g] += a * (nodeWPlus * e + p.g * ci) + bI * e
                     sumDrive[g] += a * p.wE + bI * p.wI
                     if scale != 0 { sumSigma[g] += rootDt * (lE * nE + lI * nI) }
                 }

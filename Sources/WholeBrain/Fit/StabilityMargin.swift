@@ -45,8 +45,8 @@ public enum StabilityMargin {
         let p = spec.model.parameters
         let w = spec.connectome.weights
         let n = w.rows
-        let nodeJI = spec.nodeParameters[0]
-        let stability = RWWStability(parameters: p, weights: w, nodeJI: nodeJI)
+        let nodeJI = spec.nodeParameters[0], nodeWPlus = spec.nodeParameters[1], nodeI0 = spec.nodeParameters[2]
+        let stability = RWWStability(spec: spec)
         guard let low = try stability.lowState(near: guess) else { return nil }
         let x = low.state
         let (_, jacobian) = stability.residualAndJacobian(x)
@@ -61,14 +61,15 @@ public enum StabilityMargin {
             let re = wr[a] * vr[b] + wi[a] * vi[b], im = wr[a] * vi[b] - wi[a] * vr[b]
             return (re * dRe + im * dIm) / d2
         }
-        let recurrence = p.wPlus * p.jNMDA, globalGain = p.g * p.jNMDA
+        // w_+ J_NMDA per node (regional w_+), and G J_NMDA.
+        let recurrence = nodeWPlus.map { $0 * p.jNMDA }, globalGain = p.g * p.jNMDA
         // Node quantities at x*.
         var c = [Double](repeating: 0, count: n), hE = c, dhE = c, ddhE = c, dhI = c, ddhI = c
         var kE = c, kI = c, mw = c, pCoef = c, qCoef = c
         for i in 0..<n {
             for k in 0..<n { c[i] += w[i, k] * x[k] }
-            let xE = p.wE * p.i0 + p.iExt + recurrence * x[i] + globalGain * c[i] - nodeJI[i] * x[n + i]
-            let xI = p.wI * p.i0 + p.jNMDA * x[i] - x[n + i]
+            let xE = p.wE * nodeI0[i] + p.iExt + recurrence[i] * x[i] + globalGain * c[i] - nodeJI[i] * x[n + i]
+            let xI = p.wI * nodeI0[i] + p.jNMDA * x[i] - x[n + i]
             hE[i] = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
             dhE[i] = ReducedWongWang.transferDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
             ddhE[i] = ReducedWongWang.transferSecondDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
@@ -78,7 +79,7 @@ public enum StabilityMargin {
             kI[i] = p.gammaI * dhI[i]
             for k in 0..<n where w[i, k] != 0 { mw[i] += m(i, k) * w[i, k] }
             // Phi = sum_i [-M_EiEi / tau_E - gamma_E M_EiEi H_E + P_i kE_i + Q_i kI_i - M_IiIi / tau_I].
-            pCoef[i] = recurrence * m(i, i) + globalGain * mw[i] - nodeJI[i] * m(i, n + i)
+            pCoef[i] = recurrence[i] * m(i, i) + globalGain * mw[i] - nodeJI[i] * m(i, n + i)
             qCoef[i] = p.jNMDA * m(n + i, i) - m(n + i, n + i)
         }
         // dPhi/dx through the currents (a_i: x_E, b_i: x_I) and the explicit (1 - S_E).
@@ -90,7 +91,7 @@ public enum StabilityMargin {
         for j in 0..<n {
             var fromCoupling = 0.0
             for i in 0..<n where w[i, j] != 0 { fromCoupling += a[i] * w[i, j] }
-            gradPhi[j] = recurrence * a[j] + globalGain * fromCoupling + p.jNMDA * b[j] - pCoef[j] * p.gammaE * dhE[j]
+            gradPhi[j] = recurrence[j] * a[j] + globalGain * fromCoupling + p.jNMDA * b[j] - pCoef[j] * p.gammaE * dhE[j]
             gradPhi[n + j] = -nodeJI[j] * a[j] - b[j]
         }
         guard let mu = RWWStability.solve(jacobian.transposed, gradPhi) else { return nil }
@@ -107,8 +108,8 @@ public enum StabilityMargin {
                 for i in 0..<n { s += alpha[i] * p.jNMDA * x[i] + kE[i] * p.jNMDA * m(i, i) }
             case .jNMDA:
                 for i in 0..<n {
-                    s += alpha[i] * (p.wPlus * x[i] + p.g * c[i]) + beta[i] * x[i]
-                        + kE[i] * (p.wPlus * m(i, i) + p.g * mw[i]) + kI[i] * m(n + i, i)
+                    s += alpha[i] * (nodeWPlus[i] * x[i] + p.g * c[i]) + beta[i] * x[i]
+                        + kE[i] * (nodeWPlus[i] * m(i, i) + p.g * mw[i]) + kI[i] * m(n + i, i)
                 }
             case .i0:
                 for i in 0..<n { s += alpha[i] * p.wE + beta[i] * p.wI }
@@ -118,6 +119,12 @@ public enum StabilityMargin {
                 s = -alpha[i] * x[n + i] - kE[i] * m(i, n + i)
             case .sigma:
                 s = 0
+            case let .nodeWPlus(i):
+                s = alpha[i] * p.jNMDA * x[i] + kE[i] * p.jNMDA * m(i, i)
+            case let .nodeI0(i):
+                s = alpha[i] * p.wE + beta[i] * p.wI
+            case .wPlusSlope, .i0Slope:
+                s = 0                               // GradientFit's: through the per-node ones
             }
             gradient[q] = s
         }

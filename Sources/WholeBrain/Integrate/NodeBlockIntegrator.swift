@@ -423,8 +423,7 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         if vectorKernels, CounterNoise.hasVectorKernel, spec.integrator == .euler, let m = model as? ReducedWongWang,
            boldFromVariable == 0 || (boldFromVariable == nil && boldObservable == 0) {
             let p = m.parameters
-            rwwKernel = wb_rww_constants(excitatory_drive: m.excitatoryDrive, recurrence: m.recurrence, global_gain: m.globalGain,
-                                         inhibitory_drive: m.inhibitoryDrive, j_nmda: p.jNMDA, a_e: p.aE, b_e: p.bE, d_e: p.dE,
+            rwwKernel = wb_rww_constants(w_e: p.wE, i_ext: p.iExt, global_gain: m.globalGain, w_i: p.wI, j_nmda: p.jNMDA, a_e: p.aE, b_e: p.bE, d_e: p.dE,
                                          a_i: p.aI, b_i: p.bI, d_i: p.dI, gamma_e: p.gammaE, gamma_i: p.gammaI,
                                          inv_tau_e: m.invTauE, inv_tau_i: m.invTauI)
             kernelBoldFromRate = boldFromVariable == nil ? 1 : 0
@@ -570,7 +569,8 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         computeCoupling(x)
         let dt = spec.dt
         if var constants = rwwKernel {
-            wb_rww_euler(&constants, padded, dt, scale, x, x + padded, cIn, nodeParameters, ou, ou + padded, xi, xi + padded,
+            wb_rww_euler(&constants, padded, dt, scale, x, x + padded, cIn, nodeParameters, nodeParameters + padded,
+                         nodeParameters + 2 * padded, ou, ou + padded, xi, xi + padded,
                          firstObservables, firstObservables + padded, checkSum, zSum, kernelBoldFromRate, signal,
                          recording ? meanVars : nil, recording ? meanObs : nil)
             return

@@ -197,12 +197,13 @@ public enum RWWEnsemble {
             let first = specs[0], dt = first.dt
             let p = specs.map(\.model.parameters)
             func param(_ f: (ReducedWongWang.Parameters) -> Double) -> Lanes { Lanes(f(p[0]), f(p[1]), f(p[2]), f(p[3])) }
-            // The model's combinations, per lane, computed as `ReducedWongWang.init` does.
+            // The model's combinations, per lane, computed as `ReducedWongWang.init` and `terms` do
+            // (w_+ and I_0 per node).
             let models = specs.map(\.model)
-            let excitatoryDrive = Lanes(models[0].excitatoryDrive, models[1].excitatoryDrive, models[2].excitatoryDrive, models[3].excitatoryDrive)
-            let recurrence = Lanes(models[0].recurrence, models[1].recurrence, models[2].recurrence, models[3].recurrence)
             let globalGain = Lanes(models[0].globalGain, models[1].globalGain, models[2].globalGain, models[3].globalGain)
-            let inhibitoryDrive = Lanes(models[0].inhibitoryDrive, models[1].inhibitoryDrive, models[2].inhibitoryDrive, models[3].inhibitoryDrive)
+            let recurrence = (0..<n).map { i in perLane { $0.nodeParameters[1][i] * $0.model.parameters.jNMDA } }
+            let excitatoryDrive = (0..<n).map { i in perLane { $0.model.parameters.wE * $0.nodeParameters[2][i] + $0.model.parameters.iExt } }
+            let inhibitoryDrive = (0..<n).map { i in perLane { $0.model.parameters.wI * $0.nodeParameters[2][i] } }
             let invTauE = Lanes(models[0].invTauE, models[1].invTauE, models[2].invTauE, models[3].invTauE)
             let invTauI = Lanes(models[0].invTauI, models[1].invTauI, models[2].invTauI, models[3].invTauI)
             let jNMDA = param(\.jNMDA), gammaE = param(\.gammaE), gammaI = param(\.gammaI)
@@ -263,8 +264,8 @@ public enum RWWEnsemble {
                         }
                         // The drift (ReducedWongWang.drift, lane for lane).
                         let e0 = x[i], i0 = x[n + i]
-                        let xE = excitatoryDrive + recurrence * e0 + globalGain * c - jI[i] * i0
-                        let xI = inhibitoryDrive + jNMDA * e0 - i0
+                        let xE = excitatoryDrive[i] + recurrence[i] * e0 + globalGain * c - jI[i] * i0
+                        let xI = inhibitoryDrive[i] + jNMDA * e0 - i0
                         let rE = ReducedWongWang.transfer(xE, a: aE, b: bE, d: dE)
                         let rI = ReducedWongWang.transfer(xI, a: aI, b: bI, d: dI)
                         let dSE = ((1 - e0) * (gammaE * rE) - e0 * invTauE) + zero

@@ -20,7 +20,9 @@ import Foundation
 /// (`FeedbackInhibition`), and at 0.01 the noise alone lifts the mean rate far above the 3 Hz
 /// target (measured on HCP 101309: 4.8 Hz at 0.69 G*, 10 Hz at 0.87 G*), while at 0.001 runs
 /// stay at the fixed point the stability analysis describes (3.08 Hz at 0.9 G*).
-/// J_i may differ per node (feedback inhibition control sets it so). The parameter defaults
+/// J_i may differ per node (feedback inhibition control sets it so), and so may w_+ and I_0
+/// (regional heterogeneity, as in Demirtas et al. 2019 and Kong et al. 2021: `Heterogeneity`).
+/// The parameter defaults
 /// below are the single-node values; a network's default operating point (J_i per region by
 /// FIC, G = 0.9 G*) is `RWWOperatingPoint`'s.
 ///
@@ -54,7 +56,8 @@ public struct ReducedWongWang: NeuralMassModel {
     public static let coupledVariable = 0
     public static let boldVariable = 0
     public static let observables = ["rate_E", "rate_I"]
-    public static let nodeParameterNames = ["J_i"]
+    /// Per-node values, each defaulting to the uniform parameter: J_i, w_plus, I_0.
+    public static let nodeParameterNames = ["J_i", "w_plus", "I_0"]
     public static let defaultCoupling = CouplingKind.linear
     public static let noiseVariables = [0, 1]
     public static let defaultNoise = NoiseSpec(kind: .white, sigma: 0.001)
@@ -98,7 +101,37 @@ public struct ReducedWongWang: NeuralMassModel {
         invTauE = 1 / p.tauE; invTauI = 1 / p.tauI
     }
 
-    public var nodeParameterDefaults: [Double] { [parameters.jI] }
+    public var nodeParameterDefaults: [Double] { [parameters.jI, parameters.wPlus, parameters.i0] }
+
+    /// The drift's terms that may differ between nodes, for four nodes (one per lane): J_i,
+    /// w_+ J_NMDA, W_E I_0 + I_ext and W_I I_0.
+    @frozen public struct NodeTerms: Sendable {
+        public var jI, recurrence, excitatoryDrive, inhibitoryDrive: Lanes
+        @inlinable public init(jI: Lanes, recurrence: Lanes, excitatoryDrive: Lanes, inhibitoryDrive: Lanes) {
+            self.jI = jI; self.recurrence = recurrence; self.excitatoryDrive = excitatoryDrive; self.inhibitoryDrive = inhibitoryDrive
+        }
+    }
+
+    /// The per-node terms from J_i, w_+ and I_0, computed as `init` computes the uniform ones
+    /// (so uniform values give the same bits).
+    @inlinable @inline(__always)
+    public func terms(jI: Lanes, wPlus: Lanes, i0: Lanes) -> NodeTerms {
+        let p = parameters
+        return NodeTerms(jI: jI, recurrence: wPlus * p.jNMDA, excitatoryDrive: p.wE * i0 + p.iExt, inhibitoryDrive: p.wI * i0)
+    }
+
+    /// The per-node terms with this model's uniform w_+ and I_0.
+    @inlinable @inline(__always)
+    public func terms(jI: Lanes) -> NodeTerms {
+        NodeTerms(jI: jI, recurrence: Lanes(repeating: recurrence), excitatoryDrive: Lanes(repeating: excitatoryDrive),
+                  inhibitoryDrive: Lanes(repeating: inhibitoryDrive))
+    }
+
+    /// One node's terms in every lane (w_+ and I_0: the model's unless given).
+    @inlinable @inline(__always)
+    public func terms(jI: Double, wPlus: Double? = nil, i0: Double? = nil) -> NodeTerms {
+        terms(jI: Lanes(repeating: jI), wPlus: Lanes(repeating: wPlus ?? parameters.wPlus), i0: Lanes(repeating: i0 ?? parameters.i0))
+    }
 
     /// H(x) = y / (1 - exp(-d y)), y = a x - b, computed as y / (-expm1(-d y)); 1/d at y = 0.
     @inlinable @inline(__always)
@@ -190,8 +223,9 @@ public struct ReducedWongWang: NeuralMassModel {
         let c = coupling[0]
         let p = parameters
         let e0 = x[0], i0 = x[1]
-        let xE = excitatoryDrive + recurrence * e0 + globalGain * c - node[0] * i0
-        let xI = inhibitoryDrive + p.jNMDA * e0 - i0
+        let t = terms(jI: node[0], wPlus: node[1], i0: node[2])
+        let xE = t.excitatoryDrive + t.recurrence * e0 + globalGain * c - t.jI * i0
+        let xI = t.inhibitoryDrive + p.jNMDA * e0 - i0
         let rE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
         let rI = ReducedWongWang.transfer(xI, a: p.aI, b: p.bI, d: p.dI)
         dx[0] = ((1 - e0) * (p.gammaE * rE) - e0 * invTauE) + input[0]
@@ -202,35 +236,44 @@ public struct ReducedWongWang: NeuralMassModel {
 
     /// The drift of four nodes at once (one per lane), with the engine's arithmetic.
     @inline(__always)
-    public func drift(sE e0: Lanes, sI i0: Lanes, coupling c: Lanes, jI: Lanes) -> (dE: Lanes, dI: Lanes) {
+    public func drift(sE e0: Lanes, sI i0: Lanes, coupling c: Lanes, node t: NodeTerms) -> (dE: Lanes, dI: Lanes) {
         let p = parameters
-        let xE = excitatoryDrive + recurrence * e0 + globalGain * c - jI * i0
-        let xI = inhibitoryDrive + p.jNMDA * e0 - i0
+        let xE = t.excitatoryDrive + t.recurrence * e0 + globalGain * c - t.jI * i0
+        let xI = t.inhibitoryDrive + p.jNMDA * e0 - i0
         let rE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
         let rI = ReducedWongWang.transfer(xI, a: p.aI, b: p.bI, d: p.dI)
         return ((1 - e0) * (p.gammaE * rE) - e0 * invTauE, p.gammaI * rI - i0 * invTauI)
     }
 
-    /// `drift(sE:sI:coupling:jI:)` (the same bits) and the transfer functions' em = 1 - exp(-d y)
+    /// `drift(sE:sI:coupling:node:)` with uniform w_+ and I_0.
+    @inline(__always)
+    public func drift(sE: Lanes, sI: Lanes, coupling: Lanes, jI: Lanes) -> (dE: Lanes, dI: Lanes) {
+        drift(sE: sE, sI: sI, coupling: coupling, node: terms(jI: jI))
+    }
+
+    /// `drift(sE:sI:coupling:node:)` (the same bits) and the transfer functions' em = 1 - exp(-d y)
     /// for E and I, which the adjoint passes back to `jacobianEntries` instead of recomputing.
     @inline(__always)
-    public func driftKeepingExponentials(sE e0: Lanes, sI i0: Lanes, coupling c: Lanes, jI: Lanes)
+    public func driftKeepingExponentials(sE e0: Lanes, sI i0: Lanes, coupling c: Lanes, node t: NodeTerms)
         -> (dE: Lanes, dI: Lanes, emE: Lanes, emI: Lanes) {
         let p = parameters
-        let xE = excitatoryDrive + recurrence * e0 + globalGain * c - jI * i0
-        let xI = inhibitoryDrive + p.jNMDA * e0 - i0
+        let xE = t.excitatoryDrive + t.recurrence * e0 + globalGain * c - t.jI * i0
+        let xI = t.inhibitoryDrive + p.jNMDA * e0 - i0
         let (rE, emE) = ReducedWongWang.transferKeepingExponential(xE, a: p.aE, b: p.bE, d: p.dE)
         let (rI, emI) = ReducedWongWang.transferKeepingExponential(xI, a: p.aI, b: p.bI, d: p.dI)
         return ((1 - e0) * (p.gammaE * rE) - e0 * invTauE, p.gammaI * rI - i0 * invTauI, emE, emI)
     }
 
-    /// The drift of one node without allocation, with the engine's arithmetic (one lane).
+    /// The drift of one node without allocation, with the engine's arithmetic (one lane); w_+
+    /// and I_0 the model's unless given.
     @inline(__always)
-    public func drift(sE: Double, sI: Double, coupling c: Double, jI: Double) -> (dE: Double, dI: Double) {
+    public func drift(sE: Double, sI: Double, coupling c: Double, jI: Double, wPlus: Double? = nil, i0 nodeI0: Double? = nil)
+        -> (dE: Double, dI: Double) {
         let p = parameters
+        let t = terms(jI: jI, wPlus: wPlus, i0: nodeI0)
         let e0 = Lanes(repeating: sE), i0 = Lanes(repeating: sI)
-        let xE = excitatoryDrive + recurrence * e0 + globalGain * Lanes(repeating: c) - Lanes(repeating: jI) * i0
-        let xI = inhibitoryDrive + p.jNMDA * e0 - i0
+        let xE = t.excitatoryDrive + t.recurrence * e0 + globalGain * Lanes(repeating: c) - t.jI * i0
+        let xI = t.inhibitoryDrive + p.jNMDA * e0 - i0
         let rE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
         let rI = ReducedWongWang.transfer(xI, a: p.aI, b: p.bI, d: p.dI)
         let dE = (1 - e0) * (p.gammaE * rE) - e0 * invTauE
@@ -243,38 +286,39 @@ public struct ReducedWongWang: NeuralMassModel {
     /// and kI = gamma_I H_I' (what parameter derivatives need). The four-lane entries in one
     /// lane, so the adjoint's four-node groups and its remainder share one arithmetic.
     @inline(__always)
-    public func jacobianEntries(sE: Double, sI: Double, coupling c: Double, jI: Double)
+    public func jacobianEntries(sE: Double, sI: Double, coupling c: Double, jI: Double, wPlus: Double? = nil, i0: Double? = nil)
         -> (ee: Double, ei: Double, ie: Double, ii: Double, ec: Double, kE: Double, kI: Double) {
-        let j = jacobianEntries(sE: Lanes(repeating: sE), sI: Lanes(repeating: sI), coupling: Lanes(repeating: c), jI: Lanes(repeating: jI))
+        let j = jacobianEntries(sE: Lanes(repeating: sE), sI: Lanes(repeating: sI), coupling: Lanes(repeating: c),
+                                node: terms(jI: jI, wPlus: wPlus, i0: i0))
         return (j.ee[0], j.ei[0], j.ie[0], j.ii[0], j.ec[0], j.kE[0], j.kI[0])
     }
 
     /// `jacobianEntries` for four nodes at once (one per lane).
     @inline(__always)
-    public func jacobianEntries(sE: Lanes, sI: Lanes, coupling c: Lanes, jI: Lanes)
+    public func jacobianEntries(sE: Lanes, sI: Lanes, coupling c: Lanes, node t: NodeTerms)
         -> (ee: Lanes, ei: Lanes, ie: Lanes, ii: Lanes, ec: Lanes, kE: Lanes, kI: Lanes) {
         let p = parameters
-        let xE = excitatoryDrive + recurrence * sE + globalGain * c - jI * sI
-        let xI = inhibitoryDrive + p.jNMDA * sE - sI
+        let xE = t.excitatoryDrive + t.recurrence * sE + globalGain * c - t.jI * sI
+        let xI = t.inhibitoryDrive + p.jNMDA * sE - sI
         let (hE, slopeE) = ReducedWongWang.transferWithDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
         let kE = (1 - sE) * p.gammaE * slopeE
         let kI = p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
-        return (-invTauE - p.gammaE * hE + kE * recurrence, -kE * jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
+        return (-invTauE - p.gammaE * hE + kE * t.recurrence, -kE * t.jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
     }
 
     /// `jacobianEntries` from the exponentials `driftKeepingExponentials` kept at this state
     /// (the same bits, no exponential evaluated).
     @inline(__always)
-    public func jacobianEntries(sE: Lanes, sI: Lanes, coupling c: Lanes, jI: Lanes, emE: Lanes, emI: Lanes)
+    public func jacobianEntries(sE: Lanes, sI: Lanes, coupling c: Lanes, node t: NodeTerms, emE: Lanes, emI: Lanes)
         -> (ee: Lanes, ei: Lanes, ie: Lanes, ii: Lanes, ec: Lanes, kE: Lanes, kI: Lanes) {
         let p = parameters
-        let xE = excitatoryDrive + recurrence * sE + globalGain * c - jI * sI
-        let xI = inhibitoryDrive + p.jNMDA * sE - sI
+        let xE = t.excitatoryDrive + t.recurrence * sE + globalGain * c - t.jI * sI
+        let xI = t.inhibitoryDrive + p.jNMDA * sE - sI
         let yE = p.aE * xE - p.bE
         let hE = (yE / emE).replacing(with: Lanes(repeating: 1 / p.dE), where: yE .== Lanes(repeating: 0))
         let kE = (1 - sE) * p.gammaE * ReducedWongWang.slope(xE, em: emE, a: p.aE, b: p.bE, d: p.dE)
         let kI = p.gammaI * ReducedWongWang.slope(xI, em: emI, a: p.aI, b: p.bI, d: p.dI)
-        return (-invTauE - p.gammaE * hE + kE * recurrence, -kE * jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
+        return (-invTauE - p.gammaE * hE + kE * t.recurrence, -kE * t.jI, kI * p.jNMDA, -invTauI - kI, kE * globalGain, kE, kI)
     }
 
     public func jacobian(state x: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
@@ -282,23 +326,25 @@ public struct ReducedWongWang: NeuralMassModel {
         let p = parameters
         let (sE, sI) = (x[0], x[1])
         let ji = node.first ?? p.jI
-        let xE = excitatoryDrive + recurrence * sE + globalGain * c - ji * sI
-        let xI = inhibitoryDrive + p.jNMDA * sE - sI
+        let wPlus = node.count > 1 ? node[1] : p.wPlus, nodeI0 = node.count > 2 ? node[2] : p.i0
+        let xE = (p.wE * nodeI0 + p.iExt) + wPlus * p.jNMDA * sE + globalGain * c - ji * sI
+        let xI = p.wI * nodeI0 + p.jNMDA * sE - sI
         let hE = ReducedWongWang.transfer(xE, a: p.aE, b: p.bE, d: p.dE)
         let dhE = ReducedWongWang.transferDerivative(xE, a: p.aE, b: p.bE, d: p.dE)
         let dhI = ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
         let gE = (1 - sE) * p.gammaE * dhE
-        return ([[-invTauE - p.gammaE * hE + gE * recurrence, -gE * ji],
+        return ([[-invTauE - p.gammaE * hE + gE * (wPlus * p.jNMDA), -gE * ji],
                  [p.gammaI * dhI * p.jNMDA, -invTauI - p.gammaI * dhI]],
                 [[gE * globalGain, 0]])
     }
 
     /// Scalar drift at one node: (dS_E/dt, dS_I/dt, H_E, H_I).
-    public static func drift(_ p: Parameters, sE: Double, sI: Double, coupling: Double, jI: Double)
+    public static func drift(_ p: Parameters, sE: Double, sI: Double, coupling: Double, jI: Double, wPlus: Double? = nil, i0: Double? = nil)
         -> (dE: Double, dI: Double, rE: Double, rI: Double) {
         let m = ReducedWongWang(parameters: p)
-        let d = m.drift(state: [sE, sI], coupling: [coupling], node: [jI])
-        let o = m.observables(state: [sE, sI], coupling: [coupling], node: [jI])
+        let node = [jI, wPlus ?? p.wPlus, i0 ?? p.i0]
+        let d = m.drift(state: [sE, sI], coupling: [coupling], node: node)
+        let o = m.observables(state: [sE, sI], coupling: [coupling], node: node)
         return (d[0], d[1], o[0], o[1])
     }
 }

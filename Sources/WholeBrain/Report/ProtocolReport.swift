@@ -21,7 +21,8 @@ public enum ProtocolReport {
             "start": ["G": o.startG, "G_star": o.gStar as Any? ?? NSNull(), "fraction_of_G_star": settings.criticalFraction, "fic_rate_hz": settings.ficRate],
             "settings": ["epochs": settings.epochs, "learning_rate": settings.learningRate, "duration_s": settings.duration,
                          "stability_weight": settings.stability, "fit_seed": settings.seed, "evaluation_seeds": settings.evaluationSeeds,
-                         "fcd_window_trs": settings.features.fcdWindow, "fcd_step_trs": settings.features.fcdStep],
+                         "fcd_window_trs": settings.features.fcdWindow, "fcd_step_trs": settings.features.fcdStep,
+                         "regional_maps": settings.mapSources],
             "candidates": try o.candidates.map { c -> [String: Any] in
                 ["name": c.candidate, "initial": c.initial, "fitted": c.fitted, "train_fc_r": c.trainFCR, "wall_time_s": c.wallSeconds,
                  "validation": summary(c.validation),

@@ -37,13 +37,33 @@ public enum FeedbackInhibition {
         return (xE, sE, 0.5 * (lo + hi))
     }
 
-    /// J_i per node for a target excitatory rate (Hz).
-    public static func localInhibition(parameters p: ReducedWongWang.Parameters, weights: Matrix, targetRate: Double = 3) throws -> [Double] {
-        let (xE, sE, sI) = try targetState(parameters: p, rate: targetRate)
+    /// J_i per node for a target excitatory rate (Hz); `wPlus` and `i0` give per-node w_+ and
+    /// I_0 (regional heterogeneity; nil: the parameters' uniform values). With I_0 per node
+    /// each node has its own S_I (the inhibitory balance depends on I_0), x_E and S_E do not.
+    public static func localInhibition(parameters p: ReducedWongWang.Parameters, weights: Matrix, targetRate: Double = 3,
+                                       wPlus: [Double]? = nil, i0: [Double]? = nil) throws -> [Double] {
+        let states = try nodeStates(parameters: p, nodes: weights.rows, rate: targetRate, i0: i0)
         return (0..<weights.rows).map { i in
             var strength = 0.0
             for j in 0..<weights.columns { strength += weights[i, j] }
-            return (p.wE * p.i0 + p.iExt + p.wPlus * p.jNMDA * sE + p.g * p.jNMDA * sE * strength - xE) / sI
+            let (xE, sE, sI) = states[i]
+            let w = wPlus?[i] ?? p.wPlus, input = i0?[i] ?? p.i0
+            return (p.wE * input + p.iExt + w * p.jNMDA * sE + p.g * p.jNMDA * sE * strength - xE) / sI
+        }
+    }
+
+    /// `targetState` of every node (one solve per distinct I_0).
+    static func nodeStates(parameters p: ReducedWongWang.Parameters, nodes: Int, rate: Double, i0: [Double]?)
+        throws -> [(xE: Double, sE: Double, sI: Double)] {
+        var solved: [Double: (xE: Double, sE: Double, sI: Double)] = [:]
+        return try (0..<nodes).map { i in
+            let input = i0?[i] ?? p.i0
+            if let known = solved[input] { return known }
+            var q = p
+            q.i0 = input
+            let state = try targetState(parameters: q, rate: rate)
+            solved[input] = state
+            return state
         }
     }
 
@@ -97,27 +117,32 @@ public enum FeedbackInhibition {
     ///     dJ_i/dI_0 = W_E / S_I - num_i dS_I/dI_0 / S_I^2,
     /// where S_I solves S_I = tau_I gamma_I H_I(W_I I_0 + J_NMDA S_E - S_I), so by implicit
     /// differentiation dS_I/dtheta = tau_I gamma_I H_I' dx_I/dtheta / (1 + tau_I gamma_I H_I').
+    /// Per node i: dJ_i/dG, dJ_i/dw_+ (global or node i's own), dJ_i/dJ_NMDA, dJ_i/dI_0 (global
+    /// or node i's own) and dJ_i/dC_ij (the same for every j).
     public struct Sensitivities: Sendable {
         public let dG: [Double], dWPlus: [Double], dJNMDA: [Double], dI0: [Double]
-        /// dJ_i/dC_ij, the same for every i and j.
-        public let dWeight: Double
+        public let dWeight: [Double]
     }
 
-    public static func sensitivities(parameters p: ReducedWongWang.Parameters, weights: Matrix, rate: Double) throws -> Sensitivities {
-        let (xE, sE, sI) = try targetState(parameters: p, rate: rate)
-        let xI = p.wI * p.i0 + p.jNMDA * sE - sI
-        let k = p.tauI * p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
-        let dSIdJNMDA = k * sE / (1 + k), dSIdI0 = k * p.wI / (1 + k)
-        var dG: [Double] = [], dWPlus: [Double] = [], dJNMDA: [Double] = [], dI0: [Double] = []
+    public static func sensitivities(parameters p: ReducedWongWang.Parameters, weights: Matrix, rate: Double,
+                                     wPlus: [Double]? = nil, i0: [Double]? = nil) throws -> Sensitivities {
+        let states = try nodeStates(parameters: p, nodes: weights.rows, rate: rate, i0: i0)
+        var dG: [Double] = [], dWPlus: [Double] = [], dJNMDA: [Double] = [], dI0: [Double] = [], dWeight: [Double] = []
         for i in 0..<weights.rows {
+            let (xE, sE, sI) = states[i]
+            let w = wPlus?[i] ?? p.wPlus, input = i0?[i] ?? p.i0
+            let xI = p.wI * input + p.jNMDA * sE - sI
+            let k = p.tauI * p.gammaI * ReducedWongWang.transferDerivative(xI, a: p.aI, b: p.bI, d: p.dI)
+            let dSIdJNMDA = k * sE / (1 + k), dSIdI0 = k * p.wI / (1 + k)
             var strength = 0.0
             for j in 0..<weights.columns { strength += weights[i, j] }
-            let num = p.wE * p.i0 + p.iExt + p.wPlus * p.jNMDA * sE + p.g * p.jNMDA * sE * strength - xE
+            let num = p.wE * input + p.iExt + w * p.jNMDA * sE + p.g * p.jNMDA * sE * strength - xE
             dG.append(p.jNMDA * sE * strength / sI)
             dWPlus.append(p.jNMDA * sE / sI)
-            dJNMDA.append((p.wPlus + p.g * strength) * sE / sI - num * dSIdJNMDA / (sI * sI))
+            dJNMDA.append((w + p.g * strength) * sE / sI - num * dSIdJNMDA / (sI * sI))
             dI0.append(p.wE / sI - num * dSIdI0 / (sI * sI))
+            dWeight.append(p.g * p.jNMDA * sE / sI)
         }
-        return Sensitivities(dG: dG, dWPlus: dWPlus, dJNMDA: dJNMDA, dI0: dI0, dWeight: p.g * p.jNMDA * sE / sI)
+        return Sensitivities(dG: dG, dWPlus: dWPlus, dJNMDA: dJNMDA, dI0: dI0, dWeight: dWeight)
     }
 }

@@ -98,10 +98,16 @@ public struct RWWOperatingPoint: Sendable {
 
     /// The stable fixed points (Newton from the FIC state, a low start and 15 uniform levels)
     /// and the regime they make.
+    /// `classify` for a simulation's network (its per-node J_i, w_+ and I_0).
+    public static func classify(spec: SimulationSpec<ReducedWongWang>, ficRate: Double? = nil) throws -> (Regime, [StableState]) {
+        try classify(parameters: spec.model.parameters, weights: spec.connectome.weights, nodeJI: spec.nodeParameters[0], ficRate: ficRate,
+                     nodeWPlus: spec.nodeParameters[1], nodeI0: spec.nodeParameters[2])
+    }
+
     public static func classify(parameters p: ReducedWongWang.Parameters, weights: Matrix, nodeJI: [Double]?,
-                                ficRate: Double? = nil) throws -> (Regime, [StableState]) {
+                                ficRate: Double? = nil, nodeWPlus: [Double]? = nil, nodeI0: [Double]? = nil) throws -> (Regime, [StableState]) {
         let n = weights.rows
-        let stability = RWWStability(parameters: p, weights: weights, nodeJI: nodeJI)
+        let stability = RWWStability(parameters: p, weights: weights, nodeJI: nodeJI, nodeWPlus: nodeWPlus, nodeI0: nodeI0)
         var points = try stability.fixedPoints(starts: 15)
         if let ficRate, let designed = try stability.fixedPoint(from: try FeedbackInhibition.state(parameters: p, nodes: n, rate: ficRate)) {
             points.append(designed)
@@ -114,7 +120,8 @@ public struct RWWOperatingPoint: Sendable {
             for i in 0..<n {
                 var c = 0.0
                 for k in 0..<n { c += weights[i, k] * point.state[k] }
-                rates.append(ReducedWongWang.drift(p, sE: point.state[i], sI: point.state[n + i], coupling: c, jI: nodeJI?[i] ?? p.jI).rE)
+                rates.append(ReducedWongWang.drift(p, sE: point.state[i], sI: point.state[n + i], coupling: c, jI: nodeJI?[i] ?? p.jI,
+                                                   wPlus: nodeWPlus?[i], i0: nodeI0?[i]).rE)
             }
             states.append(StableState(meanRate: rates.reduce(0, +) / Double(n), minRate: rates.min() ?? 0, maxRate: rates.max() ?? 0,
                                       meanSE: point.meanSE, leading: point.leading))

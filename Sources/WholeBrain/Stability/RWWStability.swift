@@ -15,14 +15,23 @@ import Foundation
 /// oscillatory crossing would shift with the delays.
 public struct RWWStability {
     public let parameters: ReducedWongWang.Parameters
-    /// Per-node J_i (nil: parameters.jI for every node).
-    public let nodeJI: [Double]?
+    /// Per-node J_i, w_+ and I_0 (nil: the parameters' value for every node).
+    public let nodeJI: [Double]?, nodeWPlus: [Double]?, nodeI0: [Double]?
     public let weights: Matrix
 
-    public init(parameters: ReducedWongWang.Parameters, weights: Matrix, nodeJI: [Double]? = nil) {
+    public init(parameters: ReducedWongWang.Parameters, weights: Matrix, nodeJI: [Double]? = nil,
+                nodeWPlus: [Double]? = nil, nodeI0: [Double]? = nil) {
         self.parameters = parameters
         self.weights = weights
         self.nodeJI = nodeJI
+        self.nodeWPlus = nodeWPlus
+        self.nodeI0 = nodeI0
+    }
+
+    /// The stability problem of a simulation's network (its per-node J_i, w_+ and I_0).
+    public init(spec: SimulationSpec<ReducedWongWang>) {
+        self.init(parameters: spec.model.parameters, weights: spec.connectome.weights, nodeJI: spec.nodeParameters[0],
+                  nodeWPlus: spec.nodeParameters[1], nodeI0: spec.nodeParameters[2])
     }
 
     var n: Int { weights.rows }
@@ -52,9 +61,9 @@ public struct RWWStability {
             var c = 0.0
             for k in 0..<n { c += weights[i, k] * x[k] }
             let ji = nodeJI?[i] ?? parameters.jI
-            let d = model.drift(sE: x[i], sI: x[n + i], coupling: c, jI: ji)
+            let d = model.drift(sE: x[i], sI: x[n + i], coupling: c, jI: ji, wPlus: nodeWPlus?[i], i0: nodeI0?[i])
             f[i] = d.dE; f[n + i] = d.dI
-            let e = model.jacobianEntries(sE: x[i], sI: x[n + i], coupling: c, jI: ji)
+            let e = model.jacobianEntries(sE: x[i], sI: x[n + i], coupling: c, jI: ji, wPlus: nodeWPlus?[i], i0: nodeI0?[i])
             j[i, i] = e.ee; j[i, n + i] = e.ei; j[n + i, i] = e.ie; j[n + i, n + i] = e.ii
             for k in 0..<n where weights[i, k] != 0 { j[i, k] += e.ec * weights[i, k] }
         }
