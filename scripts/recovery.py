@@ -114,8 +114,11 @@ def main():
             curv = f"{i['curvature']:.3g}" if i.get("curvature") is not None else "-"
             total += 1
             within += abs(r["errors"][k]) <= 5
+            verdict = i.get('verdict', '-')
+            if i.get("most_correlated_with") and i.get("caveat") and ("trades off" in i["caveat"] or "combination" in i["caveat"]):
+                verdict += f" (ridge with {i['most_correlated_with']})"
             lines.append(f"| {r['label']} | {r['source']} | {k} | {r['truth'][k]:.4g} | {r['start'][k]:.4g} | {r['fitted'][k]:.4g} | "
-                         f"{r['errors'][k]:+.1f}% | {curv} | {se} | {i.get('verdict', '-')} | {r['state']}, {r['rate']:.2f} Hz | {r['seconds']:.0f} s |")
+                         f"{r['errors'][k]:+.1f}% | {curv} | {se} | {verdict} | {r['state']}, {r['rate']:.2f} Hz | {r['seconds']:.0f} s |")
     table = "\n".join(lines)
     print(table)
     autos = sorted({re.sub(r"/\S*/(data-\d+/)", "DATA/", line) for r in rows for line in r["auto"]})
@@ -145,7 +148,8 @@ simulate` or from an independent numpy implementation of the same equations
 PCG64 noise, its own feedback inhibition solve, a 20-s warm-up from a fixed state, Euler
 Balloon-Windkessel sampled at each TR). The identifiability columns are the fit's own
 (`--identifiability-seeds 4`: curvature of the loss at the fitted value over +-10%, the
-standard error a refit with another noise seed would show).
+standard error a refit with another noise seed would show, the larger of one parameter at a
+time and jointly with the others).
 
 {table}
 
@@ -166,8 +170,10 @@ What the table rests on:
   each rise with coupling and pin it down; auto uses them, and the surprise only when a fit
   shapes the FC pattern (connection gains, per-region parameters).
 - Without feedback inhibition, G and J_i trade off (both set how excited a region is): the
-  joint fit stops on that ridge, and the identifiability figure, which varies one parameter at
-  a time, calls both identified. A figure for pairs (the joint curvature) is not written yet.
+  joint fit can stop on that ridge. One parameter at a time each looks pinned; the joint
+  figures (mixed differences complete the Hessian, and the sandwich H^-1 S H^-1 gives each
+  parameter's standard error with the others free) see the ridge, and the verdict follows the
+  larger error, naming the partner ("ridge with ..." in the table).
 - Statistics that depend on the length of a stretch (FCD, BOLD variance) are taken from
   stretches of the data as long as a simulated epoch, each filtered on its own.
 - Every run discards 20 s first (`SimulationDefaults.transient`): the haemodynamics start at

@@ -128,7 +128,8 @@ struct FitOutputs {
             for (k, name) in [(1, "w_plus"), (2, "I_0")] {
                 let values = outcome.spec.nodeParameters[k]
                 try folder.write("\(name)_per_region.npy", bytes: NumpyFile.encode(values: values, shape: [values.count]))
-                params["\(name)_per_region"] = ["file": "\(name)_per_region.npy", "min": values.min() ?? 0, "max": values.max() ?? 0]
+                params["\(name)_per_region"] = ["file": "\(name)_per_region.npy", "min": values.min() ?? 0, "max": values.max() ?? 0,
+                                                 "simulate_with": "--per-region \(name)=\(name)_per_region.npy"]
             }
             if let maps {
                 try folder.write("maps.npy", bytes: NumpyFile.encode(Matrix(rows: maps.count, columns: maps.values[0].count, values: maps.values.flatMap { $0 })))

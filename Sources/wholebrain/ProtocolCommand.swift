@@ -42,7 +42,7 @@ struct ProtocolCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Regional maps of the regional candidate, comma-separated: fc-gradient (the principal gradient of the training subjects' mean FC) or files with one value per region; each is z-scored.", valueName: "list"))
     var maps: String = RegionalMaps.fcGradientName
     @Option(help: "Epochs of each fit.") var epochs: Int = 10
-    @Option(help: "ADAM learning rate.") var lr: Double = 0.02
+    @Option(help: "ADAM learning rate.") var lr: Double = 0.05
     @Option(help: "Simulated seconds per epoch (after the transient).") var duration: Double = 120
     @Option(help: "Weight of the stability term (0: off).") var stability: Double = 1
     @Option(help: "Noise seed of the fits.") var seed: UInt64 = 1

@@ -124,6 +124,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a model parameter, e.g. --set w_plus=1.4 (repeatable).", valueName: "name=value"))
     var assignments: [String] = []
 
+    @Option(name: .customLong("per-region"), help: ArgumentHelp("One value per region of a per-node parameter from a file (any reader format), e.g. --per-region w_plus=runs/fit/w_plus_per_region.npy (repeatable; rww: w_plus, I_0, and J_i with --no-fic; `wholebrain models NAME` lists them).", valueName: "name=file"))
+    var perRegion: [String] = []
+
     @Option(help: ArgumentHelp("What drives the haemodynamics: a variable or observable of the model, or rate (default: the model's BOLD variable).", valueName: "name"))
     var boldInput: String?
 
@@ -177,6 +180,19 @@ struct SimulateCommand: ParsableCommand {
                 extra["node_parameters"] = ["J_i": ["file": "fic_J_i.npy", "min": ji.min() ?? 0, "max": ji.max() ?? 0,
                                                     "mean": ji.reduce(0, +) / Double(max(ji.count, 1)), "unit": "nA"]]
             }
+        }
+        if !request.nodeParameters.isEmpty {
+            // Per-region values (--per-region, and FIC's J_i): each in NAME_per_region.npy, out of the uniform parameters.
+            var parameters = (extra["parameters"] as? [String: Any]) ?? run.parameters.mapValues { $0 as Any }
+            var perNode = (extra["node_parameters"] as? [String: Any]) ?? [:]
+            for (name, values) in request.nodeParameters.sorted(by: { $0.key < $1.key }) where perNode[name] == nil {
+                try folder.write("\(name)_per_region.npy", bytes: NumpyFile.encode(values: values, shape: [values.count]))
+                parameters[name] = nil
+                perNode[name] = ["file": "\(name)_per_region.npy", "min": values.min() ?? 0, "max": values.max() ?? 0,
+                                 "mean": values.reduce(0, +) / Double(max(values.count, 1))]
+            }
+            extra["parameters"] = parameters
+            extra["node_parameters"] = perNode
         }
         let summary = try SimulationOutputs.write(run: run, inputs: inputs, analysis: analysisOptions, extra: extra, to: folder)
         try folder.commit()
@@ -245,6 +261,18 @@ struct SimulateCommand: ParsableCommand {
         request.seed = seed
         request.boldInput = boldInput
         request.statePeriod = statePeriod
+        for assignment in perRegion {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw WholeBrainError.badValue(source: "--per-region", value: assignment, expected: "NAME=FILE, e.g. w_plus=w_plus_per_region.npy")
+            }
+            let values = try MatrixFile.load(path: parts[1]).values
+            guard values.count == inputs.connectome.regionCount else {
+                throw WholeBrainError.badValue(source: "--per-region \(parts[0])", value: "\(values.count) values in \(parts[1])",
+                                               expected: "one per region (\(inputs.connectome.regionCount))")
+            }
+            request.nodeParameters[parts[0]] = values
+        }
         var operatingPoint: RWWOperatingPoint?
         if modelType.name == ReducedWongWang.name {
             operatingPoint = try resolveOperatingPoint(&request)
@@ -276,9 +304,13 @@ struct SimulateCommand: ParsableCommand {
         let explicitG = request.assignments.last(where: { $0.name == "G" })?.value
         let resolved = try ReducedWongWang.makeSpec(request)
         let g = explicitG ?? (ficRate == nil ? resolved.model.parameters.g : nil)
+        if ficRate != nil, request.nodeParameters["J_i"] != nil {
+            throw WholeBrainError.badValue(source: "--per-region", value: "J_i", expected: "--no-fic with per-region J_i (feedback inhibition sets J_i per region)")
+        }
         let point = try RWWOperatingPoint.resolve(parameters: resolved.model.parameters, weights: resolved.connectome.weights,
                                                   ficRate: ficRate, g: g, fraction: criticalFraction,
-                                                  gSource: explicitG != nil ? "--G" : (ficRate == nil ? "the model's default, with --no-fic" : "--G"))
+                                                  gSource: explicitG != nil ? "--G" : (ficRate == nil ? "the model's default, with --no-fic" : "--G"),
+                                                  wPlus: request.nodeParameters["w_plus"], i0: request.nodeParameters["I_0"])
         request.assignments.append(("G", point.parameters.g))
         if let ji = point.nodeJI { request.nodeParameters["J_i"] = ji }
         return point

@@ -433,6 +433,27 @@ final class CommandLineTests: XCTestCase {
                            accuracy: 1e-12, "the per-region values are the uniform one plus the slopes along the z-scored maps")
         }
         XCTAssert(fittedSlopes.values.contains { $0 != 0 }, "the slopes moved")
+        // The fitted regional model runs again with simulate --per-region, feedback inhibition following each region's values.
+        let rerun = path("regional-rerun")
+        let again = try run(["simulate", "--connectome", weights, "--lengths", lengths, "--normalise", "none", "--G", "0.4", "--duration", "7.2",
+                             "--transient", "1", "--quiet", "--per-region", "w_plus=" + regional + "/w_plus_per_region.npy",
+                             "--per-region", "I_0=" + regional + "/I_0_per_region.npy", "--out", rerun])
+        XCTAssertEqual(again.status, 0, again.err)
+        let rerunSummary = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: rerun + "/summary.json")!) as! [String: Any]
+        let perNode = try XCTUnwrap(rerunSummary["node_parameters"] as? [String: Any])
+        XCTAssertEqual(Set(perNode.keys), ["J_i", "w_plus", "I_0"])
+        XCTAssertEqual(try NumpyFile.readMatrix(path: rerun + "/w_plus_per_region.npy").values, perRegion)
+        let ji = try NumpyFile.readMatrix(path: rerun + "/fic_J_i.npy").values
+        var p = ReducedWongWang.Parameters()
+        p.g = 0.4
+        let expected = try FeedbackInhibition.localInhibition(parameters: p, weights: try MatrixFile.load(path: weights), targetRate: 3, wPlus: perRegion,
+                                                              i0: try NumpyFile.readMatrix(path: regional + "/I_0_per_region.npy").values)
+        for (a, b) in zip(ji, expected) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+        let short = try run(["simulate", "--connectome", weights, "--lengths", lengths, "--per-region", "w_plus=" + map + "x", "--out", path("bad-region")])
+        XCTAssertNotEqual(short.status, 0)
+        let wrongCount = write("five.csv", "1.4\n1.4\n1.4\n1.4\n1.4\n")
+        let five = try run(["simulate", "--connectome", weights, "--lengths", lengths, "--per-region", "w_plus=" + wrongCount, "--out", path("bad-region2")])
+        XCTAssert(five.err.contains("--per-region w_plus") && five.err.contains("one per region (6)"), five.err)
         let shortWindow = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--bandpass", "0.01,0.1",
                                    "--window", "5", "--duration", "14.4", "--out", path("shortwindow")])
         XCTAssert(shortWindow.err.contains("--bandpass") && shortWindow.err.contains("longer --window"), shortWindow.err)

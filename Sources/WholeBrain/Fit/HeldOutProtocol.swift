@@ -78,7 +78,7 @@ public enum HeldOutProtocol {
 
     public struct Settings: Sendable {
         /// Epochs, learning rate and seconds simulated per epoch of each fit.
-        public var epochs = 10, learningRate = 0.02, duration = 120.0
+        public var epochs = 10, learningRate = 0.05, duration = 120.0
         public var transient = SimulationDefaults.transient, tr = 0.72, speed = 20.0
         /// Weight of the stability term: it keeps the low state's leading eigenvalue where it
         /// started (0.9 G*), so the fit cannot climb over the edge of the low-activity regime.

@@ -239,16 +239,21 @@ public enum Identifiability {
             let sandwich = jointCovariance(hessian: hessian, slopes: slopes)
             joint = sandwich.map { c in (0..<p).map { c[$0, $0] >= 0 ? c[$0, $0].squareRoot() : .infinity } }
                 ?? [Double](repeating: .infinity, count: p)
-            // The most correlated partner, from the inverse Hessian (the estimates' correlation).
-            if let inverse = invert(hessian) {
-                for j in 0..<p {
-                    let best = (0..<p).filter { $0 != j }.map { k -> (name: String, r: Double) in
-                        (parameters[k].description, inverse[j, k] / (abs(inverse[j, j] * inverse[k, k])).squareRoot())
-                    }.max { abs($0.r) < abs($1.r) }!
-                    partner[j] = (best.name, best.r.isFinite ? best.r : nil)
+            // The most correlated partner: with a positive definite Hessian, from its inverse (the
+            // estimates' correlation); otherwise the largest normalised curvature coupling
+            // |H_jk| / sqrt(|H_jj H_kk|) names it, and no correlation is given.
+            let inverse = sandwich != nil ? invert(hessian) : nil
+            for j in 0..<p {
+                let others = (0..<p).filter { $0 != j }
+                if let inverse {
+                    let best = others.map { k in (k, inverse[j, k] / (inverse[j, j] * inverse[k, k]).squareRoot()) }.max { abs($0.1) < abs($1.1) }!
+                    partner[j] = (parameters[best.0].description, best.1.isFinite ? best.1 : nil)
+                } else {
+                    let best = others.max { a, b in
+                        abs(hessian[j, a]) / abs(hessian[j, j] * hessian[a, a]).squareRoot() < abs(hessian[j, b]) / abs(hessian[j, j] * hessian[b, b]).squareRoot()
+                    }!
+                    partner[j] = (parameters[best].description, nil)
                 }
-            } else {
-                for j in 0..<p { partner[j] = (parameters[(j + 1) % p].description, nil) }
             }
         }
         return parameters.indices.map { j in

@@ -67,17 +67,20 @@ public enum FeedbackInhibition {
         }
     }
 
-    /// The FIC network's state: every node at the target rate, S_E then S_I.
-    public static func state(parameters p: ReducedWongWang.Parameters, nodes: Int, rate: Double) throws -> [Double] {
-        let (_, sE, sI) = try targetState(parameters: p, rate: rate)
-        return [Double](repeating: sE, count: nodes) + [Double](repeating: sI, count: nodes)
+    /// The FIC network's state: every node at the target rate, S_E then S_I (S_I per node
+    /// with per-node I_0).
+    public static func state(parameters p: ReducedWongWang.Parameters, nodes: Int, rate: Double, i0: [Double]? = nil) throws -> [Double] {
+        let states = try nodeStates(parameters: p, nodes: nodes, rate: rate, i0: i0)
+        return states.map(\.sE) + states.map(\.sI)
     }
 
-    /// The leading eigenvalue (1/ms) of the network Jacobian at the FIC state, J_i retuned for `p.g`.
-    public static func leadingEigenvalue(parameters p: ReducedWongWang.Parameters, weights: Matrix, rate: Double) throws -> Eigenvalues.Value {
-        let ji = try localInhibition(parameters: p, weights: weights, targetRate: rate)
-        let x = try state(parameters: p, nodes: weights.rows, rate: rate)
-        return try Eigenvalues.of(RWWStability(parameters: p, weights: weights, nodeJI: ji).residualAndJacobian(x).j)[0]
+    /// The leading eigenvalue (1/ms) of the network Jacobian at the FIC state, J_i retuned for
+    /// `p.g` (w_+ and I_0 per node if given).
+    public static func leadingEigenvalue(parameters p: ReducedWongWang.Parameters, weights: Matrix, rate: Double,
+                                         wPlus: [Double]? = nil, i0: [Double]? = nil) throws -> Eigenvalues.Value {
+        let ji = try localInhibition(parameters: p, weights: weights, targetRate: rate, wPlus: wPlus, i0: i0)
+        let x = try state(parameters: p, nodes: weights.rows, rate: rate, i0: i0)
+        return try Eigenvalues.of(RWWStability(parameters: p, weights: weights, nodeJI: ji, nodeWPlus: wPlus, nodeI0: i0).residualAndJacobian(x).j)[0]
     }
 
     /// G* of the FIC network: the coupling where the state with every node at `rate` (which
@@ -85,11 +88,12 @@ public enum FeedbackInhibition {
     /// the leading eigenvalue's real part to `tolerance` in G after a scan of `range` in 64
     /// steps. Nil when that state is stable over the whole range (or already unstable at its start).
     public static func criticalCoupling(parameters: ReducedWongWang.Parameters, weights: Matrix, rate: Double = 3,
-                                        range: ClosedRange<Double> = 0...10, tolerance: Double = 1e-9) throws -> (value: Double, hopf: Bool)? {
+                                        range: ClosedRange<Double> = 0...10, tolerance: Double = 1e-9,
+                                        wPlus: [Double]? = nil, i0: [Double]? = nil) throws -> (value: Double, hopf: Bool)? {
         func lead(_ g: Double) throws -> Eigenvalues.Value {
             var p = parameters
             p.g = g
-            return try leadingEigenvalue(parameters: p, weights: weights, rate: rate)
+            return try leadingEigenvalue(parameters: p, weights: weights, rate: rate, wPlus: wPlus, i0: i0)
         }
         guard try lead(range.lowerBound).real < 0 else { return nil }
         var lo = range.lowerBound, hi: Double?

@@ -58,14 +58,23 @@ public struct RWWOperatingPoint: Sendable {
     }
 
     /// Resolves the operating point. `g` nil: `fraction` x G* (an error when there is no G*).
-    /// `ficRate` nil: uniform J_i from `parameters`.
+    /// `ficRate` nil: uniform J_i from `parameters`. `wPlus` and `i0`: per-region values
+    /// (regional heterogeneity; G* then needs feedback inhibition or a given G).
     public static func resolve(parameters base: ReducedWongWang.Parameters, weights: Matrix, ficRate: Double?,
-                               g: Double?, fraction: Double = defaultCriticalFraction, gSource: String = "--G") throws -> RWWOperatingPoint {
+                               g: Double?, fraction: Double = defaultCriticalFraction, gSource: String = "--G",
+                               wPlus: [Double]? = nil, i0: [Double]? = nil) throws -> RWWOperatingPoint {
         var p = base
         let gStar: (value: Double, kind: String)?
+        let regional = wPlus != nil || i0 != nil
         if let ficRate {
-            gStar = try FeedbackInhibition.criticalCoupling(parameters: base, weights: weights, rate: ficRate, range: 0...20)
+            gStar = try FeedbackInhibition.criticalCoupling(parameters: base, weights: weights, rate: ficRate, range: 0...20, wPlus: wPlus, i0: i0)
                 .map { ($0.value, $0.hopf ? "Hopf" : "branch point") }
+        } else if regional {
+            guard g != nil else {
+                throw WholeBrainError.badValue(source: gSource, value: "(default: \(fraction) G*)",
+                                               expected: "a value: without feedback inhibition G* is not computed for per-region w_plus or I_0")
+            }
+            gStar = nil
         } else {
             let upper = max(4, 1.5 * (g ?? base.g))
             let diagram = try RWWContinuation(parameters: base, weights: weights).diagram(over: 0...upper, steps: 80, highBranch: false)
@@ -83,15 +92,16 @@ public struct RWWOperatingPoint: Sendable {
             throw WholeBrainError.badValue(source: gSource, value: "(default: \(fraction) G*)",
                                            expected: "a value: this network has no G* in 0-20 to place G below")
         }
-        return try at(parameters: p, weights: weights, ficRate: ficRate, critical: gStar, gChoice: choice)
+        return try at(parameters: p, weights: weights, ficRate: ficRate, critical: gStar, gChoice: choice, wPlus: wPlus, i0: i0)
     }
 
     /// The operating point at `parameters` (their G) when G* is already known: J_i by
     /// feedback inhibition and the regime there.
     public static func at(parameters p: ReducedWongWang.Parameters, weights: Matrix, ficRate: Double?,
-                          critical: (value: Double, kind: String)?, gChoice: String) throws -> RWWOperatingPoint {
-        let nodeJI = try ficRate.map { try FeedbackInhibition.localInhibition(parameters: p, weights: weights, targetRate: $0) }
-        let (regime, states) = try classify(parameters: p, weights: weights, nodeJI: nodeJI, ficRate: ficRate)
+                          critical: (value: Double, kind: String)?, gChoice: String,
+                          wPlus: [Double]? = nil, i0: [Double]? = nil) throws -> RWWOperatingPoint {
+        let nodeJI = try ficRate.map { try FeedbackInhibition.localInhibition(parameters: p, weights: weights, targetRate: $0, wPlus: wPlus, i0: i0) }
+        let (regime, states) = try classify(parameters: p, weights: weights, nodeJI: nodeJI, ficRate: ficRate, nodeWPlus: wPlus, nodeI0: i0)
         return RWWOperatingPoint(parameters: p, nodeJI: nodeJI, ficRate: ficRate, criticalCoupling: critical?.value,
                                  criticalKind: critical?.kind, gChoice: gChoice, regime: regime, stableStates: states)
     }
@@ -109,7 +119,7 @@ public struct RWWOperatingPoint: Sendable {
         let n = weights.rows
         let stability = RWWStability(parameters: p, weights: weights, nodeJI: nodeJI, nodeWPlus: nodeWPlus, nodeI0: nodeI0)
         var points = try stability.fixedPoints(starts: 15)
-        if let ficRate, let designed = try stability.fixedPoint(from: try FeedbackInhibition.state(parameters: p, nodes: n, rate: ficRate)) {
+        if let ficRate, let designed = try stability.fixedPoint(from: try FeedbackInhibition.state(parameters: p, nodes: n, rate: ficRate, i0: nodeI0)) {
             points.append(designed)
         }
         if let low = try stability.lowState() { points.append(low) }
