@@ -32,10 +32,13 @@ void wb_rww_euler(const wb_rww_constants *k, long count, double dt, double scale
         const __m512d c = _mm512_maskz_loadu_pd(m, coupling + q), ji = _mm512_maskz_loadu_pd(m, j_i + q);
         // x_E = W_E I_0 + I_ext + w_+ J_NMDA S_E + G J_NMDA c - J_i S_I; x_I = W_I I_0 + J_NMDA S_E - S_I,
         // with w_+ and I_0 per node (`ReducedWongWang.terms`).
-        const __m512d input0 = _mm512_maskz_loadu_pd(m, i_0 + q);
-        const __m512d recurrence = _mm512_mul_pd(_mm512_maskz_loadu_pd(m, w_plus + q), splat(k->j_nmda));
-        const __m512d excitatory_drive = _mm512_add_pd(_mm512_mul_pd(splat(k->w_e), input0), splat(k->i_ext));
-        const __m512d inhibitory_drive = _mm512_mul_pd(splat(k->w_i), input0);
+        __m512d recurrence = splat(k->recurrence), excitatory_drive = splat(k->excitatory_drive), inhibitory_drive = splat(k->inhibitory_drive);
+        if (w_plus) {
+            const __m512d input0 = _mm512_maskz_loadu_pd(m, i_0 + q);
+            recurrence = _mm512_mul_pd(_mm512_maskz_loadu_pd(m, w_plus + q), splat(k->j_nmda));
+            excitatory_drive = _mm512_add_pd(_mm512_mul_pd(splat(k->w_e), input0), splat(k->i_ext));
+            inhibitory_drive = _mm512_mul_pd(splat(k->w_i), input0);
+        }
         const __m512d x_e = _mm512_sub_pd(_mm512_add_pd(_mm512_add_pd(excitatory_drive, _mm512_mul_pd(recurrence, e0)),
                                                         _mm512_mul_pd(splat(k->global_gain), c)),
                                           _mm512_mul_pd(ji, i0));

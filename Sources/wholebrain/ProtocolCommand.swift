@@ -12,7 +12,8 @@ struct ProtocolCommand: ParsableCommand {
         validation and test. Each candidate model is fitted to the training subjects as a group \
         (their averaged connectome, mean FC and pooled FCD; feedback inhibition at 3 Hz, starting \
         at 0.9 G*, the stability term keeping the low state's margin; the terms --loss auto \
-        picks: FC level and FCD, and the FC surprise for connection gains), scored on the validation subjects \
+        picks: FC level and FCD, and the FC surprise for candidates that shape the FC pattern: \
+        connection gains, or regional w_plus and I_0 linear in --maps), scored on the validation subjects \
         with fresh noise, and the candidate with the lowest (1 - FC r) + FCD KS among those that \
         stay in the low-activity state is scored on the test subjects, beside the baseline (G \
         alone) and the data's own ceiling (the training subjects' mean FC and pooled FCD scored \
@@ -28,7 +29,7 @@ struct ProtocolCommand: ParsableCommand {
         --quick checks the pipeline in about a minute (1 epoch of 20 s per fit, one scoring run \
         of 120 s); the scores then mean little.
 
-        Example (the full run, 7-8 minutes on one core: drop --quick):
+        Example (the full run with the three default candidates, about 20 minutes on one core: drop --quick):
           wholebrain protocol --quick --out runs/protocol-quick
         """)
 

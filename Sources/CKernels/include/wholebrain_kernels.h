@@ -20,9 +20,10 @@ void wb_ziggurat_normals(uint64_t key1, uint64_t key2, long node_lo, long nodes,
                          double *out, long step_stride, long node_stride);
 
 /// The constants of the reduced Wong-Wang drift as `ReducedWongWang` combines them:
-/// W_E, I_ext, G J_NMDA, W_I, J_NMDA, the transfer functions' a, b, d, gamma_E, gamma_I,
-/// 1/tau_E, 1/tau_I (J_i, w_+ and I_0 come per node).
+/// W_E I_0 + I_ext, w_+ J_NMDA and W_I I_0 for uniform w_+ and I_0, W_E, I_ext, G J_NMDA, W_I,
+/// J_NMDA, the transfer functions' a, b, d, gamma_E, gamma_I, 1/tau_E, 1/tau_I.
 typedef struct {
+    double excitatory_drive, recurrence, inhibitory_drive;
     double w_e, i_ext, global_gain, w_i, j_nmda;
     double a_e, b_e, d_e, a_i, b_i, d_i;
     double gamma_e, gamma_i, inv_tau_e, inv_tau_i;
@@ -31,7 +32,8 @@ typedef struct {
 /// One Euler-Maruyama step of the reduced Wong-Wang model (`ReducedWongWang.drift` and
 /// `NodeBlockIntegrator.eulerStep`, operation for operation, eight nodes per vector) for
 /// `count` nodes (a multiple of 4): S <- clamp(S + dt f(S) + scale xi, 0, 1) for S_E and S_I,
-/// with the network input `coupling`, J_i, w_+ and I_0 per node and additive inputs `input_e/i`; writes the
+/// with the network input `coupling`, J_i per node, w_+ and I_0 per node (or, where `w_plus` is
+/// null, the constants' uniform terms) and additive inputs `input_e/i`; writes the
 /// rates H_E and H_I, adds the unclamped new states to `check` (E then I), adds the BOLD input
 /// (new S_E, or H_E if `z_from_rate`) to `z_sum`, and writes the new S_E to `signal`. Unless
 /// null, `mean_states` (S_E then S_I, `count` each) and `mean_rates` (H_E then H_I) get the new

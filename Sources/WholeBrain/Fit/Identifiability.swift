@@ -93,7 +93,8 @@ public enum Identifiability {
             relativeError = value != 0 ? standardError / abs(value) : .infinity
             var verdict: Verdict = !(curvature > 0) || !(relativeError <= 0.5) ? .notIdentified : relativeError <= 0.1 ? .identified : .weak
             var caveat: String?
-            if let joint = jointStandardError, joint > marginal, let other = mostCorrelatedWith {
+            // A trade-off is named when letting the others move widens the error by a fifth or more.
+            if let joint = jointStandardError, joint > 1.2 * marginal, let other = mostCorrelatedWith {
                 caveat = joint.isFinite
                     ? String(format: "trades off with %@%@: free to move along it, the error is %.3g, not %.3g", other,
                              correlation.map { String(format: " (correlation %.2f)", $0) } ?? "", joint, marginal)

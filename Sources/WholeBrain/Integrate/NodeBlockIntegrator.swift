@@ -55,6 +55,8 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
     let vectorKernels: Bool
     /// The reduced Wong-Wang Euler kernel's constants, when this run uses it.
     var rwwKernel: wb_rww_constants?
+    /// Every node of the block has the model's own w_+ and I_0: the kernel uses the uniform terms.
+    var rwwUniform = true
     var kernelBoldFromRate: Int32 = 0
 
     init(spec: SimulationSpec<Model>, coupling: DelayCoupling, history: DelayHistory, nodes: Range<Int>, vectorKernels: Bool = true) {
@@ -423,10 +425,12 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         if vectorKernels, CounterNoise.hasVectorKernel, spec.integrator == .euler, let m = model as? ReducedWongWang,
            boldFromVariable == 0 || (boldFromVariable == nil && boldObservable == 0) {
             let p = m.parameters
-            rwwKernel = wb_rww_constants(w_e: p.wE, i_ext: p.iExt, global_gain: m.globalGain, w_i: p.wI, j_nmda: p.jNMDA, a_e: p.aE, b_e: p.bE, d_e: p.dE,
+            rwwKernel = wb_rww_constants(excitatory_drive: m.excitatoryDrive, recurrence: m.recurrence, inhibitory_drive: m.inhibitoryDrive,
+                                         w_e: p.wE, i_ext: p.iExt, global_gain: m.globalGain, w_i: p.wI, j_nmda: p.jNMDA, a_e: p.aE, b_e: p.bE, d_e: p.dE,
                                          a_i: p.aI, b_i: p.bI, d_i: p.dI, gamma_e: p.gammaE, gamma_i: p.gammaI,
                                          inv_tau_e: m.invTauE, inv_tau_i: m.invTauI)
             kernelBoldFromRate = boldFromVariable == nil ? 1 : 0
+            rwwUniform = spec.nodeParameters[1][lo..<(lo + local)].allSatisfy { $0 == p.wPlus } && spec.nodeParameters[2][lo..<(lo + local)].allSatisfy { $0 == p.i0 }
         }
     }
 
@@ -569,8 +573,8 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
         computeCoupling(x)
         let dt = spec.dt
         if var constants = rwwKernel {
-            wb_rww_euler(&constants, padded, dt, scale, x, x + padded, cIn, nodeParameters, nodeParameters + padded,
-                         nodeParameters + 2 * padded, ou, ou + padded, xi, xi + padded,
+            wb_rww_euler(&constants, padded, dt, scale, x, x + padded, cIn, nodeParameters, rwwUniform ? nil : nodeParameters + padded,
+                         rwwUniform ? nil : nodeParameters + 2 * padded, ou, ou + padded, xi, xi + padded,
                          firstObservables, firstObservables + padded, checkSum, zSum, kernelBoldFromRate, signal,
                          recording ? meanVars : nil, recording ? meanObs : nil)
             return
