@@ -140,9 +140,7 @@ struct FitCommand: ParsableCommand {
     func fittedParameters(regions: Int, maps: Int = 0) throws -> (parameters: [(RWWGradient.Parameter, ParameterTransform)], gains: Bool) {
         var chosen: [(RWWGradient.Parameter, ParameterTransform)] = [], gains = false
         let known = (FitCommand.transforms.keys.sorted() + FitCommand.regional + ["sc-gains"]).joined(separator: ", ")
-        for raw in fit.split(separator: ",") {
-            let name0 = raw.trimmingCharacters(in: .whitespaces)
-            let name = FitCommand.aliases[name0] ?? name0
+        for (name0, name) in fitNames {
             switch name {
             case "sc-gains": gains = true; continue
             case "node-J_i": chosen += (0..<regions).map { (.nodeJI($0), .bounded(0, 3)) }; continue
@@ -160,8 +158,8 @@ struct FitCommand: ParsableCommand {
         if chosen.contains(where: { $0.0 == .jI }) && chosen.contains(where: { $0.0.isNodeJI }) {
             throw WholeBrainError.badValue(source: "--fit", value: fit, expected: "J_i or node-J_i, not both")
         }
+        let names = fitNames.map(\.name)
         for (uniform, node) in [("w_plus", "node-w_plus"), ("I_0", "node-I_0")] {
-            let names = fit.split(separator: ",").map { n in FitCommand.aliases[n.trimmingCharacters(in: .whitespaces)] ?? n.trimmingCharacters(in: .whitespaces) }
             if names.contains(uniform) && names.contains(node) {
                 throw WholeBrainError.badValue(source: "--fit", value: fit, expected: "\(uniform) or \(node), not both (the per-region values include the uniform one)")
             }
@@ -169,10 +167,16 @@ struct FitCommand: ParsableCommand {
         return (chosen, gains)
     }
 
-    /// Whether --fit asks for map slopes.
-    var fitsMapSlopes: Bool {
-        fit.split(separator: ",").contains { ["w_plus-map", "I_0-map", "wplus-map", "I0-map"].contains($0.trimmingCharacters(in: .whitespaces)) }
+    /// The --fit names as given and with aliases resolved.
+    var fitNames: [(given: String, name: String)] {
+        fit.split(separator: ",").map { raw in
+            let given = raw.trimmingCharacters(in: .whitespaces)
+            return (given, FitCommand.aliases[given] ?? given)
+        }
     }
+
+    /// Whether --fit asks for map slopes.
+    var fitsMapSlopes: Bool { fitNames.contains { ["w_plus-map", "I_0-map"].contains($0.name) } }
 
     /// Loss weights from --loss; `auto` (`LossSelection.automatic`) is chosen for `subjects`
     /// (for fitted parameters that shape the FC pattern or not) and explained in `reasons`.
@@ -233,7 +237,7 @@ struct FitCommand: ParsableCommand {
         let regions = prepared[0].inputs.connectome.regionCount
         // Regional maps (for map slopes); the FC gradient from the fitted subjects' mean FC.
         let regionalMaps = fitsMapSlopes ? try RegionalMaps.load(maps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
-                                                                  regions: regions, fc: FitCommand.meanFC(prepared.map(\.target.fc))) : nil
+                                                                  regions: regions, fc: FunctionalConnectivity.mean(prepared.map(\.target.fc))) : nil
         let (chosen, gains) = try fittedParameters(regions: regions, maps: regionalMaps?.count ?? 0)
         let (weights, reasons) = try lossWeights(subjects: prepared, shapesPattern: gains || chosen.contains { $0.0.isNodeJI || $0.0.isRegional })
         if lead && !quiet && !reasons.isEmpty {
@@ -378,13 +382,6 @@ struct FitCommand: ParsableCommand {
                      outcome.scores.last?.trainCorrelation ?? 0, testR, prepared.count > 1 ? ", mean over subjects" : "", out))
     }
 
-    /// The element-wise mean of FC matrices.
-    static func meanFC(_ fcs: [Matrix]) -> Matrix {
-        var mean = Matrix(rows: fcs[0].rows, columns: fcs[0].columns)
-        for fc in fcs { for q in mean.values.indices { mean.values[q] += fc.values[q] / Double(fcs.count) } }
-        return mean
-    }
-
     /// One fitted subject: its inputs, starting spec and the data the fit compares with.
     struct Subject {
         let inputs: SimulationInputs
@@ -400,7 +397,7 @@ struct FitCommand: ParsableCommand {
     /// (G* of each subject's FIC network; the smallest, so every subject starts below its own).
     func startingPoints(_ loaded: [SimulationInputs]) throws -> [RWWOperatingPoint] {
         let ficRate = try feedbackInhibitionRate(fic: fic, noFic: noFic, assignments: [])
-        if ficRate != nil, fit.split(separator: ",").contains(where: { ["J_i", "Ji"].contains($0.trimmingCharacters(in: .whitespaces)) }) {
+        if ficRate != nil, fitNames.contains(where: { $0.name == "J_i" }) {
             throw WholeBrainError.badValue(source: "--fit", value: fit,
                                            expected: "node-J_i instead of J_i: feedback inhibition (on by default) gives every region its own J_i; add --no-fic to fit one uniform J_i")
         }

@@ -66,18 +66,13 @@ struct ProtocolCommand: ParsableCommand {
             let split = try HeldOutProtocol.Split(subjects: dataset.subjects, train: train, validation: validation, test: test, seed: splitSeed)
             var settings = HeldOutProtocol.Settings()
             settings.mapSources = maps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let mapCount = try settings.mapSources.reduce(0) { count, source in
-                source == RegionalMaps.fcGradientName ? count + 1 : count + (try RegionalMaps.load([source], regions: try dataset.connectome(subject: dataset.subjects[0]).regionCount, fc: nil).count)
-            }
-            var models: [HeldOutProtocol.Candidate] = [.baseline]
-            for name in candidates.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) where name != "G" {
-                switch name {
-                case HeldOutProtocol.Candidate.connectionGains.name: models.append(.connectionGains)
-                case HeldOutProtocol.Candidate.regionalName: models.append(.regional(maps: mapCount))
-                default:
-                    throw WholeBrainError.badValue(source: "--candidates", value: name,
-                                                   expected: "G, G,sc-gains or \(HeldOutProtocol.Candidate.regionalName), separated by ';'")
-                }
+            // Names checked before any data are read; the regional candidate takes as many slopes
+            // as the context's maps hold (loaded once, by prepare).
+            let names = candidates.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0 != "G" }
+            let known = [HeldOutProtocol.Candidate.connectionGains.name, HeldOutProtocol.Candidate.regionalName]
+            if let unknown = names.first(where: { !known.contains($0) }) {
+                throw WholeBrainError.badValue(source: "--candidates", value: unknown,
+                                               expected: "G, G,sc-gains or \(HeldOutProtocol.Candidate.regionalName), separated by ';'")
             }
             settings.epochs = quick ? 1 : epochs; settings.learningRate = lr; settings.duration = quick ? 20 : duration
             settings.stability = stability
@@ -90,6 +85,9 @@ struct ProtocolCommand: ParsableCommand {
                 throw WholeBrainError.badValue(source: "--fit-only", value: fitOnly!, expected: "either --fit-only (one candidate) or --from (the last stage), not both")
             }
             let context = try HeldOutProtocol.prepare(dataset: dataset, split: split, settings: settings, log: log)
+            let models: [HeldOutProtocol.Candidate] = [.baseline] + names.map {
+                $0 == HeldOutProtocol.Candidate.regionalName ? .regional(maps: context.maps.count) : .connectionGains
+            }
             if let fitOnly {
                 guard let candidate = models.first(where: { $0.name == fitOnly }) else {
                     throw WholeBrainError.badValue(source: "--fit-only", value: fitOnly, expected: "one of --candidates: \(models.map(\.name).joined(separator: "; "))")

@@ -370,8 +370,7 @@ public enum GradientFit {
             }
         }
         let maps = options.maps
-        if let q = parameters.first(where: { if case .wPlusSlope = $0.parameter { return true }; if case .i0Slope = $0.parameter { return true }; return false }),
-           maps == nil {
+        if let q = parameters.first(where: { $0.parameter.isMapSlope }), maps == nil {
             throw WholeBrainError.badValue(source: "fitted parameters", value: q.parameter.description, expected: "regional maps for map slopes")
         }
         let initialValues = parameters.map { value($0.parameter, in: initial, maps: maps) }

@@ -157,14 +157,14 @@ public enum Identifiability {
             switch $0 { case .nodeJI, .nodeWPlus, .nodeI0: return false; default: return true }
         }
         guard !parameters.isEmpty, !fitted.isEmpty else { return [] }
-        /// The mean data loss over subjects, one parameter set to `value` (nil: as fitted), under `seed` (nil: the fit's).
+        /// The mean data loss over subjects with the `moved` parameters set to their values (none:
+        /// as fitted, whose runs' FC is kept for the seed agreement), under `seed` (nil: the fit's).
         var centreFC: [[Matrix]] = []                    // [seed][subject]
-        func loss(_ parameter: RWWGradient.Parameter?, _ value: Double, seed: UInt64?) throws -> Double {
+        func loss(_ moved: [(RWWGradient.Parameter, Double)], seed: UInt64?) throws -> Double {
             var sum = 0.0
             var fcs: [Matrix] = []
             for subject in fitted {
-                let s = try GradientFit.retuned(try GradientFit.spec(subject.spec, with: parameter.map { [($0, value)] } ?? [], seed: seed,
-                                                                     maps: options.maps),
+                let s = try GradientFit.retuned(try GradientFit.spec(subject.spec, with: moved, seed: seed, maps: options.maps),
                                                 rate: options.feedbackInhibition)
                 // The data terms only: no entropy or regime regulariser.
                 var objective = options.objective(target: subject.target, parameters: s.model.parameters)
@@ -172,17 +172,17 @@ public enum Identifiability {
                 objective.regime = 0
                 let result = try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: [], checkpointEvery: options.checkpointEvery)
                 sum += result.loss
-                if parameter == nil {
+                if moved.isEmpty {
                     let bold = options.bandPass.map { BandPass.filter(regionsByTime: result.bold.transposed, fs: 1 / s.tr, low: $0.low, high: $0.high) }
                         ?? result.bold.transposed
                     fcs.append(FunctionalConnectivity.pearson(regionsByTime: bold))
                 }
             }
-            if parameter == nil { centreFC.append(fcs) }
+            if moved.isEmpty { centreFC.append(fcs) }
             return sum / Double(fitted.count)
         }
         let seeds: [UInt64?] = [nil] + extraSeeds.map { $0 }
-        let centre = try seeds.map { try loss(nil, 0, seed: $0) }
+        let centre = try seeds.map { try loss([], seed: $0) }
         // Seed-to-seed agreement: mean FC r over pairs of seeds and over subjects.
         var agreement: Double?
         if seeds.count > 1 {
@@ -194,36 +194,21 @@ public enum Identifiability {
         }
         let values = parameters.map { GradientFit.value($0, in: fitted[0].spec, maps: options.maps) }
         // A map slope can be 0: its step is at least 0.01 (per SD of the map).
-        let steps = zip(parameters, values).map { parameter, value -> Double in
-            switch parameter {
-            case .wPlusSlope, .i0Slope: return h * max(abs(value), 0.1)
-            default: return h * max(abs(value), 1e-3)
-            }
-        }
+        let steps = zip(parameters, values).map { parameter, value in h * max(abs(value), parameter.isMapSlope ? 0.1 : 1e-3) }
         let p = parameters.count
         var curvatures = [Double](repeating: 0, count: p)
         var slopes = [[Double]](repeating: [Double](repeating: 0, count: p), count: seeds.count)     // [seed][parameter]
         var hessian = Matrix(rows: p, columns: p)
         for (k, seed) in seeds.enumerated() {
             for j in 0..<p {
-                let up = try loss(parameters[j], values[j] + steps[j], seed: seed), down = try loss(parameters[j], values[j] - steps[j], seed: seed)
+                let up = try loss([(parameters[j], values[j] + steps[j])], seed: seed), down = try loss([(parameters[j], values[j] - steps[j])], seed: seed)
                 curvatures[j] += (up - 2 * centre[k] + down) / (steps[j] * steps[j]) / Double(seeds.count)
                 slopes[k][j] = (up - down) / (2 * steps[j])
             }
         }
-        /// The mean data loss with two parameters moved.
+        /// The mean data loss with parameters a and b moved by da and db.
         func loss(_ a: Int, _ da: Double, _ b: Int, _ db: Double, seed: UInt64?) throws -> Double {
-            var sum = 0.0
-            for subject in fitted {
-                let moved = try GradientFit.spec(subject.spec, with: [(parameters[a], values[a] + da), (parameters[b], values[b] + db)],
-                                                 seed: seed, maps: options.maps)
-                let s = try GradientFit.retuned(moved, rate: options.feedbackInhibition)
-                var objective = options.objective(target: subject.target, parameters: s.model.parameters)
-                objective.entropy = 0
-                objective.regime = 0
-                sum += try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: [], checkpointEvery: options.checkpointEvery).loss
-            }
-            return sum / Double(fitted.count)
+            try loss([(parameters[a], values[a] + da), (parameters[b], values[b] + db)], seed: seed)
         }
         var joint: [Double]?, partner: [(name: String, r: Double?)?] = [(name: String, r: Double?)?](repeating: nil, count: p)
         if p > 1 {
@@ -299,24 +284,13 @@ public enum Identifiability {
         return true
     }
 
-    /// Gauss-Jordan inverse with partial pivoting (P is a few); nil when singular.
+    /// The inverse, column by column with LAPACK's dgesv (`RWWStability.solve`); nil when singular.
     static func invert(_ m: Matrix) -> Matrix? {
         let p = m.rows
-        var a = m, inverse = Matrix(rows: p, columns: p)
-        for i in 0..<p { inverse[i, i] = 1 }
+        var inverse = Matrix(rows: p, columns: p)
         for c in 0..<p {
-            let pivot = (c..<p).max { abs(a[$0, c]) < abs(a[$1, c]) }!
-            guard a[pivot, c] != 0, a[pivot, c].isFinite else { return nil }
-            for q in 0..<p {
-                let t = a[c, q]; a[c, q] = a[pivot, q]; a[pivot, q] = t
-                let u = inverse[c, q]; inverse[c, q] = inverse[pivot, q]; inverse[pivot, q] = u
-            }
-            let d = a[c, c]
-            for q in 0..<p { a[c, q] /= d; inverse[c, q] /= d }
-            for r in 0..<p where r != c {
-                let f = a[r, c]
-                for q in 0..<p { a[r, q] -= f * a[c, q]; inverse[r, q] -= f * inverse[c, q] }
-            }
+            guard let column = RWWStability.solve(m, (0..<p).map { $0 == c ? 1 : 0 }), column.allSatisfy(\.isFinite) else { return nil }
+            for r in 0..<p { inverse[r, c] = column[r] }
         }
         return inverse
     }

@@ -27,6 +27,14 @@ public enum RWWGradient {
         /// True for one node's J_i.
         public var isNodeJI: Bool { if case .nodeJI = self { return true } else { return false } }
 
+        /// True for a map slope (`GradientFit` holds the maps).
+        public var isMapSlope: Bool {
+            switch self {
+            case .wPlusSlope, .i0Slope: return true
+            default: return false
+            }
+        }
+
         /// True for what makes w_+ or I_0 differ between regions (per-node values or map slopes).
         public var isRegional: Bool {
             switch self {

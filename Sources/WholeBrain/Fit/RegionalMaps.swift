@@ -93,35 +93,14 @@ public struct RegionalMaps: Sendable, Equatable {
     }
 
     /// The slopes whose offsets are closest (least squares) to `offsets` (exact for offsets
-    /// made by `offsets(slopes:)`, up to rounding): the normal equations M M^T b = M o.
+    /// made by `offsets(slopes:)`, up to rounding): the normal equations M M^T b = M o, solved by
+    /// LAPACK's dgesv (`RWWStability.solve`); zeros if the maps are linearly dependent.
     public func slopes(offsets o: [Double]) -> [Double] {
         let k = count
-        var a = [Double](repeating: 0, count: k * k), b = [Double](repeating: 0, count: k)
-        for p in 0..<k {
-            for q in 0..<k { a[p * k + q] = zip(values[p], values[q]).reduce(0) { $0 + $1.0 * $1.1 } }
-            b[p] = zip(values[p], o).reduce(0) { $0 + $1.0 * $1.1 }
-        }
-        // Gaussian elimination with partial pivoting (k is 1 to a few).
-        for c in 0..<k {
-            let pivot = (c..<k).max { abs(a[$0 * k + c]) < abs(a[$1 * k + c]) }!
-            if pivot != c {
-                for q in 0..<k { a.swapAt(c * k + q, pivot * k + q) }
-                b.swapAt(c, pivot)
-            }
-            guard a[c * k + c] != 0 else { return [Double](repeating: 0, count: k) }
-            for r in (c + 1)..<k {
-                let f = a[r * k + c] / a[c * k + c]
-                for q in c..<k { a[r * k + q] -= f * a[c * k + q] }
-                b[r] -= f * b[c]
-            }
-        }
-        var x = [Double](repeating: 0, count: k)
-        for r in stride(from: k - 1, through: 0, by: -1) {
-            var s = b[r]
-            for q in (r + 1)..<k { s -= a[r * k + q] * x[q] }
-            x[r] = s / a[r * k + r]
-        }
-        return x
+        var normal = Matrix(rows: k, columns: k)
+        for p in 0..<k { for q in 0..<k { normal[p, q] = zip(values[p], values[q]).reduce(0) { $0 + $1.0 * $1.1 } } }
+        let projections = values.map { map in zip(map, o).reduce(0) { $0 + $1.0 * $1.1 } }
+        return RWWStability.solve(normal, projections) ?? [Double](repeating: 0, count: k)
     }
 
     /// The principal gradient of functional connectivity as the first principal component of
