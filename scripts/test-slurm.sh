@@ -6,7 +6,7 @@
 # ran. Slurm runs with its default dependency behaviour: the collect job (afterany) must run
 # after a failed task and after one killed by its time limit. Last, a task requeued twice (a
 # preemption, then the time-limit warning) ends with an uninterrupted fit's parameters, and the
-# held-out-subject protocol as an array gives the scores of one process.
+# held-out-subject protocol, cross-validated as an array, gives the scores of one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/${1:-.build/release/wholebrain}
@@ -174,11 +174,14 @@ echo "$log" | grep -q "stopped by SIGUSR1" || fail "the warned task did not stop
 "$BIN" fit --data "$(pwd)/data/hcp" --subject 101309 --fit G --duration 7.2 --transient 1 --epochs 14 --test-duration 7.2 \
     --quiet --out "$WORK/uninterrupted" >/dev/null 2>&1
 cmp -s "$REQ/101309/params.json" "$WORK/uninterrupted/params.json" || fail "the requeued fit's parameters differ from an uninterrupted fit's"
-# The held-out-subject protocol as an array (one task per candidate) and its test stage
-# (afterok): the same scores, bit for bit, as `wholebrain protocol` in one process.
+# The held-out-subject protocol cross-validated over 2 folds as an array (one task per
+# candidate and fold) and its test stage (afterok): the same scores, bit for bit, as
+# `wholebrain protocol` in one process.
 cat > "$WORK/protocol.toml" <<TOML
 data = "$(pwd)/data/hcp"
 [protocol]
+candidates = "G;G,sc-gains"
+folds = 2
 epochs = 1
 duration = 20
 seeds = 1
@@ -192,6 +195,6 @@ ids=$(echo "$submitted" | sed -n 's/submitted array job \([0-9]*\) .* test job \
 [ -n "$ids" ] || fail "slurm protocol did not submit: $submitted"
 wait_for $ids
 [ -f "$WORK/protocol/result/protocol.json" ] || fail "the protocol's test stage wrote no result: $(cat "$WORK"/protocol/slurm/*.log)"
-"$BIN" protocol --quick --quiet --out "$WORK/protocol-serial" >/dev/null 2>&1
+"$BIN" protocol --quick --candidates "G;G,sc-gains" --folds 2 --quiet --out "$WORK/protocol-serial" >/dev/null 2>&1
 cmp -s "$WORK/protocol/result/scores.csv" "$WORK/protocol-serial/scores.csv" || fail "the protocol's scores under Slurm differ from one process's"
 echo "test-slurm: passed"

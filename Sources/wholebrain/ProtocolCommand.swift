@@ -26,11 +26,19 @@ struct ProtocolCommand: ParsableCommand {
         subfolders of FOLDER and runs the rest, to the same bits as one process. `wholebrain \
         slurm protocol JOB.toml` submits them as an array and a test stage.
 
+        --folds K cross-validates: the shuffled subjects are cut into K test blocks, each fold \
+        validates on the --validation subjects after its block and trains on the rest (--train \
+        and --test are not used), so every subject is tested once; the pooled test scores go \
+        beside the leave-one-out ceiling over every subject. Each fold's outputs go into \
+        OUT/fold-k; --fit-only then takes --fold k, and --from reads FOLDER/fold-k.
+
         --quick checks the pipeline in about a minute (1 epoch of 20 s per fit, one scoring run \
         of 120 s); the scores then mean little.
 
-        Example (the full run with the three default candidates, about 20 minutes on one core: drop --quick):
+        Examples (the full runs with the three default candidates, drop --quick: about 20 \
+        minutes on one core for one split, K times that cross-validated):
           wholebrain protocol --quick --out runs/protocol-quick
+          wholebrain protocol --quick --folds 2 --candidates G --out runs/cv-quick
         """)
 
     @Option(help: "Dataset folder.") var data: String = "data/hcp"
@@ -38,6 +46,8 @@ struct ProtocolCommand: ParsableCommand {
     @Option(help: "Validation subjects.") var validation: Int = 1
     @Option(help: "Test subjects.") var test: Int = 2
     @Option(help: "Seed of the subjects' shuffle.") var splitSeed: UInt64 = 1
+    @Option(help: "Cross-validate over K folds, every subject tested once (1: one split by --train, --validation, --test).") var folds: Int = 1
+    @Option(help: "With --folds and --fit-only: the fold (1 to K) to fit.") var fold: Int?
     @Option(help: ArgumentHelp("Candidate models, separated by ';': G (the baseline, always included), G,sc-gains (a gain per connection) and G,w_plus-map,I_0-map (regional heterogeneity: w_plus and I_0 linear in --maps).", valueName: "list"))
     var candidates: String = HeldOutProtocol.Candidate.defaultList
     @Option(help: ArgumentHelp("Regional maps of the regional candidate, comma-separated: fc-gradient (the principal gradient of the training subjects' mean FC) or files with one value per region; each is z-scored.", valueName: "list"))
@@ -63,7 +73,14 @@ struct ProtocolCommand: ParsableCommand {
             try OutputFolder.checkDestination(out, force: force)
             guard seeds >= 1 else { throw WholeBrainError.badValue(source: "--seeds", value: "\(seeds)", expected: "at least one scoring run") }
             let dataset = try HCPDataset(root: data)
-            let split = try HeldOutProtocol.Split(subjects: dataset.subjects, train: train, validation: validation, test: test, seed: splitSeed)
+            let splits = folds > 1 ? try HeldOutProtocol.Split.folds(subjects: dataset.subjects, count: folds, validation: validation, seed: splitSeed)
+                : [try HeldOutProtocol.Split(subjects: dataset.subjects, train: train, validation: validation, test: test, seed: splitSeed)]
+            if let fold, fitOnly == nil || !(1...max(folds, 1)).contains(fold) || folds < 2 {
+                throw WholeBrainError.badValue(source: "--fold", value: "\(fold)", expected: "a fold from 1 to --folds (\(folds)), with --fit-only and --folds 2 or more")
+            }
+            if fitOnly != nil && folds > 1 && fold == nil {
+                throw WholeBrainError.badValue(source: "--fit-only", value: fitOnly!, expected: "--fold k too: which of the \(folds) folds to fit")
+            }
             var settings = HeldOutProtocol.Settings()
             settings.mapSources = maps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             // Names checked before any data are read; the regional candidate takes as many slopes
@@ -84,11 +101,14 @@ struct ProtocolCommand: ParsableCommand {
             guard fitOnly == nil || from == nil else {
                 throw WholeBrainError.badValue(source: "--fit-only", value: fitOnly!, expected: "either --fit-only (one candidate) or --from (the last stage), not both")
             }
-            let context = try HeldOutProtocol.prepare(dataset: dataset, split: split, settings: settings, log: log)
-            let models: [HeldOutProtocol.Candidate] = [.baseline] + names.map {
-                $0 == HeldOutProtocol.Candidate.regionalName ? .regional(maps: context.maps.count) : .connectionGains
+            func prepare(_ split: HeldOutProtocol.Split) throws -> (HeldOutProtocol.Context, [HeldOutProtocol.Candidate]) {
+                let context = try HeldOutProtocol.prepare(dataset: dataset, split: split, settings: settings, log: log)
+                return (context, [.baseline] + names.map {
+                    $0 == HeldOutProtocol.Candidate.regionalName ? .regional(maps: context.maps.count) : .connectionGains
+                })
             }
             if let fitOnly {
+                let (context, models) = try prepare(splits[(fold ?? 1) - 1])
                 guard let candidate = models.first(where: { $0.name == fitOnly }) else {
                     throw WholeBrainError.badValue(source: "--fit-only", value: fitOnly, expected: "one of --candidates: \(models.map(\.name).joined(separator: "; "))")
                 }
@@ -102,20 +122,39 @@ struct ProtocolCommand: ParsableCommand {
                 print("candidate \(fitOnly) fitted and validated; outputs in \(out)")
                 return
             }
-            let results = try from.map { try readCandidates($0, models: models) }
-                ?? models.map { try HeldOutProtocol.fit($0, context: context, log: log) }
-            let outcome = try HeldOutProtocol.conclude(results, candidates: models, context: context, log: log)
+            var outcomes: [HeldOutProtocol.Outcome] = []
+            for (k, split) in splits.enumerated() {
+                if splits.count > 1 { log("protocol: fold \(k + 1) of \(splits.count)") }
+                let (context, models) = try prepare(split)
+                let results = try from.map { try readCandidates(splits.count > 1 ? "\($0)/fold-\(k + 1)" : $0, models: models) }
+                    ?? models.map { try HeldOutProtocol.fit($0, context: context, log: log) }
+                outcomes.append(try HeldOutProtocol.conclude(results, candidates: models, context: context, log: log))
+                if splits.count > 1 { for line in ProtocolReport.lines(outcomes[k]) { log("protocol: fold \(k + 1): " + line) } }
+            }
             let folder = try OutputFolder(path: out, force: force)
-            var json = try ProtocolReport.json(outcome, settings: settings)
-            json["command"] = CommandLine.arguments.joined(separator: " ")
-            json["wall_time_s"] = Date().timeIntervalSince(began)
-            json["versions"] = ["wholebrain": WholeBrainVersion.string]
-            try folder.write("protocol.json", bytes: try SimulationOutputs.json(json))
-            try folder.write("scores.csv", text: ProtocolReport.csv(outcome))
-            if let gains = outcome.candidates[outcome.chosen].gains { try folder.write("sc_gains.npy", bytes: NumpyFile.encode(gains)) }
-            try folder.write("report.html", text: ProtocolReport.html(outcome, settings: settings))
-            try folder.commit()
-            for line in ProtocolReport.lines(outcome) { print(line) }
+            let provenance: [String: Any] = ["command": CommandLine.arguments.joined(separator: " "), "wall_time_s": Date().timeIntervalSince(began),
+                                             "versions": ["wholebrain": WholeBrainVersion.string]]
+            func write(_ outcome: HeldOutProtocol.Outcome, into prefix: String) throws {
+                let json = try ProtocolReport.json(outcome, settings: settings).merging(provenance) { a, _ in a }
+                try folder.write(prefix + "protocol.json", bytes: try SimulationOutputs.json(json))
+                try folder.write(prefix + "scores.csv", text: ProtocolReport.csv(outcome))
+                if let gains = outcome.candidates[outcome.chosen].gains { try folder.write(prefix + "sc_gains.npy", bytes: NumpyFile.encode(gains)) }
+                try folder.write(prefix + "report.html", text: ProtocolReport.html(outcome, settings: settings))
+            }
+            if outcomes.count == 1 {
+                try write(outcomes[0], into: "")
+                try folder.commit()
+                for line in ProtocolReport.lines(outcomes[0]) { print(line) }
+            } else {
+                for (k, outcome) in outcomes.enumerated() { try write(outcome, into: "fold-\(k + 1)/") }
+                let cv = HeldOutProtocol.CrossValidated(folds: outcomes)
+                let json = try CrossValidationReport.json(cv, settings: settings).merging(provenance) { a, _ in a }
+                try folder.write("protocol.json", bytes: try SimulationOutputs.json(json))
+                try folder.write("scores.csv", text: CrossValidationReport.csv(cv))
+                try folder.write("report.html", text: CrossValidationReport.html(cv, settings: settings))
+                try folder.commit()
+                for line in CrossValidationReport.lines(cv) { print(line) }
+            }
             print("outputs in \(out)")
         }
     }

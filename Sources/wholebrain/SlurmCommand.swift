@@ -227,11 +227,12 @@ struct SlurmCommand: ParsableCommand {
     struct ProtocolJob: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "protocol",
-            abstract: "Run the held-out-subject protocol as a Slurm array: one task per candidate, then the test stage.",
+            abstract: "Run the held-out-subject protocol as a Slurm array: one task per candidate (and fold), then the test stage.",
             discussion: """
             Writes OUT/slurm/protocol-array.sbatch (task i runs `wholebrain protocol --fit-only` \
             for candidate i: its fit to the training subjects and its validation scores, into \
-            OUT/candidates/i) and OUT/slurm/protocol-test.sbatch (`wholebrain protocol --from \
+            OUT/candidates/i; with `folds = K` in [protocol], one task per candidate and fold, \
+            into OUT/candidates/fold-k/i) and OUT/slurm/protocol-test.sbatch (`wholebrain protocol --from \
             OUT/candidates`: the choice on validation, the test and baseline scores beside the \
             data's ceiling and the report, into OUT/result), submitted with \
             --dependency=afterok on the array, then prints the job ids. The result is the same \
@@ -253,12 +254,13 @@ struct SlurmCommand: ParsableCommand {
                 let binary = SlurmCommand.executablePath()
                 let array = SlurmScripts.protocolArray(job: spec, out: outURL, binary: binary)
                 let test = SlurmScripts.protocolConclusion(job: spec, out: outURL, binary: binary)
-                if dryRun { print("# \(spec.candidates.count) candidates: \(spec.candidates.joined(separator: "; "))") }
+                let tasks = "\(spec.candidates.count) candidates" + (spec.folds > 1 ? " x \(spec.folds) folds" : "")
+                if dryRun { print("# \(tasks): \(spec.candidates.joined(separator: "; "))") }
                 guard let (arrayID, testID) = try SlurmCommand.stage(array: ("protocol-array.sbatch", array), then: ("protocol-test.sbatch", test),
                                                                      dependency: SlurmScripts.protocolDependency, job: job, out: outURL,
-                                                                     dryRun: dryRun, writeOnly: writeOnly, what: "\(spec.candidates.count) candidates")
+                                                                     dryRun: dryRun, writeOnly: writeOnly, what: tasks)
                 else { return }
-                print("submitted array job \(arrayID) (\(spec.candidates.count) candidates) and test job \(testID); the result will be in \(outURL)/result")
+                print("submitted array job \(arrayID) (\(tasks)) and test job \(testID); the result will be in \(outURL)/result")
             }
         }
     }

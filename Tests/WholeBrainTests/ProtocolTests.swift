@@ -16,6 +16,57 @@ final class ProtocolTests: XCTestCase {
         XCTAssertThrowsError(try HeldOutProtocol.Split(subjects: subjects, train: 4, validation: 0, test: 2, seed: 1))
     }
 
+    /// K folds: the test blocks partition the subjects (sizes differ by at most one), each
+    /// fold's parts are disjoint and complete, validation follows the block, and bad counts fail.
+    func testFoldsTestEverySubjectOnce() throws {
+        let subjects = ["101309", "102311", "102816", "131217", "211619", "213522", "377451"]
+        for count in 2...6 {
+            let folds = try HeldOutProtocol.Split.folds(subjects: subjects, count: count, validation: 1, seed: 1)
+            XCTAssertEqual(folds.count, count)
+            XCTAssertEqual(folds.flatMap(\.test).sorted(), subjects, "every subject tested exactly once (\(count) folds)")
+            XCTAssertLessThanOrEqual(Set(folds.map(\.test.count)).count, 2)
+            XCTAssertLessThanOrEqual((folds.map(\.test.count).max() ?? 0) - (folds.map(\.test.count).min() ?? 0), 1)
+            for fold in folds {
+                XCTAssertEqual((fold.train + fold.validation + fold.test).sorted(), subjects)
+                XCTAssertEqual(fold.validation.count, 1)
+                XCTAssert(Set(fold.test).isDisjoint(with: fold.validation) && Set(fold.train).isDisjoint(with: fold.test))
+            }
+            // The blocks follow the same seeded order as a single split's shuffle.
+            let order = folds.flatMap(\.test)
+            XCTAssertEqual(folds[0].validation, [order[folds[0].test.count]])
+        }
+        let single = try HeldOutProtocol.Split(subjects: subjects, train: 4, validation: 1, test: 2, seed: 1)
+        XCTAssertEqual(Set(try HeldOutProtocol.Split.folds(subjects: subjects, count: 3, validation: 1, seed: 1).flatMap(\.test)), Set(subjects))
+        XCTAssertEqual(try HeldOutProtocol.Split.folds(subjects: subjects, count: 7, validation: 1, seed: 1).flatMap(\.test),
+                       single.train + single.validation + single.test, "the folds cut the split's own shuffle")
+        XCTAssertThrowsError(try HeldOutProtocol.Split.folds(subjects: subjects, count: 1, validation: 1, seed: 1))
+        XCTAssertThrowsError(try HeldOutProtocol.Split.folds(subjects: subjects, count: 8, validation: 1, seed: 1))
+        XCTAssertThrowsError(try HeldOutProtocol.Split.folds(subjects: subjects, count: 2, validation: 3, seed: 1), "no training subject left")
+    }
+
+    /// Pooled over folds, each subject's scores are its own fold's, once.
+    func testCrossValidatedPoolsEachFoldsTestSubjects() {
+        func outcome(_ test: [String: Double], chosen: String) -> HeldOutProtocol.Outcome {
+            let scores = HeldOutProtocol.Scores(bySubject: test.mapValues { [DataCeiling.Score(fcR: $0, fcdKS: 1 - $0)] }, meanRateE: [3])
+            let features = DataCeiling.Features(fc: Matrix(rows: 2, columns: 2, values: [1, 0.5, 0.5, 1]), fcdValues: [0.1, 0.2])
+            let ceiling = DataCeiling(features: Dictionary(uniqueKeysWithValues: (test.keys.sorted() + ["t"]).map { ($0, features) }),
+                                      targets: test.keys.sorted(), predictors: ["t"])
+            let result = HeldOutProtocol.CandidateResult(candidate: chosen, fitted: [:], initial: [:], gains: nil, trainFCR: 0.5,
+                                                         validation: scores, identifiability: [], wallSeconds: 0)
+            return HeldOutProtocol.Outcome(split: HeldOutProtocol.Split(train: ["t"], validation: ["v"], test: test.keys.sorted()), startG: 0.5, gStar: nil,
+                                           candidates: [result], chosen: 0, chosenInLowRegime: true, test: scores, baselineTest: scores,
+                                           ceiling: ceiling, leaveOneOut: ceiling)
+        }
+        let cv = HeldOutProtocol.CrossValidated(folds: [outcome(["a": 0.6, "b": 0.8], chosen: "G"), outcome(["c": 0.4], chosen: "G,sc-gains")])
+        XCTAssertEqual(cv.test.bySubject.keys.sorted(), ["a", "b", "c"])
+        XCTAssertEqual(cv.test.fcR.mean, 0.6, accuracy: 1e-12)
+        XCTAssertEqual(cv.test.fcdKS.mean, 0.4, accuracy: 1e-12)
+        XCTAssertEqual(cv.ceiling.scores.map(\.subject), ["a", "b", "c"])
+        XCTAssertEqual(cv.choices, ["G", "G,sc-gains"])
+        XCTAssert(CrossValidationReport.csv(cv).hasPrefix("fold,model,part,subject,seed,fc_r,fcd_ks\n1,G,validation,"))
+        XCTAssert(CrossValidationReport.csv(cv).contains("\n2,G,sc-gains,test,c,0,0.4,"))
+    }
+
     func testScoresSummariseAndFlagTheHighState() {
         let s = HeldOutProtocol.Scores(bySubject: ["a": [DataCeiling.Score(fcR: 0.5, fcdKS: 0.2), DataCeiling.Score(fcR: 0.7, fcdKS: 0.4)]],
                                        meanRateE: [3.1, 2.9])
@@ -62,5 +113,28 @@ final class ProtocolTests: XCTestCase {
         XCTAssert(csv.hasPrefix("model,part,subject,seed,fc_r,fcd_ks\n") && csv.contains("data ceiling,test,"), csv)
         let report = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
         XCTAssert(report.contains("FC r on test subjects") && report.contains("data ceiling") && report.contains("Candidates (validation)"), report)
+
+        // The cross-validated example: every subject tested once, each fold's outputs in fold-k,
+        // the pooled ceiling each fold's training subjects' data against its test subjects.
+        let crossValidated = help.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("wholebrain protocol --quick --folds") }!
+        let cv = try CommandLineTests.shell(crossValidated, in: scratch)
+        XCTAssertEqual(cv.status, 0, crossValidated + "\n" + cv.err)
+        XCTAssert(cv.out.contains("2-fold cross-validation") && cv.out.contains("data ceiling"), cv.out)
+        let cvFolder = scratch + "/runs/cv-quick"
+        for file in ["protocol.json", "scores.csv", "report.html", "fold-1/protocol.json", "fold-2/report.html"] {
+            XCTAssert(FileManager.default.fileExists(atPath: cvFolder + "/" + file), file)
+        }
+        guard let cvBytes = FileManager.default.contents(atPath: cvFolder + "/protocol.json") else { return }
+        let cvJSON = try JSONSerialization.jsonObject(with: cvBytes) as! [String: Any]
+        let folds = cvJSON["folds"] as! [[String: Any]]
+        let splits = folds.map { $0["split"] as! [String: [String]] }
+        XCTAssertEqual(splits.flatMap { $0["test"]! }.sorted(), data.subjects.sorted())
+        let pooled = (cvJSON["test"] as! [String: Any])["by_subject"] as! [String: Any]
+        XCTAssertEqual(pooled.keys.sorted(), data.subjects.sorted())
+        let foldCeilings = DataCeiling(merging: splits.map { DataCeiling(features: features, targets: $0["test"]!, predictors: $0["train"]!) })
+        XCTAssertEqual((cvJSON["ceiling"] as! [String: Any])["fc_r_mean"] as! Double, foldCeilings.meanFCR, accuracy: 1e-12)
+        XCTAssertEqual((cvJSON["ceiling"] as! [String: Any])["fcd_ks_mean"] as! Double, foldCeilings.meanFCDKS, accuracy: 1e-12)
+        let cvCSV = try String(contentsOfFile: cvFolder + "/scores.csv", encoding: .utf8)
+        XCTAssert(cvCSV.hasPrefix("fold,model,part,subject,seed,fc_r,fcd_ks\n1,G,validation,") && cvCSV.contains("\n2,data ceiling,test,"), cvCSV)
     }
 }

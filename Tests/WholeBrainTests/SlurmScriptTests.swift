@@ -278,7 +278,7 @@ final class SlurmScriptTests: XCTestCase {
     /// an array over the job's candidates and a test stage after it (afterok).
     func testProtocolExamplesRunAsWritten() throws {
         let scratch = try runDryRunExamples(of: "protocol") { command, text in
-            XCTAssert(text.contains("3 candidates: G; G,sc-gains; G,w_plus-map,I_0-map") && text.contains("#SBATCH --array=0-2") && text.contains("--fit-only \"$C\"")
+            XCTAssert(text.contains("3 candidates x 4 folds: G; G,sc-gains; G,w_plus-map,I_0-map") && text.contains("#SBATCH --array=0-11") && text.contains("--fit-only \"$C\" --fold \"$FOLD\"")
                       && text.contains("--from ") && text.contains("--dependency=afterok:"), command + "\n" + text)
         }
         defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -71,6 +71,9 @@ public struct DataCeiling: Sendable {
         }
     }
 
+    /// The scores of several ceilings together (folds of a cross-validation).
+    public init(merging parts: [DataCeiling]) { scores = parts.flatMap(\.scores) }
+
     public var meanFCR: Double { scores.map(\.score.fcR).reduce(0, +) / Double(max(scores.count, 1)) }
     public var meanFCDKS: Double { scores.map(\.score.fcdKS).reduce(0, +) / Double(max(scores.count, 1)) }
 

@@ -9,7 +9,7 @@ import Foundation
 ///     [slurm]
 ///     time = "01:00:00"   memory = "6G"   partition = ...   account = ...   modules = [...]
 ///
-/// One array task per candidate fits it to the training subjects and scores it on
+/// One array task per candidate (and fold, with `folds`) fits it to the training subjects and scores it on
 /// validation (`wholebrain protocol --fit-only`); a last job, after every task succeeded,
 /// chooses among them and scores the choice and the baseline on the test subjects
 /// (`wholebrain protocol --from`). Unknown keys are errors naming the known ones.
@@ -19,9 +19,11 @@ public struct ProtocolJobSpec: Sendable {
     public let candidates: [String]
     /// `wholebrain protocol` options as command-line words (--candidates included), in a fixed order.
     public let protocolArguments: [String]
+    /// Cross-validation folds (1: one split); the array runs every candidate in every fold.
+    public let folds: Int
     public let slurm: SlurmResources
 
-    static let protocolKeys = ["candidates", "train", "validation", "test", "split_seed", "epochs", "lr", "duration", "stability",
+    static let protocolKeys = ["candidates", "train", "validation", "test", "split_seed", "folds", "epochs", "lr", "duration", "stability",
                                "seed", "seeds", "eval_duration", "maps"]
     static let slurmKeys = ["partition", "time", "memory", "account", "cpus_per_task", "modules", "max_running"]
 
@@ -43,6 +45,7 @@ public struct ProtocolJobSpec: Sendable {
         data = toml["data"]?.string ?? "data/hcp"
         var arguments: [String] = []
         var names = HeldOutProtocol.Candidate.defaultList
+        var folds = 1
         if let p = toml["protocol"] {
             guard case let .table(t) = p else { throw fail("protocol", "\(p)", "a [protocol] table") }
             for key in t.keys.sorted() where !ProtocolJobSpec.protocolKeys.contains(key) {
@@ -54,7 +57,12 @@ public struct ProtocolJobSpec: Sendable {
                 case let .string(s):
                     arguments += [flag, s]
                     if key == "candidates" { names = s }
-                case let .number(x): arguments += [flag, x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)]
+                case let .number(x):
+                    if key == "folds" {
+                        guard x == x.rounded(), x >= 1, x <= 1000 else { throw fail("protocol.folds", "\(x)", "a whole number of folds, 1 or more") }
+                        folds = Int(x)
+                    }
+                    arguments += [flag, x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)]
                 default: throw fail("protocol.\(key)", "\(t[key]!)", "a string or a number")
                 }
             }
@@ -63,6 +71,7 @@ public struct ProtocolJobSpec: Sendable {
         let listed = names.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         candidates = ["G"] + listed.filter { $0 != "G" }
         protocolArguments = arguments
+        self.folds = folds
         slurm = try SlurmResources(toml["slurm"], path: path, keys: ProtocolJobSpec.slurmKeys)
     }
 }

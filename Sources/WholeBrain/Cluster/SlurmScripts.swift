@@ -82,21 +82,30 @@ public enum SlurmScripts {
     }
 
     /// The protocol's array (task i fits and validates candidate i with `protocol --fit-only`
-    /// into OUT/candidates/i) and its last stage (`protocol --from OUT/candidates` into
+    /// into OUT/candidates/i; with folds, task i is candidate i mod C of fold i / C + 1, into
+    /// OUT/candidates/fold-k/c) and its last stage (`protocol --from OUT/candidates` into
     /// OUT/result), submitted with `protocolDependency` on the array.
     public static func protocolArray(job: ProtocolJobSpec, out: String, binary: String) -> String {
         let r = job.slurm
         var s = "#!/bin/bash\n# WholeBrain: fit and validate each candidate of the protocol as one task of this array (rendered by wholebrain slurm protocol).\n"
-        s += "#SBATCH --job-name=wholebrain-protocol\n#SBATCH --array=0-\(job.candidates.count - 1)\(r.maxRunning.map { "%\($0)" } ?? "")\n"
+        s += "#SBATCH --job-name=wholebrain-protocol\n#SBATCH --array=0-\(job.candidates.count * job.folds - 1)\(r.maxRunning.map { "%\($0)" } ?? "")\n"
         s += resources(r) + "#SBATCH --cpus-per-task=\(r.cpusPerTask)\n"
         s += "#SBATCH --output=\(out)/slurm/protocol-%A_%a.log\n"
         s += "set -eu\n"
         for m in r.modules { s += "module load \(quote(m))\n" }
         s += "CANDIDATES=(\(job.candidates.map(quote).joined(separator: " ")))\n"
-        s += "C=${CANDIDATES[$SLURM_ARRAY_TASK_ID]}\nOUT=\(quote(out))\n"
-        s += "echo \"candidate $C: fit and validation on $(hostname) at $(date '+%F %T')\"\n"
-        s += "\(quote(binary)) protocol --data \(quote(job.data)) \(job.protocolArguments.map(quote).joined(separator: " ")) --fit-only \"$C\" --force "
-        s += "--out \"$OUT/candidates/$SLURM_ARRAY_TASK_ID\"\n"
+        s += "OUT=\(quote(out))\n"
+        if job.folds > 1 {
+            s += "I=$((SLURM_ARRAY_TASK_ID % ${#CANDIDATES[@]}))\nFOLD=$((SLURM_ARRAY_TASK_ID / ${#CANDIDATES[@]} + 1))\nC=${CANDIDATES[$I]}\n"
+            s += "echo \"fold $FOLD, candidate $C: fit and validation on $(hostname) at $(date '+%F %T')\"\n"
+            s += "\(quote(binary)) protocol --data \(quote(job.data)) \(job.protocolArguments.map(quote).joined(separator: " ")) --fit-only \"$C\" --fold \"$FOLD\" --force "
+            s += "--out \"$OUT/candidates/fold-$FOLD/$I\"\n"
+        } else {
+            s += "C=${CANDIDATES[$SLURM_ARRAY_TASK_ID]}\n"
+            s += "echo \"candidate $C: fit and validation on $(hostname) at $(date '+%F %T')\"\n"
+            s += "\(quote(binary)) protocol --data \(quote(job.data)) \(job.protocolArguments.map(quote).joined(separator: " ")) --fit-only \"$C\" --force "
+            s += "--out \"$OUT/candidates/$SLURM_ARRAY_TASK_ID\"\n"
+        }
         return s
     }
 

@@ -28,6 +28,14 @@ public enum HeldOutProtocol {
                 throw WholeBrainError.badValue(source: "split", value: "\(train) train, \(validation) validation, \(test) test",
                                                expected: "at least one subject in each part and at most \(subjects.count) in all")
             }
+            let order = Split.shuffled(subjects, seed: seed)
+            self.train = Array(order[0..<train])
+            self.validation = Array(order[train..<(train + validation)])
+            self.test = Array(order[(train + validation)..<(train + validation + test)])
+        }
+
+        /// The subjects in a seeded order: sorted, then a Fisher-Yates shuffle on SplitMix64.
+        static func shuffled(_ subjects: [String], seed: UInt64) -> [String] {
             var order = subjects.sorted()
             var state = seed
             func next() -> UInt64 {
@@ -38,9 +46,7 @@ public enum HeldOutProtocol {
                 return z ^ (z >> 31)
             }
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(next() % UInt64(i + 1))) }
-            self.train = Array(order[0..<train])
-            self.validation = Array(order[train..<(train + validation)])
-            self.test = Array(order[(train + validation)..<(train + validation + test)])
+            return order
         }
     }
 
@@ -138,6 +144,12 @@ public enum HeldOutProtocol {
         public let identifiability: [Identifiability.Figure]
         public let wallSeconds: Double
 
+        public init(candidate: String, fitted: [String: Double], initial: [String: Double], gains: Matrix?, trainFCR: Double,
+                    validation: Scores, identifiability: [Identifiability.Figure], wallSeconds: Double) {
+            self.candidate = candidate; self.fitted = fitted; self.initial = initial; self.gains = gains; self.trainFCR = trainFCR
+            self.validation = validation; self.identifiability = identifiability; self.wallSeconds = wallSeconds
+        }
+
         enum CodingKeys: String, CodingKey {
             case candidate, fitted, initial, validation, identifiability
             case trainFCR = "train_fc_r", wallSeconds = "wall_time_s"
@@ -214,6 +226,13 @@ public enum HeldOutProtocol {
         public let ceiling: DataCeiling
         /// Leave-one-out over every subject, for reference.
         public let leaveOneOut: DataCeiling
+
+        public init(split: Split, startG: Double, gStar: Double?, candidates: [CandidateResult], chosen: Int, chosenInLowRegime: Bool,
+                    test: Scores, baselineTest: Scores, ceiling: DataCeiling, leaveOneOut: DataCeiling) {
+            self.split = split; self.startG = startG; self.gStar = gStar; self.candidates = candidates; self.chosen = chosen
+            self.chosenInLowRegime = chosenInLowRegime; self.test = test; self.baselineTest = baselineTest; self.ceiling = ceiling
+            self.leaveOneOut = leaveOneOut
+        }
     }
 
     /// Runs the protocol on `dataset`; `log` receives progress lines. The same as `prepare`,

@@ -34,8 +34,10 @@ public enum ProtocolReport {
         ]
     }
 
+    static let csvHeader = "model,part,subject,seed,fc_r,fcd_ks\n"
+
     public static func csv(_ o: HeldOutProtocol.Outcome) -> String {
-        var s = "model,part,subject,seed,fc_r,fcd_ks\n"
+        var s = csvHeader
         func rows(_ model: String, _ part: String, _ scores: HeldOutProtocol.Scores) {
             for subject in scores.bySubject.keys.sorted() {
                 for (k, score) in scores.bySubject[subject]!.enumerated() { s += "\(model),\(part),\(subject),\(k),\(score.fcR),\(score.fcdKS)\n" }
@@ -51,10 +53,6 @@ public enum ProtocolReport {
     /// The lines printed at the end: the test scores beside the ceiling and the baseline.
     public static func lines(_ o: HeldOutProtocol.Outcome) -> [String] {
         let chosen = o.candidates[o.chosen].candidate
-        func line(_ name: String, _ s: HeldOutProtocol.Scores) -> String {
-            String(format: "%@: FC r %.3f +- %.3f, FCD KS %.3f +- %.3f (%d runs x %d subjects; E rate %.2f Hz)", name, s.fcR.mean, s.fcR.sd,
-                   s.fcdKS.mean, s.fcdKS.sd, s.meanRateE.count, s.bySubject.count, s.meanRateE.reduce(0, +) / Double(max(s.meanRateE.count, 1)))
-        }
         var out = ["test subjects \(o.split.test.joined(separator: ", ")), never seen by the fit or the choice:",
                    "  " + line("model (\(chosen), chosen on validation)", o.test)]
         out.append(chosen != HeldOutProtocol.Candidate.baseline.name ? "  " + line("baseline (G alone)", o.baselineTest)
@@ -62,6 +60,24 @@ public enum ProtocolReport {
         out.append(String(format: "  data ceiling (training subjects' own data): FC r %.3f, FCD KS %.3f", o.ceiling.meanFCR, o.ceiling.meanFCDKS))
         if !o.chosenInLowRegime { out.append("warning: no candidate stayed in the low-activity state on validation; the chosen one is not physiological") }
         return out
+    }
+
+    /// "NAME: FC r m +- sd, FCD KS m +- sd (runs x subjects; E rate)".
+    static func line(_ name: String, _ s: HeldOutProtocol.Scores) -> String {
+        String(format: "%@: FC r %.3f +- %.3f, FCD KS %.3f +- %.3f (%d runs x %d subjects; E rate %.2f Hz)", name, s.fcR.mean, s.fcR.sd,
+               s.fcdKS.mean, s.fcdKS.sd, s.all.count / max(s.bySubject.count, 1), s.bySubject.count, s.meanRateE.reduce(0, +) / Double(max(s.meanRateE.count, 1)))
+    }
+
+    /// Per test subject: subject, model FC r and FCD KS, baseline FC r and FCD KS, ceiling FC r and FCD KS (means over runs).
+    static func subjectRows(_ o: HeldOutProtocol.Outcome) -> [[String]] {
+        o.split.test.map { s in
+            let m = HeldOutProtocol.Scores.meanAndSD((o.test.bySubject[s] ?? []).map(\.fcR)).mean
+            let mk = HeldOutProtocol.Scores.meanAndSD((o.test.bySubject[s] ?? []).map(\.fcdKS)).mean
+            let b = HeldOutProtocol.Scores.meanAndSD((o.baselineTest.bySubject[s] ?? []).map(\.fcR)).mean
+            let bk = HeldOutProtocol.Scores.meanAndSD((o.baselineTest.bySubject[s] ?? []).map(\.fcdKS)).mean
+            let c = o.ceiling.scores.first { $0.subject == s }?.score
+            return [s] + [m, mk, b, bk, c?.fcR ?? .nan, c?.fcdKS ?? .nan].map { String(format: "%.3f", $0) }
+        }
     }
 
     public static func html(_ o: HeldOutProtocol.Outcome, settings: HeldOutProtocol.Settings) -> String {
@@ -85,14 +101,7 @@ public enum ProtocolReport {
             + SVG.intervals(title: "FC r on test subjects (higher is better)", xLabel: "FC r (Pearson, upper triangle)", rows: rowsR, range: 0...1)
             + SVG.intervals(title: "FCD KS distance on test subjects (lower is better)", xLabel: "Kolmogorov-Smirnov distance", rows: rowsKS, range: 0...1)
             + SVG.table(header: ["test subject", "model FC r", "model FCD KS", "baseline FC r", "baseline FCD KS", "ceiling FC r", "ceiling FCD KS"],
-                        rows: o.split.test.map { s in
-                            let m = HeldOutProtocol.Scores.meanAndSD((o.test.bySubject[s] ?? []).map(\.fcR)).mean
-                            let mk = HeldOutProtocol.Scores.meanAndSD((o.test.bySubject[s] ?? []).map(\.fcdKS)).mean
-                            let b = HeldOutProtocol.Scores.meanAndSD((o.baselineTest.bySubject[s] ?? []).map(\.fcR)).mean
-                            let bk = HeldOutProtocol.Scores.meanAndSD((o.baselineTest.bySubject[s] ?? []).map(\.fcdKS)).mean
-                            let c = o.ceiling.scores.first { $0.subject == s }?.score
-                            return [s] + [m, mk, b, bk, c?.fcR ?? .nan, c?.fcdKS ?? .nan].map { String(format: "%.3f", $0) }
-                        })
+                        rows: subjectRows(o))
             + (o.chosenInLowRegime ? "" : "<p><b>Warning:</b> no candidate stayed in the low-activity state on validation.</p>")))
         sections.append(("Candidates (validation)", SVG.table(
             header: ["model", "fitted", "train FC r", "validation FC r", "validation FCD KS", "cost", "E rate (Hz)", "low-activity", "fit time (s)"],

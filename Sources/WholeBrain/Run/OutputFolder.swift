@@ -59,6 +59,9 @@ public final class OutputFolder {
 
     public func write(_ name: String, bytes: [UInt8]) throws {
         let path = (stagingPath as NSString).appendingPathComponent(name)
+        if name.contains("/") {  // a file in a subfolder (fold-1/report.html)
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw WholeBrainError.writeFailed(path: (finalPath as NSString).appendingPathComponent(name), problem: "could not create file")
         }
