@@ -11,7 +11,7 @@ their own data (--connectome/--lengths/--bold), with the default loss (`--loss a
   its own integrator, delays, noise, feedback inhibition, warm-up and BOLD conventions).
 Each row: truth, start, recovered value, error, and the fit's identifiability figures
 (curvature, standard error over noise seeds, verdict), so a case the data cannot decide shows
-as such. Usage: python3 scripts/recovery.py BINARY [--quick] [--jobs N]
+as such. Usage: python3 scripts/recovery.py BINARY [--quick | --cases I,J] [--jobs N]
 """
 import json
 import os
@@ -27,6 +27,8 @@ FIX = os.path.join(ROOT, "Tests", "WholeBrainTests", "Fixtures")
 REFERENCE = os.path.join(ROOT, "Tests", "Reference", "rww_reference.py")
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else os.path.join(ROOT, ".build/release/wholebrain"))
 QUICK = "--quick" in sys.argv
+# --cases 8,9: only those rows of CASES (full settings), printed, RECOVERY.md left as it is.
+ONLY = [int(i) for i in sys.argv[sys.argv.index("--cases") + 1].split(",")] if "--cases" in sys.argv else None
 JOBS = int(sys.argv[sys.argv.index("--jobs") + 1]) if "--jobs" in sys.argv else 2
 G_STAR = 0.5780  # 101309 with feedback inhibition at 3 Hz (wholebrain stability --subject 101309)
 DATA_SECONDS, FIT_SECONDS, EPOCHS, SEEDS = (150, 100, 3, 0) if QUICK else (600, 120, 20, 4)
@@ -93,7 +95,7 @@ def fit(work, index, case, data):
 
 def main():
     work = tempfile.mkdtemp(prefix="wholebrain-recovery-")
-    cases = [CASES[1], CASES[5], CASES[10]] if QUICK else CASES
+    cases = [CASES[1], CASES[5], CASES[10]] if QUICK else [CASES[i] for i in ONLY] if ONLY else CASES
     with ThreadPoolExecutor(JOBS) as pool:
         data = list(pool.map(lambda ic: simulate(work, *ic), enumerate(cases)))
 
@@ -128,7 +130,7 @@ def main():
     unidentified = [f"{r['label']} ({r['source']}): {k}" for r in rows for k in r["truth"]
                     if r["ident"][k].get("verdict") in ("weak", "not identified")]
     off_but_identified = sum(r["ident"][k].get("verdict") == "identified" and abs(r["errors"][k]) > 5 for r in rows for k in r["truth"])
-    if not QUICK:
+    if not QUICK and not ONLY:
         with open(os.path.join(ROOT, "RECOVERY.md"), "w") as f:
             f.write(TEMPLATE.format(table=table, data=DATA_SECONDS, fit=FIT_SECONDS, epochs=EPOCHS, within=within, total=total,
                                     high=sum(r["state"] == "high" for r in rows), cases=len(rows),

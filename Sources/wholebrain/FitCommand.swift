@@ -104,7 +104,7 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Uniform J_i (the model's 1 nA, --set J_i=..., or fitted with --fit J_i) instead of feedback inhibition control; without --G the start is then G = 1.") var noFic = false
     @Option(help: "Conduction speed in m/s.") var speed: Double = 20
     @Option(help: "Seed of the noise realisation used while fitting.") var seed: UInt64 = 1
-    @Option(help: ArgumentHelp("Noise seeds for the identifiability figures after the fit: the loss curvature and the spread of the fitted value over this many noise realisations (the fit's and new ones); 0: none.", valueName: "K")) var identifiabilitySeeds: Int = 4
+    @Option(help: ArgumentHelp("Noise seeds for the identifiability figures after the fit: the loss curvature and the spread of the fitted value over this many noise realisations (the fit's, and new ones each against a fresh scan simulated at the fitted values); 0: none.", valueName: "K")) var identifiabilitySeeds: Int = 4
     @Option(help: ArgumentHelp("Checkpoint every this many steps (memory); default: keep the whole run.", valueName: "steps")) var checkpoint: Int?
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
@@ -359,7 +359,7 @@ struct FitCommand: ParsableCommand {
             guard lead, identifiabilitySeeds >= 2 else { return [] }
             if !quiet { printError("fit: identifiability: loss curvature and the spread over \(identifiabilitySeeds) noise seeds at the fitted values") }
             return try Identifiability.assess(fitted: zip(outcome.specs, prepared).map { ($0, $1.target) }, options: options,
-                                              extraSeeds: (1..<identifiabilitySeeds).map { seed &+ 2000 &+ UInt64($0) })
+                                              extraSeeds: (1..<identifiabilitySeeds).map { seed &+ 2000 &+ UInt64($0) }, scans: prepared.map(\.scan))
         }
         // Where the fitted parameters put each subject's noise-free network, and its test run.
         let ends = try outcome.specs.map { s in
@@ -387,6 +387,8 @@ struct FitCommand: ParsableCommand {
         let inputs: SimulationInputs
         let spec: SimulationSpec<ReducedWongWang>
         let target: GradientFit.Target
+        /// How the target was made from the scan's fitted part, for the identifiability's fresh scans.
+        let scan: Identifiability.Scan
         /// FC of the whole scan (band-passed with --bandpass), which the test run is scored against.
         let reference: Matrix
         /// Where the fit starts: inhibition, G, G* and the regime.
@@ -478,7 +480,6 @@ struct FitCommand: ParsableCommand {
             let regions = empiricalBold.rows
             let scanTR = inputs.tr ?? tr
             let rawTrain = Matrix(rows: regions, columns: kept, values: (0..<regions).flatMap { i in (0..<kept).map { empiricalBold[i, $0] } })
-            let trainBold = filtered(rawTrain, tr: scanTR)
             let heldOutFC: Matrix? = heldOut > 0 ? FunctionalConnectivity.pearson(regionsByTime: filtered(Matrix(
                 rows: regions, columns: total - kept, values: (0..<regions).flatMap { i in (kept..<total).map { empiricalBold[i, $0] } }), tr: scanTR)) : nil
             // Target statistics that depend on the length of a stretch come from stretches as
@@ -489,10 +490,15 @@ struct FitCommand: ParsableCommand {
                                           nodeParameters: startPoint.nodeJI.map { ["J_i": $0] } ?? [:],
                                           connectome: inputs.connectome, noise: sigma.map { NoiseSpec(sigma: $0) }, duration: duration,
                                           transient: transient, tr: tr, conductionSpeed: speed, seed: seed)
-            return Subject(inputs: inputs, spec: spec,
-                           target: GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: trainBold), bold: trainBold, heldOutFC: heldOutFC,
-                                                      fcdValues: FCDTerm.targetValues(regionsByTime: rawTrain, tr: scanTR, settings: FCDTerm.Settings(), segment: stretch),
-                                                      logVariances: BoldFitTerms.logVariances(regionsByTime: rawTrain, segment: stretch) { filtered($0, tr: scanTR) }),
+            /// The target of a fitted part (regions x samples), unfiltered.
+            func target(_ raw: Matrix, heldOutFC: Matrix?) -> GradientFit.Target {
+                let bold = filtered(raw, tr: scanTR)
+                return GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: bold), bold: bold, heldOutFC: heldOutFC,
+                                          fcdValues: FCDTerm.targetValues(regionsByTime: raw, tr: scanTR, settings: FCDTerm.Settings(), segment: stretch),
+                                          logVariances: BoldFitTerms.logVariances(regionsByTime: raw, segment: stretch) { filtered($0, tr: scanTR) })
+            }
+            return Subject(inputs: inputs, spec: spec, target: target(rawTrain, heldOutFC: heldOutFC),
+                           scan: Identifiability.Scan(samples: kept) { target($0, heldOutFC: nil) },
                            reference: FunctionalConnectivity.pearson(regionsByTime: filtered(rawBold, tr: scanTR)), start: startPoint)
         }
     }

@@ -67,6 +67,40 @@ final class IdentifiabilityTests: XCTestCase {
         XCTAssert(String(decoding: json, as: UTF8.self).contains("\"relative_error\":null"), String(decoding: json, as: UTF8.self))
     }
 
+    /// With `scans`, each extra seed's loss is against a fresh scan simulated at the fitted
+    /// values (its seed 7919 past the extra seed's, as long as the data) and made into a target
+    /// the way the data were; the fit's own seed still meets the data.
+    func testExtraSeedsMeetFreshScansSimulatedAtTheFittedValues() throws {
+        let data = try NetworkSimulator(spec: try spec(g: 0.12, sigma: 0.01, seed: 5)).run()
+        func target(_ regionsByTime: Matrix) -> GradientFit.Target {
+            GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: regionsByTime), logVariances: BoldFitTerms.logVariances(regionsByTime: regionsByTime))
+        }
+        var options = GradientFit.Options(parameters: [(.g, .bounded(0, 1))])
+        options.surprise = 0
+        options.fcMean = LossSelection.fcMeanWeight
+        options.boldVariance = LossSelection.boldVarianceWeight
+        let fitted = try spec(g: 0.12, sigma: 0.01, seed: 9)
+        var scanned: [Matrix] = []
+        let scan = Identifiability.Scan(samples: data.bold.rows) { bold in scanned.append(bold); return target(bold) }
+        let plain = try XCTUnwrap(try Identifiability.assess(fitted: [(fitted, target(data.bold.transposed))], options: options, extraSeeds: [10, 11]).first)
+        let fresh = try XCTUnwrap(try Identifiability.assess(fitted: [(fitted, target(data.bold.transposed))], options: options, extraSeeds: [10, 11],
+                                                             scans: [scan]).first)
+        XCTAssertEqual(scanned.count, 2, "one fresh scan per extra seed")
+        XCTAssertEqual(scanned.map(\.rows), [8, 8])
+        XCTAssertEqual(fresh.seedSlopes[0], plain.seedSlopes[0], "the fit's own seed meets the data")
+        XCTAssertNotEqual(fresh.seedSlopes[1], plain.seedSlopes[1])
+        // The second seed's slope, from a scan simulated here independently.
+        let scanSpec = try GradientFit.spec(fitted, with: [], seed: 10 &+ 7919, duration: Double(data.bold.rows) * fitted.tr)
+        let own = try NetworkSimulator(spec: scanSpec).run().bold.transposed
+        XCTAssertEqual(own.values, scanned[0].values)
+        func loss(_ value: Double) throws -> Double {
+            let s = try GradientFit.spec(fitted, with: [(.g, value)], seed: 10)
+            return try RWWGradient.lossAndGradient(spec: s, objective: options.objective(target: target(own), parameters: s.model.parameters), parameters: [.g]).loss
+        }
+        let h = 0.1 * 0.12
+        XCTAssertEqual(fresh.seedSlopes[1], (try loss(0.12 + h) - loss(0.12 - h)) / (2 * h), accuracy: 1e-9 * max(1, abs(fresh.seedSlopes[1])))
+    }
+
     func testVerdictRules() {
         // Slopes spread by sd 1.15 over seeds; curvature 100 around a value of 0.5: SE 0.0115, 2%.
         let firm = Identifiability.Figure(parameter: "G", value: 0.5, curvature: 100, seedSlopes: [-1, 1, -1, 1])

@@ -21,6 +21,15 @@ import Foundation
 /// upward (H_j <= 0: flat, or the fitted value is not a minimum). Cost: K (2P + 1) forward
 /// runs for P parameters.
 ///
+/// A refit to another scan meets the data's noise too, not only the fit's: along a trade-off
+/// the scan's own noise moves the minimum (RECOVERY.md: G with J_i without feedback inhibition
+/// stopped 15% off while the fit's noise alone moved it 3-4%). Given `scans` (how each subject's
+/// target is made from a BOLD recording), every new realisation s also gets a new scan: BOLD
+/// simulated at the fitted values with its own seed, made into a target as the data were (a
+/// parametric bootstrap; K - 1 more runs as long as the scan). The slopes b_s then spread as a
+/// refit to another scan with another seed would. (The protocol's group fits have no such
+/// recipe: their target pools several subjects, so their spread is the fit's noise alone.)
+///
 /// The spread over seeds is a precision, blind to bias: where weak coupling leaves FC mostly
 /// noise, every seed's loss can agree on a minimum that the FC terms' noise put there. So the
 /// K runs at the fitted values are also compared with each other: their mean pairwise FC r
@@ -149,25 +158,47 @@ public enum Identifiability {
         }
     }
 
+    /// How a subject's target is made from a scan: its length in samples and the function from
+    /// BOLD (regions x samples) to the target, as the fit made it from the data.
+    public struct Scan {
+        public let samples: Int
+        public let target: (Matrix) throws -> GradientFit.Target
+
+        public init(samples: Int, target: @escaping (Matrix) throws -> GradientFit.Target) { self.samples = samples; self.target = target }
+    }
+
     /// Figures for every scalar parameter of `options.parameters` at the fitted specs (one per
-    /// subject; the loss is their mean), under the fit's seed and `extraSeeds`.
+    /// subject; the loss is their mean), under the fit's seed and `extraSeeds`; with `scans`
+    /// (one per subject), each extra seed also against a scan simulated at the fitted values.
     public static func assess(fitted: [(spec: SimulationSpec<ReducedWongWang>, target: GradientFit.Target)], options: GradientFit.Options,
-                              extraSeeds: [UInt64], relativeStep h: Double = 0.1) throws -> [Figure] {
+                              extraSeeds: [UInt64], scans: [Scan]? = nil, relativeStep h: Double = 0.1) throws -> [Figure] {
         let parameters = options.parameters.map(\.parameter).filter {
             switch $0 { case .nodeJI, .nodeWPlus, .nodeI0: return false; default: return true }
         }
         guard !parameters.isEmpty, !fitted.isEmpty else { return [] }
+        let seeds: [UInt64?] = [nil] + extraSeeds.map { $0 }
+        // The targets under each seed: the data under the fit's own, a fresh scan under each
+        // extra seed when `scans` says how (its noise seed offset from the fit's by 7919).
+        let targets: [[GradientFit.Target]] = try seeds.map { seed in
+            guard let seed, let scans else { return fitted.map(\.target) }
+            return try zip(fitted, scans).map { subject, scan in
+                let s = try GradientFit.retuned(try GradientFit.spec(subject.spec, with: [], seed: seed &+ 7919,
+                                                                     duration: Double(scan.samples) * subject.spec.tr, maps: options.maps), rate: options.feedbackInhibition)
+                return try scan.target(try NetworkSimulator(spec: s).run().bold.transposed)
+            }
+        }
         /// The mean data loss over subjects with the `moved` parameters set to their values (none:
         /// as fitted, whose runs' FC is kept for the seed agreement), under `seed` (nil: the fit's).
         var centreFC: [[Matrix]] = []                    // [seed][subject]
-        func loss(_ moved: [(RWWGradient.Parameter, Double)], seed: UInt64?) throws -> Double {
+        func loss(_ moved: [(RWWGradient.Parameter, Double)], seed k: Int) throws -> Double {
+            let seed = seeds[k]
             var sum = 0.0
             var fcs: [Matrix] = []
-            for subject in fitted {
+            for (subject, target) in zip(fitted, targets[k]) {
                 let s = try GradientFit.retuned(try GradientFit.spec(subject.spec, with: moved, seed: seed, maps: options.maps),
                                                 rate: options.feedbackInhibition)
                 // The data terms only: no entropy or regime regulariser.
-                var objective = options.objective(target: subject.target, parameters: s.model.parameters)
+                var objective = options.objective(target: target, parameters: s.model.parameters)
                 objective.entropy = 0
                 objective.regime = 0
                 let result = try RWWGradient.lossAndGradient(spec: s, objective: objective, parameters: [], checkpointEvery: options.checkpointEvery)
@@ -181,8 +212,7 @@ public enum Identifiability {
             if moved.isEmpty { centreFC.append(fcs) }
             return sum / Double(fitted.count)
         }
-        let seeds: [UInt64?] = [nil] + extraSeeds.map { $0 }
-        let centre = try seeds.map { try loss([], seed: $0) }
+        let centre = try seeds.indices.map { try loss([], seed: $0) }
         // Seed-to-seed agreement: mean FC r over pairs of seeds and over subjects.
         var agreement: Double?
         if seeds.count > 1 {
@@ -199,15 +229,15 @@ public enum Identifiability {
         var curvatures = [Double](repeating: 0, count: p)
         var slopes = [[Double]](repeating: [Double](repeating: 0, count: p), count: seeds.count)     // [seed][parameter]
         var hessian = Matrix(rows: p, columns: p)
-        for (k, seed) in seeds.enumerated() {
+        for k in seeds.indices {
             for j in 0..<p {
-                let up = try loss([(parameters[j], values[j] + steps[j])], seed: seed), down = try loss([(parameters[j], values[j] - steps[j])], seed: seed)
+                let up = try loss([(parameters[j], values[j] + steps[j])], seed: k), down = try loss([(parameters[j], values[j] - steps[j])], seed: k)
                 curvatures[j] += (up - 2 * centre[k] + down) / (steps[j] * steps[j]) / Double(seeds.count)
                 slopes[k][j] = (up - down) / (2 * steps[j])
             }
         }
         /// The mean data loss with parameters a and b moved by da and db.
-        func loss(_ a: Int, _ da: Double, _ b: Int, _ db: Double, seed: UInt64?) throws -> Double {
+        func loss(_ a: Int, _ da: Double, _ b: Int, _ db: Double, seed: Int) throws -> Double {
             try loss([(parameters[a], values[a] + da), (parameters[b], values[b] + db)], seed: seed)
         }
         var joint: [Double]?, partner: [(name: String, r: Double?)?] = [(name: String, r: Double?)?](repeating: nil, count: p)
@@ -215,7 +245,7 @@ public enum Identifiability {
             for j in 0..<p { hessian[j, j] = curvatures[j] }
             for a in 0..<p { for b in (a + 1)..<p {
                 var mixed = 0.0
-                for seed in seeds {
+                for seed in seeds.indices {
                     let pp = try loss(a, steps[a], b, steps[b], seed: seed), pm = try loss(a, steps[a], b, -steps[b], seed: seed)
                     let mp = try loss(a, -steps[a], b, steps[b], seed: seed), mm = try loss(a, -steps[a], b, -steps[b], seed: seed)
                     mixed += (pp - pm - mp + mm) / (4 * steps[a] * steps[b]) / Double(seeds.count)
