@@ -104,6 +104,7 @@ duration = 14.4
 transient = 1
 epochs = 400
 test_duration = 7.2
+identifiability_seeds = 0   # its fresh scans (3 x 864 s) would not fit in the minute after resuming
 [slurm]
 time = "00:01:00"
 memory = "1G"
