@@ -75,7 +75,7 @@ struct ProtocolCommand: ParsableCommand {
             let dataset = try HCPDataset(root: data)
             let splits = folds > 1 ? try HeldOutProtocol.Split.folds(subjects: dataset.subjects, count: folds, validation: validation, seed: splitSeed)
                 : [try HeldOutProtocol.Split(subjects: dataset.subjects, train: train, validation: validation, test: test, seed: splitSeed)]
-            if let fold, fitOnly == nil || !(1...max(folds, 1)).contains(fold) || folds < 2 {
+            if let fold, folds < 2 || fitOnly == nil || !(1...folds).contains(fold) {
                 throw WholeBrainError.badValue(source: "--fold", value: "\(fold)", expected: "a fold from 1 to --folds (\(folds)), with --fit-only and --folds 2 or more")
             }
             if fitOnly != nil && folds > 1 && fold == nil {

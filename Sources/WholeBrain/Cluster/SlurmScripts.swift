@@ -95,17 +95,13 @@ public enum SlurmScripts {
         for m in r.modules { s += "module load \(quote(m))\n" }
         s += "CANDIDATES=(\(job.candidates.map(quote).joined(separator: " ")))\n"
         s += "OUT=\(quote(out))\n"
-        if job.folds > 1 {
-            s += "I=$((SLURM_ARRAY_TASK_ID % ${#CANDIDATES[@]}))\nFOLD=$((SLURM_ARRAY_TASK_ID / ${#CANDIDATES[@]} + 1))\nC=${CANDIDATES[$I]}\n"
-            s += "echo \"fold $FOLD, candidate $C: fit and validation on $(hostname) at $(date '+%F %T')\"\n"
-            s += "\(quote(binary)) protocol --data \(quote(job.data)) \(job.protocolArguments.map(quote).joined(separator: " ")) --fit-only \"$C\" --fold \"$FOLD\" --force "
-            s += "--out \"$OUT/candidates/fold-$FOLD/$I\"\n"
-        } else {
-            s += "C=${CANDIDATES[$SLURM_ARRAY_TASK_ID]}\n"
-            s += "echo \"candidate $C: fit and validation on $(hostname) at $(date '+%F %T')\"\n"
-            s += "\(quote(binary)) protocol --data \(quote(job.data)) \(job.protocolArguments.map(quote).joined(separator: " ")) --fit-only \"$C\" --force "
-            s += "--out \"$OUT/candidates/$SLURM_ARRAY_TASK_ID\"\n"
-        }
+        // With folds, the task id picks a candidate and a fold; the rest of the task is the same.
+        let folded = job.folds > 1
+        s += folded ? "I=$((SLURM_ARRAY_TASK_ID % ${#CANDIDATES[@]}))\nFOLD=$((SLURM_ARRAY_TASK_ID / ${#CANDIDATES[@]} + 1))\nC=${CANDIDATES[$I]}\n"
+            : "C=${CANDIDATES[$SLURM_ARRAY_TASK_ID]}\n"
+        s += "echo \"\(folded ? "fold $FOLD, " : "")candidate $C: fit and validation on $(hostname) at $(date '+%F %T')\"\n"
+        s += "\(quote(binary)) protocol --data \(quote(job.data)) \(job.protocolArguments.map(quote).joined(separator: " ")) --fit-only \"$C\" "
+        s += (folded ? "--fold \"$FOLD\" " : "") + "--force --out \"$OUT/candidates/\(folded ? "fold-$FOLD/$I" : "$SLURM_ARRAY_TASK_ID")\"\n"
         return s
     }
 

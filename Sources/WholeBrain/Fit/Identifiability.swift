@@ -188,7 +188,8 @@ public enum Identifiability {
             }
         }
         /// The mean data loss over subjects with the `moved` parameters set to their values (none:
-        /// as fitted, whose runs' FC is kept for the seed agreement), under `seed` (nil: the fit's).
+        /// as fitted, whose runs' FC is kept for the seed agreement), under seed k of `seeds`
+        /// (0: the fit's) against that seed's targets.
         var centreFC: [[Matrix]] = []                    // [seed][subject]
         func loss(_ moved: [(RWWGradient.Parameter, Double)], seed k: Int) throws -> Double {
             let seed = seeds[k]

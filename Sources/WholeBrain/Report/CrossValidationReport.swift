@@ -15,11 +15,7 @@ public enum CrossValidationReport {
     }
 
     public static func csv(_ cv: HeldOutProtocol.CrossValidated) -> String {
-        var s = "fold," + ProtocolReport.csvHeader
-        for (k, fold) in cv.folds.enumerated() {
-            for row in ProtocolReport.csv(fold).split(separator: "\n").dropFirst() { s += "\(k + 1),\(row)\n" }
-        }
-        return s
+        "fold," + ProtocolReport.csvHeader + cv.folds.enumerated().map { ProtocolReport.csvRows($1, prefix: "\($0 + 1),") }.joined()
     }
 
     /// The lines printed at the end: pooled test scores beside the ceiling and the baseline.

@@ -36,17 +36,20 @@ public enum ProtocolReport {
 
     static let csvHeader = "model,part,subject,seed,fc_r,fcd_ks\n"
 
-    public static func csv(_ o: HeldOutProtocol.Outcome) -> String {
-        var s = csvHeader
+    public static func csv(_ o: HeldOutProtocol.Outcome) -> String { csvHeader + csvRows(o, prefix: "") }
+
+    /// The rows of `csv`, each starting with `prefix` (a cross-validation's fold column).
+    static func csvRows(_ o: HeldOutProtocol.Outcome, prefix: String) -> String {
+        var s = ""
         func rows(_ model: String, _ part: String, _ scores: HeldOutProtocol.Scores) {
             for subject in scores.bySubject.keys.sorted() {
-                for (k, score) in scores.bySubject[subject]!.enumerated() { s += "\(model),\(part),\(subject),\(k),\(score.fcR),\(score.fcdKS)\n" }
+                for (k, score) in scores.bySubject[subject]!.enumerated() { s += "\(prefix)\(model),\(part),\(subject),\(k),\(score.fcR),\(score.fcdKS)\n" }
             }
         }
         for c in o.candidates { rows(c.candidate, "validation", c.validation) }
         rows(o.candidates[o.chosen].candidate, "test", o.test)
         if o.candidates[o.chosen].candidate != HeldOutProtocol.Candidate.baseline.name { rows(HeldOutProtocol.Candidate.baseline.name, "test", o.baselineTest) }
-        for (subject, score) in o.ceiling.scores { s += "data ceiling,test,\(subject),,\(score.fcR),\(score.fcdKS)\n" }
+        for (subject, score) in o.ceiling.scores { s += "\(prefix)data ceiling,test,\(subject),,\(score.fcR),\(score.fcdKS)\n" }
         return s
     }
 
