@@ -106,11 +106,34 @@ final class IdentifiabilityTests: XCTestCase {
         let firm = Identifiability.Figure(parameter: "G", value: 0.5, curvature: 100, seedSlopes: [-1, 1, -1, 1])
         XCTAssertEqual(firm.standardError, (4.0 / 3).squareRoot() / 100, accuracy: 1e-12)
         XCTAssertEqual(firm.verdict, .identified)
-        XCTAssertEqual(Identifiability.Figure(parameter: "G", value: 0.5, curvature: 5, seedSlopes: [-1, 1, -1, 1]).verdict, .weak)
+        // The 95% interval: Student's t for 3 degrees of freedom, not a normal 1.96 (half-width 7.3%).
+        XCTAssertEqual(firm.interval, 3.1824 * firm.standardError, accuracy: 1e-12)
+        XCTAssert(firm.description.contains("95% interval 0.4633 to 0.5367 over 4 seeds"), firm.description)
+        // SE 12% (half-width 37%): weak; SE 46% (half-width 147%): the interval reaches zero, not identified.
+        let loose = Identifiability.Figure(parameter: "G", value: 0.5, curvature: 20, seedSlopes: [-1, 1, -1, 1])
+        XCTAssertEqual(loose.verdict, .weak, loose.description)
+        XCTAssertEqual(Identifiability.Figure(parameter: "G", value: 0.5, curvature: 5, seedSlopes: [-1, 1, -1, 1]).verdict, .notIdentified)
+        // An SE of 8% is identified with many seeds (t near 2) but weak with 4 (half-width 25%).
+        let slopes8 = [-1.0, 1, -1, 1]
+        let se8 = Identifiability.Figure(parameter: "G", value: 0.5, curvature: (4.0 / 3).squareRoot() / 0.04, seedSlopes: slopes8)
+        XCTAssertEqual(se8.relativeError, 0.08, accuracy: 1e-12)
+        XCTAssertEqual(se8.verdict, .weak)
+        let many = (0..<40).map { $0 % 2 == 0 ? -1.0 : 1.0 }
+        let se8Many = Identifiability.Figure(parameter: "G", value: 0.5, curvature: (40.0 / 39).squareRoot() / 0.04, seedSlopes: many)
+        XCTAssertEqual(se8Many.relativeError, 0.08, accuracy: 1e-12)
+        XCTAssertEqual(se8Many.verdict, .identified)
         XCTAssertEqual(Identifiability.Figure(parameter: "G", value: 0.5, curvature: 1, seedSlopes: [-1, 1, -1, 1]).verdict, .notIdentified)
         let flat = Identifiability.Figure(parameter: "G", value: 0.5, curvature: -3, seedSlopes: [0, 0.1])
         XCTAssertEqual(flat.verdict, .notIdentified)
         XCTAssert(flat.description.contains("no upward curvature"), flat.description)
+    }
+
+    /// The t quantiles against scipy.stats.t.ppf(0.975, nu) (scipy 1.17), table and expansion.
+    func testStudentQuantilesMatchScipy() {
+        let scipy: [(Int, Double)] = [(1, 12.706204736174698), (2, 4.302652729749464), (3, 3.182446305284263), (10, 2.2281388519862735),
+                                      (30, 2.0422724563012373), (31, 2.0395134463964077), (40, 2.0210753903062715), (100, 1.9839715185235556)]
+        for (nu, t) in scipy { XCTAssertEqual(Identifiability.studentT975(degreesOfFreedom: nu), t, accuracy: 1e-4, "nu = \(nu)") }
+        XCTAssertEqual(Identifiability.studentT975(degreesOfFreedom: 0), .infinity)
     }
 
     /// A ridge: two parameters whose loss curves steeply along one combination and barely

@@ -16,8 +16,12 @@ import Foundation
 /// noise realisation the loss is rugged on finer scales (clamped states and near-threshold
 /// excursions make its gradient jump by as much as the curvature changes it over 1%), and
 /// the question is whether the data decide the parameter to about 10%.
-/// A parameter is `identified` when H_j > 0 and the standard error is at most 10% of its
-/// value, `weak` up to 50%, `not identified` beyond that or when the loss does not curve
+/// The standard error comes from K slopes, so it is itself uncertain (with K = 4, three degrees
+/// of freedom); the 95% interval is value +- t(0.975, K - 1) x standard error, Student's t
+/// quantile (3.18 for K = 4, where a normal 1.96 would be overconfident). A parameter is
+/// `identified` when H_j > 0 and that interval's half-width is at most 20% of its value (the
+/// former rule, a standard error of 10%, at 1.96), `weak` while the interval excludes zero
+/// (half-width below 100%), `not identified` beyond that or when the loss does not curve
 /// upward (H_j <= 0: flat, or the fitted value is not a minimum). Cost: K (2P + 1) forward
 /// runs for P parameters.
 ///
@@ -66,6 +70,8 @@ public enum Identifiability {
         public let standardError: Double
         /// standardError / |value|.
         public let relativeError: Double
+        /// Half-width of the 95% interval, t(0.975, K - 1) x standardError (infinity: none).
+        public let interval: Double
         public let verdict: Verdict
         /// Mean pairwise FC r between the runs at the fitted values under different seeds (nil:
         /// one seed), and why it capped the verdict, if it did.
@@ -84,7 +90,11 @@ public enum Identifiability {
             case seedSlopes = "seed_slopes", standardError = "standard_error", relativeError = "relative_error"
             case seedAgreement = "seed_to_seed_fc_r"
             case jointStandardError = "joint_standard_error", mostCorrelatedWith = "most_correlated_with", correlation
+            case interval = "interval_95"
         }
+
+        /// Half-widths of the 95% interval, as fractions of |value|, for each verdict.
+        public static let identifiedInterval = 0.2, weakInterval = 1.0
 
         /// `patternTerms`: the loss holds terms of the FC pattern (surprise, fc-level), whose
         /// minimum noise moves; only then does a low seed agreement cap the verdict.
@@ -100,7 +110,10 @@ public enum Identifiability {
             // The larger of the one-at-a-time and the joint error (a ridge makes the joint one large).
             standardError = max(marginal, jointStandardError ?? 0)
             relativeError = value != 0 ? standardError / abs(value) : .infinity
-            var verdict: Verdict = !(curvature > 0) || !(relativeError <= 0.5) ? .notIdentified : relativeError <= 0.1 ? .identified : .weak
+            interval = seedSlopes.count > 1 ? Identifiability.studentT975(degreesOfFreedom: seedSlopes.count - 1) * standardError : .infinity
+            let relativeInterval = value != 0 ? interval / abs(value) : .infinity
+            var verdict: Verdict = !(curvature > 0) || !(relativeInterval < Self.weakInterval) ? .notIdentified
+                : relativeInterval <= Self.identifiedInterval ? .identified : .weak
             var caveat: String?
             // A trade-off is named when letting the others move widens the error by a fifth or more.
             if let joint = jointStandardError, joint > 1.2 * marginal, let other = mostCorrelatedWith {
@@ -130,6 +143,7 @@ public enum Identifiability {
             try c.encode(seedSlopes, forKey: .seedSlopes)
             try c.encode(standardError.isFinite ? standardError : nil, forKey: .standardError)
             try c.encode(relativeError.isFinite ? relativeError : nil, forKey: .relativeError)
+            try c.encode(interval.isFinite ? [value - interval, value + interval] : nil, forKey: .interval)
             try c.encode(verdict, forKey: .verdict)
             try c.encode(seedAgreement, forKey: .seedAgreement)
             try c.encode(caveat, forKey: .caveat)
@@ -150,12 +164,29 @@ public enum Identifiability {
                       correlation: try c.decodeIfPresent(Double.self, forKey: .correlation))
         }
 
-        /// "G = 0.52 +- 0.01 (2%, identified; curvature 3.1)".
+        /// "G = 0.52 +- 0.01 (2%; 95% interval 0.50-0.54 over 4 seeds, identified; curvature 3.1)".
         public var description: String {
-            let se = standardError.isFinite ? String(format: " +- %.3g (%.0f%%", standardError, 100 * relativeError) : " (no upward curvature"
+            let se = standardError.isFinite
+                ? String(format: " +- %.3g (%.0f%%; 95%% interval %.4g to %.4g over %d seeds", standardError, 100 * relativeError,
+                         value - interval, value + interval, seedSlopes.count)
+                : " (no upward curvature"
             return String(format: "%@ = %.4g%@, %@; curvature %.3g)", parameter, value, se, verdict.rawValue, curvature)
                 + (caveat.map { ": " + $0 } ?? "")
         }
+    }
+
+    /// Student's t quantile t(0.975, nu): a table to 30 degrees of freedom (scipy.stats.t.ppf,
+    /// to 4 decimals), then the Cornish-Fisher expansion in 1/nu (within 1e-4 beyond 30).
+    public static func studentT975(degreesOfFreedom nu: Int) -> Double {
+        let table = [12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
+                     2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
+                     2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423]
+        guard nu >= 1 else { return .infinity }
+        if nu <= table.count { return table[nu - 1] }
+        let z = 1.959963984540054, v = Double(nu)
+        let z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z
+        return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v)
+            + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v * v * v)
     }
 
     /// How a subject's target is made from a scan: its length in samples and the function from

@@ -62,19 +62,20 @@ public enum FolderReport {
         // Each parameter's identifiability (params.json): the standard error over noise seeds and the verdict.
         let identifiability = params["identifiability"] as? [String: [String: Any]] ?? [:]
         func certainty(_ n: String) -> [String] {
-            guard let f = identifiability[n] else { return identifiability.isEmpty ? [] : ["-", "-"] }
+            guard let f = identifiability[n] else { return identifiability.isEmpty ? [] : ["-", "-", "-"] }
             let se = (f["standard_error"] as? Double).map { String(format: "%.3g (%.0f%%)", $0, 100 * ((f["relative_error"] as? Double) ?? .nan)) } ?? "no curvature"
+            let interval = (f["interval_95"] as? [Double]).map { String(format: "%.4g to %.4g", $0[0], $0[1]) } ?? "-"
             let partner = (f["caveat"] as? String).flatMap { caveat in
                 (f["most_correlated_with"] as? String).map {
                     caveat.contains("combination") ? " (ridge with \($0))" : caveat.contains("trades off") ? " (trades off with \($0))" : ""
                 }
             } ?? ""
-            return [se, (f["verdict"] as? String ?? "-") + partner]
+            return [se, interval, (f["verdict"] as? String ?? "-") + partner]
         }
-        let header = ["parameter", "initial", "fitted"] + (identifiability.isEmpty ? [] : ["standard error over noise seeds", "identifiability"])
+        let header = ["parameter", "initial", "fitted"] + (identifiability.isEmpty ? [] : ["standard error over noise seeds", "95% interval", "identifiability"])
         sections.append(("Result", SVG.table(header: header,
                                              rows: shown.map { n in [n, String(format: "%.4f", initial[n] ?? .nan), String(format: "%.4f", fitted[n] ?? .nan)] + certainty(n) })
-            + (identifiability.isEmpty ? "" : "<p>Identifiability: the loss curvature at the fitted value (over +-10%) and the spread of its slope over noise seeds give the standard error a refit with another seed would show; identified: at most 10% of the value, weak: up to 50%, not identified: beyond, or a loss that does not curve upward. With several parameters the error is the larger of one at a time and jointly (every other parameter free); a ridge names the parameter it trades off with.</p>")
+            + (identifiability.isEmpty ? "" : "<p>Identifiability: the loss curvature at the fitted value (over +-10%) and the spread of its slope over noise seeds give the standard error a refit with another seed would show, and the 95% interval uses Student's t for the number of seeds; identified: the interval within 20% of the value, weak: the interval excludes zero, not identified: beyond, or a loss that does not curve upward. With several parameters the error is the larger of one at a time and jointly (every other parameter free); a ridge names the parameter it trades off with.</p>")
             + "<p>Test FC r \(number("test_fc_r")) (fresh run, new noise, seed \(summary["test_seed"] ?? "-"), whole scan)"
             + (summary["test_held_out_fc_r"] != nil ? ", against the held-out scan \(number("test_held_out_fc_r"))" : "")
             + "; last train FC r \(number("train_fc_r")); \(summary["epochs_run"] ?? "-") epochs, \(steps.count) steps, "
