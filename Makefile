@@ -11,6 +11,7 @@ export SWIFT_BACKTRACE := enable=no
 
 deps:
 	@bash scripts/install-deps.sh
+	@bash scripts/install-python-deps.sh
 
 build: deps
 	@mkdir -p .build && $(RELEASE) --product wholebrain > .build/build.log 2>&1 || (cat .build/build.log; exit 1)
@@ -33,6 +34,7 @@ demo: build
 test: deps
 	$(SWIFT) build -c release --build-tests $(CPU_FLAGS)
 	$(SWIFT) test -c release --skip-build --disable-swift-testing $(CPU_FLAGS)
+	python3 -m unittest discover -s python/tests -v
 	$(MAKE) test-slurm
 
 # The fit job through a real single-node Slurm (started and stopped by scripts/local-slurm.sh).

@@ -44,6 +44,9 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(help: "Replace an existing non-empty --out.")
     var force = false
 
+    @Flag(help: "Print nothing on success (notes and errors still go to stderr).")
+    var quiet = false
+
     func run() throws { try reportingErrors("analyze", analyze) }
 
     func analyze() throws {
@@ -65,12 +68,29 @@ struct AnalyzeCommand: ParsableCommand {
             json["comparison"] = BoldAnalysis.compare(metrics, to: empirical).merging(["subject": compare]) { a, _ in a }
         }
         let folder = try OutputFolder(path: out, force: force)
-        try folder.write("psd.npy", bytes: NumpyFile.encode(metrics.psd))
-        try folder.write("freqs.npy", bytes: NumpyFile.encode(Matrix(rows: 1, columns: metrics.frequencies.count, values: metrics.frequencies), oneDimensional: true))
-        try folder.write("fc.npy", bytes: NumpyFile.encode(metrics.fc))
-        try folder.write("fcd.npy", bytes: NumpyFile.encode(metrics.fcd))
+        let labels = try regionLabels(of: input, count: bold.rows)
+        folder.describeRun(command: "analyze") { m in
+            m.coordinates["region"] = .labels(labels, description: "brain regions of the input, in its order")
+            m.coordinates["region_to"] = .labels(labels, description: "the same regions, second axis of a region x region matrix")
+            m.coordinates["frequency"] = .values(metrics.frequencies, units: "Hz", description: "Welch frequencies")
+            let centre = Double(options.fcdWindow) / 2 * options.tr, step = Double(options.fcdStep) * options.tr
+            m.coordinates["fcd_window"] = .grid(start: centre, step: step, count: metrics.fcd.rows, units: "s",
+                                                description: "centre of each FCD window, from the first sample (\(options.fcdWindow) TRs every \(options.fcdStep))")
+            m.coordinates["fcd_window_to"] = m.coordinates["fcd_window"]
+        }
+        let band = options.bandPass.map { String(format: ", band-passed %g-%g Hz", $0.low, $0.high) } ?? ""
+        try folder.write("psd.npy", matrix: metrics.psd, dims: ["region", "frequency"], units: "signal^2 / Hz",
+                         description: "Welch power spectral density of each region's BOLD, as given (not band-passed)")
+        try folder.write("freqs.npy", matrix: Matrix(rows: 1, columns: metrics.frequencies.count, values: metrics.frequencies), oneDimensional: true,
+                         dims: ["frequency"], units: "Hz", description: "the frequencies of psd.npy's columns")
+        try folder.write("fc.npy", matrix: metrics.fc, dims: ["region", "region_to"], units: "Pearson r",
+                         description: "functional connectivity" + band)
+        try folder.write("fcd.npy", matrix: metrics.fcd, dims: ["fcd_window", "fcd_window_to"], units: "Pearson r",
+                         description: "functional connectivity dynamics: correlation between the FCs of sliding windows" + band)
         try folder.write("metrics.json", bytes: try SimulationOutputs.json(json))
+        folder.record("metrics.json", .init(kind: .json, description: "band powers, peak frequencies, ALFF/fALFF, synchrony, metastability, and the comparison with --compare"))
         try folder.commit()
+        guard !quiet else { return }
         print(String(format: "%d regions x %d samples: synchrony %.3f, metastability %.3f, mean peak %.4f Hz",
                      bold.rows, bold.columns, metrics.synchrony, metrics.metastability,
                      (json["peak_frequency_hz"] as? [String: Any])?["mean"] as? Double ?? 0))
@@ -79,6 +99,22 @@ struct AnalyzeCommand: ParsableCommand {
                          c["fcd_ks_distance"] as? Double ?? .nan))
         }
         print("outputs in \(out)")
+    }
+
+    /// Region labels of the input: a subject's from the dataset; a file's from the manifest.json
+    /// beside it (a run folder's bold.npy); otherwise region0, region1, ...
+    func regionLabels(of name: String, count: Int) throws -> [String] {
+        if FileManager.default.fileExists(atPath: name) {
+            let manifestPath = ((name as NSString).deletingLastPathComponent as NSString).appendingPathComponent("manifest.json")
+            if let data = FileManager.default.contents(atPath: manifestPath),
+               let manifest = try? JSONDecoder().decode(RunManifest.self, from: data),
+               let labels = manifest.coordinates["region"]?.labels, labels.count == count {
+                return labels
+            }
+            return (0..<count).map { "region\($0)" }
+        }
+        let labels = try HCPDataset(root: data).regionLabels
+        return labels.count == count ? labels : (0..<count).map { "region\($0)" }
     }
 
     /// A file (time x regions unless --regions-by-time) or a subject (regions x time).

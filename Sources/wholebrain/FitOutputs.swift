@@ -89,6 +89,11 @@ struct FitOutputs {
     }
 
     func write(to folder: OutputFolder) throws {
+        let labels = subjects[0].inputs.connectome.labels
+        folder.describeRun(command: "fit") { m in
+            m.coordinates["region"] = .labels(labels, description: "brain regions (first subject's connectome)")
+            m.coordinates["region_to"] = .labels(labels, description: "the same regions, second axis of a region x region matrix")
+        }
         let history = outcome.history, scores = outcome.scores
         let testFC = testFCs[0]
         let testRs = zip(testFCs, subjects).map { FunctionalConnectivity.similarity($0, $1.reference) }
@@ -113,12 +118,14 @@ struct FitOutputs {
             let offDiagonal = (0..<gains.rows).flatMap { i in (0..<gains.columns).filter { $0 != i }.map { gains[i, $0] } }
             params["sc_gains"] = ["file": "sc_gains.npy", "min": offDiagonal.min() ?? 1, "max": offDiagonal.max() ?? 1,
                                   "mean": offDiagonal.reduce(0, +) / Double(max(offDiagonal.count, 1))]
-            try folder.write("sc_gains.npy", bytes: NumpyFile.encode(gains))
+            try folder.write("sc_gains.npy", matrix: gains, dims: ["region", "region_to"], units: "dimensionless (multiplies the connectome's weight)",
+                             description: "fitted gain of every connection (first subject's connectome)")
         }
         if startPoints[0].ficRate != nil {
             // The J_i feedback inhibition gives at the fitted parameters (first subject), nA.
             let ji = outcome.spec.nodeParameters[0]
-            try folder.write("fic_J_i.npy", bytes: NumpyFile.encode(values: ji, shape: [ji.count]))
+            try folder.write("fic_J_i.npy", values: ji, shape: [ji.count], dims: ["region"], units: "nA",
+                             description: "inhibitory coupling J_i per region at the fitted parameters (feedback inhibition, first subject)")
             params["J_i_per_region"] = ["file": "fic_J_i.npy", "min": ji.min() ?? 0, "max": ji.max() ?? 0,
                                         "source": chosen.contains(where: \.isNodeJI)
                                             ? "fitted (node-J_i), started from feedback inhibition" : "feedback inhibition at the fitted parameters"]
@@ -127,12 +134,15 @@ struct FitOutputs {
             // Regional heterogeneity: the fitted w_plus and I_0 of every region, and the maps.
             for (k, name) in [(1, "w_plus"), (2, "I_0")] {
                 let values = outcome.spec.nodeParameters[k]
-                try folder.write("\(name)_per_region.npy", bytes: NumpyFile.encode(values: values, shape: [values.count]))
+                try folder.write("\(name)_per_region.npy", values: values, shape: [values.count], dims: ["region"], units: k == 1 ? "dimensionless" : "nA",
+                                 description: "fitted \(name) per region (the uniform value plus the map slopes times the maps)")
                 params["\(name)_per_region"] = ["file": "\(name)_per_region.npy", "min": values.min() ?? 0, "max": values.max() ?? 0,
                                                  "simulate_with": "--per-region \(name)=\(name)_per_region.npy"]
             }
             if let maps {
-                try folder.write("maps.npy", bytes: NumpyFile.encode(Matrix(rows: maps.count, columns: maps.values[0].count, values: maps.values.flatMap { $0 })))
+                folder.manifest?.coordinates["map"] = .labels(maps.names, description: "regional maps (z-scored over regions)")
+                try folder.write("maps.npy", matrix: Matrix(rows: maps.count, columns: maps.values[0].count, values: maps.values.flatMap { $0 }),
+                                 dims: ["map", "region"], units: "z-score", description: "the regional maps the slopes multiply")
                 params["maps"] = ["file": "maps.npy", "names": maps.names, "scaling": "z-scored over regions; row k is map k, w_plus_i = w_plus + sum_k w_plus_slope[k] map_k,i (I_0 likewise)"]
             }
         }
@@ -142,6 +152,7 @@ struct FitOutputs {
             })
         }
         try folder.write("params.json", bytes: try SimulationOutputs.json(params))
+        folder.record("params.json", .init(kind: .json, description: "initial and fitted values, where they come from, priors and each parameter's identifiability"))
         let termNames = Array(Set(history.flatMap { $0.terms.keys })).sorted()
         var csv = "epoch,window,loss," + termNames.joined(separator: ",") + (termNames.isEmpty ? "" : ",") + "fc_r,mean_gain,"
             + names.joined(separator: ",") + "," + names.map { "d_loss_d_\($0)" }.joined(separator: ",") + "\n"
@@ -151,11 +162,22 @@ struct FitOutputs {
                 + s.gradient.map { "\($0)" }.joined(separator: ",") + "\n"
         }
         try folder.write("history.csv", text: csv)
+        var historyColumns = ["epoch": "epoch (from 1)", "window": "window within the epoch (from 1; 1 for whole-run steps)",
+                              "loss": "total loss of the step (dimensionless)", "fc_r": "FC r of the step's simulated BOLD against the target",
+                              "mean_gain": "mean connection gain (1 without gains)"]
+        for t in termNames { historyColumns[t] = "loss term \(t), weighted (dimensionless)" }
+        for n in names { historyColumns[n] = "\(n) before the step's update"; historyColumns["d_loss_d_\(n)"] = "gradient of the loss with respect to \(n)" }
+        folder.record("history.csv", .init(kind: .table, description: "every ADAM step: loss, its terms, FC r, parameter values and gradients", columns: historyColumns))
         try folder.write("scores.csv", text: "epoch,train_fc_r,held_out_fc_r\n" + scores.map {
             "\($0.epoch + 1),\($0.trainCorrelation),\($0.heldOutCorrelation.map { "\($0)" } ?? "")\n"
         }.joined())
-        try folder.write("fc_sim.npy", bytes: NumpyFile.encode(testFC))
-        try folder.write("fc_empirical.npy", bytes: NumpyFile.encode(subjects[0].reference))
+        folder.record("scores.csv", .init(kind: .table, description: "each epoch's FC r against the fitted part and the held-out part of the scan",
+                                          columns: ["epoch": "epoch (from 1)", "train_fc_r": "FC r against the fitted part (Pearson r)",
+                                                    "held_out_fc_r": "FC r against the held-out part (Pearson r; empty without --held-out)"]))
+        try folder.write("fc_sim.npy", matrix: testFC, dims: ["region", "region_to"], units: "Pearson r",
+                         description: "FC of the test run (fresh noise, seed \(testSeed), as long as the scan) at the fitted values")
+        try folder.write("fc_empirical.npy", matrix: subjects[0].reference, dims: ["region", "region_to"], units: "Pearson r",
+                         description: "FC of the whole scan the test run is scored against (first subject)")
         let wall = Date().timeIntervalSince(began)
         var summary: [String: Any] = [
             "subject": subjectNames.joined(separator: ","), "fitted": final,
@@ -182,6 +204,8 @@ struct FitOutputs {
             summary["test_held_out_fc_r"] = testHeldOut
         }
         try folder.write("summary.json", bytes: try SimulationOutputs.json(summary))
+        folder.record("summary.json", .init(kind: .json, description: "fitted values, train and test FC r, regimes at the start, fitted and test run, notes"))
+        folder.record("report.html", .init(kind: .report, description: "the fit's report: loss and parameters over steps, FC matrices, identifiability"))
         // The report from the files just written (as `wholebrain report DIR` rebuilds it).
         try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))
     }

@@ -55,6 +55,8 @@ struct ProtocolCommand: ParsableCommand {
     @Option(help: "Epochs of each fit.") var epochs: Int = 10
     @Option(help: "ADAM learning rate.") var lr: Double = 0.05
     @Option(help: "Simulated seconds per epoch (after the transient).") var duration: Double = 120
+    @Option(help: "TRs per ADAM step: each epoch's run is cut into windows, one step each (default: one step per epoch, on the whole run).")
+    var window: Int?
     @Option(help: "Weight of the stability term (0: off).") var stability: Double = 1
     @Option(help: "Noise seed of the fits.") var seed: UInt64 = 1
     @Option(help: "Runs with new noise per model for the validation and test scores.") var seeds: Int = 3
@@ -93,6 +95,13 @@ struct ProtocolCommand: ParsableCommand {
             }
             settings.epochs = quick ? 1 : epochs; settings.learningRate = lr; settings.duration = quick ? 20 : duration
             settings.stability = stability
+            if let window {
+                guard window >= 2, Double(window) * settings.tr <= settings.duration + 1e-9 else {
+                    throw WholeBrainError.badValue(source: "--window", value: "\(window)",
+                                                   expected: "at least 2 TRs and no more than --duration holds (\(Int(settings.duration / settings.tr)) TRs of \(settings.tr) s)")
+                }
+                settings.window = window
+            }
             settings.seed = seed; settings.evaluationSeeds = quick ? 1 : seeds; settings.evaluationDuration = quick ? 120 : evalDuration
             let began = Date()
             let log: (String) -> Void = { line in
@@ -117,7 +126,12 @@ struct ProtocolCommand: ParsableCommand {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try folder.write("candidate.json", bytes: [UInt8](try encoder.encode(result)))
-                if let gains = result.gains { try folder.write("sc_gains.npy", bytes: NumpyFile.encode(gains)) }
+                folder.describeRun(command: "protocol --fit-only")
+                folder.record("candidate.json", .init(kind: .json, description: "the fitted candidate: values, start, train FC r, validation scores, identifiability"))
+                if let gains = result.gains {
+                    try folder.write("sc_gains.npy", matrix: gains, dims: ["region", "region_to"], units: "dimensionless (multiplies the training group's connectome)",
+                                     description: "the candidate's fitted connection gains")
+                }
                 try folder.commit()
                 print("candidate \(fitOnly) fitted and validated; outputs in \(out)")
                 return
@@ -132,14 +146,31 @@ struct ProtocolCommand: ParsableCommand {
                 if splits.count > 1 { for line in ProtocolReport.lines(outcomes[k]) { log("protocol: fold \(k + 1): " + line) } }
             }
             let folder = try OutputFolder(path: out, force: force)
+            let scoreColumns = ["model": "candidate model (G: the baseline; data ceiling: the training subjects' pooled data)",
+                                "part": "validation or test", "subject": "the scored subject", "seed": "index of the scoring run's noise seed",
+                                "fc_r": "FC r of the run against the subject (Pearson r)", "fcd_ks": "KS distance between the run's and the subject's FCD distributions (0-1)"]
+            folder.describeRun(command: "protocol") { m in
+                let labels = dataset.regionLabels
+                m.coordinates["region"] = .labels(labels, description: "brain regions, in the connectome's order")
+                m.coordinates["region_to"] = .labels(labels, description: "the same regions, second axis of a region x region matrix")
+            }
+            func describe(_ prefix: String, fold: Bool) {
+                folder.record(prefix + "protocol.json", .init(kind: .json, description: "the split, every candidate's fit and validation scores, the choice, test, baseline and ceiling"))
+                folder.record(prefix + "scores.csv", .init(kind: .table, description: "every score of every run", columns: fold ? scoreColumns.merging(["fold": "cross-validation fold (from 1)"]) { a, _ in a } : scoreColumns))
+                folder.record(prefix + "report.html", .init(kind: .report, description: "test scores beside the baseline and the data's ceiling"))
+            }
             let provenance: [String: Any] = ["command": CommandLine.arguments.joined(separator: " "), "wall_time_s": Date().timeIntervalSince(began),
                                              "versions": ["wholebrain": WholeBrainVersion.string]]
             func write(_ outcome: HeldOutProtocol.Outcome, into prefix: String) throws {
                 let json = try ProtocolReport.json(outcome, settings: settings).merging(provenance) { a, _ in a }
                 try folder.write(prefix + "protocol.json", bytes: try SimulationOutputs.json(json))
                 try folder.write(prefix + "scores.csv", text: ProtocolReport.csv(outcome))
-                if let gains = outcome.candidates[outcome.chosen].gains { try folder.write(prefix + "sc_gains.npy", bytes: NumpyFile.encode(gains)) }
+                if let gains = outcome.candidates[outcome.chosen].gains {
+                    try folder.write(prefix + "sc_gains.npy", matrix: gains, dims: ["region", "region_to"], units: "dimensionless (multiplies the training group's connectome)",
+                                     description: "the chosen model's connection gains")
+                }
                 try folder.write(prefix + "report.html", text: ProtocolReport.html(outcome, settings: settings))
+                describe(prefix, fold: false)
             }
             if outcomes.count == 1 {
                 try write(outcomes[0], into: "")
@@ -152,6 +183,7 @@ struct ProtocolCommand: ParsableCommand {
                 try folder.write("protocol.json", bytes: try SimulationOutputs.json(json))
                 try folder.write("scores.csv", text: CrossValidationReport.csv(cv))
                 try folder.write("report.html", text: CrossValidationReport.html(cv, settings: settings))
+                describe("", fold: true)
                 try folder.commit()
                 for line in CrossValidationReport.lines(cv) { print(line) }
             }

@@ -163,6 +163,7 @@ struct SimulateCommand: ParsableCommand {
         let run = try modelType.simulate(request, communicator: world, progress: lead ? bar.update : nil)
         bar.finish()
         guard let folder else { return }
+        folder.describeRun(command: "simulate")
         var extra: [String: Any] = ["command": CommandLine.arguments.joined(separator: " "), "ranks": world.size]
         var regimeLines: [String] = [], warning: String?
         if let operatingPoint {
@@ -172,7 +173,8 @@ struct SimulateCommand: ParsableCommand {
             regimeLines = operatingPoint.describe(activity: activity)
             warning = RWWOperatingPoint.warning(for: activity)
             if let ji = operatingPoint.nodeJI {
-                try folder.write("fic_J_i.npy", bytes: NumpyFile.encode(values: ji, shape: [ji.count]))
+                try folder.write("fic_J_i.npy", values: ji, shape: [ji.count], dims: ["region"], units: "nA",
+                                 description: "inhibitory coupling J_i per region, set by feedback inhibition to hold the excitatory rate")
                 // J_i is per region here: the uniform value would mislead, so it moves to node_parameters.
                 var parameters = run.parameters
                 parameters["J_i"] = nil
@@ -186,7 +188,8 @@ struct SimulateCommand: ParsableCommand {
             var parameters = (extra["parameters"] as? [String: Any]) ?? run.parameters.mapValues { $0 as Any }
             var perNode = (extra["node_parameters"] as? [String: Any]) ?? [:]
             for (name, values) in request.nodeParameters.sorted(by: { $0.key < $1.key }) where perNode[name] == nil {
-                try folder.write("\(name)_per_region.npy", bytes: NumpyFile.encode(values: values, shape: [values.count]))
+                try folder.write("\(name)_per_region.npy", values: values, shape: [values.count], dims: ["region"],
+                                 units: run.parameterUnits[name], description: "\(name) per region (--per-region)")
                 parameters[name] = nil
                 perNode[name] = ["file": "\(name)_per_region.npy", "min": values.min() ?? 0, "max": values.max() ?? 0,
                                  "mean": values.reduce(0, +) / Double(max(values.count, 1))]

@@ -322,6 +322,19 @@ struct CollectCommand: ParsableCommand {
             try SlurmCommand.write(collection.csv, to: out + "/fits.csv")
             try SlurmCommand.write(String(decoding: try SimulationOutputs.json(collection.json), as: UTF8.self), to: out + "/fits.json")
             try SlurmCommand.write(collection.html, to: out + "/report.html")
+            var manifest = RunManifest(command: "collect")
+            let parameters = Array(Set(collection.rows.flatMap { $0.fitted.keys })).sorted()
+            var columns = ["subject": "subject id (its fit folder is SUBJECT/)", "status": "done, failed, started or missing",
+                           "train_fc_r": "last epoch's FC r against the fitted part (Pearson r)", "test_fc_r": "FC r of the test run against the whole scan (Pearson r)",
+                           "best_held_out_fc_r": "best epoch's FC r against the held-out part (Pearson r)",
+                           "test_held_out_fc_r": "test run's FC r against the held-out part (Pearson r)", "epochs_run": "epochs run",
+                           "wall_time_s": "wall time of the fit (s)", "error": "the failure's message"]
+            for p in parameters { columns[p] = "fitted \(p)" }
+            manifest.files["fits.csv"] = .init(kind: .table, description: "one row per subject of the job", columns: columns)
+            manifest.files["fits.json"] = .init(kind: .json, description: "the same per subject, and means over the fitted subjects")
+            manifest.files["report.html"] = .init(kind: .report, description: "the job's subjects: status, fitted values and FC r")
+            manifest.files["SUBJECT/"] = .init(kind: .text, description: "each subject's fit folder, with its own manifest.json")
+            try SlurmCommand.write(String(decoding: try manifest.encoded(), as: UTF8.self), to: out + "/manifest.json")
             let failed = collection.rows.filter { $0.status == .failed }.map(\.subject)
             let done = collection.rows.filter { $0.status == .done }.count
             let unfinished = collection.rows.filter { $0.status != .done && $0.status != .failed }.map { "\($0.subject) (\($0.status.rawValue))" }

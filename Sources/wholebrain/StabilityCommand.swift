@@ -104,9 +104,20 @@ struct StabilityCommand: ParsableCommand {
             [param: b.value, "curve": c, "branch": b.branch, "mean_S_E": b.meanSE, "mean_rate_E_hz": b.meanRate,
              "leading_real": b.leading.real, "leading_imaginary": b.leading.imaginary, "unstable_eigenvalues": b.unstableCount]
         }))
-        try folder.write("branch_state.npy", bytes: NumpyFile.encode(values: all.flatMap { $0.1.state }, shape: [all.count, 2 * n]))
-        try folder.write("eigenvalues.npy", bytes: NumpyFile.encode(values: all.flatMap { $0.1.eigenvalues.flatMap { [$0.real, $0.imaginary] } },
-                                                                     shape: [all.count, 2 * n, 2]))
+        folder.record("branch.json", .init(kind: .json, description: "every continuation point: \(param), curve, branch, mean S_E, mean excitatory rate (Hz), leading eigenvalue (1/ms), unstable eigenvalues"))
+        let unit = ReducedWongWang.parameterSpecs.first { $0.name == (ReducedWongWang.parameterAliases[param] ?? param) }?.unit ?? ""
+        folder.describeRun(command: "stability") { m in
+            m.coordinates["point"] = .values(all.map { $0.1.value }, units: unit, description: "\(param) at each continuation point (branch.json, in order)")
+            m.coordinates["state"] = .labels(connectome.labels.map { "S_E \($0)" } + connectome.labels.map { "S_I \($0)" },
+                                             description: "S_E of every region, then S_I")
+            m.coordinates["eigenvalue"] = .labels((0..<(2 * n)).map { "lambda\($0)" }, description: "eigenvalues of the Jacobian, largest real part first")
+            m.coordinates["part"] = .labels(["real", "imaginary"], description: "real and imaginary parts")
+        }
+        try folder.write("branch_state.npy", values: all.flatMap { $0.1.state }, shape: [all.count, 2 * n], dims: ["point", "state"],
+                         units: "dimensionless (synaptic gating)", description: "the fixed point at each continuation point")
+        try folder.write("eigenvalues.npy", values: all.flatMap { $0.1.eigenvalues.flatMap { [$0.real, $0.imaginary] } },
+                         shape: [all.count, 2 * n, 2], dims: ["point", "eigenvalue", "part"], units: "1/ms",
+                         description: "Jacobian eigenvalues at each continuation point")
         var bifurcations: [String: Any] = [
             "subject": chosen, "parameter": param, "range": [lo, hi],
             "inhibition": ficRate.map { "feedback inhibition control at \($0) Hz (J_i per region retuned at every value)" } ?? "uniform J_i = \(parameters.jI) nA",
@@ -126,6 +137,8 @@ struct StabilityCommand: ParsableCommand {
             if param == "G" { bifurcations["G_star"] = NSNull() }
         }
         try folder.write("bifurcations.json", bytes: try SimulationOutputs.json(bifurcations))
+        folder.record("bifurcations.json", .init(kind: .json, description: "bifurcations found, the critical value (G* for G) and the fixed points at the start"))
+        folder.record("report.html", .init(kind: .report, description: "the bifurcation diagram and its eigenvalues"))
         let summary = diagram.critical.map { String(format: "%@ = %.5f: the low-activity state loses stability (%@).", name, $0.value, $0.kind) }
             ?? "No \(name) in range: \(diagram.reason ?? "")."
         try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))
@@ -156,13 +169,21 @@ struct StabilityCommand: ParsableCommand {
         let folder = try OutputFolder(path: out, force: force)
         let (x, y) = (axes[0], axes[1])
         var summary: [String] = []
+        func unit(_ name: String) -> String {
+            modelType.parameterUnits[modelType.parameterAliases[name] ?? name] ?? ""
+        }
+        folder.describeRun(command: "stability") { m in
+            m.coordinates[y.name] = .values(y.values, units: unit(y.name), description: "grid rows")
+            m.coordinates[x.name] = .values(x.values, units: unit(x.name), description: "grid columns")
+        }
         if modelType.name == ReducedWongWang.name {
             let parameters = try setParameters()
             let path = { (name: String) in ReducedWongWang.parameterSpecs.first { $0.name == (ReducedWongWang.parameterAliases[name] ?? name) }!.keyPath }
             let result = try NodeMap.map(parameters: parameters, x: (path(x.name), x.values), y: (path(y.name), y.values))
-            try folder.write("map_fixed_points.npy", bytes: NumpyFile.encode(result.fixedPoints))
-            try folder.write("map_stable_points.npy", bytes: NumpyFile.encode(result.stablePoints))
-            try folder.write("map_high_S_E.npy", bytes: NumpyFile.encode(result.highestStableSE))
+            try folder.write("map_fixed_points.npy", matrix: result.fixedPoints, dims: [y.name, x.name], units: "count", description: "fixed points of one node")
+            try folder.write("map_stable_points.npy", matrix: result.stablePoints, dims: [y.name, x.name], units: "count", description: "stable fixed points (2: bistable)")
+            try folder.write("map_high_S_E.npy", matrix: result.highestStableSE, dims: [y.name, x.name], units: "dimensionless (synaptic gating)",
+                             description: "S_E of the highest stable fixed point")
             let bistable = result.stablePoints.values.filter { $0 >= 2 }.count
             summary.append("\(bistable) of \(result.stablePoints.values.count) grid points bistable")
         }
@@ -174,10 +195,13 @@ struct StabilityCommand: ParsableCommand {
             printError(String(format: "stability --map: limit cycles, row %d of %d (%@ = %g), %.0f s elapsed, about %.0f s to go",
                               done, rows, y.name, y.values[done - 1], elapsed, elapsed / Double(done) * Double(rows - done)))
         }
-        try folder.write("map_cycle_amplitude.npy", bytes: NumpyFile.encode(cycles.amplitude))
-        try folder.write("map_cycle_period_ms.npy", bytes: NumpyFile.encode(cycles.period))
+        try folder.write("map_cycle_amplitude.npy", matrix: cycles.amplitude, dims: [y.name, x.name], units: "the observed variable's units",
+                         description: "largest limit-cycle amplitude (half the range of the observed variable; NaN: every trajectory settles)")
+        try folder.write("map_cycle_period_ms.npy", matrix: cycles.period, dims: [y.name, x.name], units: "ms", description: "that cycle's period")
         try folder.write("map_axes.json", bytes: try SimulationOutputs.json([x.name: x.values, y.name: y.values, "rows": y.name, "columns": x.name,
                                                                             "model": model]))
+        folder.record("map_axes.json", .init(kind: .json, description: "the grid's axes: parameter values of the rows and columns"))
+        folder.record("report.html", .init(kind: .report, description: "the maps as heatmaps"))
         let oscillating = cycles.oscillating.values.filter { $0 > 0 }.count
         summary.append("\(oscillating) of \(cycles.oscillating.values.count) with a limit cycle")
         try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))

@@ -127,5 +127,27 @@ struct ReportCommand: ParsableCommand {
         }
         try SlurmCommand.write(csv, to: folder + "/results.csv")
         try SlurmCommand.write(html, to: folder + "/report.html")
+        try SlurmCommand.write(String(decoding: try manifest(folder: folder, spec: spec).encoded(), as: UTF8.self), to: folder + "/manifest.json")
+    }
+
+    /// A sweep folder's manifest: results.csv's columns with units, the per-point arrays.
+    static func manifest(folder: String, spec: SweepSpec) throws -> RunManifest {
+        var m = RunManifest(command: "sweep")
+        if let labels = try? HCPDataset(root: spec.data).regionLabels, !labels.isEmpty {
+            m.coordinates["region"] = .labels(labels, description: "brain regions, in the connectome's order")
+            m.coordinates["region_to"] = .labels(labels, description: "the same regions, second axis of a region x region matrix")
+        }
+        var columns = ["point": "run index, one per grid point and seed (points/point-NNNNN_*.npy)", "seed": "noise seed of the run", "wall_s": "wall time of the run (s)"]
+        for axis in spec.axes { columns[axis.parameter] = "swept parameter \(axis.parameter)" }
+        for metric in spec.metrics { columns[metric] = SweepSpec.metricDescriptions[metric] ?? metric }
+        m.files["results.csv"] = .init(kind: .table, description: "one row per run (point and seed): the swept values and the metrics", columns: columns)
+        m.files["results.jsonl"] = .init(kind: .json, description: "the same runs as JSON lines (point, seed, values, metrics, wall_s), appended as they finish")
+        m.files["job.toml"] = .init(kind: .text, description: "the sweep's job spec (TOML), as given")
+        m.files["points/point-NNNNN_fc.npy"] = .init(kind: .array, description: "FC of each run; NNNNN is its point in results.csv (5 digits)",
+                                                      dims: ["region", "region_to"], units: "Pearson r")
+        m.files["points/point-NNNNN_psd.npy"] = .init(kind: .array, description: "row 0: frequencies (Hz); row 1: the region-mean Welch PSD of BOLD (signal^2 / Hz)",
+                                                       dims: ["row", "frequency_index"], units: "Hz / signal^2 per Hz")
+        m.files["report.html"] = .init(kind: .report, description: "the sweep's maps, best point and its FC and spectrum")
+        return m
     }
 }

@@ -23,7 +23,7 @@ public struct ProtocolJobSpec: Sendable {
     public let folds: Int
     public let slurm: SlurmResources
 
-    static let protocolKeys = ["candidates", "train", "validation", "test", "split_seed", "folds", "epochs", "lr", "duration", "stability",
+    static let protocolKeys = ["candidates", "train", "validation", "test", "split_seed", "folds", "epochs", "lr", "duration", "window", "stability",
                                "seed", "seeds", "eval_duration", "maps"]
     static let slurmKeys = ["partition", "time", "memory", "account", "cpus_per_task", "modules", "max_running"]
 

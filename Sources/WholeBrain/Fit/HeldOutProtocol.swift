@@ -85,6 +85,9 @@ public enum HeldOutProtocol {
     public struct Settings: Sendable {
         /// Epochs, learning rate and seconds simulated per epoch of each fit.
         public var epochs = 10, learningRate = 0.05, duration = 120.0
+        /// TRs per ADAM step (`GradientFit.Options.window`; nil: one whole-run step per epoch).
+        /// Windows give many steps per simulated second, each on a noisier FC.
+        public var window: Int?
         public var transient = SimulationDefaults.transient, tr = 0.72, speed = 20.0
         /// Weight of the stability term: it keeps the low state's leading eigenvalue where it
         /// started (0.9 G*), so the fit cannot climb over the edge of the low-activity regime.
@@ -254,7 +257,7 @@ public enum HeldOutProtocol {
         var scanSeconds = 0.0
         // The training group's FCD target, from stretches as long as a fit's runs, band-passed
         // one by one as they are.
-        let stretch = Int((settings.duration / settings.tr + 1e-9).rounded(.down))
+        let stretch = settings.window ?? Int((settings.duration / settings.tr + 1e-9).rounded(.down))
         var trainFCD: [Double] = []
         for s in dataset.subjects {
             let bold = try dataset.boldTimeCourses(subject: s)
@@ -288,12 +291,12 @@ public enum HeldOutProtocol {
         let settings = context.settings, start = context.start
         let began = Date()
         var options = GradientFit.Options(parameters: candidate.parameters, connectionGains: candidate.connectionGains,
-                                          epochs: settings.epochs, learningRate: settings.learningRate, checkpointEvery: 3000)
+                                          window: settings.window, epochs: settings.epochs, learningRate: settings.learningRate, checkpointEvery: 3000)
         options.feedbackInhibition = settings.ficRate
         options.maps = context.maps
         // The terms `--loss auto` picks for scanner BOLD: FC level, the FC pattern when the
         // candidate shapes it, and FCD against the training subjects' pooled FCD values.
-        var terms = LossSelection.automatic(stretchSamples: start.sampleCount, targetSamples: Int(context.scanSeconds / settings.tr),
+        var terms = LossSelection.automatic(stretchSamples: settings.window ?? start.sampleCount, targetSamples: Int(context.scanSeconds / settings.tr),
                                             modelUnits: nil, shapesPattern: candidate.shapesPattern, fcd: FCDTerm.Settings(settings.features)).weights
         terms["stability"] = settings.stability
         options.setWeights(terms)

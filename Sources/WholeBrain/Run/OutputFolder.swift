@@ -11,6 +11,8 @@ public final class OutputFolder {
     public let stagingPath: String
     let force: Bool
     var committed = false
+    /// What the folder's files hold (`RunManifest`), written as manifest.json by `commit`.
+    public var manifest: RunManifest?
 
     /// Checks the destination before any work is done.
     public static func checkDestination(_ path: String, force: Bool) throws {
@@ -71,6 +73,7 @@ public final class OutputFolder {
 
     /// Moves the staged folder into place (replacing an old one when forced).
     public func commit() throws {
+        if let manifest { try write("manifest.json", bytes: try manifest.encoded()) }
         let fm = FileManager.default
         do {
             if fm.fileExists(atPath: finalPath) {

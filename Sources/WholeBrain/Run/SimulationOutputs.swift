@@ -45,10 +45,22 @@ public enum SimulationOutputs {
             filteredInputs.tr = inputs.tr
             inputs = filteredInputs
         }
-        try folder.write("bold.npy", bytes: NumpyFile.encode(result.bold))
-        try folder.write("fc.npy", bytes: NumpyFile.encode(fc))
+        folder.describeRun(command: folder.manifest?.command.isEmpty == false ? folder.manifest!.command : "simulate") { m in
+            m.addRunCoordinates(regionLabels: run.regionLabels, tr: run.tr, samples: result.bold.rows)
+            m.coordinates["region_to"] = .labels(run.regionLabels, description: "the same regions, second axis of a region x region matrix")
+        }
+        try folder.write("bold.npy", matrix: result.bold, dims: ["time", "region"], units: SimulationOutputs.boldUnits,
+                         description: "simulated BOLD (Balloon-Windkessel, driven by \(run.boldInput)), one row per TR")
+        try folder.write("fc.npy", matrix: fc, dims: ["region", "region_to"], units: "Pearson r",
+                         description: "functional connectivity: Pearson correlation of bold.npy's regions" + (band.map { String(format: ", band-passed %g-%g Hz", $0.low, $0.high) } ?? ""))
         if let states = result.states {
-            try folder.write("states.npy", bytes: NumpyFile.encode(values: states, shape: [result.stateSampleCount, run.variables.count, result.bold.columns]))
+            let period = Double(result.bold.rows) * run.tr / Double(max(result.stateSampleCount, 1))
+            folder.manifest?.coordinates["state_time"] = .grid(start: period, step: period, count: result.stateSampleCount, units: "s",
+                                                               description: "end of each state-averaging period after the transient")
+            folder.manifest?.coordinates["variable"] = .labels(run.variables, description: "the model's state variables")
+            try folder.write("states.npy", values: states, shape: [result.stateSampleCount, run.variables.count, result.bold.columns],
+                             dims: ["state_time", "variable", "region"], units: "the model's units per variable (`wholebrain models \(run.model)`)",
+                             description: "state variables averaged over each period (--states)")
         }
         var summary = makeSummary(run: run, inputs: inputs, simulatedFC: fc, extra: extra)
         if let o = analysis {
@@ -64,6 +76,7 @@ public enum SimulationOutputs {
             }
         }
         try folder.write("summary.json", bytes: try json(summary))
+        folder.record("summary.json", .init(kind: .json, description: "the run's model, parameters, timing, seed, FC agreement with the data, mean rates and regime"))
         return summary
     }
 
@@ -71,6 +84,9 @@ public enum SimulationOutputs {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         return Array(data) + [0x0a]
     }
+
+    /// BOLD's units: the Balloon-Windkessel signal y is a fractional signal change (dimensionless).
+    public static let boldUnits = "fractional BOLD signal change (dimensionless)"
 
     static func finite(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
 

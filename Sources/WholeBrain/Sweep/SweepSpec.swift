@@ -42,6 +42,20 @@ public struct SweepSpec: Sendable {
                                       "peak_frequency", "slow4_power", "slow5_power", "leading_eigenvalue",
                                       "leading_eigenvalue_low", "leading_eigenvalue_high"]
     static let eigenvalueMetrics = ["leading_eigenvalue_low", "leading_eigenvalue_high"]
+    /// What each metric column holds, with its units (results.csv, manifest.json).
+    public static let metricDescriptions: [String: String] = [
+        "fc_r": "FC r of the run against the subject's empirical FC (Pearson r)",
+        "fc_r_group": "FC r against the group's mean FC (Pearson r)",
+        "fcd_ks": "Kolmogorov-Smirnov distance between the run's and the subject's FCD distributions (0-1)",
+        "metastability": "standard deviation over time of the Kuramoto order parameter (dimensionless)",
+        "synchrony": "mean Kuramoto order parameter (0-1)",
+        "rate_E": "mean excitatory firing rate (Hz)",
+        "peak_frequency": "mean over regions of the BOLD spectrum's peak frequency (Hz)",
+        "slow4_power": "BOLD power in slow-4, 0.027-0.073 Hz (signal^2)",
+        "slow5_power": "BOLD power in slow-5, 0.01-0.027 Hz (signal^2)",
+        "leading_eigenvalue_low": "leading eigenvalue's real part of the stable low-activity state, noise-free (1/ms; empty: no such state)",
+        "leading_eigenvalue_high": "leading eigenvalue's real part of the stable high-activity state, noise-free (1/ms; empty: no such state)",
+    ]
     static let topKeys = ["model", "data", "subject", "duration", "transient", "tr", "dt", "speed", "sigma", "seeds", "fic",
                           "bandpass", "metrics", "set", "axes"]
     static let axisKeys = ["parameter", "kind", "from", "to", "points", "values", "span"]
