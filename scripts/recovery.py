@@ -221,11 +221,14 @@ What the table rests on:
   feedback inhibition lands within 5% but is called not identified: feedback inhibition
   retunes J_i to cancel most of what w_plus does, and the two form a ridge.
 - Without feedback inhibition, G and J_i trade off (both set how excited a region is). The
-  joint figure names the trade-off (correlation 0.75; G's error grows from 3% to 4%) but both
-  stay `identified` while 15% and 7.6% off: the fitted point sits near the minimum of the loss
-  under these noise seeds (one Newton step on the joint Hessian, from the mean slopes, moves
-  it only to G 0.260, J_i 1.46), so the loss itself is biased here, and a precision figure
-  cannot see bias.
+  joint figure names the trade-off, but both stay `identified` while 15% and 7.6% off, and
+  their 95% intervals (G 0.217-0.293, J_i 1.32-1.45) miss the truth: the only two of the
+  table's intervals that do. The fitted point sits near the minimum of the loss under these
+  noise seeds (one Newton step on the joint Hessian, from the mean slopes, moves it only to
+  G 0.260, J_i 1.46), and fresh scans simulated at the fitted values spread the refits by no
+  more than 5%: under this scan the loss's minimum lies off the truth along the trade-off, a
+  bias that a spread over scans simulated at the fitted point (a parametric bootstrap) cannot
+  show. Not resolved: this case misses the goal.
 - Regional heterogeneity under feedback inhibition: the data have one I_0 per region along
   the map (slope 0.01 nA per SD), but feedback inhibition retunes each region's J_i to hold it
   at 3 Hz, which cancels most of what I_0 does; the slope and G form a ridge, and the fit says
