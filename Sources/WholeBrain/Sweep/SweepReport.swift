@@ -43,6 +43,36 @@ public enum SweepReport {
                                      curves: rates, marker: marker, logY: true)
     }
 
+    /// The best run by FC r among those in the low-activity regime (mean E rate 1-10 Hz, when
+    /// rate_E was measured; otherwise among all, and the notes say the regime was not checked),
+    /// with a note when it sits on the edge of an axis with three or more values (the best may
+    /// lie beyond the grid) or when no run is in the regime.
+    public static func bestRun(_ rows: [(values: [Double], metrics: [String: Double])], axes: [SweepSpec.Axis])
+        -> (best: Int?, eligible: [Int], regimeChecked: Bool, notes: [String]) {
+        let scored = rows.indices.filter { rows[$0].metrics["fc_r"]?.isFinite == true }
+        let regimeChecked = scored.contains { rows[$0].metrics["rate_E"] != nil }
+        var notes: [String] = []
+        var eligible = scored
+        if regimeChecked {
+            eligible = scored.filter { rows[$0].metrics["rate_E"].map { (1...10).contains($0) } ?? false }
+            if eligible.isEmpty {
+                notes.append("No run stayed in the low-activity regime (mean E rate 1-10 Hz); this is the best by FC r among all runs.")
+                eligible = scored
+            } else {
+                notes.append("Chosen by FC r among the \(eligible.count) of \(scored.count) runs in the low-activity regime (mean E rate 1-10 Hz).")
+            }
+        } else {
+            notes.append("The regime was not checked (add rate_E to the metrics): chosen by FC r alone.")
+        }
+        let best = eligible.max { rows[$0].metrics["fc_r"]! < rows[$1].metrics["fc_r"]! }
+        if let best {
+            for (axis, value) in zip(axes, rows[best].values) where axis.values.count >= 3 && (value == axis.values.first || value == axis.values.last) {
+                notes.append(String(format: "Warning: %@ = %.4g is on the edge of the grid; the best may lie beyond it (extend the axis).", axis.parameter, value))
+            }
+        }
+        return (best, eligible, regimeChecked, notes)
+    }
+
     public static func html(folder: String, spec: SweepSpec) throws -> String {
         let path = folder + "/results.jsonl"
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -102,21 +132,23 @@ public enum SweepReport {
         // The subject's data, once, for the stability diagram and the empirical FC.
         let inputs = try? SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation())
         if let diagram = bifurcationDiagram(spec: spec, inputs: inputs) { sections.append(("Bifurcation diagram (noise-free network)", diagram)) }
-        let ranked = rows.filter { $0.metrics["fc_r"] != nil }.sorted { $0.metrics["fc_r"]! > $1.metrics["fc_r"]! }.prefix(5)
+        let choice = bestRun(rows, axes: spec.axes)
+        let ranked = choice.eligible.sorted { rows[$0].metrics["fc_r"]! > rows[$1].metrics["fc_r"]! }.prefix(5).map { rows[$0] }
         // The best run's FC beside the empirical one.
-        if let best = rows.indices.filter({ rows[$0].metrics["fc_r"] != nil }).max(by: { rows[$0].metrics["fc_r"]! < rows[$1].metrics["fc_r"]! }),
+        if let best = choice.best,
            let simulated = try? NumpyFile.readMatrix(path: folder + String(format: "/points/point-%05d_fc.npy", points[best])),
            let empirical = inputs?.empiricalFC {
             sections.append(("Best run", "<p>" + zip(spec.axes, rows[best].values).map { String(format: "%@ = %.4g", $0.parameter, $1) }.joined(separator: ", ")
-                + String(format: ": FC r %.3f.</p>", rows[best].metrics["fc_r"]!)
+                + String(format: ": FC r %.3f", rows[best].metrics["fc_r"]!)
+                + (rows[best].metrics["rate_E"].map { String(format: ", mean E rate %.2f Hz", $0) } ?? "") + ". " + choice.notes.joined(separator: " ") + "</p>"
                 + SVG.heatmap(title: "empirical FC, \(spec.subject)", empirical) + SVG.heatmap(title: "simulated FC, best run", simulated)
                 + spectra(folder: folder, best: points[best])))
         }
         if !ranked.isEmpty {
-            sections.append(("Best runs by FC correlation", SVG.table(
-                header: spec.axes.map(\.parameter) + ["fc_r", "fcd_ks", "metastability"],
+            sections.append(("Best runs by FC correlation" + (choice.regimeChecked ? " in the low-activity regime (mean E rate 1-10 Hz)" : ""), SVG.table(
+                header: spec.axes.map(\.parameter) + ["fc_r", "fcd_ks", "metastability", "rate_E (Hz)"],
                 rows: ranked.map { r in
-                    r.values.map { String(format: "%.4g", $0) } + ["fc_r", "fcd_ks", "metastability"].map { r.metrics[$0].map { String(format: "%.3f", $0) } ?? "-" }
+                    r.values.map { String(format: "%.4g", $0) } + ["fc_r", "fcd_ks", "metastability", "rate_E"].map { r.metrics[$0].map { String(format: "%.3f", $0) } ?? "-" }
                 })))
         }
         let order = rows.indices.sorted { points[$0] < points[$1] }

@@ -20,6 +20,8 @@ public struct SweepSpec: Sendable {
     public struct Axis: Sendable {
         public let parameter: String
         public let values: [Double]
+
+        public init(parameter: String, values: [Double]) { self.parameter = parameter; self.values = values }
     }
 
     public let model: String, data: String, subject: String
