@@ -10,7 +10,8 @@ struct AnalyzeCommand: ParsableCommand {
         discussion: """
         The input is a BOLD file (a bold.npy from simulate, time x regions; any matrix format the \
         readers take) or a subject of --data. Writes into --out: psd.npy (regions x frequencies, \
-        signal^2/Hz), freqs.npy (Hz), fc.npy, fcd.npy and metrics.json; with --compare SUBJECT also \
+        signal^2/Hz), freqs.npy (Hz), fc.npy, fcd.npy, metrics.json and manifest.json (dimensions, units, \
+        labels); with --compare SUBJECT also \
         the distances to that subject's empirical BOLD analysed the same way (FC correlation, FCD \
         Kolmogorov-Smirnov distance, metastability and synchrony differences, spectrum distance).
 

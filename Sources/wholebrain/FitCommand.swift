@@ -63,7 +63,8 @@ struct FitCommand: ParsableCommand {
         parameters and gradient per step), scores.csv (per-epoch train and held-out FC r), \
         fc_sim.npy (FC of a fresh run with the fitted parameters and another seed), \
         sc_gains.npy (with sc-gains), summary.json (train, held-out and test FC r, wall time) and \
-        report.html. After every epoch the optimiser state is saved beside --out; --resume \
+        report.html, and manifest.json (each file's dimensions, units and columns). After every epoch \
+        the optimiser state is saved beside --out; --resume \
         continues a killed fit.
 
         Examples:

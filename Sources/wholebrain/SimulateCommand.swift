@@ -29,7 +29,8 @@ struct SimulateCommand: ParsableCommand {
         Writes into --out: bold.npy (time x regions, float64), fc.npy, fic_J_i.npy (rww with \
         FIC), states.npy (with --save-states) and summary.json (parameters, seed, versions, wall \
         time, regime, fc_correlation to the subject's and the group's empirical FC, and the BOLD \
-        analysis). Nothing is written if anything fails.
+        analysis), and manifest.json (each file's dimensions, units, region labels and sample times; \
+        `wholebrain.load` in python/ reads the folder in one line). Nothing is written if anything fails.
 
         Example:
           wholebrain simulate --data data/hcp --subject 101309 --duration 300 --seed 1 --out runs/sim1
