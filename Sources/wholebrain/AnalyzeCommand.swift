@@ -16,7 +16,8 @@ struct AnalyzeCommand: ParsableCommand {
         Kolmogorov-Smirnov distance, metastability and synchrony differences, spectrum distance).
 
         Example:
-          wholebrain analyze runs/sim1/bold.npy --tr 0.72 --bandpass 0.01,0.1 --compare 101309 --out runs/sim1-analysis
+          wholebrain analyze runs/sim1/bold.npy --tr 0.72 --bandpass 0.01,0.1 \\
+              --compare 101309 --out runs/sim1-analysis
         """)
 
     @Argument(help: "A BOLD file or a subject id of --data.")

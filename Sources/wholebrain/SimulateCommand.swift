@@ -33,8 +33,11 @@ struct SimulateCommand: ParsableCommand {
         `wholebrain.load` in python/ reads the folder in one line). Nothing is written if anything fails.
 
         Example:
-          wholebrain simulate --data data/hcp --subject 101309 --duration 300 --seed 1 --out runs/sim1
-          wholebrain simulate --model wc --parameter-set brainpy --integrator heun --coupling diffusive --noise ou --out runs/wc
+          wholebrain simulate --data data/hcp --subject 101309 --duration 300 \\
+              --seed 1 --out runs/sim1
+          wholebrain simulate --model wc --parameter-set brainpy --integrator heun \\
+              --coupling diffusive --noise ou --out runs/wc
+
         `wholebrain models NAME` lists a model's parameters for --set.
         """)
 

@@ -31,7 +31,8 @@ struct StabilityCommand: ParsableCommand {
 
         Examples:
           wholebrain stability --subject 101309 --range 0:1 --out runs/stab
-          wholebrain stability --subject 101309 --no-fic --set J_i=2 --range 0:1 --out runs/stab-ji2
+          wholebrain stability --subject 101309 --no-fic --set J_i=2 --range 0:1 \\
+              --out runs/stab-ji2
 
         --map X:LO:HI:N,Y:LO:HI:N maps a single uncoupled node over two parameters instead \
         (like BrainPy's Bifurcation2D): limit cycles by simulation for any --model (amplitude and \
@@ -39,7 +40,8 @@ struct StabilityCommand: ParsableCommand {
         every fixed point and how many are stable (map_fixed_points.npy, map_stable_points.npy, \
         map_high_S_E.npy); map_axes.json and report.html with a heatmap of each.
           wholebrain stability --map w_plus:1:4:30,J_i:0.5:3:30 --out runs/map
-          wholebrain stability --model hopf --map a:-0.5:0.5:21,omega:0.1:0.5:9 --out runs/hopf-map
+          wholebrain stability --model hopf --map a:-0.5:0.5:21,omega:0.1:0.5:9 \\
+              --out runs/hopf-map
         """)
 
     @Option(help: "Dataset folder.") var data: String = "data/hcp"
