@@ -34,7 +34,8 @@ QUICK = "--quick" in sys.argv
 ONLY = [int(i) for i in sys.argv[sys.argv.index("--cases") + 1].split(",")] if "--cases" in sys.argv else None
 JOBS = int(sys.argv[sys.argv.index("--jobs") + 1]) if "--jobs" in sys.argv else 2
 G_STAR = 0.5780  # 101309 with feedback inhibition at 3 Hz (wholebrain stability --subject 101309)
-DATA_SECONDS, FIT_SECONDS, EPOCHS, SEEDS = (150, 100, 3, 0) if QUICK else (600, 120, 20, 4)
+# SEEDS None: the fit's default identifiability seeds (4 for one parameter, 10 for joint fits).
+DATA_SECONDS, FIT_SECONDS, EPOCHS, SEEDS = (150, 100, 3, 0) if QUICK else (600, 120, 20, None)
 
 # The regional case: I_0 = 0.382 nA + I0_SLOPE per SD of the map (MAP, written into the work
 # folder with the per-region values I0_MAP); its slope is fitted as --fit I_0-map.
@@ -106,7 +107,8 @@ def fit(work, index, case, data):
     folder = os.path.join(work, f"fit-{index}")
     p, seconds = run([BIN, "fit", "--connectome", sc, "--lengths", ln, "--bold", os.path.join(data, "bold.npy"),
                       "--fit", ",".join(FIT_NAMES.get(k, k) for k in truth), "--G", f"{start['G']:.6f}", "--seed", "22", "--duration", str(FIT_SECONDS),
-                      "--epochs", str(EPOCHS), "--identifiability-seeds", str(SEEDS), "--quiet", "--out", folder] + fit_flags)
+                      "--epochs", str(EPOCHS)] + ([] if SEEDS is None else ["--identifiability-seeds", str(SEEDS)])
+                     + ["--quiet", "--out", folder] + fit_flags)
     params = json.load(open(os.path.join(folder, "params.json")))
     summary = json.load(open(os.path.join(folder, "summary.json")))
     fitted = {k: params["fitted"][k] for k in truth}
@@ -187,11 +189,11 @@ simulate` or from an independent numpy implementation of the same equations
 (`Tests/Reference/rww_reference.py`: stochastic Heun at 0.5 ms, continuous delays, numpy's
 PCG64 noise, its own feedback inhibition solve, a 20-s warm-up from a fixed state, Euler
 Balloon-Windkessel sampled at each TR). The identifiability columns are the fit's own
-(`--identifiability-seeds 4`: curvature of the loss at the fitted value over +-10%, the
+(the default seeds, 4 for one parameter and 10 for joint fits: curvature of the loss at the fitted value over +-10%, the
 standard error a refit to another scan with another noise seed would show (each extra seed
 meets a scan simulated at the fitted values), the larger of one parameter at a time and
-jointly with the others; the 95% interval is the value +- Student's t for the 3 degrees of
-freedom of 4 seeds, 3.18, times that error; `identified` when it lies within 20% of the
+jointly with the others; the 95% interval is the value +- Student's t for K - 1 degrees of
+freedom (3.18 for 4 seeds, 2.26 for 10) times that error; `identified` when it lies within 20% of the
 value, `weak` while it excludes zero).
 
 {table}

@@ -107,7 +107,7 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Uniform J_i (the model's 1 nA, --set J_i=..., or fitted with --fit J_i) instead of feedback inhibition control; without --G the start is then G = 1.") var noFic = false
     @Option(help: "Conduction speed in m/s.") var speed: Double = 20
     @Option(help: "Seed of the noise realisation used while fitting.") var seed: UInt64 = 1
-    @Option(help: ArgumentHelp("Noise seeds for the identifiability figures after the fit: the loss curvature and the spread of the fitted value over this many noise realisations (the fit's, and new ones each against a fresh scan simulated at the fitted values); 0: none.", valueName: "K")) var identifiabilitySeeds: Int = 4
+    @Option(help: ArgumentHelp("Noise seeds for the identifiability figures after the fit: the loss curvature and the spread of the fitted value over this many noise realisations (the fit's, and new ones each against a fresh scan simulated at the fitted values); 0: none. Default: 4 for one fitted parameter, 10 for more (a joint covariance needs more seeds than parameters).", valueName: "K")) var identifiabilitySeeds: Int?
     @Option(help: ArgumentHelp("Checkpoint every this many steps (memory); default: keep the whole run.", valueName: "steps")) var checkpoint: Int?
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
@@ -355,6 +355,7 @@ struct FitCommand: ParsableCommand {
         }
         if lead && !quiet { printError(String(format: "fit: test run done in %.1f s", Date().timeIntervalSince(testStarted))) }
         // How firmly the data pin down each fitted parameter (curvature and noise-seed spread).
+        let identifiabilitySeeds = self.identifiabilitySeeds ?? Identifiability.defaultSeeds(parameters: options.parameters.map(\.parameter))
         guard identifiabilitySeeds == 0 || identifiabilitySeeds >= 2 else {
             throw WholeBrainError.badValue(source: "--identifiability-seeds", value: "\(identifiabilitySeeds)", expected: "0 (none) or at least 2 noise seeds")
         }

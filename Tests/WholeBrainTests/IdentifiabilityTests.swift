@@ -128,6 +128,13 @@ final class IdentifiabilityTests: XCTestCase {
         XCTAssert(flat.description.contains("no upward curvature"), flat.description)
     }
 
+    /// Joint fits get more seeds by default: a P x P covariance from K slope vectors needs K well above P.
+    func testDefaultSeedsGrowWithJointParameters() {
+        XCTAssertEqual(Identifiability.defaultSeeds(parameters: [.g]), 4)
+        XCTAssertEqual(Identifiability.defaultSeeds(parameters: [.g, .nodeJI(0), .nodeJI(1)]), 4, "per-region values get no figures")
+        XCTAssertEqual(Identifiability.defaultSeeds(parameters: [.g, .sigma]), 10)
+    }
+
     /// The t quantiles against scipy.stats.t.ppf(0.975, nu) (scipy 1.17), table and expansion.
     func testStudentQuantilesMatchScipy() {
         let scipy: [(Int, Double)] = [(1, 12.706204736174698), (2, 4.302652729749464), (3, 3.182446305284263), (10, 2.2281388519862735),

@@ -175,6 +175,22 @@ public enum Identifiability {
         }
     }
 
+    /// The parameters that get figures: the scalar ones (not one value per region).
+    public static func assessed(_ parameters: [RWWGradient.Parameter]) -> [RWWGradient.Parameter] {
+        parameters.filter {
+            switch $0 { case .nodeJI, .nodeWPlus, .nodeI0: return false; default: return true }
+        }
+    }
+
+    /// The number of noise seeds K by default: 4 for one parameter; 10 for more, since the joint
+    /// covariance of P parameters is estimated from K slope vectors (K - 1 degrees of freedom)
+    /// and underestimates a ridge when K is small. Measured (RECOVERY.md): G with J_i without
+    /// feedback inhibition, 15% off, had G's joint error at 5% with 4 seeds (its interval missed
+    /// the truth) and at 13% with 10 (correlation 0.93, interval 0.18-0.33 holding the truth 0.30).
+    public static func defaultSeeds(parameters: [RWWGradient.Parameter]) -> Int {
+        assessed(parameters).count > 1 ? 10 : 4
+    }
+
     /// Student's t quantile t(0.975, nu): a table to 30 degrees of freedom (scipy.stats.t.ppf,
     /// to 4 decimals), then the Cornish-Fisher expansion in 1/nu (within 1e-4 beyond 30).
     public static func studentT975(degreesOfFreedom nu: Int) -> Double {
@@ -203,9 +219,7 @@ public enum Identifiability {
     /// (one per subject), each extra seed also against a scan simulated at the fitted values.
     public static func assess(fitted: [(spec: SimulationSpec<ReducedWongWang>, target: GradientFit.Target)], options: GradientFit.Options,
                               extraSeeds: [UInt64], scans: [Scan]? = nil, relativeStep h: Double = 0.1) throws -> [Figure] {
-        let parameters = options.parameters.map(\.parameter).filter {
-            switch $0 { case .nodeJI, .nodeWPlus, .nodeI0: return false; default: return true }
-        }
+        let parameters = assessed(options.parameters.map(\.parameter))
         guard !parameters.isEmpty, !fitted.isEmpty else { return [] }
         let seeds: [UInt64?] = [nil] + extraSeeds.map { $0 }
         // The targets under each seed: the data under the fit's own, a fresh scan under each
