@@ -72,8 +72,7 @@ struct AnalyzeCommand: ParsableCommand {
         let folder = try OutputFolder(path: out, force: force)
         let labels = try regionLabels(of: input, count: bold.rows)
         folder.describeRun(command: "analyze") { m in
-            m.coordinates["region"] = .labels(labels, description: "brain regions of the input, in its order")
-            m.coordinates["region_to"] = .labels(labels, description: "the same regions, second axis of a region x region matrix")
+            m.addRegions(labels, description: "brain regions of the input, in its order")
             m.coordinates["frequency"] = .values(metrics.frequencies, units: "Hz", description: "Welch frequencies")
             let centre = Double(options.fcdWindow) / 2 * options.tr, step = Double(options.fcdStep) * options.tr
             m.coordinates["fcd_window"] = .grid(start: centre, step: step, count: metrics.fcd.rows, units: "s",

@@ -91,8 +91,7 @@ struct FitOutputs {
     func write(to folder: OutputFolder) throws {
         let labels = subjects[0].inputs.connectome.labels
         folder.describeRun(command: "fit") { m in
-            m.coordinates["region"] = .labels(labels, description: "brain regions (first subject's connectome)")
-            m.coordinates["region_to"] = .labels(labels, description: "the same regions, second axis of a region x region matrix")
+            m.addRegions(labels, description: "brain regions (first subject's connectome)")
         }
         let history = outcome.history, scores = outcome.scores
         let testFC = testFCs[0]

@@ -149,11 +149,7 @@ struct ProtocolCommand: ParsableCommand {
             let scoreColumns = ["model": "candidate model (G: the baseline; data ceiling: the training subjects' pooled data)",
                                 "part": "validation or test", "subject": "the scored subject", "seed": "index of the scoring run's noise seed",
                                 "fc_r": "FC r of the run against the subject (Pearson r)", "fcd_ks": "KS distance between the run's and the subject's FCD distributions (0-1)"]
-            folder.describeRun(command: "protocol") { m in
-                let labels = dataset.regionLabels
-                m.coordinates["region"] = .labels(labels, description: "brain regions, in the connectome's order")
-                m.coordinates["region_to"] = .labels(labels, description: "the same regions, second axis of a region x region matrix")
-            }
+            folder.describeRun(command: "protocol") { $0.addRegions(dataset.regionLabels) }
             func describe(_ prefix: String, fold: Bool) {
                 folder.record(prefix + "protocol.json", .init(kind: .json, description: "the split, every candidate's fit and validation scores, the choice, test, baseline and ceiling"))
                 folder.record(prefix + "scores.csv", .init(kind: .table, description: "every score of every run", columns: fold ? scoreColumns.merging(["fold": "cross-validation fold (from 1)"]) { a, _ in a } : scoreColumns))

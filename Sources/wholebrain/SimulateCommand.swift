@@ -167,7 +167,6 @@ struct SimulateCommand: ParsableCommand {
         let run = try modelType.simulate(request, communicator: world, progress: lead ? bar.update : nil)
         bar.finish()
         guard let folder else { return }
-        folder.describeRun(command: "simulate")
         var extra: [String: Any] = ["command": CommandLine.arguments.joined(separator: " "), "ranks": world.size]
         var regimeLines: [String] = [], warning: String?
         if let operatingPoint {
@@ -193,7 +192,7 @@ struct SimulateCommand: ParsableCommand {
             var perNode = (extra["node_parameters"] as? [String: Any]) ?? [:]
             for (name, values) in request.nodeParameters.sorted(by: { $0.key < $1.key }) where perNode[name] == nil {
                 try folder.write("\(name)_per_region.npy", values: values, shape: [values.count], dims: ["region"],
-                                 units: run.parameterUnits[name], description: "\(name) per region (--per-region)")
+                                 units: modelType.parameterUnits[name], description: "\(name) per region (--per-region)")
                 parameters[name] = nil
                 perNode[name] = ["file": "\(name)_per_region.npy", "min": values.min() ?? 0, "max": values.max() ?? 0,
                                  "mean": values.reduce(0, +) / Double(max(values.count, 1))]

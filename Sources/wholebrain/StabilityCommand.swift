@@ -107,7 +107,7 @@ struct StabilityCommand: ParsableCommand {
              "leading_real": b.leading.real, "leading_imaginary": b.leading.imaginary, "unstable_eigenvalues": b.unstableCount]
         }))
         folder.record("branch.json", .init(kind: .json, description: "every continuation point: \(param), curve, branch, mean S_E, mean excitatory rate (Hz), leading eigenvalue (1/ms), unstable eigenvalues"))
-        let unit = ReducedWongWang.parameterSpecs.first { $0.name == (ReducedWongWang.parameterAliases[param] ?? param) }?.unit ?? ""
+        let unit = ReducedWongWang.parameterUnits[ReducedWongWang.parameterAliases[param] ?? param] ?? ""
         folder.describeRun(command: "stability") { m in
             m.coordinates["point"] = .values(all.map { $0.1.value }, units: unit, description: "\(param) at each continuation point (branch.json, in order)")
             m.coordinates["state"] = .labels(connectome.labels.map { "S_E \($0)" } + connectome.labels.map { "S_I \($0)" },

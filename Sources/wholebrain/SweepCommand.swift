@@ -134,8 +134,7 @@ struct ReportCommand: ParsableCommand {
     static func manifest(folder: String, spec: SweepSpec) throws -> RunManifest {
         var m = RunManifest(command: "sweep")
         if let labels = try? HCPDataset(root: spec.data).regionLabels, !labels.isEmpty {
-            m.coordinates["region"] = .labels(labels, description: "brain regions, in the connectome's order")
-            m.coordinates["region_to"] = .labels(labels, description: "the same regions, second axis of a region x region matrix")
+            m.addRegions(labels)
         }
         var columns = ["point": "run index, one per grid point and seed (points/point-NNNNN_*.npy)", "seed": "noise seed of the run", "wall_s": "wall time of the run (s)"]
         for axis in spec.axes { columns[axis.parameter] = "swept parameter \(axis.parameter)" }

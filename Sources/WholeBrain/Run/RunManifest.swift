@@ -69,9 +69,15 @@ public struct RunManifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// Region labels, for both axes of a region x region matrix (`region`, `region_to`).
+    public mutating func addRegions(_ labels: [String], description: String = "brain regions, in the connectome's order") {
+        coordinates["region"] = .labels(labels, description: description)
+        coordinates["region_to"] = .labels(labels, description: "the same regions, second axis of a region x region matrix")
+    }
+
     /// Region labels and BOLD sample times of a run: sample k at (k + 1) TR after the transient.
     public mutating func addRunCoordinates(regionLabels: [String], tr: Double, samples: Int) {
-        coordinates["region"] = .labels(regionLabels, description: "brain regions, in the connectome's order")
+        addRegions(regionLabels)
         coordinates["time"] = .grid(start: tr, step: tr, count: samples, units: "s",
                                     description: "BOLD sample times after the discarded transient (sample k at (k + 1) TR)")
     }

@@ -45,9 +45,8 @@ public enum SimulationOutputs {
             filteredInputs.tr = inputs.tr
             inputs = filteredInputs
         }
-        folder.describeRun(command: folder.manifest?.command.isEmpty == false ? folder.manifest!.command : "simulate") { m in
+        folder.describeRun(command: "simulate") { m in
             m.addRunCoordinates(regionLabels: run.regionLabels, tr: run.tr, samples: result.bold.rows)
-            m.coordinates["region_to"] = .labels(run.regionLabels, description: "the same regions, second axis of a region x region matrix")
         }
         try folder.write("bold.npy", matrix: result.bold, dims: ["time", "region"], units: SimulationOutputs.boldUnits,
                          description: "simulated BOLD (Balloon-Windkessel, driven by \(run.boldInput)), one row per TR")

@@ -44,8 +44,6 @@ public struct SimulationRun: Sendable {
     public let boldStepMs: Double
     public let delaySteps: (min: Int, max: Int)
     public let regionLabels: [String]
-    /// Each parameter's unit, from the model's specs.
-    public var parameterUnits: [String: String] = [:]
 }
 
 extension NeuralMassModel {
@@ -71,15 +69,13 @@ extension NeuralMassModel {
         let result = try simulator.run(communicator: communicator, progress: progress)
         var parameters: [String: Double] = [:]
         for p in parameterSpecs { parameters[p.name] = spec.model.parameters[keyPath: p.keyPath] }
-        var run = SimulationRun(
+        return SimulationRun(
             result: result, model: name, parameters: parameters, variables: variables.map(\.name),
             observables: observables, boldInput: spec.boldInput.name(for: Self.self), coupling: spec.coupling,
             integrator: spec.integrator, noise: spec.noise, dt: spec.dt, duration: spec.duration,
             transientSeconds: Double(spec.transientSteps) * spec.dt / 1000, tr: spec.tr,
             conductionSpeed: spec.conductionSpeed, seed: spec.seed, boldStepMs: Double(spec.boldSubsteps) * spec.dt,
             delaySteps: (simulator.coupling.minDelay, simulator.coupling.maxDelay), regionLabels: spec.connectome.labels)
-        for p in parameterSpecs { run.parameterUnits[p.name] = p.unit }
-        return run
     }
 
     /// Checks a request without running it; returns the number of integration steps.
