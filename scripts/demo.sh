@@ -19,7 +19,7 @@ if "comparison" in a:
     c = a["comparison"]
     print(f"band-passed BOLD: FC r {c['fc_correlation']:.3f}, metastability {a['metastability']:.3f}, FCD KS distance to 101309 {c['fcd_ks_distance']:.3f}")
 PY
-echo "bold.npy (time x regions), fc.npy, fic_J_i.npy and summary.json are in $OUT"
+echo "bold.npy (time x regions), fc.npy, fcd.npy, fic_J_i.npy, summary.json and report.html are in $OUT"
 
 # A short gradient fit of G and the connection gains to the same subject's FC (6 epochs of
 # 30 simulated seconds), starting at the same operating point, with feedback inhibition

@@ -10,8 +10,8 @@ struct AnalyzeCommand: ParsableCommand {
         discussion: """
         The input is a BOLD file (a bold.npy from simulate, time x regions; any matrix format the \
         readers take) or a subject of --data. Writes into --out: psd.npy (regions x frequencies, \
-        signal^2/Hz), freqs.npy (Hz), fc.npy, fcd.npy, metrics.json and manifest.json (dimensions, units, \
-        labels); with --compare SUBJECT also \
+        signal^2/Hz), freqs.npy (Hz), fc.npy, fcd.npy, metrics.json, report.html (FC, FCD and its \
+        distribution, spectrum) and manifest.json (dimensions, units, labels); with --compare SUBJECT also \
         the distances to that subject's empirical BOLD analysed the same way (FC correlation, FCD \
         Kolmogorov-Smirnov distance, metastability and synchrony differences, spectrum distance).
 
@@ -90,6 +90,7 @@ struct AnalyzeCommand: ParsableCommand {
                          description: "functional connectivity dynamics: correlation between the FCs of sliding windows" + band)
         try folder.write("metrics.json", bytes: try SimulationOutputs.json(json))
         folder.record("metrics.json", .init(kind: .json, description: "band powers, peak frequencies, ALFF/fALFF, synchrony, metastability, and the comparison with --compare"))
+        try folder.writeReport(description: "FC, FCD with its distribution, and the power spectrum")
         try folder.commit()
         guard !quiet else { return }
         print(String(format: "%d regions x %d samples: synchrony %.3f, metastability %.3f, mean peak %.4f Hz",

@@ -61,7 +61,8 @@ struct FitCommand: ParsableCommand {
 
         Writes params.json (initial and fitted values, priors), history.csv (loss, terms, FC r, \
         parameters and gradient per step), scores.csv (per-epoch train and held-out FC r), \
-        fc_sim.npy (FC of a fresh run with the fitted parameters and another seed), \
+        fc_sim.npy (FC of a fresh run with the fitted parameters and another seed), bold_test.npy \
+        (that run's BOLD), fcd_test.npy and fcd_empirical.npy (its FCD and the scan's), \
         sc_gains.npy (with sc-gains), summary.json (train, held-out and test FC r, wall time) and \
         report.html, and manifest.json (each file's dimensions, units and columns). After every epoch \
         the optimiser state is saved beside --out; --resume \
@@ -328,6 +329,9 @@ struct FitCommand: ParsableCommand {
         if lead && !quiet {
             printError("fit: test run, a fresh simulation as long as each subject's scan with new noise (seed \(seed &+ 1000))")
         }
+        // The first subject's test BOLD (time x regions) for the report's FCD and BOLD figures;
+        // subject 0 runs on the lead rank.
+        var firstTestBold: Matrix?
         let tests = try world.collectively { () throws -> [Double] in
             var packed: [Double] = []
             for k in prepared.indices where k % world.size == world.rank {
@@ -335,6 +339,7 @@ struct FitCommand: ParsableCommand {
                 let scanSeconds = Double(p.inputs.empiricalBold!.columns) * (p.inputs.tr ?? tr)
                 let testSpec = try GradientFit.spec(outcome.specs[k], with: [], seed: seed &+ 1000, duration: testDuration ?? scanSeconds)
                 let testRun = try NetworkSimulator(spec: testSpec).run()
+                if k == 0 { firstTestBold = testRun.bold }
                 packed += FunctionalConnectivity.pearson(regionsByTime: filtered(testRun.bold.transposed)).values
                 // Each region's mean excitatory rate in the test run: where the fitted network sits.
                 packed += testRun.meanObservables[0]
@@ -372,7 +377,7 @@ struct FitCommand: ParsableCommand {
         let activities = testRates.map { RWWOperatingPoint.Activity(regionRates: $0) }
         guard let folder else { return }
         let outputs = FitOutputs(subjects: prepared.map { ($0.inputs, $0.target, $0.reference) }, names: names, chosen: chosen.map(\.0), start: prepared[0].spec,
-                                 outcome: outcome, testFCs: testFCs, testSeed: seed &+ 1000, began: began, command: self,
+                                 outcome: outcome, testFCs: testFCs, testBold: firstTestBold, band: band, testSeed: seed &+ 1000, began: began, command: self,
                                  startPoints: prepared.map(\.start), endRegimes: ends, testActivities: activities,
                                  identifiability: identifiability,
                                  lossWeights: Dictionary(uniqueKeysWithValues: options.terms.filter { $0.weight != 0 }.map { ($0.name, $0.weight) }),

@@ -12,6 +12,10 @@ struct FitOutputs {
     let outcome: GradientFit.Outcome
     /// FC of each subject's fresh test run.
     let testFCs: [Matrix]
+    /// The first subject's test run BOLD (time x regions) and the fit's band-pass, for the
+    /// FCD and BOLD files and figures.
+    let testBold: Matrix?
+    let band: (low: Double, high: Double)?
     let testSeed: UInt64
     let began: Date
     let command: FitCommand
@@ -177,6 +181,7 @@ struct FitOutputs {
                          description: "FC of the test run (fresh noise, seed \(testSeed), as long as the scan) at the fitted values")
         try folder.write("fc_empirical.npy", matrix: subjects[0].reference, dims: ["region", "region_to"], units: "Pearson r",
                          description: "FC of the whole scan the test run is scored against (first subject)")
+        try writeDynamics(to: folder)
         let wall = Date().timeIntervalSince(began)
         var summary: [String: Any] = [
             "subject": subjectNames.joined(separator: ","), "fitted": final,
@@ -204,8 +209,35 @@ struct FitOutputs {
         }
         try folder.write("summary.json", bytes: try SimulationOutputs.json(summary))
         folder.record("summary.json", .init(kind: .json, description: "fitted values, train and test FC r, regimes at the start, fitted and test run, notes"))
-        folder.record("report.html", .init(kind: .report, description: "the fit's report: loss and parameters over steps, FC matrices, identifiability"))
-        // The report from the files just written (as `wholebrain report DIR` rebuilds it).
-        try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))
+        try folder.writeReport(description: "the fit's report: loss and parameters over steps, FC and FCD beside the data's, test-run BOLD, identifiability")
+    }
+
+    /// bold_test.npy (the first subject's test run) and the FCD of that run and of the
+    /// subject's scan (fcd_test.npy, fcd_empirical.npy: windows of 60 TRs every 10, fewer for
+    /// a short scan, after the fit's band-pass) for the report's dynamics figures.
+    func writeDynamics(to folder: OutputFolder) throws {
+        guard let bold = testBold, let empirical = subjects[0].inputs.empiricalBold else { return }
+        let tr = subjects[0].inputs.tr ?? command.tr
+        func filtered(_ m: Matrix) -> Matrix { band.map { BandPass.filter(regionsByTime: m, fs: 1 / tr, low: $0.low, high: $0.high) } ?? m }
+        let samples = min(bold.rows, empirical.columns)
+        guard let options = try? AnalysisOptions(tr: tr).fitted(toSamples: samples, source: "fit").options else { return }
+        let fcdTest = FunctionalConnectivityDynamics.fcd(regionsByTime: filtered(bold.transposed), window: options.fcdWindow, step: options.fcdStep)
+        let fcdEmpirical = FunctionalConnectivityDynamics.fcd(regionsByTime: filtered(empirical), window: options.fcdWindow, step: options.fcdStep)
+        folder.manifest?.coordinates["time"] = .grid(start: tr, step: tr, count: bold.rows, units: "s",
+                                                     description: "test-run BOLD sample times after the discarded transient (sample k at (k + 1) TR)")
+        let centre = Double(options.fcdWindow) / 2 * tr, step = Double(options.fcdStep) * tr
+        for (name, m) in [("fcd_window", fcdTest), ("fcd_window_empirical", fcdEmpirical)] {
+            let grid = RunManifest.Coordinate.grid(start: centre, step: step, count: m.rows, units: "s",
+                                                   description: "centre of each FCD window (\(options.fcdWindow) TRs every \(options.fcdStep))")
+            folder.manifest?.coordinates[name] = grid
+            folder.manifest?.coordinates[name + "_to"] = grid
+        }
+        let passed = band.map { String(format: ", band-passed %g-%g Hz", $0.low, $0.high) } ?? ""
+        try folder.write("bold_test.npy", matrix: bold, dims: ["time", "region"], units: "BOLD signal (fractional change, dimensionless)",
+                         description: "BOLD of the test run (fresh noise, seed \(testSeed)) of the first subject at the fitted values")
+        try folder.write("fcd_test.npy", matrix: fcdTest, dims: ["fcd_window", "fcd_window_to"], units: "Pearson r",
+                         description: "FCD of the test run: correlation between the FCs of sliding windows" + passed)
+        try folder.write("fcd_empirical.npy", matrix: fcdEmpirical, dims: ["fcd_window_empirical", "fcd_window_empirical_to"], units: "Pearson r",
+                         description: "FCD of the first subject's scan, as fcd_test.npy" + passed)
     }
 }

@@ -27,9 +27,11 @@ struct SimulateCommand: ParsableCommand {
         state warns. --no-fic restores a uniform J_i and G = 2 (the saturated state).
 
         Writes into --out: bold.npy (time x regions, float64), fc.npy, fic_J_i.npy (rww with \
-        FIC), states.npy (with --save-states) and summary.json (parameters, seed, versions, wall \
+        FIC), states.npy (with --save-states), summary.json (parameters, seed, versions, wall \
         time, regime, fc_correlation to the subject's and the group's empirical FC, and the BOLD \
-        analysis), and manifest.json (each file's dimensions, units, region labels and sample times; \
+        analysis), with the analysis fcd.npy and psd.npy (and fc_empirical.npy, fcd_empirical.npy \
+        and psd_empirical.npy of the subject's scan, analysed the same way), report.html (regime, \
+        BOLD, FC and FCD beside the subject's, spectra) and manifest.json (each file's dimensions, units, region labels and sample times; \
         `wholebrain.load` in python/ reads the folder in one line). Nothing is written if anything fails.
 
         Example:
@@ -201,6 +203,7 @@ struct SimulateCommand: ParsableCommand {
             extra["node_parameters"] = perNode
         }
         let summary = try SimulationOutputs.write(run: run, inputs: inputs, analysis: analysisOptions, extra: extra, to: folder)
+        try folder.writeReport(description: "the run's report: regime, BOLD, FC and FCD beside the subject's, spectra")
         try folder.commit()
         if !quiet { for line in regimeLines { printError(line) } }
         if let warning { printError(warning) }

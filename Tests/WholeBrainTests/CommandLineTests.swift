@@ -304,6 +304,12 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(psd.rows, 80); XCTAssertEqual(psd.columns, 65)
         XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/freqs.npy").columns, 65)
         XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/fcd.npy").rows, (300 - 40) / 5 + 1)
+        // Both folders carry a report: BOLD, FC beside the subject's, FCD and its distribution, spectra.
+        XCTAssertEqual(try NumpyFile.readMatrix(path: sim + "/fcd_empirical.npy").rows, (1200 - 40) / 5 + 1)
+        try assertReportRebuilds(sim)
+        try assertReportRebuilds(out)
+        try ReportInBrowser.assertReadable(sim + "/report.html", figures: 9, screenshotName: "simulate")
+        try ReportInBrowser.assertReadable(out + "/report.html", figures: 4, screenshotName: "analyze")
         let subject = try run(["analyze", "102311", "--data", Fixtures.hcp, "--out", path("subject")])
         XCTAssertEqual(subject.status, 0, subject.err)
         let metrics = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: path("subject") + "/metrics.json")!) as! [String: Any]
@@ -372,8 +378,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual((autoSummary["loss_choice"] as? [String])?.count, 4)
         XCTAssertEqual(try NumpyFile.readMatrix(path: out + "/fc_sim.npy").rows, 6)
         let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
-        XCTAssert(report.contains("<svg") && report.contains("empirical FC") && report.contains("term: fc_mean"))
+        XCTAssert(report.contains("<svg") && report.contains("empirical FC") && report.contains("loss term fc_mean"))
         try assertReportRebuilds(out)
+        try ReportInBrowser.assertReadable(out + "/report.html", figures: 8, screenshotName: "fit")
         // The paper's scheme: windows, every term, gains, priors and a held-out part.
         let full = path("fullfit")
         let windowed = try run(["fit", "--connectome", weights, "--lengths", lengths, "--bold", sim + "/bold.npy", "--fit", "G,Ji,sigma,sc-gains", "--no-fic",
@@ -516,7 +523,8 @@ final class CommandLineTests: XCTestCase {
         let labels = Set(branch.compactMap { $0["branch"] as? String })
         XCTAssertEqual(labels, ["low", "unstable", "high"], "\(labels)")
         let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
-        XCTAssert(report.contains("stroke-dasharray=\"5 3\"") && report.contains("mean S_E (1)"), "the diagram draws unstable branches dashed, with labelled axes")
+        XCTAssert(report.contains("stroke-dasharray=\"5 3\"") && report.contains("mean S_E (dimensionless)"), "the diagram draws unstable branches dashed, with labelled axes")
+        try ReportInBrowser.assertReadable(out + "/report.html", figures: 3, screenshotName: "stability")
         // A range starting past the fold has no G* (it used to print the range's start as G*).
         let past = try run(["stability", "--data", Fixtures.hcp, "--subject", "101309", "--range", "0.6589:0.7", "--no-fic", "--set", "J_i=2", "--out", path("past")])
         XCTAssertEqual(past.status, 0, past.err)
@@ -539,6 +547,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssert(FileManager.default.fileExists(atPath: path("map") + "/map_stable_points.npy"))
         try assertReportRebuilds(out)
         try assertReportRebuilds(path("map"))
+        try ReportInBrowser.assertReadable(path("map") + "/report.html", figures: 2, screenshotName: "map")
         // Any model's map: the Hopf node's limit cycle, radius sqrt(a), where a > 0 only.
         let hopf = try run(["stability", "--model", "hopf", "--map", "a:-0.25:0.25:3,omega:0.2:0.4:2", "--out", path("hopfmap")])
         XCTAssertEqual(hopf.status, 0, hopf.err)

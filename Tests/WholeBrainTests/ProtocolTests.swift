@@ -113,6 +113,7 @@ final class ProtocolTests: XCTestCase {
         XCTAssert(csv.hasPrefix("model,part,subject,seed,fc_r,fcd_ks\n") && csv.contains("data ceiling,test,"), csv)
         let report = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
         XCTAssert(report.contains("FC r on test subjects") && report.contains("data ceiling") && report.contains("Candidates (validation)"), report)
+        try ReportInBrowser.assertReadable(folder + "/report.html", figures: 2, screenshotName: "protocol")
 
         // The cross-validated example: every subject tested once, each fold's outputs in fold-k,
         // the pooled ceiling each fold's training subjects' data against its test subjects.

@@ -50,6 +50,7 @@ final class SlurmScriptTests: XCTestCase {
         XCTAssert(r.out.contains("2 of 3 subjects fitted") && r.out.contains("failed: 102311"), r.out)
         let table = try String(contentsOfFile: out + "/fits.csv", encoding: .utf8)
         XCTAssert(table.contains("101309,done") && table.contains("102311,failed"), table)
+        try ReportInBrowser.assertReadable(out + "/report.html", figures: 2, screenshotName: "collect")
         let status = try CommandLineTests.launch(["slurm", "status", out])
         XCTAssert(status.out.contains("102311  failed") && status.out.contains("done 2, running 0, pending 0, failed 1"), status.out)
         // Submitting again leaves the failed subject alone unless asked, then runs only it.

@@ -76,16 +76,19 @@ public struct FitCollection {
         ]
     }
 
-    /// The group report: distributions of fitted values and FC r over subjects, failures.
+    /// The group report: distributions of fitted values and FC r over subjects (a dot per
+    /// subject, the mean as a bar), failures.
     public var html: String {
         let done = rows.filter { $0.status == .done }
-        let x = done.indices.map { Double($0 + 1) }
         var figures = ""
+        // One dot per subject, the group mean as a bar: the distribution, not a line over table order.
         for key in Array(Set(done.flatMap { $0.fitted.keys })).sorted() {
-            figures += SVG.linePlot(title: "fitted \(key) by subject", xLabel: "subject (table order)", series: [(key, done.map { $0.fitted[key] ?? .nan })], x: x)
+            let unit = ReducedWongWang.parameterUnits[ReducedWongWang.parameterAliases[key] ?? key] ?? ""
+            figures += SVG.strip(title: "fitted \(key) over \(done.count) subjects", yLabel: "\(key) (" + (unit.isEmpty || unit == "1" ? "dimensionless" : unit) + ")",
+                                 groups: [(key, done.map { $0.fitted[key] ?? .nan })])
         }
-        figures += SVG.linePlot(title: "FC correlation by subject", xLabel: "subject (table order)",
-                                series: [("train", done.map { $0.numbers["train_fc_r"] ?? .nan }), ("test", done.map { $0.numbers["test_fc_r"] ?? .nan })], x: x)
+        figures += SVG.strip(title: "FC fit over \(done.count) subjects", yLabel: "FC r (Pearson)",
+                             groups: [("train", done.map { $0.numbers["train_fc_r"] ?? .nan }), ("test", done.map { $0.numbers["test_fc_r"] ?? .nan })])
         let table = SVG.table(header: ["subject", "status", "train FC r", "test FC r", "error"], rows: rows.map { r in
             [r.subject, r.status.rawValue, r.numbers["train_fc_r"].map { String(format: "%.3f", $0) } ?? "-",
              r.numbers["test_fc_r"].map { String(format: "%.3f", $0) } ?? "-", r.error ?? ""]

@@ -4,7 +4,7 @@ import Foundation
 /// the run wrote (so `wholebrain report DIR` rebuilds it, and the run itself writes it the
 /// same way). Sweep folders have `SweepReport`.
 public enum FolderReport {
-    public enum Kind: String { case fit, continuation, map }
+    public enum Kind: String { case fit, continuation, map, simulation, analysis }
 
     /// What a folder holds, from the files in it (nil: none of these).
     public static func kind(of folder: String) -> Kind? {
@@ -12,6 +12,8 @@ public enum FolderReport {
         if fm.fileExists(atPath: folder + "/history.csv") && fm.fileExists(atPath: folder + "/params.json") { return .fit }
         if fm.fileExists(atPath: folder + "/branch.json") && fm.fileExists(atPath: folder + "/bifurcations.json") { return .continuation }
         if fm.fileExists(atPath: folder + "/map_axes.json") { return .map }
+        if fm.fileExists(atPath: folder + "/bold.npy") && fm.fileExists(atPath: folder + "/summary.json") { return .simulation }
+        if fm.fileExists(atPath: folder + "/metrics.json") && fm.fileExists(atPath: folder + "/fc.npy") { return .analysis }
         return nil
     }
 
@@ -20,9 +22,11 @@ public enum FolderReport {
         case .fit: return try fit(folder)
         case .continuation: return try continuation(folder)
         case .map: return try map(folder)
+        case .simulation: return try simulation(folder)
+        case .analysis: return try analysis(folder)
         case nil:
             throw WholeBrainError.badValue(source: "report", value: folder,
-                                           expected: "a folder written by wholebrain sweep, fit or stability (job.toml, history.csv, branch.json or map_axes.json)")
+                                           expected: "a folder written by wholebrain simulate, analyze, sweep, fit or stability (bold.npy, metrics.json, job.toml, history.csv, branch.json or map_axes.json)")
         }
     }
 
@@ -85,25 +89,223 @@ public enum FolderReport {
             throw WholeBrainError.badFile(path: folder + "/history.csv", problem: "has no loss or fc_r column")
         }
         let terms = Array(history.names[(lossIndex + 1)..<fcIndex])
-        var plots = SVG.linePlot(title: "loss", xLabel: "step", series: [("loss", history.columns["loss"]!)], x: steps)
-        plots += terms.map { t in SVG.linePlot(title: "term: \(t)", xLabel: "step", series: [(t, history.columns[t]!)], x: steps) }.joined()
+        let units = Dictionary(uniqueKeysWithValues: shown.map { ($0, ReducedWongWang.parameterUnits[ReducedWongWang.parameterAliases[$0] ?? $0] ?? "") })
+        sections.append(("Optimisation", optimisation(history: history, scores: scores, terms: terms, shown: shown, units: units,
+                                                       gains: params["sc_gains"] != nil, steps: steps)))
+        sections.append(("Functional connectivity", try functionalConnectivity(folder, subject: summary["subject"] as? String ?? "")))
+        return SVG.page(title: "WholeBrain fit: \(summary["subject"] as? String ?? "")", sections: sections)
+    }
+
+    /// The loss and its terms, FC r per epoch (train and held out), and each fitted value, by
+    /// ADAM step (whole numbers on the axis).
+    static func optimisation(history: (names: [String], columns: [String: [Double]]), scores: (names: [String], columns: [String: [Double]]),
+                             terms: [String], shown: [String], units: [String: String], gains: Bool, steps: [Double]) -> String {
+        var plots = SVG.linePlot(title: "loss", xLabel: "ADAM step", yLabel: "loss (dimensionless)", series: [("loss", history.columns["loss"]!)], x: steps, integerX: true)
+        plots += terms.map { t in
+            SVG.linePlot(title: "loss term \(t)", xLabel: "ADAM step", yLabel: "\(t), weighted (dimensionless)", series: [(t, history.columns[t]!)], x: steps, integerX: true)
+        }.joined()
         let epochs = scores.columns["epoch"] ?? []
         var fcSeries: [(name: String, values: [Double])] = [("train", scores.columns["train_fc_r"] ?? [])]
         if let held = scores.columns["held_out_fc_r"], held.contains(where: \.isFinite) { fcSeries.append(("held out", held)) }
-        plots += SVG.linePlot(title: "FC correlation per epoch", xLabel: "epoch", series: fcSeries, x: epochs)
-        plots += shown.map { n in SVG.linePlot(title: n, xLabel: "step", series: [(n, history.columns[n]!)], x: steps) }.joined()
-        if params["sc_gains"] != nil, let gain = history.columns["mean_gain"] {
-            plots += SVG.linePlot(title: "mean connection gain", xLabel: "step", series: [("gain", gain)], x: steps)
+        plots += SVG.linePlot(title: "FC fit per epoch", xLabel: "epoch", yLabel: "FC r (Pearson)", series: fcSeries, x: epochs, integerX: true)
+        plots += shown.map { n in
+            let unit = units[n].map { $0.isEmpty || $0 == "1" ? " (dimensionless)" : " (\($0))" } ?? ""
+            return SVG.linePlot(title: "\(n) during the fit", xLabel: "ADAM step", yLabel: n + unit, series: [(n, history.columns[n]!)], x: steps, integerX: true)
+        }.joined()
+        if gains, let gain = history.columns["mean_gain"] {
+            plots += SVG.linePlot(title: "mean connection gain", xLabel: "ADAM step", yLabel: "mean gain (dimensionless)", series: [("gain", gain)], x: steps, integerX: true)
         }
-        sections.append(("Optimisation", plots))
-        var fcs = ""
-        if let empirical = try? NumpyFile.readMatrix(path: folder + "/fc_empirical.npy") {
-            fcs += SVG.heatmap(title: "empirical FC, \(summary["subject"] as? String ?? "")", empirical)
+        return plots
+    }
+
+    /// Empirical and simulated FC on one colour scale, their scatter with r, the connection
+    /// gains on a sequential scale, and, where the fit saved them, the test run's FCD beside
+    /// the data's with their distributions and KS distance, and the test run's BOLD.
+    static func functionalConnectivity(_ folder: String, subject: String) throws -> String {
+        var body = ""
+        let empirical = try? NumpyFile.readMatrix(path: folder + "/fc_empirical.npy")
+        let simulated = try? NumpyFile.readMatrix(path: folder + "/fc_sim.npy")
+        let present = [empirical, simulated].compactMap { $0 }
+        if !present.isEmpty {
+            let scale = ColourScale.diverging(present, title: "FC (Pearson r)")
+            if let empirical { body += SVG.matrix(title: "empirical FC, \(subject)", empirical, scale: scale) }
+            if let simulated { body += SVG.matrix(title: "simulated FC (test run)", simulated, scale: scale) }
         }
-        if let simulated = try? NumpyFile.readMatrix(path: folder + "/fc_sim.npy") { fcs += SVG.heatmap(title: "simulated FC (new noise)", simulated) }
-        if let gains = try? NumpyFile.readMatrix(path: folder + "/sc_gains.npy") { fcs += SVG.heatmap(title: "connection gains", gains) }
-        sections.append(("Functional connectivity", fcs))
-        return SVG.page(title: "WholeBrain fit: \(summary["subject"] as? String ?? "")", sections: sections)
+        if let empirical, let simulated, empirical.rows == simulated.rows {
+            let (e, m) = (upperTriangle(empirical), upperTriangle(simulated))
+            body += SVG.scatter(title: String(format: "region pairs: r = %.3f", FunctionalConnectivity.correlation(e, m)),
+                                x: e, y: m, xLabel: "empirical FC (Pearson r)", yLabel: "simulated FC (Pearson r)")
+        }
+        if let gains = try? NumpyFile.readMatrix(path: folder + "/sc_gains.npy") {
+            body += SVG.matrix(title: "connection gains", gains, scale: .sequential([gains], title: "gain (dimensionless)", ignoreDiagonal: true))
+        }
+        body += dynamics(folder, simulatedName: "test run", empiricalName: "empirical, \(subject)", simulatedFile: "fcd_test.npy", boldFile: "bold_test.npy")
+        return body
+    }
+
+    /// FCD matrices (the simulated and, when present, the empirical one on one scale), the
+    /// distributions of their values with the KS distance, and BOLD as a carpet (regions by
+    /// time, z-scored) with a few regions' traces; whatever of these the folder holds.
+    static func dynamics(_ folder: String, simulatedName: String, empiricalName: String, simulatedFile: String, boldFile: String) -> String {
+        var body = ""
+        let simulated = try? NumpyFile.readMatrix(path: folder + "/" + simulatedFile)
+        let empirical = try? NumpyFile.readMatrix(path: folder + "/fcd_empirical.npy")
+        let present = [simulated, empirical].compactMap { $0 }
+        if !present.isEmpty {
+            let scale = ColourScale.sequential(present, title: "FC similarity (Pearson r)", ignoreDiagonal: true)
+            let step = fcdStepSeconds(folder)
+            func draw(_ m: Matrix, _ name: String) -> String {
+                SVG.matrix(title: "FCD, \(name)", m, scale: scale, xTitle: step == nil ? "window" : "window start (s)", yTitle: "window",
+                           xRange: step.map { 0...(Double(max(m.columns - 1, 1)) * $0) }, size: 200)
+            }
+            if let simulated { body += draw(simulated, simulatedName) }
+            if let empirical { body += draw(empirical, empiricalName) }
+            var series = [(name: String, values: [Double])]()
+            if let simulated { series.append((simulatedName, FunctionalConnectivityDynamics.distribution(simulated))) }
+            if let empirical { series.append((empiricalName, FunctionalConnectivityDynamics.distribution(empirical))) }
+            let ks = series.count == 2 ? String(format: ": KS distance %.3f", FunctionalConnectivityDynamics.ksDistance(series[0].values, series[1].values)) : ""
+            body += SVG.histograms(title: "FCD values" + ks, xLabel: "FC similarity between windows (Pearson r)", series: series, range: -0.2...1)
+        }
+        if !boldFile.isEmpty, let bold = try? NumpyFile.readMatrix(path: folder + "/" + boldFile), bold.rows > 1 {
+            body += boldFigures(bold, tr: boldTR(folder), name: simulatedName)
+        }
+        return body
+    }
+
+    /// BOLD (time x regions) as a carpet of z-scored regions over time and four regions'
+    /// traces (z-scored, stacked).
+    static func boldFigures(_ bold: Matrix, tr: Double, name: String) -> String {
+        let regions = bold.columns, samples = bold.rows
+        var z = Matrix(rows: regions, columns: samples)
+        for r in 0..<regions {
+            let column = (0..<samples).map { bold[$0, r] }
+            let mean = column.reduce(0, +) / Double(samples)
+            let sd = max(1e-300, (column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(samples - 1, 1))).squareRoot())
+            for t in 0..<samples { z[r, t] = (column[t] - mean) / sd }
+        }
+        let duration = Double(samples) * tr
+        // The carpet is 360 px wide: longer series are averaged in bins of whole samples, so
+        // the embedded image stays small.
+        let bin = max(1, Int((Double(samples) / 360).rounded(.up)))
+        var carpet = Matrix(rows: regions, columns: (samples + bin - 1) / bin)
+        for r in 0..<regions {
+            for b in 0..<carpet.columns {
+                let range = (b * bin)..<min(samples, (b + 1) * bin)
+                carpet[r, b] = range.reduce(0) { $0 + z[r, $1] } / Double(range.count)
+            }
+        }
+        var s = SVG.matrix(title: "BOLD, \(name) (each region z-scored" + (bin > 1 ? ", means of \(bin) TRs)" : ")"), carpet, scale: ColourScale(kind: .diverging, lo: -3, hi: 3, title: "BOLD (z-score)"),
+                           xTitle: "time (s)", yTitle: "region", xRange: tr...duration, size: 180, aspect: 2)
+        let shown = Array(Set([0, regions / 3, 2 * regions / 3, regions - 1])).sorted()
+        let times = (0..<samples).map { Double($0 + 1) * tr }
+        s += SVG.linePlot(title: "BOLD of four regions, \(name)", xLabel: "time (s)", yLabel: "BOLD (z-score, offset by 4 per region)",
+                          series: shown.enumerated().map { k, r in ("region \(r)", (0..<samples).map { z[r, $0] + 4 * Double(k) }) }, x: times, width: 420)
+        return s
+    }
+
+    /// A simulate folder: the regime, BOLD, FC beside the subject's with their scatter, FCD
+    /// and its distribution beside the subject's, and the BOLD spectra.
+    static func simulation(_ folder: String) throws -> String {
+        let summary = try json(folder + "/summary.json") as? [String: Any] ?? [:]
+        let subject = summary["subject"] as? String ?? ""
+        var text = "<p>Model \(summary["model"] as? String ?? "-"), \(summary["regions"] ?? "-") regions, "
+            + String(format: "%.0f s simulated after a %.0f s transient, seed %@", summary["duration_s"] as? Double ?? .nan,
+                     summary["transient_s"] as? Double ?? .nan, "\(summary["seed"] ?? "-")") + (subject.isEmpty ? "" : ", subject \(SVG.escape(subject))") + ".</p>"
+        if let regime = summary["regime"] as? [String: Any] {
+            let run = regime["run"] as? [String: Any] ?? [:]
+            text += String(format: "<p>Regime: %@; the run stayed in the %@ state, mean excitatory rate %.2f Hz (regions %.2f-%.2f Hz); G = %.4f = %.2f G*.</p>",
+                           regime["regime"] as? String ?? "-", run["state"] as? String ?? "-", run["mean_rate_E_hz"] as? Double ?? .nan,
+                           run["min_region_rate_E_hz"] as? Double ?? .nan, run["max_region_rate_E_hz"] as? Double ?? .nan,
+                           regime["G"] as? Double ?? .nan, regime["G_over_G_star"] as? Double ?? .nan)
+        }
+        if let fc = summary["fc_correlation"] as? [String: Any], !fc.isEmpty {
+            text += "<p>FC r against the data: " + fc.keys.sorted().map { "\(SVG.escape($0)) " + ((fc[$0] as? Double).map { String(format: "%.3f", $0) } ?? "n/a") }.joined(separator: ", ") + ".</p>"
+        }
+        var sections: [(heading: String, body: String)] = [("Run", text)]
+        sections.append(("Functional connectivity", try pairOfFCs(folder, simulatedFile: "fc.npy", subject: subject)))
+        sections.append(("Dynamics: FCD and BOLD", dynamics(folder, simulatedName: "simulated", empiricalName: "empirical, \(subject)", simulatedFile: "fcd.npy", boldFile: "bold.npy")))
+        if let spectra = spectra(folder, subject: subject) { sections.append(("BOLD power spectrum", spectra)) }
+        return SVG.page(title: "WholeBrain simulation" + (subject.isEmpty ? "" : ": \(subject)"), sections: sections)
+    }
+
+    /// An analyze folder: FC, FCD with its distribution, and the spectrum.
+    static func analysis(_ folder: String) throws -> String {
+        let metrics = try json(folder + "/metrics.json") as? [String: Any] ?? [:]
+        let input = metrics["input"] as? String ?? folder
+        var sections: [(heading: String, body: String)] = [("Input", "<p>\(SVG.escape(input)): \(metrics["regions"] ?? "-") regions, \(metrics["samples"] ?? "-") samples.</p>")]
+        sections.append(("Functional connectivity", try pairOfFCs(folder, simulatedFile: "fc.npy", subject: "", name: "FC")))
+        sections.append(("Dynamics: FCD", dynamics(folder, simulatedName: "input", empiricalName: "", simulatedFile: "fcd.npy", boldFile: "")))
+        if let spectra = spectra(folder, subject: "") { sections.append(("BOLD power spectrum", spectra)) }
+        return SVG.page(title: "WholeBrain analysis", sections: sections)
+    }
+
+    /// A simulated FC (and the empirical one beside it on one scale, with their scatter, when
+    /// the folder has fc_empirical.npy).
+    static func pairOfFCs(_ folder: String, simulatedFile: String, subject: String, name: String = "simulated FC") throws -> String {
+        let simulated = try NumpyFile.readMatrix(path: folder + "/" + simulatedFile)
+        let empirical = try? NumpyFile.readMatrix(path: folder + "/fc_empirical.npy")
+        let scale = ColourScale.diverging([simulated] + (empirical.map { [$0] } ?? []), title: "FC (Pearson r)")
+        var body = SVG.matrix(title: name, simulated, scale: scale)
+        if let empirical, empirical.rows == simulated.rows {
+            body += SVG.matrix(title: "empirical FC, \(subject)", empirical, scale: scale)
+            let (e, m) = (upperTriangle(empirical), upperTriangle(simulated))
+            body += SVG.scatter(title: String(format: "region pairs: r = %.3f", FunctionalConnectivity.correlation(e, m)),
+                                x: e, y: m, xLabel: "empirical FC (Pearson r)", yLabel: "simulated FC (Pearson r)")
+        }
+        return body
+    }
+
+    /// Region-mean power spectra (psd.npy, psd_empirical.npy), each normalised to unit total
+    /// power so their shapes compare, with the spread over regions (+-1 sd) as a band.
+    static func spectra(_ folder: String, subject: String) -> String? {
+        guard let psd = try? NumpyFile.readMatrix(path: folder + "/psd.npy"),
+              let m = try? json(folder + "/manifest.json") as? [String: Any], let c = m["coordinates"] as? [String: Any],
+              let f = c["frequency"] as? [String: Any], let freqs = f["values"] as? [Double], freqs.count == psd.columns, freqs.count > 1 else { return nil }
+        let df = freqs[1] - freqs[0]
+        func summarise(_ p: Matrix) -> (mean: [Double], band: [(lower: Double, upper: Double)]) {
+            let rows = (0..<p.rows).map { r -> [Double] in
+                let total = p.row(r).reduce(0, +) * df
+                return p.row(r).map { total > 0 ? $0 / total : .nan }
+            }
+            var mean = [Double](), band = [(lower: Double, upper: Double)]()
+            for k in 0..<p.columns {
+                let xs = rows.map { $0[k] }.filter(\.isFinite)
+                let mu = xs.reduce(0, +) / Double(max(xs.count, 1))
+                let sd = (xs.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(max(xs.count - 1, 1))).squareRoot()
+                mean.append(mu > 0 ? mu : .nan)
+                band.append((mu - sd > 0 ? mu - sd : mu * 0.1, mu + sd))
+            }
+            return (mean, band)
+        }
+        let simulated = summarise(psd)
+        var series = [(name: subject.isEmpty ? "input" : "simulated", values: simulated.mean)]
+        var bands: [[(lower: Double, upper: Double)]?] = [simulated.band]
+        if let e = try? NumpyFile.readMatrix(path: folder + "/psd_empirical.npy"), e.columns == psd.columns {
+            let empirical = summarise(e)
+            series.append(("empirical, \(subject)", empirical.mean)); bands.append(empirical.band)
+        }
+        return SVG.linePlot(title: "BOLD power spectrum, mean over regions (band: +-1 sd)", xLabel: "frequency (Hz)", yLabel: "power / total power (1/Hz)",
+                            series: series, x: freqs, bands: bands, logY: true, width: 420)
+    }
+
+    static func upperTriangle(_ m: Matrix) -> [Double] {
+        var v: [Double] = []
+        for r in 0..<m.rows { for c in (r + 1)..<m.columns { v.append(m[r, c]) } }
+        return v
+    }
+
+    /// The repetition time from a folder's manifest (the BOLD time grid), 0.72 s if absent.
+    static func boldTR(_ folder: String) -> Double {
+        guard let m = try? json(folder + "/manifest.json") as? [String: Any], let c = m["coordinates"] as? [String: Any],
+              let time = c["time"] as? [String: Any], let step = time["step"] as? Double else { return 0.72 }
+        return step
+    }
+
+    /// Seconds between FCD windows, from the manifest (nil: not recorded).
+    static func fcdStepSeconds(_ folder: String) -> Double? {
+        guard let m = try? json(folder + "/manifest.json") as? [String: Any], let c = m["coordinates"] as? [String: Any],
+              let w = c["fcd_window"] as? [String: Any] else { return nil }
+        return w["step"] as? Double
     }
 
     /// Where each fitted subject's network started, where the fitted parameters put it and
@@ -132,6 +334,7 @@ public enum FolderReport {
         let range = b["range"] as? [Double] ?? []
         let points = (b["fixed_points_at_start"] as? [Any])?.count ?? 0
         let marker = critical.map { ($0, name) }
+        func axisUnit(_ p: String) -> String { SweepReport.axisTitle(p, model: ReducedWongWang.name) }
         // One polyline per curve, split where stability changes.
         let curveIDs = Array(Set(branch.map { $0["curve"] as? Int ?? 0 })).sorted()
         func series(_ key: String) -> [[(x: Double, y: Double, stable: Bool)]] {
@@ -150,11 +353,11 @@ public enum FolderReport {
             ? " At a branch point another branch of fixed points crosses the low-activity one and they exchange stability: past \(name) the stable low-activity state is that other branch, not the continued one (dashed)." : ""
         let body = "<p>\(summary)\(crossing) Subject \(b["subject"] ?? ""); \(b["inhibition"] as? String ?? ""); \(points) fixed point(s) at \(param) = \(range.first.map { SVG.number($0) } ?? "-").</p>"
             + (list.isEmpty ? "" : "<p>Stability changes: " + SVG.escape(list.joined(separator: "; ")) + ".</p>")
-            + SVG.bifurcationDiagram(title: "fixed points of the noise-free network", xLabel: param, yLabel: "mean S_E (1)",
+            + SVG.bifurcationDiagram(title: "fixed points of the noise-free network", xLabel: axisUnit(param), yLabel: "mean S_E (dimensionless)",
                                      curves: series("mean_S_E"), points: marks, marker: marker)
-            + SVG.bifurcationDiagram(title: "mean excitatory rate", xLabel: param, yLabel: "mean E rate (Hz)",
+            + SVG.bifurcationDiagram(title: "mean excitatory rate", xLabel: axisUnit(param), yLabel: "mean E rate (Hz)",
                                      curves: series("mean_rate_E_hz"), marker: marker, logY: true)
-            + SVG.bifurcationDiagram(title: "leading eigenvalue, real part", xLabel: param, yLabel: "Re lambda_max (1/ms)",
+            + SVG.bifurcationDiagram(title: "leading eigenvalue, real part", xLabel: axisUnit(param), yLabel: "Re λ_max (1/ms)",
                                      curves: series("leading_real"), marker: marker)
         return SVG.page(title: "WholeBrain stability: \(b["subject"] ?? "")", sections: [("Bifurcation diagram in \(param)", body)])
     }
@@ -165,22 +368,23 @@ public enum FolderReport {
               let rowValues = axes[rowName] as? [Double], let columnValues = axes[columnName] as? [Double] else {
             throw WholeBrainError.badFile(path: folder + "/map_axes.json", problem: "lacks rows, columns or their values")
         }
-        func grid(_ title: String, _ file: String) -> String? {
-            (try? NumpyFile.readMatrix(path: folder + "/" + file)).map {
-                SVG.gridMap(title: title, $0, rowName: rowName, rowValues: rowValues, columnName: columnName, columnValues: columnValues)
+        func grid(_ title: String, _ file: String, unit: String = "") -> String? {
+            // A map with no value anywhere (no limit cycle found) is said in words, not drawn grey.
+            (try? NumpyFile.readMatrix(path: folder + "/" + file)).flatMap { $0.values.contains(where: \.isFinite) ? $0 : nil }.map {
+                SVG.gridMap(title: title, $0, rowName: rowName, rowValues: rowValues, columnName: columnName, columnValues: columnValues, unit: unit)
             }
         }
         var body = ""
         if let stable = try? NumpyFile.readMatrix(path: folder + "/map_stable_points.npy") {
             let bistable = stable.values.filter { $0 >= 2 }.count
             body += "<p>\(bistable) of \(stable.values.count) grid points are bistable (two stable fixed points).</p>"
-                + (grid("stable fixed points", "map_stable_points.npy") ?? "") + (grid("S_E of the highest stable state", "map_high_S_E.npy") ?? "")
+                + (grid("stable fixed points", "map_stable_points.npy", unit: "count") ?? "") + (grid("S_E of the highest stable state", "map_high_S_E.npy", unit: "dimensionless") ?? "")
         }
         if let amplitude = try? NumpyFile.readMatrix(path: folder + "/map_cycle_amplitude.npy") {
             let oscillating = amplitude.values.filter(\.isFinite).count
             body += "<p>Limit cycles found by simulation (four starts per grid point, RK4, the last second examined): "
                 + "\(oscillating) of \(amplitude.values.count) grid points oscillate.</p>"
-                + (grid("limit cycle amplitude", "map_cycle_amplitude.npy") ?? "") + (grid("limit cycle period (ms)", "map_cycle_period_ms.npy") ?? "")
+                + (grid("limit cycle amplitude", "map_cycle_amplitude.npy", unit: "state units") ?? "") + (grid("limit cycle period", "map_cycle_period_ms.npy", unit: "ms") ?? "")
         }
         return SVG.page(title: "WholeBrain: single-node map (\(axes["model"] as? String ?? "rww"))", sections: [("\(columnName) x \(rowName)", body)])
     }

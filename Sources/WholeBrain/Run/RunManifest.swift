@@ -116,4 +116,13 @@ extension OutputFolder {
         if manifest == nil { manifest = RunManifest(command: "") }
         manifest!.files[name] = entry
     }
+
+    /// report.html, built from the staged files as `wholebrain report DIR` rebuilds it; the
+    /// manifest is written first so the report can read the folder's coordinates (TR, FCD
+    /// windows), and again at `commit`.
+    public func writeReport(description: String) throws {
+        record("report.html", .init(kind: .report, description: description))
+        if let manifest { try write("manifest.json", bytes: try manifest.encoded()) }
+        try write("report.html", text: try FolderReport.html(folder: stagingPath))
+    }
 }

@@ -65,9 +65,11 @@ public enum SimulationOutputs {
         if let o = analysis {
             if let metrics {
                 var a = BoldAnalysis.summary(metrics, options: o)
+                try writeDynamics(metrics, options: o, to: folder)
                 if let e = inputs.empiricalBold, e.rows == simulated.rows,
                    let empirical = try? BoldAnalysis.analyze(regionsByTime: e, source: "empirical BOLD", options: o) {
                     a["comparison"] = BoldAnalysis.compare(metrics, to: empirical)
+                    try writeDynamics(empirical, options: o, to: folder, empirical: true)
                 }
                 summary["analysis"] = a
             } else {
@@ -77,6 +79,29 @@ public enum SimulationOutputs {
         try folder.write("summary.json", bytes: try json(summary))
         folder.record("summary.json", .init(kind: .json, description: "the run's model, parameters, timing, seed, FC agreement with the data, mean rates and regime"))
         return summary
+    }
+
+    /// fcd.npy and psd.npy of the simulated BOLD, or fc_empirical.npy, fcd_empirical.npy and
+    /// psd_empirical.npy of the subject's scan under the same analysis, for the report.
+    static func writeDynamics(_ metrics: BoldMetrics, options o: AnalysisOptions, to folder: OutputFolder, empirical: Bool = false) throws {
+        let suffix = empirical ? "_empirical" : "", whose = empirical ? "the subject's scan" : "the simulated BOLD"
+        let band = o.bandPass.map { String(format: ", band-passed %g-%g Hz", $0.low, $0.high) } ?? ""
+        let window = "fcd_window" + suffix
+        folder.describeRun(command: "simulate") { m in
+            let centre = Double(o.fcdWindow) / 2 * o.tr, step = Double(o.fcdStep) * o.tr
+            m.coordinates[window] = .grid(start: centre, step: step, count: metrics.fcd.rows, units: "s",
+                                          description: "centre of each FCD window of \(whose) (\(o.fcdWindow) TRs every \(o.fcdStep))")
+            m.coordinates[window + "_to"] = m.coordinates[window]
+            m.coordinates["frequency"] = .values(metrics.frequencies, units: "Hz", description: "Welch frequencies")
+        }
+        if empirical {
+            try folder.write("fc_empirical.npy", matrix: metrics.fc, dims: ["region", "region_to"], units: "Pearson r",
+                             description: "functional connectivity of the subject's scan" + band)
+        }
+        try folder.write("fcd\(suffix).npy", matrix: metrics.fcd, dims: [window, window + "_to"], units: "Pearson r",
+                         description: "functional connectivity dynamics of \(whose): correlation between the FCs of sliding windows" + band)
+        try folder.write("psd\(suffix).npy", matrix: metrics.psd, dims: ["region", "frequency"], units: "signal^2 / Hz",
+                         description: "Welch power spectral density of each region of \(whose) (not band-passed)")
     }
 
     public static func json(_ object: Any) throws -> [UInt8] {

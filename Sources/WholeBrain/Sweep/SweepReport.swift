@@ -5,16 +5,23 @@ import Foundation
 /// points by FC correlation, with the best run's FC and BOLD power spectrum beside the
 /// empirical ones.
 public enum SweepReport {
-    /// Region-mean BOLD power spectra (log10) of the best run and of the empirical data, as
-    /// the sweep saved them; empty when they are missing.
+    /// Region-mean BOLD power spectra of the best run and of the empirical data, as the sweep
+    /// saved them, each normalised to unit total power so their shapes compare (simulated
+    /// BOLD and scanner units differ by many decades); empty when they are missing.
     static func spectra(folder: String, best: Int) -> String {
         guard let run = try? NumpyFile.readMatrix(path: folder + String(format: "/points/point-%05d_psd.npy", best)), run.rows == 2 else { return "" }
-        let freqs = Array(run.row(0)), log = { (x: Double) in x > 0 ? Foundation.log10(x) : .nan }
-        var series = [(name: "best run", values: run.row(1).map(log))]
-        if let e = try? NumpyFile.readMatrix(path: folder + "/empirical_psd.npy"), e.rows == 2, e.columns == run.columns {
-            series.append((name: "empirical", values: e.row(1).map(log)))
+        let freqs = Array(run.row(0))
+        func normalised(_ p: [Double]) -> [Double] {
+            let df = freqs.count > 1 ? freqs[1] - freqs[0] : 1
+            let total = p.reduce(0, +) * df
+            return p.map { total > 0 && $0 > 0 ? $0 / total : .nan }
         }
-        return SVG.linePlot(title: "BOLD power spectrum, mean over regions (log10)", xLabel: "Hz", series: series, x: freqs)
+        var series = [(name: "best run", values: normalised(Array(run.row(1))))]
+        if let e = try? NumpyFile.readMatrix(path: folder + "/empirical_psd.npy"), e.rows == 2, e.columns == run.columns {
+            series.append((name: "empirical", values: normalised(Array(e.row(1)))))
+        }
+        return SVG.linePlot(title: "BOLD power spectrum, mean over regions", xLabel: "frequency (Hz)", yLabel: "power / total power (1/Hz)",
+                            series: series, x: freqs, logY: true)
     }
 
     /// For an rww sweep over G: the bifurcation diagram of the noise-free network over the
@@ -38,8 +45,8 @@ public enum SweepReport {
         let folds = diagram.curves.flatMap { $0.bifurcations.map { (x: $0.value, y: $0.meanSE, label: $0.kind) } }
         return text
             + SVG.bifurcationDiagram(title: "fixed points of the noise-free network" + (spec.fic.map { ", FIC \(SVG.number($0)) Hz" } ?? ""),
-                                     xLabel: "G", yLabel: "mean S_E (1)", curves: curves, points: folds, marker: marker)
-            + SVG.bifurcationDiagram(title: "mean excitatory rate at the fixed points", xLabel: "G", yLabel: "mean E rate (Hz)",
+                                     xLabel: axisTitle("G", model: spec.model), yLabel: "mean S_E (dimensionless)", curves: curves, points: folds, marker: marker)
+            + SVG.bifurcationDiagram(title: "mean excitatory rate at the fixed points", xLabel: axisTitle("G", model: spec.model), yLabel: "mean E rate (Hz)",
                                      curves: rates, marker: marker, logY: true)
     }
 
@@ -73,6 +80,25 @@ public enum SweepReport {
         return (best, eligible, regimeChecked, notes)
     }
 
+    /// Figure titles and axis titles (with units) of each metric.
+    static let titles: [String: String] = [
+        "fc_r": "FC fit to the subject", "fc_r_group": "FC fit to the group mean", "fcd_ks": "FCD distance to the subject",
+        "metastability": "metastability", "synchrony": "synchrony", "rate_E": "mean excitatory rate",
+        "peak_frequency": "BOLD peak frequency", "slow4_power": "BOLD power, slow-4 (0.027-0.073 Hz)", "slow5_power": "BOLD power, slow-5 (0.01-0.027 Hz)",
+    ]
+    static let axisTitles: [String: String] = [
+        "fc_r": "FC r (Pearson)", "fc_r_group": "FC r (Pearson)", "fcd_ks": "KS distance (0-1)",
+        "metastability": "sd of Kuramoto order (1)", "synchrony": "mean Kuramoto order (0-1)", "rate_E": "mean E rate (Hz)",
+        "peak_frequency": "peak frequency (Hz)", "slow4_power": "power (signal²)", "slow5_power": "power (signal²)",
+        "leading_eigenvalue_low": "Re λ_max (1/ms)", "leading_eigenvalue_high": "Re λ_max (1/ms)",
+    ]
+
+    /// A swept parameter with its unit, from the model's parameter table.
+    static func axisTitle(_ parameter: String, model: String) -> String {
+        let unit = ModelCatalog.all.first { $0.name == model }.flatMap { m in m.parameterUnits[m.parameterAliases[parameter] ?? parameter] } ?? ""
+        return "\(parameter) (" + (unit.isEmpty || unit == "1" ? "dimensionless" : unit) + ")"
+    }
+
     public static func html(folder: String, spec: SweepSpec) throws -> String {
         let path = folder + "/results.jsonl"
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -99,9 +125,23 @@ public enum SweepReport {
             + spec.axes.map { "\($0.parameter) (\($0.values.count) values)" }.joined(separator: " x ") + "."
             + (spec.critical.map { String(format: " The G axis is centred on the critical coupling G* = %.4f (stability analysis).", $0) } ?? "")
             + "</p>"))
+        func values(_ metric: String, where match: ([Double]) -> Bool) -> [Double] {
+            rows.filter { match($0.values) }.compactMap { $0.metrics[metric] }.filter(\.isFinite)
+        }
         func mean(_ metric: String, where match: ([Double]) -> Bool) -> Double {
-            let xs = rows.filter { match($0.values) }.compactMap { $0.metrics[metric] }
+            let xs = values(metric, where: match)
             return xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count)
+        }
+        // Mean +- sd over seeds at each value (nil where a value has fewer than two seeds).
+        func band(_ metric: String, _ axis: SweepSpec.Axis) -> [(lower: Double, upper: Double)]? {
+            guard spec.seeds.count > 1 else { return nil }
+            return axis.values.map { v in
+                let xs = values(metric) { $0[0] == v }
+                guard xs.count > 1 else { return (.nan, .nan) }
+                let m = xs.reduce(0, +) / Double(xs.count)
+                let sd = (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
+                return (m - sd, m + sd)
+            }
         }
         var figures = ""
         // G*, where the G axis is centred on it (marked on every figure).
@@ -113,22 +153,24 @@ public enum SweepReport {
                 // Both branches' eigenvalues in one figure, each series labelled with its branch.
                 if metric == "leading_eigenvalue_high" && spec.metrics.contains("leading_eigenvalue_low") { continue }
                 let shown = metric == "leading_eigenvalue_low" ? SweepSpec.eigenvalueMetrics.filter(spec.metrics.contains) : [metric]
-                figures += SVG.linePlot(title: metric.hasPrefix("leading_eigenvalue") ? "leading eigenvalue of each stable state (real part, 1/ms)" : metric,
-                                        xLabel: axis.parameter,
-                                        series: shown.map { m in (m == "leading_eigenvalue_low" ? "low-activity state" : m == "leading_eigenvalue_high" ? "high-activity state" : m,
-                                                                  axis.values.map { v in mean(m) { $0[0] == v } }) },
-                                        x: axis.values, marker: marks(axis).map { ($0, "G*") })
+                let names = shown.map { $0 == "leading_eigenvalue_low" ? "low-activity state" : $0 == "leading_eigenvalue_high" ? "high-activity state" : $0 }
+                figures += SVG.linePlot(title: metric.hasPrefix("leading_eigenvalue") ? "leading eigenvalue of each stable state" : SweepReport.titles[metric] ?? metric,
+                                        xLabel: axisTitle(axis.parameter, model: spec.model), yLabel: SweepReport.axisTitles[metric] ?? metric,
+                                        series: zip(names, shown).map { name, m in (name, axis.values.map { v in mean(m) { $0[0] == v } }) },
+                                        x: axis.values, bands: shown.map { band($0, axis) }, marker: marks(axis).map { ($0, "G*") })
             } else {
                 let a = spec.axes[0], b = spec.axes[1]
                 var m = Matrix(rows: a.values.count, columns: b.values.count)
                 for (r, va) in a.values.enumerated() {
                     for (c, vb) in b.values.enumerated() { m[r, c] = mean(metric) { $0[0] == va && $0[1] == vb } }
                 }
-                figures += SVG.gridMap(title: metric, m, rowName: a.parameter, rowValues: a.values, columnName: b.parameter, columnValues: b.values,
-                                       rowMarker: marks(a), columnMarker: marks(b))
+                figures += SVG.gridMap(title: SweepReport.titles[metric] ?? metric, m, rowName: axisTitle(a.parameter, model: spec.model), rowValues: a.values,
+                                       columnName: axisTitle(b.parameter, model: spec.model), columnValues: b.values,
+                                       rowMarker: marks(a), columnMarker: marks(b),
+                                       scale: .sequential([m], title: SweepReport.axisTitles[metric] ?? metric))
             }
         }
-        sections.append(("Metrics (means over seeds)" + (critical != nil ? "; dashed: G*" : ""), figures))
+        sections.append(("Metrics (means over seeds" + (spec.seeds.count > 1 ? ", bands +-1 sd" : "") + ")" + (critical != nil ? "; dashed: G*" : ""), figures))
         // The subject's data, once, for the stability diagram and the empirical FC.
         let inputs = try? SimulationInputs.load(.dataset(root: spec.data, subject: spec.subject), preparation: ConnectomePreparation())
         if let diagram = bifurcationDiagram(spec: spec, inputs: inputs) { sections.append(("Bifurcation diagram (noise-free network)", diagram)) }
@@ -138,11 +180,16 @@ public enum SweepReport {
         if let best = choice.best,
            let simulated = try? NumpyFile.readMatrix(path: folder + String(format: "/points/point-%05d_fc.npy", points[best])),
            let empirical = inputs?.empiricalFC {
-            sections.append(("Best run", "<p>" + zip(spec.axes, rows[best].values).map { String(format: "%@ = %.4g", $0.parameter, $1) }.joined(separator: ", ")
+            let scale = ColourScale.diverging([empirical, simulated], title: "FC (Pearson r)")
+            let (e, m) = (FolderReport.upperTriangle(empirical), FolderReport.upperTriangle(simulated))
+            let text = "<p>" + zip(spec.axes, rows[best].values).map { String(format: "%@ = %.4g", $0.parameter, $1) }.joined(separator: ", ")
                 + String(format: ": FC r %.3f", rows[best].metrics["fc_r"]!)
                 + (rows[best].metrics["rate_E"].map { String(format: ", mean E rate %.2f Hz", $0) } ?? "") + ". " + choice.notes.joined(separator: " ") + "</p>"
-                + SVG.heatmap(title: "empirical FC, \(spec.subject)", empirical) + SVG.heatmap(title: "simulated FC, best run", simulated)
-                + spectra(folder: folder, best: points[best])))
+            let figures = SVG.matrix(title: "empirical FC, \(spec.subject)", empirical, scale: scale) + SVG.matrix(title: "simulated FC, best run", simulated, scale: scale)
+                + SVG.scatter(title: String(format: "region pairs: r = %.3f", FunctionalConnectivity.correlation(e, m)), x: e, y: m,
+                              xLabel: "empirical FC (Pearson r)", yLabel: "simulated FC (Pearson r)")
+                + spectra(folder: folder, best: points[best])
+            sections.append(("Best run", text + figures))
         }
         if !ranked.isEmpty {
             sections.append(("Best runs by FC correlation" + (choice.regimeChecked ? " in the low-activity regime (mean E rate 1-10 Hz)" : ""), SVG.table(
