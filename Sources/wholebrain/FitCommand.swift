@@ -69,12 +69,13 @@ struct FitCommand: ParsableCommand {
         continues a killed fit.
 
         Examples:
-          wholebrain fit --data data/hcp --subject 101309 --duration 60 --epochs 20 \\
+          wholebrain fit --data data/hcp --subject 101309 --duration 30 --epochs 6 \\
               --fit G,sc-gains --out runs/fit1
-          wholebrain fit --subject 101309 --fit G,wplus,sigma,sc-gains --window 20 \\
-              --loss surprise,entropy,prior --held-out 0.2 --out runs/fit2
-          wholebrain fit --connectome w.npy --lengths l.npy --bold runs/sim/bold.npy \\
-              --tr 0.72 --out runs/back
+          wholebrain fit --subject 101309 --fit G,sigma --window 20 --duration 30 \\
+              --epochs 3 --loss surprise,entropy,prior --held-out 0.2 \\
+              --identifiability-seeds 4 --out runs/fit2
+          wholebrain fit --connectome w.npy --lengths l.npy --bold runs/sim1/bold.npy \\
+              --tr 0.72 --epochs 5 --duration 30 --out runs/back
         """)
 
     @Option(help: "Dataset folder.") var data: String = "data/hcp"

@@ -313,6 +313,7 @@ struct CollectCommand: ParsableCommand {
         discussion: "Exits 1 (after writing the tables) when any subject failed or has not finished (timed out, still running or never run).")
     @Argument(help: "The job's output folder.") var out: String
     @Option(help: "The job spec (default: OUT/job.toml).") var job: String?
+    @Flag(help: "Print nothing (the exit status still says whether every subject is done).") var quiet = false
 
     func run() throws {
         try reportingErrors("collect") {
@@ -338,9 +339,11 @@ struct CollectCommand: ParsableCommand {
             let failed = collection.rows.filter { $0.status == .failed }.map(\.subject)
             let done = collection.rows.filter { $0.status == .done }.count
             let unfinished = collection.rows.filter { $0.status != .done && $0.status != .failed }.map { "\($0.subject) (\($0.status.rawValue))" }
-            print("\(done) of \(collection.rows.count) subjects fitted" + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))")
-                  + (unfinished.isEmpty ? "" : "; not finished: \(unfinished.joined(separator: ", "))")
-                  + "; fits.csv, fits.json and report.html in \(out)")
+            if !quiet {
+                print("\(done) of \(collection.rows.count) subjects fitted" + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))")
+                      + (unfinished.isEmpty ? "" : "; not finished: \(unfinished.joined(separator: ", "))")
+                      + "; fits.csv, fits.json and report.html in \(out)")
+            }
             // Slurm and scripts see an incomplete job: the tables are written, the status is not 0.
             if !failed.isEmpty || !unfinished.isEmpty { throw ExitCode(1) }
         }

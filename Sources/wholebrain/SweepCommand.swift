@@ -20,7 +20,7 @@ struct SweepCommand: ParsableCommand {
         (also `wholebrain report DIR`).
 
         Example:
-          wholebrain sweep jobs/sweep-hcp.toml --out runs/sweep1
+          wholebrain sweep jobs/sweep-hcp.toml --out runs/sweep-hcp
         """)
 
     @Argument(help: "The TOML job spec.") var job: String
@@ -99,8 +99,10 @@ struct SweepCommand: ParsableCommand {
 
 /// `wholebrain report DIR`: rebuilds a sweep's results.csv and report.html.
 struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", abstract: "Rebuild report.html of a sweep (and its results.csv), fit or stability folder from its files.")
-    @Argument(help: "A folder written by `wholebrain sweep`, `fit` or `stability`.") var folder: String
+    static let configuration = CommandConfiguration(commandName: "report",
+                                                    abstract: "Rebuild report.html of a simulate, analyze, sweep (and its results.csv), fit or stability folder from its files.")
+    @Argument(help: "A folder written by `wholebrain simulate`, `analyze`, `sweep`, `fit` or `stability`.") var folder: String
+    @Flag(help: "Print nothing on success.") var quiet = false
 
     func run() throws {
         try reportingErrors("report") {
@@ -109,7 +111,7 @@ struct ReportCommand: ParsableCommand {
             } else {
                 try SlurmCommand.write(try FolderReport.html(folder: folder), to: folder + "/report.html")
             }
-            print("wrote \(folder)/report.html")
+            if !quiet { print("wrote \(folder)/report.html") }
         }
     }
 

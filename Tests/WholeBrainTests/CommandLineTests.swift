@@ -504,8 +504,9 @@ final class CommandLineTests: XCTestCase {
         let original = FileManager.default.contents(atPath: folder + "/report.html")
         XCTAssertNotNil(original, file: file, line: line)
         try FileManager.default.removeItem(atPath: folder + "/report.html")
-        let r = try run(["report", folder])
+        let r = try run(["report", folder, "--quiet"])
         XCTAssertEqual(r.status, 0, r.err, file: file, line: line)
+        XCTAssertEqual(r.out, "", "--quiet prints nothing", file: file, line: line)
         XCTAssertEqual(FileManager.default.contents(atPath: folder + "/report.html"), original, "rebuilt report of \(folder)", file: file, line: line)
     }
 

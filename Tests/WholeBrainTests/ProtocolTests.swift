@@ -125,6 +125,8 @@ final class ProtocolTests: XCTestCase {
         for file in ["protocol.json", "scores.csv", "report.html", "fold-1/protocol.json", "fold-2/report.html"] {
             XCTAssert(FileManager.default.fileExists(atPath: cvFolder + "/" + file), file)
         }
+        try ReportInBrowser.assertReadable(cvFolder + "/report.html", figures: 2, screenshotName: "cross-validation")
+        try ReportInBrowser.assertReadable(cvFolder + "/fold-2/report.html", figures: 2)
         guard let cvBytes = FileManager.default.contents(atPath: cvFolder + "/protocol.json") else { return }
         let cvJSON = try JSONSerialization.jsonObject(with: cvBytes) as! [String: Any]
         let folds = cvJSON["folds"] as! [[String: Any]]

@@ -51,6 +51,9 @@ final class SlurmScriptTests: XCTestCase {
         let table = try String(contentsOfFile: out + "/fits.csv", encoding: .utf8)
         XCTAssert(table.contains("101309,done") && table.contains("102311,failed"), table)
         try ReportInBrowser.assertReadable(out + "/report.html", figures: 2, screenshotName: "collect")
+        let quiet = try CommandLineTests.launch(["collect", out, "--quiet"])
+        XCTAssertEqual(quiet.status, 1, "the status still says a subject failed")
+        XCTAssertEqual(quiet.out, "", "--quiet prints nothing")
         let status = try CommandLineTests.launch(["slurm", "status", out])
         XCTAssert(status.out.contains("102311  failed") && status.out.contains("done 2, running 0, pending 0, failed 1"), status.out)
         // Submitting again leaves the failed subject alone unless asked, then runs only it.
