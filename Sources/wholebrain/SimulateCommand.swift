@@ -30,7 +30,9 @@ struct SimulateCommand: ParsableCommand {
         FIC), states.npy (with --save-states), summary.json (parameters, seed, versions, wall \
         time, regime, fc_correlation to the subject's and the group's empirical FC, and the BOLD \
         analysis), with the analysis fcd.npy and psd.npy (and fc_empirical.npy, fcd_empirical.npy \
-        and psd_empirical.npy of the subject's scan, analysed the same way), report.html (regime, \
+        and psd_empirical.npy of the subject's scan, analysed the same way), for rww at its operating \
+        point fc_linearised.npy (the FC an infinitely long run would show: the linearised network's \
+        stationary covariance; its FC r with the data is in summary.json), report.html (regime, \
         BOLD, FC and FCD beside the subject's, spectra) and manifest.json (each file's dimensions, units, region labels and sample times; \
         `wholebrain.load` in python/ reads the folder in one line). Nothing is written if anything fails.
 
@@ -202,10 +204,33 @@ struct SimulateCommand: ParsableCommand {
             extra["parameters"] = parameters
             extra["node_parameters"] = perNode
         }
+        // rww at its operating point: the FC an infinitely long run would show there (the
+        // linearised network's stationary covariance), beside the data; it says how much of the
+        // gap between this run's FC and the data's is the run's finite length.
+        var expectation: LinearisedFC?
+        if operatingPoint != nil, let spec = try? ReducedWongWang.makeSpec(request), spec.connectome.regionCount <= 200,
+           spec.noise.kind == .white, spec.noise.sigma > 0 {
+            let stability = RWWStability(spec: spec)
+            if let low = try? stability.lowState(), low.isStable {
+                expectation = try? LinearisedFC(stability: stability, state: low.state, sigma: spec.noise.sigma)
+            }
+        }
+        if let expectation {
+            func r(_ m: Matrix?) -> Any { m.map { FunctionalConnectivity.similarity(expectation.fc, $0) as Any } ?? NSNull() }
+            extra["linearised_fc"] = ["file": "fc_linearised.npy", "fc_r_subject": r(inputs.empiricalFC), "fc_r_group": r(inputs.groupFC),
+                                      "description": "the BOLD FC an infinitely long run would show at the low-activity fixed point: the stationary covariance of the network linearised there (delays neglected, Balloon-Windkessel linearised at rest), not band-passed; its FC r with the data is the most a run at these parameters can expect"]
+            try folder.write("fc_linearised.npy", matrix: expectation.fc, dims: ["region", "region_to"], units: "Pearson r",
+                             description: "noise-free FC of the linearised network's BOLD (an infinitely long run), not band-passed")
+        }
         let summary = try SimulationOutputs.write(run: run, inputs: inputs, analysis: analysisOptions, extra: extra, to: folder)
         try folder.writeReport(description: "the run's report: regime, BOLD, FC and FCD beside the subject's, spectra")
         try folder.commit()
         if !quiet { for line in regimeLines { printError(line) } }
+        if !quiet, let expected = extra["linearised_fc"] as? [String: Any], let subject = expected["fc_r_subject"] as? Double {
+            let run = (summary["fc_correlation"] as? [String: Any])?[inputs.subject ?? ""] as? Double
+            printError(String(format: "expected FC: an infinitely long run here would reach FC r %.3f with %@ (linearised network, no band-pass)", subject, inputs.subject ?? "the data")
+                       + (run.map { String(format: "; this run: %.3f", $0) } ?? ""))
+        }
         if let warning { printError(warning) }
         if !quiet {
             let fc = summary["fc_correlation"] as? [String: Any] ?? [:]

@@ -31,8 +31,12 @@ def load(s):
     np.fill_diagonal(w,0); w/=w.max()
     tc=sio.loadmat(D+s+'/functional/TC_rsfMRI_REST1_LR.mat')['tc'][keep]
     return w, np.corrcoef(tc)
-def dH(x,a,b,d,h=1e-7): return (transfer(x+h,a,b,d)-transfer(x-h,a,b,d))/(2*h)
-def lin_fc(w,g,sigma=0.001,rate=3.0):
+def dH(x, a, b, d):
+    """dH/dx of H(x) = y / (1 - exp(-d y)), y = a x - b (analytic)."""
+    y = a * x - b
+    e = np.exp(-d * y)
+    return a * ((1 - e) - d * y * e) / (1 - e) ** 2
+def lin_fc(w,g,sigma=0.001,rate=3.0,details=False):
     p=P; n=w.shape[0]
     ji=feedback_inhibition(w,g,rate)
     se=p["gammaE"]*p["tauE"]*rate/(1+p["gammaE"]*p["tauE"]*rate)
@@ -59,26 +63,34 @@ def lin_fc(w,g,sigma=0.001,rate=3.0):
     L=np.zeros((n,6*n)); L[:,V]=V0*(K2-K3)*np.eye(n); L[:,Q]=-V0*(K1+K2)*np.eye(n)
     C=L@Pm@L.T; d=np.sqrt(np.diag(C)); fc=C/np.outer(d,d)
     Cn=Pm[E,E]; dn=np.sqrt(np.diag(Cn)); fcn=Cn/np.outer(dn,dn)
+    if details:
+        return dict(fc=fc, fc_neural=fcn, leading=ev, ji=ji, bold_covariance=C, s_e=se, s_i=si)
     return fc, fcn, ev
 def r(a,b):
     iu=np.triu_indices_from(a,1); return np.corrcoef(a[iu],b[iu])[0,1]
-subs=['101309','102311','102816','131217','211619','213522','377451']
-w,emp=load('101309')
+def main():
+    global sim
+    subs=['101309','102311','102816','131217','211619','213522','377451']
+    w,emp=load('101309')
 
-sim_path=os.path.join(ROOT,'runs/demo-simulate/fc.npy')
-sim=np.load(sim_path) if os.path.exists(sim_path) else None
-for g in [0.3,0.45,0.5202,0.55,0.57]:
-    fc,fcn,ev=lin_fc(w,g)
-    vs_sim = f"  linBOLD vs make demo's simulated FC r={r(fc,sim):.3f}" if sim is not None else ""
-    print(f"G {g}: lead eig {ev:.2e}/ms  linBOLD-FC vs emp r={r(fc,emp):.3f}  neuralFC vs emp r={r(fcn,emp):.3f}" + vs_sim)
-print("group: mean connectome of the 7 subjects (each max-normalised, then renormalised), against each subject's FC and the group mean FC")
-data=[load(s) for s in subs]
-wg=np.mean([d[0] for d in data],axis=0); wg/=wg.max()
-gfc=np.mean([d[1] for d in data],axis=0)
-for g in [0.45,0.5,0.55]:
-    try:
-        fc,_,ev=lin_fc(wg,g)
-    except Exception as e:
-        print(g, e); continue
-    per=[r(fc,d[1]) for d in data]
-    print(f"G {g}: lead eig {ev:.2e}/ms  vs group mean FC r={r(fc,gfc):.3f}; vs each subject {np.mean(per):.3f} ({min(per):.3f}-{max(per):.3f})")
+    sim_path=os.path.join(ROOT,'runs/demo-simulate/fc.npy')
+    sim=np.load(sim_path) if os.path.exists(sim_path) else None
+    for g in [0.3,0.45,0.5202,0.55,0.57]:
+        fc,fcn,ev=lin_fc(w,g)
+        vs_sim = f"  linBOLD vs make demo's simulated FC r={r(fc,sim):.3f}" if sim is not None else ""
+        print(f"G {g}: lead eig {ev:.2e}/ms  linBOLD-FC vs emp r={r(fc,emp):.3f}  neuralFC vs emp r={r(fcn,emp):.3f}" + vs_sim)
+    print("group: mean connectome of the 7 subjects (each max-normalised, then renormalised), against each subject's FC and the group mean FC")
+    data=[load(s) for s in subs]
+    wg=np.mean([d[0] for d in data],axis=0); wg/=wg.max()
+    gfc=np.mean([d[1] for d in data],axis=0)
+    for g in [0.45,0.5,0.55]:
+        try:
+            fc,_,ev=lin_fc(wg,g)
+        except Exception as e:
+            print(g, e); continue
+        per=[r(fc,d[1]) for d in data]
+        print(f"G {g}: lead eig {ev:.2e}/ms  vs group mean FC r={r(fc,gfc):.3f}; vs each subject {np.mean(per):.3f} ({min(per):.3f}-{max(per):.3f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -221,6 +221,11 @@ public enum FolderReport {
         if let fc = summary["fc_correlation"] as? [String: Any], !fc.isEmpty {
             text += "<p>FC r against the data: " + fc.keys.sorted().map { "\(SVG.escape($0)) " + ((fc[$0] as? Double).map { String(format: "%.3f", $0) } ?? "n/a") }.joined(separator: ", ") + ".</p>"
         }
+        if let expected = summary["linearised_fc"] as? [String: Any], let r = expected["fc_r_subject"] as? Double {
+            text += String(format: "<p>An infinitely long run at these parameters (the network linearised at its low-activity fixed point, no band-pass) would show FC r %.3f with the subject", r)
+                + ((expected["fc_r_group"] as? Double).map { String(format: " and %.3f with the group", $0) } ?? "")
+                + ": the rest of the gap to this run's FC r is the run's finite length (fc_linearised.npy).</p>"
+        }
         var sections: [(heading: String, body: String)] = [("Run", text)]
         sections.append(("Functional connectivity", try pairOfFCs(folder, simulatedFile: "fc.npy", subject: subject)))
         sections.append(("Dynamics: FCD and BOLD", dynamics(folder, simulatedName: "simulated", empiricalName: "empirical, \(subject)", simulatedFile: "fcd.npy", boldFile: "bold.npy")))
