@@ -89,11 +89,12 @@ extension SVG {
         let rowHeight = 24.0, top = 30.0
         let left = 16 + (rows.map { PlotAxis.textWidth($0.label) }.max() ?? 60)
         let axis = PlotAxis.linear([range.lowerBound, range.upperBound], title: xLabel)
+        let width = max(width, Int((left + 260).rounded(.up)))
         let w = Double(width) - left - 20
         let height = top + rowHeight * Double(rows.count) + 44
         func px(_ v: Double) -> Double { left + (min(max(v, axis.lo), axis.hi) - axis.lo) / (axis.hi - axis.lo) * w }
         var s = String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"figure\" width=\"%d\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"11\">", width, height)
-        s += String(format: "<text x=\"%.1f\" y=\"17\" text-anchor=\"middle\" font-size=\"13\">%@</text>", left + w / 2, escape(title))
+        s += PlotFrame.title(title, centre: left + w / 2, width: Double(width))
         let axisY = top + rowHeight * Double(rows.count)
         s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#666\"/>", left, axisY, left + w, axisY)
         for (t, label) in zip(axis.ticks, axis.labels) {

@@ -36,7 +36,7 @@ struct PlotFrame {
     /// The axes' ranges hold every data point, so nothing needs clipping.
     func open() -> String {
         var s = String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"figure\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"11\">", width, height)
-        s += String(format: "<text x=\"%.1f\" y=\"17\" text-anchor=\"middle\" font-size=\"13\">%@</text>", left + plotWidth / 2, SVG.escape(title))
+        s += PlotFrame.title(title, centre: left + plotWidth / 2, width: width)
         for (t, label) in zip(x.ticks, x.labels) {
             let xv = px(t)
             s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>", xv, top, xv, top + plotHeight)
@@ -68,6 +68,15 @@ struct PlotFrame {
             s += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>", lx + 27, ly + 4, SVG.escape(entry.name))
         }
         return s
+    }
+
+    /// A figure's title at the top: centred over `centre` where it fits, moved inside the
+    /// figure where it would not, and set smaller when it is wider than the figure.
+    static func title(_ text: String, centre: Double, width: Double) -> String {
+        let size = min(13, max(8, 13 * (width - 8) / max(PlotAxis.textWidth(text, fontSize: 13), 1)))
+        let half = PlotAxis.textWidth(text, fontSize: size) / 2
+        let x = min(max(centre, half + 4), width - half - 4)
+        return String(format: "<text x=\"%.1f\" y=\"17\" text-anchor=\"middle\" font-size=\"%.1f\">%@</text>", x, size, SVG.escape(text))
     }
 
     /// The font size (at most 11) at which a title fits a length in pixels.
