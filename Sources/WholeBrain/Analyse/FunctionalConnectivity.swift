@@ -32,9 +32,15 @@ public enum FunctionalConnectivity {
     /// "FC fit" between simulated and empirical FC. NaN if either triangle is constant.
     public static func similarity(_ a: Matrix, _ b: Matrix) -> Double {
         precondition(a.rows == b.rows && a.isSquare && b.isSquare)
-        var xs: [Double] = [], ys: [Double] = []
-        for i in 0..<a.rows { for j in (i + 1)..<a.rows { xs.append(a[i, j]); ys.append(b[i, j]) } }
-        return correlation(xs, ys)
+        return correlation(upperTriangle(a), upperTriangle(b))
+    }
+
+    /// The entries above the diagonal, row by row (each region pair once).
+    public static func upperTriangle(_ m: Matrix) -> [Double] {
+        var v: [Double] = []
+        v.reserveCapacity(m.rows * (m.rows - 1) / 2)
+        for i in 0..<m.rows { for j in (i + 1)..<m.columns { v.append(m[i, j]) } }
+        return v
     }
 
     /// The element-wise mean of matrices of one shape, summed in the order given (so the same

@@ -83,8 +83,7 @@ public struct FitCollection {
         var figures = ""
         // One dot per subject, the group mean as a bar: the distribution, not a line over table order.
         for key in Array(Set(done.flatMap { $0.fitted.keys })).sorted() {
-            let unit = ReducedWongWang.parameterUnits[ReducedWongWang.parameterAliases[key] ?? key] ?? ""
-            figures += SVG.strip(title: "fitted \(key) over \(done.count) subjects", yLabel: "\(key) (" + (unit.isEmpty || unit == "1" ? "dimensionless" : unit) + ")",
+            figures += SVG.strip(title: "fitted \(key) over \(done.count) subjects", yLabel: SweepReport.axisTitle(key, model: ReducedWongWang.name),
                                  groups: [(key, done.map { $0.fitted[key] ?? .nan })])
         }
         figures += SVG.strip(title: "FC fit over \(done.count) subjects", yLabel: "FC r (Pearson)",

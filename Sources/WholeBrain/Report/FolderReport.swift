@@ -89,8 +89,7 @@ public enum FolderReport {
             throw WholeBrainError.badFile(path: folder + "/history.csv", problem: "has no loss or fc_r column")
         }
         let terms = Array(history.names[(lossIndex + 1)..<fcIndex])
-        let units = Dictionary(uniqueKeysWithValues: shown.map { ($0, ReducedWongWang.parameterUnits[ReducedWongWang.parameterAliases[$0] ?? $0] ?? "") })
-        sections.append(("Optimisation", optimisation(history: history, scores: scores, terms: terms, shown: shown, units: units,
+        sections.append(("Optimisation", optimisation(history: history, scores: scores, terms: terms, shown: shown,
                                                        gains: params["sc_gains"] != nil, steps: steps)))
         sections.append(("Functional connectivity", try functionalConnectivity(folder, subject: summary["subject"] as? String ?? "")))
         return SVG.page(title: "WholeBrain fit: \(summary["subject"] as? String ?? "")", sections: sections)
@@ -99,7 +98,7 @@ public enum FolderReport {
     /// The loss and its terms, FC r per epoch (train and held out), and each fitted value, by
     /// ADAM step (whole numbers on the axis).
     static func optimisation(history: (names: [String], columns: [String: [Double]]), scores: (names: [String], columns: [String: [Double]]),
-                             terms: [String], shown: [String], units: [String: String], gains: Bool, steps: [Double]) -> String {
+                             terms: [String], shown: [String], gains: Bool, steps: [Double]) -> String {
         var plots = SVG.linePlot(title: "loss", xLabel: "ADAM step", yLabel: "loss (dimensionless)", series: [("loss", history.columns["loss"]!)], x: steps, integerX: true)
         plots += terms.map { t in
             SVG.linePlot(title: "loss term \(t)", xLabel: "ADAM step", yLabel: "\(t), weighted (dimensionless)", series: [(t, history.columns[t]!)], x: steps, integerX: true)
@@ -109,8 +108,8 @@ public enum FolderReport {
         if let held = scores.columns["held_out_fc_r"], held.contains(where: \.isFinite) { fcSeries.append(("held out", held)) }
         plots += SVG.linePlot(title: "FC fit per epoch", xLabel: "epoch", yLabel: "FC r (Pearson)", series: fcSeries, x: epochs, integerX: true)
         plots += shown.map { n in
-            let unit = units[n].map { $0.isEmpty || $0 == "1" ? " (dimensionless)" : " (\($0))" } ?? ""
-            return SVG.linePlot(title: "\(n) during the fit", xLabel: "ADAM step", yLabel: n + unit, series: [(n, history.columns[n]!)], x: steps, integerX: true)
+            SVG.linePlot(title: "\(n) during the fit", xLabel: "ADAM step", yLabel: SweepReport.axisTitle(n, model: ReducedWongWang.name),
+                         series: [(n, history.columns[n]!)], x: steps, integerX: true)
         }.joined()
         if gains, let gain = history.columns["mean_gain"] {
             plots += SVG.linePlot(title: "mean connection gain", xLabel: "ADAM step", yLabel: "mean gain (dimensionless)", series: [("gain", gain)], x: steps, integerX: true)
@@ -123,18 +122,8 @@ public enum FolderReport {
     /// the data's with their distributions and KS distance, and the test run's BOLD.
     static func functionalConnectivity(_ folder: String, subject: String) throws -> String {
         var body = ""
-        let empirical = try? NumpyFile.readMatrix(path: folder + "/fc_empirical.npy")
-        let simulated = try? NumpyFile.readMatrix(path: folder + "/fc_sim.npy")
-        let present = [empirical, simulated].compactMap { $0 }
-        if !present.isEmpty {
-            let scale = ColourScale.diverging(present, title: "FC (Pearson r)")
-            if let empirical { body += SVG.matrix(title: "empirical FC, \(subject)", empirical, scale: scale) }
-            if let simulated { body += SVG.matrix(title: "simulated FC (test run)", simulated, scale: scale) }
-        }
-        if let empirical, let simulated, empirical.rows == simulated.rows {
-            let (e, m) = (upperTriangle(empirical), upperTriangle(simulated))
-            body += SVG.scatter(title: String(format: "region pairs: r = %.3f", FunctionalConnectivity.correlation(e, m)),
-                                x: e, y: m, xLabel: "empirical FC (Pearson r)", yLabel: "simulated FC (Pearson r)")
+        if let simulated = try? NumpyFile.readMatrix(path: folder + "/fc_sim.npy") {
+            body += fcComparison(simulated, name: "simulated FC (test run)", empirical: try? NumpyFile.readMatrix(path: folder + "/fc_empirical.npy"), subject: subject)
         }
         if let gains = try? NumpyFile.readMatrix(path: folder + "/sc_gains.npy") {
             body += SVG.matrix(title: "connection gains", gains, scale: .sequential([gains], title: "gain (dimensionless)", ignoreDiagonal: true))
@@ -227,7 +216,8 @@ public enum FolderReport {
                 + ": the rest of the gap to this run's FC r is the run's finite length (fc_linearised.npy).</p>"
         }
         var sections: [(heading: String, body: String)] = [("Run", text)]
-        sections.append(("Functional connectivity", try pairOfFCs(folder, simulatedFile: "fc.npy", subject: subject)))
+        sections.append(("Functional connectivity", fcComparison(try NumpyFile.readMatrix(path: folder + "/fc.npy"), name: "simulated FC",
+                                                                 empirical: try? NumpyFile.readMatrix(path: folder + "/fc_empirical.npy"), subject: subject)))
         sections.append(("Dynamics: FCD and BOLD", dynamics(folder, simulatedName: "simulated", empiricalName: "empirical, \(subject)", simulatedFile: "fcd.npy", boldFile: "bold.npy")))
         if let spectra = spectra(folder, subject: subject) { sections.append(("BOLD power spectrum", spectra)) }
         return SVG.page(title: "WholeBrain simulation" + (subject.isEmpty ? "" : ": \(subject)"), sections: sections)
@@ -238,40 +228,32 @@ public enum FolderReport {
         let metrics = try json(folder + "/metrics.json") as? [String: Any] ?? [:]
         let input = metrics["input"] as? String ?? folder
         var sections: [(heading: String, body: String)] = [("Input", "<p>\(SVG.escape(input)): \(metrics["regions"] ?? "-") regions, \(metrics["samples"] ?? "-") samples.</p>")]
-        sections.append(("Functional connectivity", try pairOfFCs(folder, simulatedFile: "fc.npy", subject: "", name: "FC")))
+        sections.append(("Functional connectivity", fcComparison(try NumpyFile.readMatrix(path: folder + "/fc.npy"), name: "FC", empirical: nil, subject: "")))
         sections.append(("Dynamics: FCD", dynamics(folder, simulatedName: "input", empiricalName: "", simulatedFile: "fcd.npy", boldFile: "")))
         if let spectra = spectra(folder, subject: "") { sections.append(("BOLD power spectrum", spectra)) }
         return SVG.page(title: "WholeBrain analysis", sections: sections)
     }
 
-    /// A simulated FC (and the empirical one beside it on one scale, with their scatter, when
-    /// the folder has fc_empirical.npy).
-    static func pairOfFCs(_ folder: String, simulatedFile: String, subject: String, name: String = "simulated FC") throws -> String {
-        let simulated = try NumpyFile.readMatrix(path: folder + "/" + simulatedFile)
-        let empirical = try? NumpyFile.readMatrix(path: folder + "/fc_empirical.npy")
+    /// An FC matrix, and when the empirical one is given, that one first on the same colour
+    /// scale and their scatter over region pairs with r (fit, simulate, analyze and the
+    /// sweep's best run).
+    static func fcComparison(_ simulated: Matrix, name: String, empirical: Matrix?, subject: String) -> String {
+        let empirical = empirical.flatMap { $0.rows == simulated.rows ? $0 : nil }
         let scale = ColourScale.diverging([simulated] + (empirical.map { [$0] } ?? []), title: "FC (Pearson r)")
-        var body = SVG.matrix(title: name, simulated, scale: scale)
-        if let empirical, empirical.rows == simulated.rows {
-            body += SVG.matrix(title: "empirical FC, \(subject)", empirical, scale: scale)
-            let (e, m) = (upperTriangle(empirical), upperTriangle(simulated))
-            body += SVG.scatter(title: String(format: "region pairs: r = %.3f", FunctionalConnectivity.correlation(e, m)),
-                                x: e, y: m, xLabel: "empirical FC (Pearson r)", yLabel: "simulated FC (Pearson r)")
-        }
-        return body
+        guard let empirical else { return SVG.matrix(title: name, simulated, scale: scale) }
+        let (e, m) = (FunctionalConnectivity.upperTriangle(empirical), FunctionalConnectivity.upperTriangle(simulated))
+        return SVG.matrix(title: "empirical FC, \(subject)", empirical, scale: scale) + SVG.matrix(title: name, simulated, scale: scale)
+            + SVG.scatter(title: String(format: "region pairs: r = %.3f", FunctionalConnectivity.correlation(e, m)),
+                          x: e, y: m, xLabel: "empirical FC (Pearson r)", yLabel: "simulated FC (Pearson r)")
     }
 
     /// Region-mean power spectra (psd.npy, psd_empirical.npy), each normalised to unit total
     /// power so their shapes compare, with the spread over regions (+-1 sd) as a band.
     static func spectra(_ folder: String, subject: String) -> String? {
         guard let psd = try? NumpyFile.readMatrix(path: folder + "/psd.npy"),
-              let m = try? json(folder + "/manifest.json") as? [String: Any], let c = m["coordinates"] as? [String: Any],
-              let f = c["frequency"] as? [String: Any], let freqs = f["values"] as? [Double], freqs.count == psd.columns, freqs.count > 1 else { return nil }
-        let df = freqs[1] - freqs[0]
+              let freqs = manifestCoordinate(folder, "frequency")?["values"] as? [Double], freqs.count == psd.columns, freqs.count > 1 else { return nil }
         func summarise(_ p: Matrix) -> (mean: [Double], band: [(lower: Double, upper: Double)]) {
-            let rows = (0..<p.rows).map { r -> [Double] in
-                let total = p.row(r).reduce(0, +) * df
-                return p.row(r).map { total > 0 ? $0 / total : .nan }
-            }
+            let rows = (0..<p.rows).map { normalisedSpectrum(Array(p.row($0)), frequencies: freqs) }
             var mean = [Double](), band = [(lower: Double, upper: Double)]()
             for k in 0..<p.columns {
                 let xs = rows.map { $0[k] }.filter(\.isFinite)
@@ -293,25 +275,24 @@ public enum FolderReport {
                             series: series, x: freqs, bands: bands, logY: true, width: 420)
     }
 
-    static func upperTriangle(_ m: Matrix) -> [Double] {
-        var v: [Double] = []
-        for r in 0..<m.rows { for c in (r + 1)..<m.columns { v.append(m[r, c]) } }
-        return v
+    /// A power spectrum divided by its total power (sum times the frequency step, 1/Hz), so
+    /// spectra in different units compare by shape; NaN throughout when it has no power.
+    static func normalisedSpectrum(_ p: [Double], frequencies: [Double]) -> [Double] {
+        let df = frequencies.count > 1 ? frequencies[1] - frequencies[0] : 1
+        let total = p.reduce(0, +) * df
+        return p.map { total > 0 ? $0 / total : .nan }
+    }
+
+    /// One of the folder's shared coordinates from its manifest.json (nil: not recorded).
+    static func manifestCoordinate(_ folder: String, _ name: String) -> [String: Any]? {
+        ((try? json(folder + "/manifest.json") as? [String: Any])?["coordinates"] as? [String: Any])?[name] as? [String: Any]
     }
 
     /// The repetition time from a folder's manifest (the BOLD time grid), 0.72 s if absent.
-    static func boldTR(_ folder: String) -> Double {
-        guard let m = try? json(folder + "/manifest.json") as? [String: Any], let c = m["coordinates"] as? [String: Any],
-              let time = c["time"] as? [String: Any], let step = time["step"] as? Double else { return 0.72 }
-        return step
-    }
+    static func boldTR(_ folder: String) -> Double { manifestCoordinate(folder, "time")?["step"] as? Double ?? 0.72 }
 
     /// Seconds between FCD windows, from the manifest (nil: not recorded).
-    static func fcdStepSeconds(_ folder: String) -> Double? {
-        guard let m = try? json(folder + "/manifest.json") as? [String: Any], let c = m["coordinates"] as? [String: Any],
-              let w = c["fcd_window"] as? [String: Any] else { return nil }
-        return w["step"] as? Double
-    }
+    static func fcdStepSeconds(_ folder: String) -> Double? { manifestCoordinate(folder, "fcd_window")?["step"] as? Double }
 
     /// Where each fitted subject's network started, where the fitted parameters put it and
     /// where its test run sat (summary.json's "regimes"), plus the fit's warnings.

@@ -7,14 +7,14 @@ extension SVG {
     /// on whole numbers (steps, epochs).
     public static func linePlot(title: String, xLabel: String, yLabel: String, series: [(name: String, values: [Double])],
                                 x: [Double]? = nil, bands: [[(lower: Double, upper: Double)]?] = [], marker: (x: Double, label: String)? = nil,
-                                integerX: Bool = false, logY: Bool = false, dashed: Set<Int> = [], width: Double = 320) -> String {
+                                integerX: Bool = false, logY: Bool = false, width: Double = 320) -> String {
         let count = series.map(\.values.count).max() ?? 1
         let xs = x ?? (0..<count).map { Double($0 + 1) }
         var yValues = series.flatMap(\.values)
         for band in bands { if let band { yValues += band.flatMap { [$0.lower, $0.upper] } } }
         let xAxis = PlotAxis.linear(xs + (marker.map { [$0.x] } ?? []), title: xLabel, integer: integerX)
         let yAxis = logY ? PlotAxis.logarithmic(yValues, title: yLabel) : PlotAxis.linear(yValues, title: yLabel, pad: 0.04)
-        let legend = series.count > 1 ? series.enumerated().map { LegendEntry($1.name, PlotFrame.palette[$0 % PlotFrame.palette.count], dashed.contains($0) ? .dashed : .line) } : []
+        let legend = series.count > 1 ? series.enumerated().map { LegendEntry($1.name, PlotFrame.palette[$0 % PlotFrame.palette.count]) } : []
         let frame = PlotFrame(title: title, x: xAxis, y: yAxis, plotWidth: width, legend: legend)
         var s = frame.open()
         for (k, band) in bands.enumerated() {
@@ -28,7 +28,7 @@ extension SVG {
         }
         if let marker { s += frame.marker(at: marker.x, label: marker.label) }
         for (k, serie) in series.enumerated() {
-            s += polylines(xs, serie.values, frame: frame, colour: PlotFrame.palette[k % PlotFrame.palette.count], dashed: dashed.contains(k))
+            s += polylines(xs, serie.values, frame: frame, colour: PlotFrame.palette[k % PlotFrame.palette.count])
         }
         return s + "</svg>"
     }

@@ -13,8 +13,7 @@ extension SVG {
         let bar = ColourbarLayout(scale: scale)
         let frame = PlotFrame(title: title, x: xAxis, y: yAxis, plotWidth: size * aspect, plotHeight: size, extraRight: bar.width)
         var s = frame.open()
-        s += String(format: "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"%@\"/>",
-                    frame.left, frame.top, frame.plotWidth, frame.plotHeight, PNGImage.dataURI(m, scale: scale))
+        s += image(m, scale: scale, in: frame)
         s += bar.draw(x: frame.width - bar.width + 6, top: frame.top, height: frame.plotHeight)
         return s + "</svg>"
     }
@@ -54,8 +53,7 @@ extension SVG {
                 }
             }
         } else {
-            s += String(format: "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"%@\"/>",
-                        frame.left, frame.top, frame.plotWidth, frame.plotHeight, PNGImage.dataURI(m, scale: scale))
+            s += image(m, scale: scale, in: frame)
         }
         /// Position (in cells) of a value among ascending cell values, interpolated.
         func position(_ v: Double, _ values: [Double]) -> Double? {
@@ -71,6 +69,12 @@ extension SVG {
         }
         s += bar.draw(x: frame.width - bar.width + 6, top: frame.top, height: frame.plotHeight)
         return s + "</svg>"
+    }
+
+    /// The matrix as a PNG filling the plot area, one pixel per cell, not smoothed.
+    static func image(_ m: Matrix, scale: ColourScale, in frame: PlotFrame) -> String {
+        String(format: "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"%@\"/>",
+               frame.left, frame.top, frame.plotWidth, frame.plotHeight, PNGImage.dataURI(m, scale: scale))
     }
 
     /// Three significant digits, short enough for a grid cell.

@@ -82,22 +82,17 @@ public struct LinearisedFC: Sendable {
                                            expected: "a stable fixed point (every eigenvalue's real part negative)")
         }
         // With A = U T U^T: T Y + Y T^T = -U^T Q U, X = U Y U^T.
-        var c = product(transpose(u, m), product(q.values, u, m), m).map { -$0 }
+        let ut = Matrix(rows: m, columns: m, values: u).transposed.values
+        var c = product(ut, product(q.values, u, m), m).map { -$0 }
         var tb = t, scale = 1.0
         let sylvester = LAPACKE_dtrsyl(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "T")), 1, Int32(m), Int32(m),
                                        &t, Int32(m), &tb, Int32(m), &c, Int32(m), &scale)
         guard sylvester >= 0 else { throw WholeBrainError.badValue(source: "linearised FC", value: "dtrsyl info \(sylvester)", expected: "a solution") }
         let y = c.map { $0 / scale }
-        var x = product(u, product(y, transpose(u, m), m), m)
+        var x = product(u, product(y, ut, m), m)
         // Symmetric by construction; average out the rounding.
         for i in 0..<m { for j in (i + 1)..<m { let s = 0.5 * (x[i * m + j] + x[j * m + i]); x[i * m + j] = s; x[j * m + i] = s } }
         return Matrix(rows: m, columns: m, values: x)
-    }
-
-    static func transpose(_ a: [Double], _ m: Int) -> [Double] {
-        var t = [Double](repeating: 0, count: m * m)
-        for i in 0..<m { for j in 0..<m { t[j * m + i] = a[i * m + j] } }
-        return t
     }
 
     /// Row-major m x m product, i-k-j order (the inner loop runs along rows of both).

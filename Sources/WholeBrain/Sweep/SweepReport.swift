@@ -11,11 +11,7 @@ public enum SweepReport {
     static func spectra(folder: String, best: Int) -> String {
         guard let run = try? NumpyFile.readMatrix(path: folder + String(format: "/points/point-%05d_psd.npy", best)), run.rows == 2 else { return "" }
         let freqs = Array(run.row(0))
-        func normalised(_ p: [Double]) -> [Double] {
-            let df = freqs.count > 1 ? freqs[1] - freqs[0] : 1
-            let total = p.reduce(0, +) * df
-            return p.map { total > 0 && $0 > 0 ? $0 / total : .nan }
-        }
+        func normalised(_ p: [Double]) -> [Double] { FolderReport.normalisedSpectrum(p, frequencies: freqs) }
         var series = [(name: "best run", values: normalised(Array(run.row(1))))]
         if let e = try? NumpyFile.readMatrix(path: folder + "/empirical_psd.npy"), e.rows == 2, e.columns == run.columns {
             series.append((name: "empirical", values: normalised(Array(e.row(1)))))
@@ -180,14 +176,10 @@ public enum SweepReport {
         if let best = choice.best,
            let simulated = try? NumpyFile.readMatrix(path: folder + String(format: "/points/point-%05d_fc.npy", points[best])),
            let empirical = inputs?.empiricalFC {
-            let scale = ColourScale.diverging([empirical, simulated], title: "FC (Pearson r)")
-            let (e, m) = (FolderReport.upperTriangle(empirical), FolderReport.upperTriangle(simulated))
             let text = "<p>" + zip(spec.axes, rows[best].values).map { String(format: "%@ = %.4g", $0.parameter, $1) }.joined(separator: ", ")
                 + String(format: ": FC r %.3f", rows[best].metrics["fc_r"]!)
                 + (rows[best].metrics["rate_E"].map { String(format: ", mean E rate %.2f Hz", $0) } ?? "") + ". " + choice.notes.joined(separator: " ") + "</p>"
-            let figures = SVG.matrix(title: "empirical FC, \(spec.subject)", empirical, scale: scale) + SVG.matrix(title: "simulated FC, best run", simulated, scale: scale)
-                + SVG.scatter(title: String(format: "region pairs: r = %.3f", FunctionalConnectivity.correlation(e, m)), x: e, y: m,
-                              xLabel: "empirical FC (Pearson r)", yLabel: "simulated FC (Pearson r)")
+            let figures = FolderReport.fcComparison(simulated, name: "simulated FC, best run", empirical: empirical, subject: spec.subject)
                 + spectra(folder: folder, best: points[best])
             sections.append(("Best run", text + figures))
         }
