@@ -58,6 +58,10 @@ struct ProtocolCommand: ParsableCommand {
     @Option(help: "TRs per ADAM step: each epoch's run is cut into windows, one step each (default: one step per epoch, on the whole run).")
     var window: Int?
     @Option(help: "Weight of the stability term (0: off).") var stability: Double = 1
+    @Option(help: ArgumentHelp("For the candidates that shape the FC pattern: noise-free ADAM steps on the expected FC (the linearised network's stationary FC) before the first epoch.", valueName: "n"))
+    var shapingSteps: Int = 0
+    @Option(help: ArgumentHelp("The term that fits the FC pattern in the epochs: expected-fc (noise-free) or surprise (each run's FC).", valueName: "term"))
+    var patternTerm: String = "surprise"
     @Option(help: "Noise seed of the fits.") var seed: UInt64 = 1
     @Option(help: "Runs with new noise per model for the validation and test scores.") var seeds: Int = 3
     @Option(help: ArgumentHelp("Seconds of each scoring run (default: as long as the scans).", valueName: "s")) var evalDuration: Double?
@@ -95,6 +99,11 @@ struct ProtocolCommand: ParsableCommand {
             }
             settings.epochs = quick ? 1 : epochs; settings.learningRate = lr; settings.duration = quick ? 20 : duration
             settings.stability = stability
+            guard ["expected-fc", "surprise"].contains(patternTerm) else {
+                throw WholeBrainError.badValue(source: "--pattern-term", value: patternTerm, expected: "expected-fc or surprise")
+            }
+            guard shapingSteps >= 0 else { throw WholeBrainError.badValue(source: "--shaping-steps", value: "\(shapingSteps)", expected: "0 or more") }
+            settings.shapingSteps = shapingSteps; settings.expectedFC = patternTerm == "expected-fc"
             if let window {
                 guard window >= 2, Double(window) * settings.tr <= settings.duration + 1e-9 else {
                     throw WholeBrainError.badValue(source: "--window", value: "\(window)",

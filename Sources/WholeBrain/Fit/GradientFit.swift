@@ -51,6 +51,15 @@ public enum GradientFit {
         /// (`FCDTerm`, against `Target.fcdValues`) terms, 0: off.
         public var fcMean = 0.0, boldVariance = 0.0, fcd = 0.0
         public var fcdSettings = FCDTerm.Settings()
+        /// Weight of the expected-FC term (`ExpectedFCTerm`: the FC pattern of the network
+        /// linearised at its low state, noise-free), 0: off.
+        public var expectedFC = 0.0
+        /// Noise-free ADAM steps on the expected-FC term (plus the stability and prior terms)
+        /// before the first epoch, moving only what shapes the FC pattern (connection gains,
+        /// per-region values, map slopes; G and the other global parameters wait for the
+        /// simulated epochs): many exact steps where each simulated epoch gives one noisy one.
+        /// Skipped when resuming. 0: none.
+        public var shapingSteps = 0
         /// Ranks per subject: the communicator's P ranks form P / B groups of B; a group's ranks
         /// split each of its subjects' networks into B node blocks (`RWWGradient` over the group).
         public var nodeBlocks = 1
@@ -77,16 +86,18 @@ public enum GradientFit {
         /// Every term's name (as in history.csv) and weight, the switched-off ones included.
         public var terms: [(name: String, weight: Double)] {
             [("surprise", surprise), ("fc_level", fcLevel), ("fc_mean", fcMean), ("bold_variance", boldVariance), ("fcd", fcd),
-             ("entropy", entropy), ("timeseries", timeSeries), ("spectrum", spectrum), ("regime", regime), ("stability", stability)]
+             ("entropy", entropy), ("timeseries", timeSeries), ("spectrum", spectrum), ("regime", regime), ("stability", stability),
+             ("expected_fc", expectedFC)]
         }
 
         /// Sets every term's weight from `--loss` names (surprise, fc-level, fc-mean, fcd,
-        /// bold-variance, entropy, prior, timeseries, spectrum, regime, stability); a term
-        /// not named is off.
+        /// bold-variance, entropy, prior, timeseries, spectrum, regime, stability, expected-fc);
+        /// a term not named is off.
         public mutating func setWeights(_ w: [String: Double]) {
             surprise = w["surprise"] ?? 0; fcLevel = w["fc-level"] ?? 0; fcMean = w["fc-mean"] ?? 0; fcd = w["fcd"] ?? 0
             boldVariance = w["bold-variance"] ?? 0; entropy = w["entropy"] ?? 0; prior = w["prior"] ?? 0
             timeSeries = w["timeseries"] ?? 0; spectrum = w["spectrum"] ?? 0; regime = w["regime"] ?? 0; stability = w["stability"] ?? 0
+            expectedFC = w["expected-fc"] ?? 0
         }
 
         /// The terms computed from a subject's simulation, with these weights, against `target`;
@@ -186,7 +197,19 @@ public enum GradientFit {
         public var bestGains: [Double]
     }
 
+    /// One noise-free step of the shaping before the first epoch (`Options.shapingSteps`), as
+    /// means over subjects: the loss (expected-FC term plus the weighted stability and prior
+    /// terms) and r of the expected FC with the target.
+    public struct ShapingStep: Sendable, Codable, Equatable {
+        public let step: Int
+        public let loss: Double, expectedFCCorrelation: Double
+
+        enum CodingKeys: String, CodingKey { case step, loss, expectedFCCorrelation = "expected_fc_r" }
+    }
+
     public struct Outcome {
+        /// The noise-free shaping steps before the first epoch (none when resumed).
+        public var shaping: [ShapingStep] = []
         /// The fitted spec of the first subject (the best epoch's with held-out data, else the last).
         public let spec: SimulationSpec<ReducedWongWang>
         /// The fitted spec of every subject (shared parameters, each subject's connectome).
@@ -498,6 +521,89 @@ public enum GradientFit {
             let term = StabilityMargin.term(eigenvalue: 0, target: options.stabilityTarget)
             return (term.value, term.derivative, last)
         }
+        /// The expected-FC term of subject k at its current spec.
+        func expectedFCTerm(spec: SimulationSpec<ReducedWongWang>, subject k: Int) throws -> ExpectedFCTerm.Evaluation {
+            guard let e = try ExpectedFCTerm.evaluate(spec: spec, target: subjects[k].target.fc, parameters: requested,
+                                                      weightGradient: gainMap != nil) else {
+                throw WholeBrainError.badValue(source: "expected-fc term", value: "subject \(k + 1) (no stable low-activity state)",
+                                               expected: "a stable low state whose stationary FC to compare (lower G, or add the stability term)")
+            }
+            return e
+        }
+        func add(_ e: ExpectedFCTerm.Evaluation, scale: Double, to byParameter: inout [RWWGradient.Parameter: Double], _ weightGradient: inout Matrix?) {
+            for q in requested { byParameter[q, default: 0] += scale * (e.gradient[q] ?? 0) }
+            if var w = weightGradient, let dw = e.weightGradient {
+                for q in w.values.indices { w.values[q] += scale * dw.values[q] }
+                weightGradient = w
+            }
+        }
+        var shaping: [ShapingStep] = []
+        if resume == nil && options.shapingSteps > 0 {
+            // Noise-free steps on the expected FC: only what shapes the pattern moves.
+            let moving = parameters.indices.filter { parameters[$0].parameter.isRegional }
+            guard !moving.isEmpty || gainMap != nil else {
+                throw WholeBrainError.badValue(source: "shaping steps", value: "\(options.shapingSteps) with \(names.joined(separator: ","))",
+                                               expected: "connection gains or regional parameters (per-region values, map slopes) to shape the FC pattern")
+            }
+            var shapingAdam = Adam(parameters: u.count + gains.count, learningRate: options.learningRate, clipNorm: options.clipNorm)
+            let each = 2 + parameters.count + (gainMap?.pairs.count ?? 0)
+            for index in 0..<options.shapingSteps {
+                var packed: [Double] = []
+                var failure: Error?
+                for k in mine {
+                    do {
+                        let subjectSpec = try current(u, gains, subject: k)
+                        let e = try expectedFCTerm(spec: subjectSpec, subject: k)
+                        var loss = e.value, byParameter: [RWWGradient.Parameter: Double] = [:]
+                        var weightGradient: Matrix? = gainMap.map { _ in Matrix(rows: n, columns: n) }
+                        add(e, scale: 1, to: &byParameter, &weightGradient)
+                        if options.stability != 0 {
+                            let margin = try stabilityTerm(spec: subjectSpec, subject: k)
+                            loss += options.stability * margin.value
+                            let scale = options.stability * margin.derivative
+                            for q in requested { byParameter[q, default: 0] += scale * (margin.evaluation.gradient[q] ?? 0) }
+                            if var w = weightGradient, let dw = margin.evaluation.weightGradient {
+                                for q in w.values.indices { w.values[q] += scale * dw.values[q] }
+                                weightGradient = w
+                            }
+                        }
+                        var gradient = parameters.map { derivative($0.parameter, byParameter) }
+                        try foldFeedback(&gradient, &weightGradient, byParameter: byParameter, spec: subjectSpec)
+                        packed += [loss, e.correlation] + gradient + (subjectGains[k]?.gainGradient(weightGradient: weightGradient!) ?? [])
+                    } catch {
+                        failure = failure ?? error
+                        packed += [Double](repeating: .nan, count: each)
+                    }
+                }
+                try communicator.agree(failure)
+                let bySubject = exchange(packed, each: each)
+                var mean = [Double](repeating: 0, count: each)
+                for k in subjects.indices { for q in 0..<each { mean[q] += bySubject[k][q] } }
+                mean = mean.map { $0 / Double(subjects.count) }
+                let values = zip(parameters, u).map { $0.transform.value($1) }
+                var gradient = Array(mean[2..<(2 + parameters.count)])
+                var loss = mean[0]
+                if let priors, options.prior != 0 {
+                    let term = priors.evaluate(values)
+                    loss += options.prior * term.value
+                    for k in gradient.indices { gradient[k] += options.prior * term.parameters[k] }
+                }
+                shaping.append(ShapingStep(step: index, loss: loss, expectedFCCorrelation: mean[1]))
+                progress?(Step(epoch: -1, window: index, loss: loss, terms: ["expected_fc": 1 - mean[1]], fcCorrelation: mean[1],
+                               values: values, gradient: gradient, meanGain: gains.isEmpty ? 1
+                                   : gains.map { ConnectionGains.transform.value($0) }.reduce(0, +) / Double(gains.count)))
+                var all = [Double](repeating: 0, count: u.count)
+                for q in moving { all[q] = parameters[q].transform.derivative(u[q]) * gradient[q] }
+                if let map = gainMap {
+                    all += map.freeGradient(gains, gainGradient: Array(mean[(2 + parameters.count)..<each]))
+                }
+                var free = u + gains
+                shapingAdam.step(&free, gradient: all)
+                u = Array(free[0..<u.count])
+                gains = Array(free[u.count...])
+            }
+            best = u; bestGains = gains
+        }
         var stoppedEarly = false
         let workspace = GradientWorkspace()
         for epoch in scores.count..<max(options.epochs, scores.count) {
@@ -532,6 +638,12 @@ public enum GradientFit {
                                 for q in w.values.indices { w.values[q] += scale * dw.values[q] }
                                 weightGradient = w
                             }
+                        }
+                        if options.expectedFC != 0 {
+                            let e = try expectedFCTerm(spec: subjectSpec, subject: k)
+                            loss += options.expectedFC * e.value
+                            terms["expected_fc"] = e.value
+                            add(e, scale: options.expectedFC, to: &byParameter, &weightGradient)
                         }
                         var gradient = parameters.map { derivative($0.parameter, byParameter) }
                         try foldFeedback(&gradient, &weightGradient, byParameter: byParameter, spec: subjectSpec)
@@ -648,7 +760,7 @@ public enum GradientFit {
         }
         if !hasHeldOut && !settling { best = u; bestGains = gains }
         let lowestLoss = settling ? history.indices.min { history[$0].loss < history[$1].loss } : nil
-        return Outcome(spec: try current(best, bestGains, subject: 0), specs: try subjects.indices.map { try current(best, bestGains, subject: $0) },
+        return Outcome(shaping: shaping, spec: try current(best, bestGains, subject: 0), specs: try subjects.indices.map { try current(best, bestGains, subject: $0) },
                        history: history, scores: scores, gains: gainMap.map { $0.gains(bestGains) }, priors: priors,
                        stoppedEarly: stoppedEarly,
                        fittedFromEpochStart: hasHeldOut ? scores.indices.first { k in scores.allSatisfy { $0.heldOutCorrelation! <= scores[k].heldOutCorrelation! } }

@@ -101,6 +101,10 @@ public enum HeldOutProtocol {
         /// The regional candidate's maps (`RegionalMaps.load`): fc-gradient is the training
         /// group's mean FC's principal gradient (no validation or test data in it).
         public var mapSources = [RegionalMaps.fcGradientName]
+        /// For candidates that shape the FC pattern: noise-free steps on the expected FC before
+        /// the first epoch (`GradientFit.Options.shapingSteps`), and the expected-FC term in
+        /// place of the surprise in the epochs.
+        public var shapingSteps = 0, expectedFC = false
         public var features = DataCeiling.Options()
 
         public init() {}
@@ -297,13 +301,21 @@ public enum HeldOutProtocol {
         // The terms `--loss auto` picks for scanner BOLD: FC level, the FC pattern when the
         // candidate shapes it, and FCD against the training subjects' pooled FCD values.
         var terms = LossSelection.automatic(stretchSamples: settings.window ?? start.sampleCount, targetSamples: Int(context.scanSeconds / settings.tr),
-                                            modelUnits: nil, shapesPattern: candidate.shapesPattern, fcd: FCDTerm.Settings(settings.features)).weights
+                                            modelUnits: nil, shapesPattern: candidate.shapesPattern, fcd: FCDTerm.Settings(settings.features),
+                                            expectedFC: settings.expectedFC).weights
+        options.shapingSteps = candidate.shapesPattern ? settings.shapingSteps : 0
         terms["stability"] = settings.stability
         options.setWeights(terms)
         options.fcdSettings = FCDTerm.Settings(settings.features)
         if let lambda = context.point.lowStateLeadingEigenvalue { options.stabilityTarget = lambda }
         log("protocol: fitting \(candidate.name) to the training group (\(settings.epochs) epochs of \(Int(settings.duration)) s)")
-        let outcome = try GradientFit.fit(spec: start, target: context.trainTarget, options: options)
+        let outcome = try withoutActuallyEscaping(log) { log in
+          try GradientFit.fit(spec: start, target: context.trainTarget, options: options, progress: { step in
+            guard step.epoch < 0, step.window % 25 == 0 || step.window == options.shapingSteps - 1 else { return }
+            log(String(format: "protocol: %@: shaping step %d of %d, expected FC r %.3f with the training group's", candidate.name,
+                       step.window + 1, options.shapingSteps, step.fcCorrelation))
+          })
+        }
         let names = candidate.parameters.map { $0.parameter.description }
         let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: outcome.spec, maps: context.maps) }))
         let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: start, maps: context.maps) }))

@@ -31,11 +31,16 @@ public enum LossSelection {
     /// The terms for stretches of `stretchSamples` BOLD samples (a whole run, or a window),
     /// a target scan of `targetSamples`, BOLD whose units are described by `modelUnits` (nil:
     /// not the model's), and whether the fitted parameters shape the FC pattern.
+    /// With `expectedFC`, the pattern is fitted by the expected-FC term (`ExpectedFCTerm`,
+    /// noise-free) instead of the surprise.
     public static func automatic(stretchSamples: Int, targetSamples: Int, modelUnits: String?, shapesPattern: Bool,
-                                 fcd settings: FCDTerm.Settings = FCDTerm.Settings()) -> Choice {
+                                 fcd settings: FCDTerm.Settings = FCDTerm.Settings(), expectedFC: Bool = false) -> Choice {
         var weights = ["fc-mean": fcMeanWeight]
         var reasons = ["fc-mean=\(fcMeanWeight): the global FC level"]
-        if shapesPattern {
+        if shapesPattern && expectedFC {
+            weights["expected-fc"] = 1
+            reasons.append("expected-fc: the fit shapes the FC pattern; r of the linearised network's stationary FC measures it without noise")
+        } else if shapesPattern {
             weights["surprise"] = 1
             reasons.append("surprise: the fit shapes the FC pattern (connection gains or per-region parameters), which r measures")
         } else {
