@@ -85,7 +85,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Empirical BOLD for --connectome (regions x time or time x regions; a bold.npy from simulate works).", valueName: "file")) var bold: String?
     @Option(help: ArgumentHelp("What to fit: G, w_plus (wplus), J_i (Ji), J_NMDA, I_0, sigma, node-J_i (one J_i per node), w_plus-map and I_0-map (regional heterogeneity: the slope of w_plus or I_0 along each --maps map), node-w_plus and node-I_0 (one value per region), sc-gains.", valueName: "list")) var fit: String = "G"
     @Option(help: ArgumentHelp("Regional maps for w_plus-map / I_0-map, comma-separated: fc-gradient (the principal gradient of the fitted subjects' mean FC) or files with one value per region (or maps x regions); each is z-scored.", valueName: "list")) var maps: String = RegionalMaps.fcGradientName
-    @Option(help: ArgumentHelp("Loss terms with optional weights: auto, surprise, fc-level, fc-mean, fcd, bold-variance, entropy, prior, timeseries, spectrum, regime, stability.", valueName: "list")) var loss: String = "auto"
+    @Option(help: ArgumentHelp("Loss terms with optional weights: auto, surprise, expected-fc (the FC pattern of the network linearised at its low state, noise-free), fc-level, fc-mean, fcd, bold-variance, entropy, prior, timeseries, spectrum, regime, stability.", valueName: "list")) var loss: String = "auto"
+    @Option(help: ArgumentHelp("With sc-gains or regional parameters: noise-free ADAM steps on the expected FC before the first epoch, moving only those; then, without --G, G moves to --critical-fraction of the shaped network's own G*.", valueName: "n")) var shapingSteps: Int = 0
+    @Option(help: ArgumentHelp("Weight of the connection gains' shrinkage toward 1 (the mean of (ln gain)^2).", valueName: "w")) var gainShrinkage: Double = 0
     @Option(help: ArgumentHelp("Units of the target BOLD for --loss auto: model (fractional signal change, as simulate writes: the bold-variance term applies), scanner (arbitrary scale), or auto (model when a summary.json of simulate, or a JSON with bold_units = model, sits beside --bold).", valueName: "units")) var boldUnits: String = "auto"
     @Option(help: ArgumentHelp("TRs per window (one ADAM step per window); default: whole-run gradients.", valueName: "TRs")) var window: Int?
     @Option(help: ArgumentHelp("Target leading eigenvalue (1/ms, negative) of the low-activity state for the stability term (default: its value at the start, so the fit keeps the margin below G* it starts with).", valueName: "lambda")) var stabilityTarget: Double?
@@ -134,7 +136,7 @@ struct FitCommand: ParsableCommand {
     static let regional = ["node-J_i", "node-w_plus", "node-I_0", "w_plus-map", "I_0-map"]
     static let lossDefaults: [String: Double] = ["surprise": 1, "fc-level": 1, "fc-mean": LossSelection.fcMeanWeight, "fcd": LossSelection.fcdWeight,
                                                  "bold-variance": LossSelection.boldVarianceWeight, "entropy": 0.01, "prior": 0.1, "timeseries": 1, "spectrum": 1, "stability": 1,
-                                                 "regime": 1]
+                                                 "regime": 1, "expected-fc": 1]
 
     func run() throws {
         try reportingErrors("fit", fitRun)
@@ -253,6 +255,14 @@ struct FitCommand: ParsableCommand {
             learningRate: lr, clipNorm: clip, checkpointEvery: checkpoint, patience: heldOut > 0 ? patience : nil)
         options.setWeights(weights)
         options.maps = regionalMaps
+        guard shapingSteps >= 0 else { throw WholeBrainError.badValue(source: "--shaping-steps", value: "\(shapingSteps)", expected: "0 or more") }
+        guard gainShrinkage >= 0, gainShrinkage.isFinite else {
+            throw WholeBrainError.badValue(source: "--gain-shrinkage", value: "\(gainShrinkage)", expected: "a weight >= 0")
+        }
+        options.shapingSteps = shapingSteps
+        options.gainShrinkage = gainShrinkage
+        // Started at a fraction of G* (no --G), the shaped network goes back to that fraction of its own G*.
+        options.reanchorFraction = shapingSteps > 0 && globalCoupling == nil && !noFic ? criticalFraction : nil
         if lead && !quiet, let regionalMaps {
             printError("fit: regional maps (z-scored): " + regionalMaps.names.joined(separator: ", "))
         }
@@ -316,12 +326,22 @@ struct FitCommand: ParsableCommand {
                 }
             },
             progress: { step in
-                if lead && !quiet {
+                if lead && !quiet && step.epoch < 0 {
+                    // A shaping step: every 10th and the last.
+                    if step.window % 10 == 0 || step.window == shapingSteps - 1 {
+                        print(String(format: "shaping %4d  loss %.4f  expected FC r %.3f  mean gain %.3f", step.window + 1, step.loss,
+                                     step.fcCorrelation, step.meanGain))
+                    }
+                } else if lead && !quiet {
                     let values = zip(shown, step.values).map { String(format: "%@ %.4f", $0, $1) }.joined(separator: ", ")
                     let where_ = window == nil ? "" : String(format: " window %3d", step.window + 1)
                     print(String(format: "epoch %3d%@  loss %.4f  FC r %.3f  ", step.epoch + 1, where_, step.loss, step.fcCorrelation) + values)
                 }
             })
+        if lead && !quiet, let (g, critical) = outcome.reanchored {
+            printError(String(format: "fit: after shaping, G* of the shaped network %.4f: G set to %.4f (%.2f G*) before the first epoch",
+                              critical, g, criticalFraction))
+        }
         let band = try self.band()
         func filtered(_ m: Matrix) -> Matrix { band.map { BandPass.filter(regionsByTime: m, fs: 1 / tr, low: $0.low, high: $0.high) } ?? m }
         // Test: a fresh run per subject with the fitted parameters and another noise

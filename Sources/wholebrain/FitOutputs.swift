@@ -171,6 +171,12 @@ struct FitOutputs {
         for t in termNames { historyColumns[t] = "loss term \(t), weighted (dimensionless)" }
         for n in names { historyColumns[n] = "\(n) before the step's update"; historyColumns["d_loss_d_\(n)"] = "gradient of the loss with respect to \(n)" }
         folder.record("history.csv", .init(kind: .table, description: "every ADAM step: loss, its terms, FC r, parameter values and gradients", columns: historyColumns))
+        if !outcome.shaping.isEmpty {
+            try folder.write("shaping.csv", text: "step,loss,expected_fc_r\n" + outcome.shaping.map { "\($0.step + 1),\($0.loss),\($0.expectedFCCorrelation)\n" }.joined())
+            folder.record("shaping.csv", .init(kind: .table, description: "the noise-free shaping steps before the first epoch (--shaping-steps)",
+                                               columns: ["step": "shaping step (from 1)", "loss": "expected-FC term plus the weighted stability, prior and shrinkage terms",
+                                                         "expected_fc_r": "r of the expected (linearised) FC with the target"]))
+        }
         try folder.write("scores.csv", text: "epoch,train_fc_r,held_out_fc_r\n" + scores.map {
             "\($0.epoch + 1),\($0.trainCorrelation),\($0.heldOutCorrelation.map { "\($0)" } ?? "")\n"
         }.joined())

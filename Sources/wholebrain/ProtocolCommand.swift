@@ -11,9 +11,11 @@ struct ProtocolCommand: ParsableCommand {
         After Kong et al. (2021): the subjects are split (a seeded shuffle) into train, \
         validation and test. Each candidate model is fitted to the training subjects as a group \
         (their averaged connectome, mean FC and pooled FCD; feedback inhibition at 3 Hz, starting \
-        at 0.9 G*, the stability term keeping the low state's margin; the terms --loss auto \
-        picks: FC level and FCD, and the FC surprise for candidates that shape the FC pattern: \
-        connection gains, or regional w_plus and I_0 linear in --maps), scored on the validation subjects \
+        at 0.9 G*, the stability term keeping the low state's margin; FC level and FCD from \
+        simulated runs; for candidates that shape the FC pattern, connection gains or regional \
+        w_plus and I_0 linear in --maps, first --shaping-steps noise-free steps on the expected \
+        FC, the stationary FC of the network linearised at its low state, then that term in \
+        every epoch), scored on the validation subjects \
         with fresh noise, and the candidate with the lowest (1 - FC r) + FCD KS among those that \
         stay in the low-activity state is scored on the test subjects, beside the baseline (G \
         alone) and the data's own ceiling (the training subjects' mean FC and pooled FCD scored \
@@ -59,16 +61,18 @@ struct ProtocolCommand: ParsableCommand {
     var window: Int?
     @Option(help: "Weight of the stability term (0: off).") var stability: Double = 1
     @Option(help: ArgumentHelp("For the candidates that shape the FC pattern: noise-free ADAM steps on the expected FC (the linearised network's stationary FC) before the first epoch.", valueName: "n"))
-    var shapingSteps: Int = 0
+    var shapingSteps: Int = HeldOutProtocol.Settings().shapingSteps
     @Option(help: ArgumentHelp("The term that fits the FC pattern in the epochs: expected-fc (noise-free) or surprise (each run's FC).", valueName: "term"))
-    var patternTerm: String = "surprise"
+    var patternTerm: String = HeldOutProtocol.Settings().expectedFC ? "expected-fc" : "surprise"
+    @Option(help: ArgumentHelp("Weight of the connection gains' shrinkage toward 1: the mean of (ln gain)^2.", valueName: "w"))
+    var gainShrinkage: Double = HeldOutProtocol.Settings().gainShrinkage
     @Option(help: "Noise seed of the fits.") var seed: UInt64 = 1
     @Option(help: "Runs with new noise per model for the validation and test scores.") var seeds: Int = 3
     @Option(help: ArgumentHelp("Seconds of each scoring run (default: as long as the scans).", valueName: "s")) var evalDuration: Double?
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
     @Flag(help: "No progress lines on stderr.") var quiet = false
-    @Flag(help: "A quick check of the pipeline: --epochs 1 --duration 20 --seeds 1 --eval-duration 120.") var quick = false
+    @Flag(help: "A quick check of the pipeline: --epochs 1 --duration 20 --seeds 1 --eval-duration 120, at most 20 shaping steps.") var quick = false
     @Option(help: ArgumentHelp("Fit and validate only this candidate (one task of a Slurm array): --out gets candidate.json (and sc_gains.npy).", valueName: "name"))
     var fitOnly: String?
     @Option(help: ArgumentHelp("Fit nothing: read every fitted candidate from the subfolders of this folder (--fit-only outputs), choose on validation and score on test.", valueName: "folder"))
@@ -103,7 +107,8 @@ struct ProtocolCommand: ParsableCommand {
                 throw WholeBrainError.badValue(source: "--pattern-term", value: patternTerm, expected: "expected-fc or surprise")
             }
             guard shapingSteps >= 0 else { throw WholeBrainError.badValue(source: "--shaping-steps", value: "\(shapingSteps)", expected: "0 or more") }
-            settings.shapingSteps = shapingSteps; settings.expectedFC = patternTerm == "expected-fc"
+            settings.shapingSteps = quick ? min(shapingSteps, 20) : shapingSteps; settings.expectedFC = patternTerm == "expected-fc"
+            settings.gainShrinkage = gainShrinkage
             if let window {
                 guard window >= 2, Double(window) * settings.tr <= settings.duration + 1e-9 else {
                     throw WholeBrainError.badValue(source: "--window", value: "\(window)",

@@ -133,4 +133,24 @@ final class ExpectedFCTermTests: XCTestCase {
         global.connectionGains = false
         XCTAssertThrowsError(try GradientFit.fit(spec: s, target: GradientFit.Target(fc: target), options: global))
     }
+
+    /// Re-anchoring after the shaping: G moves to the asked fraction of the shaped network's
+    /// own G*, which the shaping moved.
+    func testReanchoringPutsGAtAFractionOfTheShapedNetworksCriticalCoupling() throws {
+        var p = ReducedWongWang.Parameters()
+        p.g = 0.3
+        let s = try GradientFit.retuned(try spec(p, nodeJI: [Double](repeating: 1, count: 6)), rate: 3)
+        var options = GradientFit.Options(parameters: [(.g, .positive)], connectionGains: true, surprise: 0, epochs: 0, learningRate: 0.05)
+        options.feedbackInhibition = 3
+        options.shapingSteps = 30
+        options.reanchorFraction = 0.8
+        let outcome = try GradientFit.fit(spec: s, target: GradientFit.Target(fc: target), options: options)
+        let anchored = try XCTUnwrap(outcome.reanchored)
+        let fitted = outcome.spec
+        let critical = try XCTUnwrap(try FeedbackInhibition.criticalCoupling(parameters: fitted.model.parameters, weights: fitted.connectome.weights, rate: 3))
+        XCTAssertEqual(anchored.critical, critical.value, accuracy: 1e-9)
+        XCTAssertEqual(fitted.model.parameters.g, 0.8 * critical.value, accuracy: 1e-9)
+        let unshaped = try XCTUnwrap(try FeedbackInhibition.criticalCoupling(parameters: p, weights: s.connectome.weights, rate: 3))
+        XCTAssertGreaterThan(abs(critical.value - unshaped.value), 1e-4, "the gains moved G*")
+    }
 }

@@ -100,6 +100,11 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(Set(split["train"]! + split["validation"]! + split["test"]!).count, 7)
         let candidates = json["candidates"] as! [[String: Any]]
         XCTAssertEqual(candidates.map { $0["name"] as! String }, ["G", "G,sc-gains", "G,w_plus-map,I_0-map"])
+        // The gains candidate's shaping steps (20 under --quick) on the expected FC raised its
+        // r with the training group's mean FC above the baseline's.
+        XCTAssertEqual((json["settings"] as! [String: Any])["shaping_steps"] as? Int, 20)
+        let expected = candidates.map { $0["expected_fc_r"] as? Double ?? .nan }
+        XCTAssertGreaterThan(expected[1], expected[0] + 0.05, "expected FC r of G and of G,sc-gains: \(expected)")
         // The regional candidate fitted the slopes along the training group's FC gradient.
         let regional = try XCTUnwrap(candidates.last?["fitted"] as? [String: Double])
         XCTAssertEqual(Set(regional.keys), ["G", "w_plus_slope[0]", "I_0_slope[0]"])

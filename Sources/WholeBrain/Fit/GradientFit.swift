@@ -60,6 +60,15 @@ public enum GradientFit {
         /// simulated epochs): many exact steps where each simulated epoch gives one noisy one.
         /// Skipped when resuming. 0: none.
         public var shapingSteps = 0
+        /// Weight of the connection gains' shrinkage toward 1 (`ConnectionGains.shrinkage`), 0: off.
+        public var gainShrinkage = 0.0
+        /// After the shaping steps, with feedback inhibition and G fitted: G moves to this
+        /// fraction of the shaped network's own G* (the smallest over subjects), and the
+        /// stability term's target to the leading eigenvalue there. Shaping moves G* (on the
+        /// bundled data from 0.56 to 0.58): G held where it was sits further below the edge
+        /// than the model it started from (0.86 G* instead of 0.9), with less FC dynamics.
+        /// Nil: G and the target stay.
+        public var reanchorFraction: Double?
         /// Ranks per subject: the communicator's P ranks form P / B groups of B; a group's ranks
         /// split each of its subjects' networks into B node blocks (`RWWGradient` over the group).
         public var nodeBlocks = 1
@@ -195,6 +204,9 @@ public enum GradientFit {
         /// Free coordinates of the best epoch so far (by held-out score).
         public var best: [Double]
         public var bestGains: [Double]
+        /// The stability term's target after re-anchoring (`Options.reanchorFraction`), so a
+        /// resumed fit keeps it; nil: the options' target.
+        public var stabilityTarget: Double? = nil
     }
 
     /// One noise-free step of the shaping before the first epoch (`Options.shapingSteps`), as
@@ -210,6 +222,9 @@ public enum GradientFit {
     public struct Outcome {
         /// The noise-free shaping steps before the first epoch (none when resumed).
         public var shaping: [ShapingStep] = []
+        /// After the shaping, G set to `Options.reanchorFraction` of the shaped network's G*
+        /// (nil: not re-anchored).
+        public var reanchored: (g: Double, critical: Double)?
         /// The fitted spec of the first subject (the best epoch's with held-out data, else the last).
         public let spec: SimulationSpec<ReducedWongWang>
         /// The fitted spec of every subject (shared parameters, each subject's connectome).
@@ -477,6 +492,7 @@ public enum GradientFit {
                                            expected: "a negative leading eigenvalue (1/ms) for a stable low state, e.g. -0.004")
         }
 
+        var stabilityTarget = resume?.stabilityTarget ?? options.stabilityTarget
         let ranks = communicator.size, blocks = options.nodeBlocks
         guard blocks >= 1, ranks % blocks == 0 else {
             throw WholeBrainError.badValue(source: "--node-blocks", value: "\(blocks)",
@@ -511,14 +527,14 @@ public enum GradientFit {
             if let found, !jumped, found.eigenvalue.real < 0 {
                 lowStates[k] = found.state
                 lastMargins[k] = found
-                let term = StabilityMargin.term(eigenvalue: found.eigenvalue.real, target: options.stabilityTarget)
+                let term = StabilityMargin.term(eigenvalue: found.eigenvalue.real, target: stabilityTarget)
                 return (term.value, term.derivative, found)
             }
             guard let last = lastMargins[k] else {
                 throw WholeBrainError.badValue(source: "stability term", value: "subject \(k + 1) at the starting parameters",
                                                expected: "a stable low-activity state to keep near the boundary (lower G or raise J_i)")
             }
-            let term = StabilityMargin.term(eigenvalue: 0, target: options.stabilityTarget)
+            let term = StabilityMargin.term(eigenvalue: 0, target: stabilityTarget)
             return (term.value, term.derivative, last)
         }
         /// The expected-FC term of subject k at its current spec.
@@ -538,6 +554,7 @@ public enum GradientFit {
             }
         }
         var shaping: [ShapingStep] = []
+        var reanchored: (g: Double, critical: Double)?
         if resume == nil && options.shapingSteps > 0 {
             // Noise-free steps on the expected FC: only what shapes the pattern moves.
             let moving = parameters.indices.filter { parameters[$0].parameter.isRegional }
@@ -588,19 +605,43 @@ public enum GradientFit {
                     loss += options.prior * term.value
                     for k in gradient.indices { gradient[k] += options.prior * term.parameters[k] }
                 }
-                shaping.append(ShapingStep(step: index, loss: loss, expectedFCCorrelation: mean[1]))
-                progress?(Step(epoch: -1, window: index, loss: loss, terms: ["expected_fc": 1 - mean[1]], fcCorrelation: mean[1],
-                               values: values, gradient: gradient, meanGain: gains.isEmpty ? 1
-                                   : gains.map { ConnectionGains.transform.value($0) }.reduce(0, +) / Double(gains.count)))
                 var all = [Double](repeating: 0, count: u.count)
                 for q in moving { all[q] = parameters[q].transform.derivative(u[q]) * gradient[q] }
                 if let map = gainMap {
                     all += map.freeGradient(gains, gainGradient: Array(mean[(2 + parameters.count)..<each]))
+                    if options.gainShrinkage != 0 {
+                        let shrink = map.shrinkage(gains)
+                        loss += options.gainShrinkage * shrink.value
+                        for q in gains.indices { all[u.count + q] += options.gainShrinkage * shrink.freeGradient[q] }
+                    }
                 }
+                shaping.append(ShapingStep(step: index, loss: loss, expectedFCCorrelation: mean[1]))
+                progress?(Step(epoch: -1, window: index, loss: loss, terms: ["expected_fc": 1 - mean[1]], fcCorrelation: mean[1],
+                               values: values, gradient: gradient, meanGain: gains.isEmpty ? 1
+                                   : gains.map { ConnectionGains.transform.value($0) }.reduce(0, +) / Double(gains.count)))
                 var free = u + gains
                 shapingAdam.step(&free, gradient: all)
                 u = Array(free[0..<u.count])
                 gains = Array(free[u.count...])
+            }
+            if let fraction = options.reanchorFraction, let rate = options.feedbackInhibition,
+               let gIndex = parameters.firstIndex(where: { $0.parameter == .g }) {
+                // Every rank computes the same numbers for every subject (no exchange needed).
+                var critical: [Double] = []
+                for k in subjects.indices {
+                    let s = try current(u, gains, subject: k)
+                    guard let c = try FeedbackInhibition.criticalCoupling(parameters: s.model.parameters, weights: s.connectome.weights, rate: rate,
+                                                                          wPlus: s.nodeParameters[1], i0: s.nodeParameters[2]) else { continue }
+                    critical.append(c.value)
+                }
+                if let smallest = critical.min() {
+                    u[gIndex] = parameters[gIndex].transform.inverse(fraction * smallest)
+                    let anchored = try current(u, gains, subject: 0)
+                    if options.stability != 0, let low = try StabilityMargin.evaluate(spec: anchored, parameters: []), low.eigenvalue.real < 0 {
+                        stabilityTarget = low.eigenvalue.real
+                    }
+                    reanchored = (fraction * smallest, smallest)
+                }
             }
             best = u; bestGains = gains
         }
@@ -675,6 +716,11 @@ public enum GradientFit {
                     }
                     priorLogPrecisions = term.logPrecisions.map { options.prior * $0 }
                 }
+                if let map = gainMap, options.gainShrinkage != 0 {
+                    let value = map.shrinkage(gains).value
+                    loss += options.gainShrinkage * value
+                    terms["sc_gain_shrinkage"] = value
+                }
                 let meanGain = gainMap.map { map in map.pairs.isEmpty ? 1 : gains.map { ConnectionGains.transform.value($0) }.reduce(0, +) / Double(gains.count) } ?? 1
                 let record = Step(epoch: epoch, window: window, loss: loss, terms: terms, fcCorrelation: mean[1],
                                   values: values, gradient: gradient, meanGain: meanGain)
@@ -685,6 +731,10 @@ public enum GradientFit {
                 if let map = gainMap {
                     let start = 2 + termNames.count + parameters.count
                     all += map.freeGradient(gains, gainGradient: Array(mean[start..<(start + map.pairs.count)]))
+                    if options.gainShrinkage != 0 {
+                        let shrink = map.shrinkage(gains)
+                        for q in gains.indices { all[u.count + q] += options.gainShrinkage * shrink.freeGradient[q] }
+                    }
                 }
                 all += priorMeans + priorLogPrecisions
                 let priorFree = priors.map { p in parameters.indices.map { parameters[$0].transform.inverse(p.means[$0]) } + p.logPrecisions }
@@ -750,7 +800,8 @@ public enum GradientFit {
             scores.append(EpochScore(epoch: epoch, trainCorrelation: train, heldOutCorrelation: heldOut))
             if !hasHeldOut && !settling { best = u; bestGains = gains }
             try onEpoch?(State(parameters: names, free: u, gains: gains, priors: priors, adam: adam, history: history,
-                               scores: scores, best: best, bestGains: bestGains))
+                               scores: scores, best: best, bestGains: bestGains,
+                               stabilityTarget: stabilityTarget == options.stabilityTarget ? nil : stabilityTarget))
             if let patience = options.patience, hasHeldOut,
                let bestEpoch = scores.indices.first(where: { k in scores.allSatisfy { $0.heldOutCorrelation! <= scores[k].heldOutCorrelation! } }),
                scores.count - 1 - bestEpoch >= patience {
@@ -760,7 +811,7 @@ public enum GradientFit {
         }
         if !hasHeldOut && !settling { best = u; bestGains = gains }
         let lowestLoss = settling ? history.indices.min { history[$0].loss < history[$1].loss } : nil
-        return Outcome(shaping: shaping, spec: try current(best, bestGains, subject: 0), specs: try subjects.indices.map { try current(best, bestGains, subject: $0) },
+        return Outcome(shaping: shaping, reanchored: reanchored, spec: try current(best, bestGains, subject: 0), specs: try subjects.indices.map { try current(best, bestGains, subject: $0) },
                        history: history, scores: scores, gains: gainMap.map { $0.gains(bestGains) }, priors: priors,
                        stoppedEarly: stoppedEarly,
                        fittedFromEpochStart: hasHeldOut ? scores.indices.first { k in scores.allSatisfy { $0.heldOutCorrelation! <= scores[k].heldOutCorrelation! } }

@@ -102,9 +102,14 @@ public enum HeldOutProtocol {
         /// group's mean FC's principal gradient (no validation or test data in it).
         public var mapSources = [RegionalMaps.fcGradientName]
         /// For candidates that shape the FC pattern: noise-free steps on the expected FC before
-        /// the first epoch (`GradientFit.Options.shapingSteps`), and the expected-FC term in
-        /// place of the surprise in the epochs.
-        public var shapingSteps = 0, expectedFC = false
+        /// the first epoch (`GradientFit.Options.shapingSteps`; 300 take about 2.5 minutes at
+        /// 80 regions), and the expected-FC term in place of the surprise in the epochs. Each
+        /// simulated epoch gives one ADAM step on an FC as noisy as the pattern to learn
+        /// (README, held-out subjects); the expected FC gives exact steps without noise.
+        public var shapingSteps = 300, expectedFC = true
+        /// Weight of the connection gains' shrinkage toward 1 (`ConnectionGains.shrinkage`):
+        /// without it, 300 steps took single gains to 17 and others to 0.01.
+        public var gainShrinkage = 0.2
         public var features = DataCeiling.Options()
 
         public init() {}
@@ -147,6 +152,9 @@ public enum HeldOutProtocol {
         /// Per-connection gains (nil: none fitted); stored beside candidate.json as sc_gains.npy.
         public var gains: Matrix?
         public let trainFCR: Double
+        /// r of the fitted network's expected FC (`LinearisedFC`, noise-free) with the training
+        /// group's mean FC (nil: no stable low state, or a file from before it was recorded).
+        public var expectedFCR: Double?
         public let validation: Scores
         public let identifiability: [Identifiability.Figure]
         public let wallSeconds: Double
@@ -159,7 +167,7 @@ public enum HeldOutProtocol {
 
         enum CodingKeys: String, CodingKey {
             case candidate, fitted, initial, validation, identifiability
-            case trainFCR = "train_fc_r", wallSeconds = "wall_time_s"
+            case trainFCR = "train_fc_r", wallSeconds = "wall_time_s", expectedFCR = "expected_fc_r"
         }
     }
 
@@ -304,6 +312,8 @@ public enum HeldOutProtocol {
                                             modelUnits: nil, shapesPattern: candidate.shapesPattern, fcd: FCDTerm.Settings(settings.features),
                                             expectedFC: settings.expectedFC).weights
         options.shapingSteps = candidate.shapesPattern ? settings.shapingSteps : 0
+        options.gainShrinkage = settings.gainShrinkage
+        options.reanchorFraction = settings.shapingSteps > 0 ? settings.criticalFraction : nil
         terms["stability"] = settings.stability
         options.setWeights(terms)
         options.fcdSettings = FCDTerm.Settings(settings.features)
@@ -316,17 +326,33 @@ public enum HeldOutProtocol {
                        step.window + 1, options.shapingSteps, step.fcCorrelation))
           })
         }
+        if let (g, critical) = outcome.reanchored {
+            log(String(format: "protocol: %@: after shaping, G* of the shaped network %.4f: G set to %.4f (%.2f G*), the stability target with it",
+                       candidate.name, critical, g, settings.criticalFraction))
+        }
+        if candidate.shapesPattern, let fitted = outcome.specs.first,
+           let critical = try? FeedbackInhibition.criticalCoupling(parameters: fitted.model.parameters, weights: fitted.connectome.weights,
+                                                                   rate: settings.ficRate, wPlus: fitted.nodeParameters[1], i0: fitted.nodeParameters[2]) {
+            log(String(format: "protocol: %@: fitted network at G = %.4f, G* = %.4f (G/G* = %.3f)", candidate.name,
+                       fitted.model.parameters.g, critical.value, fitted.model.parameters.g / critical.value))
+        }
         let names = candidate.parameters.map { $0.parameter.description }
         let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: outcome.spec, maps: context.maps) }))
         let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: start, maps: context.maps) }))
         let identifiability = try Identifiability.assess(fitted: [(outcome.spec, context.trainTarget)], options: options,
                                                          extraSeeds: [settings.seed &+ 2001, settings.seed &+ 2002, settings.seed &+ 2003])
+        let expected = try? ExpectedFCTerm.evaluate(spec: outcome.spec, target: context.trainTarget.fc, parameters: [])
+        if let expected {
+            log(String(format: "protocol: %@: expected FC r %.3f with the training group's mean FC (the linearised network, noise-free)",
+                       candidate.name, expected.correlation))
+        }
         log("protocol: \(candidate.name): scoring on validation (\(settings.evaluationSeeds) runs with new noise)")
         // Validation runs use the spec rebuilt from the values and gains, as a later stage does.
         let validation = try context.evaluate(try context.spec(of: candidate, fitted: fitted, gains: outcome.gains), against: context.split.validation)
-        let result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains,
+        var result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains,
                                      trainFCR: outcome.scores.last?.trainCorrelation ?? .nan, validation: validation,
                                      identifiability: identifiability, wallSeconds: Date().timeIntervalSince(began))
+        result.expectedFCR = expected?.correlation
         log(String(format: "protocol: %@: validation FC r %.3f +- %.3f, FCD KS %.3f +- %.3f, E rate %.2f Hz%@", candidate.name,
                    validation.fcR.mean, validation.fcR.sd, validation.fcdKS.mean, validation.fcdKS.sd,
                    validation.meanRateE.reduce(0, +) / Double(validation.meanRateE.count), validation.lowActivity ? "" : " (not in the low-activity state)"))

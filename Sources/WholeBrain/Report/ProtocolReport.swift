@@ -22,9 +22,10 @@ public enum ProtocolReport {
             "settings": ["epochs": settings.epochs, "learning_rate": settings.learningRate, "duration_s": settings.duration,
                          "stability_weight": settings.stability, "fit_seed": settings.seed, "evaluation_seeds": settings.evaluationSeeds,
                          "fcd_window_trs": settings.features.fcdWindow, "fcd_step_trs": settings.features.fcdStep,
-                         "regional_maps": settings.mapSources],
+                         "regional_maps": settings.mapSources, "shaping_steps": settings.shapingSteps,
+                         "pattern_term": settings.expectedFC ? "expected-fc" : "surprise", "gain_shrinkage": settings.gainShrinkage],
             "candidates": try o.candidates.map { c -> [String: Any] in
-                ["name": c.candidate, "initial": c.initial, "fitted": c.fitted, "train_fc_r": c.trainFCR, "wall_time_s": c.wallSeconds,
+                ["name": c.candidate, "initial": c.initial, "fitted": c.fitted, "train_fc_r": c.trainFCR, "expected_fc_r": c.expectedFCR ?? NSNull(), "wall_time_s": c.wallSeconds,
                  "validation": summary(c.validation),
                  "identifiability": try c.identifiability.map { try JSONSerialization.jsonObject(with: JSONEncoder().encode($0)) }]
             },
