@@ -64,7 +64,7 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(cv.ceiling.scores.map(\.subject), ["a", "b", "c"])
         XCTAssertEqual(cv.choices, ["G", "G,sc-gains"])
         XCTAssert(CrossValidationReport.csv(cv).hasPrefix("fold,model,part,subject,seed,fc_r,fcd_ks\n1,G,validation,"))
-        XCTAssert(CrossValidationReport.csv(cv).contains("\n2,G,sc-gains,test,c,0,0.4,"))
+        XCTAssert(CrossValidationReport.csv(cv).contains("\n2,\"G,sc-gains\",test,c,0,0.4,"))
     }
 
     func testScoresSummariseAndFlagTheHighState() {

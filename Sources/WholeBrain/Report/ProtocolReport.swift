@@ -42,7 +42,9 @@ public enum ProtocolReport {
     /// The rows of `csv`, each starting with `prefix` (a cross-validation's fold column).
     static func csvRows(_ o: HeldOutProtocol.Outcome, prefix: String) -> String {
         var s = ""
-        func rows(_ model: String, _ part: String, _ scores: HeldOutProtocol.Scores) {
+        func rows(_ name: String, _ part: String, _ scores: HeldOutProtocol.Scores) {
+            // Names such as G,sc-gains hold commas: quoted, as CSV readers expect (RFC 4180).
+            let model = name.contains(",") ? "\"\(name)\"" : name
             for subject in scores.bySubject.keys.sorted() {
                 for (k, score) in scores.bySubject[subject]!.enumerated() { s += "\(prefix)\(model),\(part),\(subject),\(k),\(score.fcR),\(score.fcdKS)\n" }
             }
@@ -108,15 +110,17 @@ public enum ProtocolReport {
                         rows: subjectRows(o))
             + (o.chosenInLowRegime ? "" : "<p><b>Warning:</b> no candidate stayed in the low-activity state on validation.</p>")))
         sections.append(("Candidates (validation)", SVG.table(
-            header: ["model", "fitted", "train FC r", "validation FC r", "validation FCD KS", "cost", "E rate (Hz)", "low-activity", "fit time (s)"],
+            header: ["model", "fitted", "train FC r", "expected FC r", "validation FC r", "validation FCD KS", "cost", "E rate (Hz)", "low-activity", "fit time (s)"],
             rows: o.candidates.map { c in
                 [c.candidate, c.fitted.keys.sorted().map { String(format: "%@ %.4f", $0, c.fitted[$0]!) }.joined(separator: ", "),
-                 String(format: "%.3f", c.trainFCR), String(format: "%.3f +- %.3f", c.validation.fcR.mean, c.validation.fcR.sd),
+                 String(format: "%.3f", c.trainFCR), c.expectedFCR.map { String(format: "%.3f", $0) } ?? "-",
+                 String(format: "%.3f +- %.3f", c.validation.fcR.mean, c.validation.fcR.sd),
                  String(format: "%.3f +- %.3f", c.validation.fcdKS.mean, c.validation.fcdKS.sd), String(format: "%.3f", c.validation.cost),
                  String(format: "%.2f", c.validation.meanRateE.reduce(0, +) / Double(max(c.validation.meanRateE.count, 1))),
                  c.validation.lowActivity ? "yes" : "no", String(format: "%.0f", c.wallSeconds)]
             })
-            + "<p>Chosen by (1 - FC r) + FCD KS among candidates whose validation runs stay in the low-activity state (mean E rate 1-10 Hz).</p>"
+            + "<p>Train FC r: the last epoch's run against the training group's mean FC; expected FC r: the fitted network's stationary FC (linearised, noise-free) against it. "
+            + "Chosen by (1 - FC r) + FCD KS among candidates whose validation runs stay in the low-activity state (mean E rate 1-10 Hz).</p>"
             + SVG.table(header: ["model", "identifiability"], rows: o.candidates.map { c in [c.candidate, c.identifiability.map(\.description).joined(separator: "; ")] })))
         sections.append(("The data's own ceiling", "<p>Leave-one-out over every subject (each predicted by the other subjects' mean FC and pooled FCD): "
             + SVG.escape(o.leaveOneOut.description) + ".</p>"))
