@@ -64,9 +64,8 @@ public enum GradientFit {
         public var gainShrinkage = 0.0
         /// After the shaping steps, with feedback inhibition and G fitted: G moves to this
         /// fraction of the shaped network's own G* (the smallest over subjects), and the
-        /// stability term's target to the leading eigenvalue there. Shaping moves G* (on the
-        /// bundled data from 0.56 to 0.58): G held where it was sits further below the edge
-        /// than the model it started from (0.86 G* instead of 0.9), with less FC dynamics.
+        /// stability term's target to the leading eigenvalue there: shaped gains can move G*,
+        /// and the model should sit as close to its own edge as the one it started from.
         /// Nil: G and the target stay.
         public var reanchorFraction: Double?
         /// Ranks per subject: the communicator's P ranks form P / B groups of B; a group's ranks
