@@ -64,6 +64,8 @@ struct ProtocolCommand: ParsableCommand {
     var shapingSteps: Int = HeldOutProtocol.Settings().shapingSteps
     @Option(help: ArgumentHelp("The term that fits the FC pattern in the epochs: expected-fc (noise-free) or surprise (each run's FC).", valueName: "term"))
     var patternTerm: String = HeldOutProtocol.Settings().expectedFC ? "expected-fc" : "surprise"
+    @Option(help: ArgumentHelp("Simulated epochs after the shaping for the candidates that shape the FC pattern (default: --epochs; 0: the shaped model at 0.9 G* of its own network).", valueName: "n"))
+    var shapedEpochs: Int?
     @Option(help: ArgumentHelp("Weight of the connection gains' shrinkage toward 1: the mean of (ln gain)^2.", valueName: "w"))
     var gainShrinkage: Double = HeldOutProtocol.Settings().gainShrinkage
     @Option(help: "Noise seed of the fits.") var seed: UInt64 = 1
@@ -109,6 +111,10 @@ struct ProtocolCommand: ParsableCommand {
             guard shapingSteps >= 0 else { throw WholeBrainError.badValue(source: "--shaping-steps", value: "\(shapingSteps)", expected: "0 or more") }
             settings.shapingSteps = quick ? min(shapingSteps, 20) : shapingSteps; settings.expectedFC = patternTerm == "expected-fc"
             settings.gainShrinkage = gainShrinkage
+            if let shapedEpochs {
+                guard shapedEpochs >= 0 else { throw WholeBrainError.badValue(source: "--shaped-epochs", value: "\(shapedEpochs)", expected: "0 or more") }
+                settings.shapedEpochs = quick ? min(shapedEpochs, 1) : shapedEpochs
+            }
             if let window {
                 guard window >= 2, Double(window) * settings.tr <= settings.duration + 1e-9 else {
                     throw WholeBrainError.badValue(source: "--window", value: "\(window)",

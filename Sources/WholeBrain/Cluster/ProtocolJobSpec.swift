@@ -24,7 +24,8 @@ public struct ProtocolJobSpec: Sendable {
     public let slurm: SlurmResources
 
     static let protocolKeys = ["candidates", "train", "validation", "test", "split_seed", "folds", "epochs", "lr", "duration", "window", "stability",
-                               "seed", "seeds", "eval_duration", "maps", "shaping_steps", "pattern_term", "gain_shrinkage"]
+                               "seed", "seeds", "eval_duration", "maps", "shaping_steps", "pattern_term", "gain_shrinkage",
+                               "shaped_epochs"]
     static let slurmKeys = ["partition", "time", "memory", "account", "cpus_per_task", "modules", "max_running"]
 
     /// The same job with its data folder as an absolute path (batch tasks may start elsewhere).

@@ -107,6 +107,9 @@ public enum HeldOutProtocol {
         /// simulated epoch gives one ADAM step on an FC as noisy as the pattern to learn
         /// (README, held-out subjects); the expected FC gives exact steps without noise.
         public var shapingSteps = 300, expectedFC = true
+        /// Simulated epochs after the shaping for the candidates that shape the FC pattern
+        /// (nil: `epochs`, as for the others; 0: the shaped gains at the re-anchored G).
+        public var shapedEpochs: Int?
         /// Weight of the connection gains' shrinkage toward 1 (`ConnectionGains.shrinkage`):
         /// without it, 300 steps took single gains to 17 and others to 0.01.
         public var gainShrinkage = 0.2
@@ -303,7 +306,9 @@ public enum HeldOutProtocol {
         let settings = context.settings, start = context.start
         let began = Date()
         var options = GradientFit.Options(parameters: candidate.parameters, connectionGains: candidate.connectionGains,
-                                          window: settings.window, epochs: settings.epochs, learningRate: settings.learningRate, checkpointEvery: 3000)
+                                          window: settings.window,
+                                          epochs: candidate.shapesPattern && settings.shapingSteps > 0 ? settings.shapedEpochs ?? settings.epochs : settings.epochs,
+                                          learningRate: settings.learningRate, checkpointEvery: 3000)
         options.feedbackInhibition = settings.ficRate
         options.maps = context.maps
         // The terms `--loss auto` picks for scanner BOLD: FC level, the FC pattern when the
@@ -350,13 +355,20 @@ public enum HeldOutProtocol {
         // Validation runs use the spec rebuilt from the values and gains, as a later stage does.
         let validation = try context.evaluate(try context.spec(of: candidate, fitted: fitted, gains: outcome.gains), against: context.split.validation)
         var result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains,
-                                     trainFCR: outcome.scores.last?.trainCorrelation ?? .nan, validation: validation,
+                                     trainFCR: try outcome.scores.last?.trainCorrelation ?? trainCorrelation(outcome.spec, context: context), validation: validation,
                                      identifiability: identifiability, wallSeconds: Date().timeIntervalSince(began))
         result.expectedFCR = expected?.correlation
         log(String(format: "protocol: %@: validation FC r %.3f +- %.3f, FCD KS %.3f +- %.3f, E rate %.2f Hz%@", candidate.name,
                    validation.fcR.mean, validation.fcR.sd, validation.fcdKS.mean, validation.fcdKS.sd,
                    validation.meanRateE.reduce(0, +) / Double(validation.meanRateE.count), validation.lowActivity ? "" : " (not in the low-activity state)"))
         return result
+    }
+
+    /// FC r against the training group's mean FC of one run of `spec` as long as a fit's
+    /// epoch, for a fit without simulated epochs.
+    static func trainCorrelation(_ spec: SimulationSpec<ReducedWongWang>, context: Context) throws -> Double {
+        let run = try NetworkSimulator(spec: spec).run()
+        return FunctionalConnectivity.similarity(FunctionalConnectivity.pearson(regionsByTime: run.bold.transposed), context.trainTarget.fc)
     }
 
     /// Chooses among fitted candidates on validation and scores the choice and the baseline on the test subjects.

@@ -23,7 +23,8 @@ public enum ProtocolReport {
                          "stability_weight": settings.stability, "fit_seed": settings.seed, "evaluation_seeds": settings.evaluationSeeds,
                          "fcd_window_trs": settings.features.fcdWindow, "fcd_step_trs": settings.features.fcdStep,
                          "regional_maps": settings.mapSources, "shaping_steps": settings.shapingSteps,
-                         "pattern_term": settings.expectedFC ? "expected-fc" : "surprise", "gain_shrinkage": settings.gainShrinkage],
+                         "pattern_term": settings.expectedFC ? "expected-fc" : "surprise", "gain_shrinkage": settings.gainShrinkage,
+                         "shaped_epochs": settings.shapedEpochs ?? settings.epochs],
             "candidates": try o.candidates.map { c -> [String: Any] in
                 ["name": c.candidate, "initial": c.initial, "fitted": c.fitted, "train_fc_r": c.trainFCR, "expected_fc_r": c.expectedFCR ?? NSNull(), "wall_time_s": c.wallSeconds,
                  "validation": summary(c.validation),
