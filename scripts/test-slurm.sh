@@ -187,6 +187,7 @@ epochs = 1
 duration = 20
 seeds = 1
 eval_duration = 120
+shaping_steps = 20     # what --quick caps the shaping at, for the serial run below
 [slurm]
 time = "00:10:00"
 memory = "2G"
