@@ -545,12 +545,23 @@ public enum GradientFit {
             }
             return e
         }
-        func add(_ e: ExpectedFCTerm.Evaluation, scale: Double, to byParameter: inout [RWWGradient.Parameter: Double], _ weightGradient: inout Matrix?) {
-            for q in requested { byParameter[q, default: 0] += scale * (e.gradient[q] ?? 0) }
-            if var w = weightGradient, let dw = e.weightGradient {
+        /// Adds scale times a term's partial derivatives (stability, expected FC) to the adjoint's.
+        func add(_ gradient: [RWWGradient.Parameter: Double], _ termWeights: Matrix?, scale: Double,
+                 to byParameter: inout [RWWGradient.Parameter: Double], _ weightGradient: inout Matrix?) {
+            for q in requested { byParameter[q, default: 0] += scale * (gradient[q] ?? 0) }
+            if var w = weightGradient, let dw = termWeights {
                 for q in w.values.indices { w.values[q] += scale * dw.values[q] }
                 weightGradient = w
             }
+        }
+        /// Every subject's packed numbers from every rank (after agreeing on any failure), as
+        /// means over subjects added in subject order.
+        func subjectMeans(_ packed: [Double], each: Int, failure: Error?) throws -> [Double] {
+            try communicator.agree(failure)
+            let bySubject = exchange(packed, each: each)
+            var mean = [Double](repeating: 0, count: each)
+            for k in subjects.indices { for q in 0..<each { mean[q] += bySubject[k][q] } }
+            return mean.map { $0 / Double(subjects.count) }
         }
         var shaping: [ShapingStep] = []
         var reanchored: (g: Double, critical: Double)?
@@ -572,16 +583,12 @@ public enum GradientFit {
                         let e = try expectedFCTerm(spec: subjectSpec, subject: k)
                         var loss = e.value, byParameter: [RWWGradient.Parameter: Double] = [:]
                         var weightGradient: Matrix? = gainMap.map { _ in Matrix(rows: n, columns: n) }
-                        add(e, scale: 1, to: &byParameter, &weightGradient)
+                        add(e.gradient, e.weightGradient, scale: 1, to: &byParameter, &weightGradient)
                         if options.stability != 0 {
                             let margin = try stabilityTerm(spec: subjectSpec, subject: k)
                             loss += options.stability * margin.value
                             let scale = options.stability * margin.derivative
-                            for q in requested { byParameter[q, default: 0] += scale * (margin.evaluation.gradient[q] ?? 0) }
-                            if var w = weightGradient, let dw = margin.evaluation.weightGradient {
-                                for q in w.values.indices { w.values[q] += scale * dw.values[q] }
-                                weightGradient = w
-                            }
+                            add(margin.evaluation.gradient, margin.evaluation.weightGradient, scale: scale, to: &byParameter, &weightGradient)
                         }
                         var gradient = parameters.map { derivative($0.parameter, byParameter) }
                         try foldFeedback(&gradient, &weightGradient, byParameter: byParameter, spec: subjectSpec)
@@ -591,11 +598,7 @@ public enum GradientFit {
                         packed += [Double](repeating: .nan, count: each)
                     }
                 }
-                try communicator.agree(failure)
-                let bySubject = exchange(packed, each: each)
-                var mean = [Double](repeating: 0, count: each)
-                for k in subjects.indices { for q in 0..<each { mean[q] += bySubject[k][q] } }
-                mean = mean.map { $0 / Double(subjects.count) }
+                let mean = try subjectMeans(packed, each: each, failure: failure)
                 let values = zip(parameters, u).map { $0.transform.value($1) }
                 var gradient = Array(mean[2..<(2 + parameters.count)])
                 var loss = mean[0]
@@ -673,17 +676,13 @@ public enum GradientFit {
                             loss += options.stability * margin.value
                             terms["stability"] = margin.value
                             let scale = options.stability * margin.derivative
-                            for q in requested { byParameter[q, default: 0] += scale * (margin.evaluation.gradient[q] ?? 0) }
-                            if var w = weightGradient, let dw = margin.evaluation.weightGradient {
-                                for q in w.values.indices { w.values[q] += scale * dw.values[q] }
-                                weightGradient = w
-                            }
+                            add(margin.evaluation.gradient, margin.evaluation.weightGradient, scale: scale, to: &byParameter, &weightGradient)
                         }
                         if options.expectedFC != 0 {
                             let e = try expectedFCTerm(spec: subjectSpec, subject: k)
                             loss += options.expectedFC * e.value
                             terms["expected_fc"] = e.value
-                            add(e, scale: options.expectedFC, to: &byParameter, &weightGradient)
+                            add(e.gradient, e.weightGradient, scale: options.expectedFC, to: &byParameter, &weightGradient)
                         }
                         var gradient = parameters.map { derivative($0.parameter, byParameter) }
                         try foldFeedback(&gradient, &weightGradient, byParameter: byParameter, spec: subjectSpec)
@@ -694,12 +693,7 @@ public enum GradientFit {
                         packed += [Double](repeating: .nan, count: each)
                     }
                 }
-                try communicator.agree(failure)
-                let bySubject = exchange(packed, each: each)
-                // Means over subjects, added in subject order.
-                var mean = [Double](repeating: 0, count: each)
-                for k in subjects.indices { for q in 0..<each { mean[q] += bySubject[k][q] } }
-                mean = mean.map { $0 / Double(subjects.count) }
+                let mean = try subjectMeans(packed, each: each, failure: failure)
                 var loss = mean[0]
                 var terms = Dictionary(uniqueKeysWithValues: termNames.enumerated().map { ($1, mean[2 + $0]) })
                 var gradient = Array(mean[(2 + termNames.count)..<(2 + termNames.count + parameters.count)])
