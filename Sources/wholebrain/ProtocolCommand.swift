@@ -16,15 +16,17 @@ struct ProtocolCommand: ParsableCommand {
         w_plus and I_0 linear in --maps, first --shaping-steps noise-free steps on the expected \
         FC, the stationary FC of the network linearised at its low state, then that term in \
         every epoch), scored on the validation subjects \
-        with fresh noise, and the candidate with the lowest (1 - FC r) + FCD KS among those that \
-        stay in the low-activity state is scored on the test subjects, beside the baseline (G \
+        with fresh noise (a shaped candidate twice: after its epochs, and as "(shaped)", right \
+        after the shaping at 0.9 G* of the shaped network), and the one with the lowest \
+        (1 - FC r) + FCD KS among those that stay in the low-activity state (mean E rate 1-10 \
+        Hz, no region's mean above 10 Hz) is scored on the test subjects, beside the baseline (G \
         alone) and the data's own ceiling (the training subjects' mean FC and pooled FCD scored \
         against each test subject). FC of raw BOLD; FCD of 0.01-0.1 Hz BOLD, 60-TR windows every \
         10. Writes protocol.json, scores.csv (model, part, subject, seed, fc_r, fcd_ks) and \
         report.html.
 
         Stages for a cluster: --fit-only NAME fits and validates one candidate into --out \
-        (candidate.json, sc_gains.npy); --from FOLDER reads every such candidate from the \
+        (candidate.json, sc_gains.npy; candidate-shaped.json, sc_gains-shaped.npy); --from FOLDER reads every such candidate from the \
         subfolders of FOLDER and runs the rest, to the same bits as one process. `wholebrain \
         slurm protocol JOB.toml` submits them as an array and a test stage.
 
@@ -141,17 +143,10 @@ struct ProtocolCommand: ParsableCommand {
                 guard let candidate = models.first(where: { $0.name == fitOnly }) else {
                     throw WholeBrainError.badValue(source: "--fit-only", value: fitOnly, expected: "one of --candidates: \(models.map(\.name).joined(separator: "; "))")
                 }
-                let result = try HeldOutProtocol.fit(candidate, context: context, log: log)
+                let results = try HeldOutProtocol.fit(candidate, context: context, log: log)
                 let folder = try OutputFolder(path: out, force: force)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try folder.write("candidate.json", bytes: [UInt8](try encoder.encode(result)))
                 folder.describeRun(command: "protocol --fit-only")
-                folder.record("candidate.json", .init(kind: .json, description: "the fitted candidate: values, start, train FC r, validation scores, identifiability"))
-                if let gains = result.gains {
-                    try folder.write("sc_gains.npy", matrix: gains, dims: ["region", "region_to"], units: "dimensionless (multiplies the training group's connectome)",
-                                     description: "the candidate's fitted connection gains")
-                }
+                try HeldOutProtocol.write(results, into: folder)
                 try folder.commit()
                 print("candidate \(fitOnly) fitted and validated; outputs in \(out)")
                 return
@@ -160,8 +155,8 @@ struct ProtocolCommand: ParsableCommand {
             for (k, split) in splits.enumerated() {
                 if splits.count > 1 { log("protocol: fold \(k + 1) of \(splits.count)") }
                 let (context, models) = try prepare(split)
-                let results = try from.map { try readCandidates(splits.count > 1 ? "\($0)/fold-\(k + 1)" : $0, models: models) }
-                    ?? models.map { try HeldOutProtocol.fit($0, context: context, log: log) }
+                let results = try from.map { try HeldOutProtocol.readCandidates(splits.count > 1 ? "\($0)/fold-\(k + 1)" : $0, models: models) }
+                    ?? models.flatMap { try HeldOutProtocol.fit($0, context: context, log: log) }
                 outcomes.append(try HeldOutProtocol.conclude(results, candidates: models, context: context, log: log))
                 if splits.count > 1 { for line in ProtocolReport.lines(outcomes[k]) { log("protocol: fold \(k + 1): " + line) } }
             }
@@ -204,31 +199,6 @@ struct ProtocolCommand: ParsableCommand {
                 for line in CrossValidationReport.lines(cv) { print(line) }
             }
             print("outputs in \(out)")
-        }
-    }
-
-    /// The fitted candidates in the subfolders of `folder` (each a --fit-only output), in the
-    /// order of --candidates; a missing one is an error naming it.
-    func readCandidates(_ folder: String, models: [HeldOutProtocol.Candidate]) throws -> [HeldOutProtocol.CandidateResult] {
-        let subfolders = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
-        var found: [String: HeldOutProtocol.CandidateResult] = [:]
-        for name in subfolders {
-            let path = folder + "/" + name + "/candidate.json"
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            var result: HeldOutProtocol.CandidateResult
-            do { result = try JSONDecoder().decode(HeldOutProtocol.CandidateResult.self, from: data) } catch {
-                throw WholeBrainError.badFile(path: path, problem: "is not a fitted candidate (\(error))")
-            }
-            let gains = folder + "/" + name + "/sc_gains.npy"
-            if FileManager.default.fileExists(atPath: gains) { result.gains = try NumpyFile.readMatrix(path: gains) }
-            found[result.candidate] = result
-        }
-        return try models.map { model in
-            guard let result = found[model.name] else {
-                throw WholeBrainError.missingFile(path: folder + "/*/candidate.json",
-                                                  what: "candidate \(model.name) fitted with --fit-only (found: \(found.keys.sorted().joined(separator: "; ")))")
-            }
-            return result
         }
     }
 }

@@ -75,6 +75,45 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(s.cost, 1 - 0.6 + 0.3, accuracy: 1e-12)
         XCTAssertTrue(s.lowActivity)
         XCTAssertFalse(HeldOutProtocol.Scores(bySubject: [:], meanRateE: [3, 12.5]).lowActivity)
+        // A run whose mean is in range but whose regions partly left the low state.
+        let partial = HeldOutProtocol.Scores(bySubject: [:], meanRateE: [3.1, 4.9], maxRegionRateE: [3.4, 38])
+        XCTAssertFalse(partial.lowActivity)
+        XCTAssert(partial.regimeProblem.contains("38.0 Hz"), partial.regimeProblem)
+        XCTAssertTrue(HeldOutProtocol.Scores(bySubject: [:], meanRateE: [3.1, 3], maxRegionRateE: [3.4, 3.3]).lowActivity)
+        // Pooled over folds, every run's highest region is kept.
+        XCTAssertEqual(HeldOutProtocol.CrossValidated.pooled([partial, s]).maxRegionRateE, nil)
+        XCTAssertEqual(HeldOutProtocol.CrossValidated.pooled([partial, partial]).maxRegionRateE, [3.4, 38, 3.4, 38])
+    }
+
+    /// A fit task's files hold both stages of a shaped candidate; the last stage reads them back
+    /// in the order of the candidates, each fitted stage before its shaped one, gains and all.
+    func testCandidateFilesKeepTheShapedStage() throws {
+        let scratch = NSTemporaryDirectory() + "wholebrain-candidates-\(getpid())-\(UUID().uuidString.prefix(6))"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scores = HeldOutProtocol.Scores(bySubject: ["v": [DataCeiling.Score(fcR: 0.6, fcdKS: 0.3)]], meanRateE: [3], maxRegionRateE: [3.5])
+        func result(_ name: String, g: Double, gains: Matrix?, shaped: Bool) -> HeldOutProtocol.CandidateResult {
+            var r = HeldOutProtocol.CandidateResult(candidate: name, fitted: ["G": g], initial: ["G": 0.5], gains: gains, trainFCR: 0.5,
+                                                    validation: scores, identifiability: [], wallSeconds: 1)
+            r.stage = shaped ? .shaped : nil
+            return r
+        }
+        let fittedGains = Matrix(rows: 2, columns: 2, values: [1, 1.5, 0.7, 1]), shapedGains = Matrix(rows: 2, columns: 2, values: [1, 1.2, 0.9, 1])
+        for (task, results) in [("0", [result("G", g: 0.48, gains: nil, shaped: false)]),
+                                ("1", [result("G,sc-gains", g: 0.47, gains: fittedGains, shaped: false),
+                                       result("G,sc-gains", g: 0.5, gains: shapedGains, shaped: true)])] {
+            let folder = try OutputFolder(path: scratch + "/" + task, force: false)
+            try HeldOutProtocol.write(results, into: folder)
+            try folder.commit()
+        }
+        let read = try HeldOutProtocol.readCandidates(scratch, models: [.baseline, .connectionGains])
+        XCTAssertEqual(read.map(\.label), ["G", "G,sc-gains", "G,sc-gains (shaped)"])
+        XCTAssertEqual(read.map { $0.fitted["G"]! }, [0.48, 0.47, 0.5])
+        XCTAssertEqual(read[1].gains?.values, fittedGains.values)
+        XCTAssertEqual(read[2].gains?.values, shapedGains.values)
+        XCTAssertEqual(read[2].validation.maxRegionRateE, [3.5])
+        XCTAssertThrowsError(try HeldOutProtocol.readCandidates(scratch, models: [.baseline, .regional(maps: 1)])) { error in
+            XCTAssert("\(error)".contains(HeldOutProtocol.Candidate.regionalName), "\(error)")
+        }
     }
 
     /// `wholebrain protocol --help`'s example, exactly as written: every output, the test
@@ -99,7 +138,9 @@ final class ProtocolTests: XCTestCase {
         let split = json["split"] as! [String: [String]]
         XCTAssertEqual(Set(split["train"]! + split["validation"]! + split["test"]!).count, 7)
         let candidates = json["candidates"] as! [[String: Any]]
-        XCTAssertEqual(candidates.map { $0["name"] as! String }, ["G", "G,sc-gains", "G,w_plus-map,I_0-map"])
+        // One epoch cannot lower the loss below its start, so the shaped stage is the fitted one
+        // and is not scored twice.
+        XCTAssertEqual(candidates.map { $0["label"] as! String }, ["G", "G,sc-gains", "G,w_plus-map,I_0-map"])
         // The gains candidate's shaping steps (20 under --quick) on the expected FC raised its
         // r with the training group's mean FC above the baseline's.
         XCTAssertEqual((json["settings"] as! [String: Any])["shaping_steps"] as? Int, 20)

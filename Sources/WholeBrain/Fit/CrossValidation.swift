@@ -45,12 +45,13 @@ extension HeldOutProtocol {
         /// Whether every fold chose within the low-activity regime.
         public var chosenInLowRegime: Bool { folds.allSatisfy(\.chosenInLowRegime) }
         /// The candidate each fold chose.
-        public var choices: [String] { folds.map { $0.candidates[$0.chosen].candidate } }
+        public var choices: [String] { folds.map { $0.candidates[$0.chosen].label } }
 
-        static func pooled(_ parts: [Scores]) -> Scores {
+        public static func pooled(_ parts: [Scores]) -> Scores {
             var bySubject: [String: [DataCeiling.Score]] = [:]
             for part in parts { bySubject.merge(part.bySubject) { $0 + $1 } }
-            return Scores(bySubject: bySubject, meanRateE: parts.flatMap(\.meanRateE))
+            let highest = parts.allSatisfy { $0.maxRegionRateE != nil } ? parts.flatMap { $0.maxRegionRateE! } : nil
+            return Scores(bySubject: bySubject, meanRateE: parts.flatMap(\.meanRateE), maxRegionRateE: highest)
         }
     }
 }

@@ -224,6 +224,9 @@ public enum GradientFit {
         /// After the shaping, G set to `Options.reanchorFraction` of the shaped network's G*
         /// (nil: not re-anchored).
         public var reanchored: (g: Double, critical: Double)?
+        /// The first subject's spec and the gains right after the shaping (and re-anchoring),
+        /// before the first simulated epoch (nil: no shaping).
+        public var shaped: (spec: SimulationSpec<ReducedWongWang>, gains: Matrix?)?
         /// The fitted spec of the first subject (the best epoch's with held-out data, else the last).
         public let spec: SimulationSpec<ReducedWongWang>
         /// The fitted spec of every subject (shared parameters, each subject's connectome).
@@ -565,6 +568,7 @@ public enum GradientFit {
         }
         var shaping: [ShapingStep] = []
         var reanchored: (g: Double, critical: Double)?
+        var shaped: (spec: SimulationSpec<ReducedWongWang>, gains: Matrix?)?
         if resume == nil && options.shapingSteps > 0 {
             // Noise-free steps on the expected FC: only what shapes the pattern moves.
             let moving = parameters.indices.filter { parameters[$0].parameter.isRegional }
@@ -646,6 +650,7 @@ public enum GradientFit {
                 }
             }
             best = u; bestGains = gains
+            shaped = (try current(u, gains, subject: 0), gainMap.map { $0.gains(gains) })
         }
         var stoppedEarly = false
         let workspace = GradientWorkspace()
@@ -804,7 +809,7 @@ public enum GradientFit {
         }
         if !hasHeldOut && !settling { best = u; bestGains = gains }
         let lowestLoss = settling ? history.indices.min { history[$0].loss < history[$1].loss } : nil
-        return Outcome(shaping: shaping, reanchored: reanchored, spec: try current(best, bestGains, subject: 0), specs: try subjects.indices.map { try current(best, bestGains, subject: $0) },
+        return Outcome(shaping: shaping, reanchored: reanchored, shaped: shaped, spec: try current(best, bestGains, subject: 0), specs: try subjects.indices.map { try current(best, bestGains, subject: $0) },
                        history: history, scores: scores, gains: gainMap.map { $0.gains(bestGains) }, priors: priors,
                        stoppedEarly: stoppedEarly,
                        fittedFromEpochStart: hasHeldOut ? scores.indices.first { k in scores.allSatisfy { $0.heldOutCorrelation! <= scores[k].heldOutCorrelation! } }

@@ -124,9 +124,13 @@ public enum HeldOutProtocol {
         public let bySubject: [String: [DataCeiling.Score]]
         /// Mean excitatory rate (Hz) of each seed's run.
         public let meanRateE: [Double]
+        /// The highest region's mean excitatory rate (Hz) in each seed's run (nil: a file from
+        /// before it was recorded). A network whose mean is in range can still have regions that
+        /// left the low state (one shaped run: mean 4.9 Hz over 80 regions).
+        public let maxRegionRateE: [Double]?
 
-        public init(bySubject: [String: [DataCeiling.Score]], meanRateE: [Double]) {
-            self.bySubject = bySubject; self.meanRateE = meanRateE
+        public init(bySubject: [String: [DataCeiling.Score]], meanRateE: [Double], maxRegionRateE: [Double]? = nil) {
+            self.bySubject = bySubject; self.meanRateE = meanRateE; self.maxRegionRateE = maxRegionRateE
         }
 
         public var all: [DataCeiling.Score] { bySubject.keys.sorted().flatMap { bySubject[$0]! } }
@@ -134,22 +138,47 @@ public enum HeldOutProtocol {
         public var fcdKS: (mean: Double, sd: Double) { Self.meanAndSD(all.map(\.fcdKS)) }
         /// Kong's cost, (1 - FC r) + FCD KS, of the means.
         public var cost: Double { 1 - fcR.mean + fcdKS.mean }
-        /// Every run in the low-activity state (mean E rate 1-10 Hz).
-        public var lowActivity: Bool { meanRateE.allSatisfy { (1...10).contains($0) } }
+        /// Every run in the low-activity state: mean E rate 1-10 Hz, and no region's mean E
+        /// rate above 10 Hz (feedback inhibition puts every region's low state at 3 Hz).
+        public var lowActivity: Bool {
+            meanRateE.allSatisfy { (1...10).contains($0) } && (maxRegionRateE ?? []).allSatisfy { $0 <= 10 }
+        }
+        /// Why the runs are not in the low-activity state ("": they are).
+        public var regimeProblem: String {
+            if let bad = meanRateE.first(where: { !(1...10).contains($0) }) { return String(format: "a run's mean E rate %.2f Hz is outside 1-10 Hz", bad) }
+            if let bad = maxRegionRateE?.first(where: { $0 > 10 }) {
+                return String(format: "a run's highest regional mean E rate is %.1f Hz: regions left the low state", bad)
+            }
+            return ""
+        }
 
         static func meanAndSD(_ x: [Double]) -> (mean: Double, sd: Double) {
             let m = x.reduce(0, +) / Double(max(x.count, 1))
             return (m, x.count > 1 ? (x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count - 1)).squareRoot() : 0)
         }
 
-        enum CodingKeys: String, CodingKey { case bySubject = "by_subject", meanRateE = "mean_rate_E_hz" }
+        enum CodingKeys: String, CodingKey {
+            case bySubject = "by_subject", meanRateE = "mean_rate_E_hz", maxRegionRateE = "max_region_rate_E_hz"
+        }
     }
 
     /// A fitted candidate: what one Slurm array task of the protocol writes (candidate.json,
     /// and sc_gains.npy for the gains) and the last stage reads back. The fitted spec is
     /// rebuilt from the values and gains (`Context.spec`), to the same bits.
     public struct CandidateResult: Codable, Sendable {
+        /// The point of a fit a result holds: after its simulated epochs, or, for a candidate that
+        /// shapes the FC pattern, right after the noise-free shaping at the re-anchored G (0.9 G*
+        /// of the shaped network). The epochs fit FC level and FCD on noisy runs and can move the
+        /// network away from where the shaping left it, so validation chooses between the two as
+        /// between candidates.
+        public enum Stage: String, Codable, Sendable { case fitted, shaped }
+
         public let candidate: String
+        /// nil: `.fitted` (and every file from before stages were recorded).
+        public var stage: Stage?
+        /// The candidate's name, with " (shaped)" for the stage after the shaping.
+        public var label: String { Self.label(candidate, stage: stage) }
+        static func label(_ candidate: String, stage: Stage?) -> String { stage == .shaped ? candidate + " (shaped)" : candidate }
         /// Fitted values of the candidate's parameters, and the start.
         public let fitted: [String: Double], initial: [String: Double]
         /// Per-connection gains (nil: none fitted); stored beside candidate.json as sc_gains.npy.
@@ -169,7 +198,7 @@ public enum HeldOutProtocol {
         }
 
         enum CodingKeys: String, CodingKey {
-            case candidate, fitted, initial, validation, identifiability
+            case candidate, stage, fitted, initial, validation, identifiability
             case trainFCR = "train_fc_r", wallSeconds = "wall_time_s", expectedFCR = "expected_fc_r"
         }
     }
@@ -217,7 +246,7 @@ public enum HeldOutProtocol {
         /// Runs of a fitted model with fresh noise (the evaluation seeds), scored against `subjects`.
         public func evaluate(_ spec: SimulationSpec<ReducedWongWang>, against subjects: [String]) throws -> Scores {
             var bySubject = [String: [DataCeiling.Score]](uniqueKeysWithValues: subjects.map { ($0, []) })
-            var rates: [Double] = []
+            var rates: [Double] = [], highest: [Double] = []
             for k in 0..<settings.evaluationSeeds {
                 let seed = settings.seed &+ 1000 &+ UInt64(k)
                 let run = try NetworkSimulator(spec: try GradientFit.spec(spec, with: [], seed: seed,
@@ -225,8 +254,9 @@ public enum HeldOutProtocol {
                 let simulated = DataCeiling.Features(regionsByTime: run.bold.transposed, tr: settings.tr, options: settings.features)
                 for s in subjects { bySubject[s]!.append(simulated.score(against: features[s]!)) }
                 rates.append(run.meanObservables[0].reduce(0, +) / Double(run.meanObservables[0].count))
+                highest.append(run.meanObservables[0].max() ?? 0)
             }
-            return Scores(bySubject: bySubject, meanRateE: rates)
+            return Scores(bySubject: bySubject, meanRateE: rates, maxRegionRateE: highest)
         }
     }
 
@@ -261,7 +291,7 @@ public enum HeldOutProtocol {
             throw WholeBrainError.badValue(source: "candidates", value: "none", expected: "at least one model to fit")
         }
         let context = try prepare(dataset: dataset, split: split, settings: settings, log: log)
-        let results = try candidates.map { try fit($0, context: context, log: log) }
+        let results = try candidates.flatMap { try fit($0, context: context, log: log) }
         return try conclude(results, candidates: candidates, context: context, log: log)
     }
 
@@ -301,8 +331,10 @@ public enum HeldOutProtocol {
                        start: start, trainTarget: trainTarget, maps: maps, settings: settings)
     }
 
-    /// Fits one candidate to the training group and scores it on the validation subjects.
-    public static func fit(_ candidate: Candidate, context: Context, log: (String) -> Void = { _ in }) throws -> CandidateResult {
+    /// Fits one candidate to the training group and scores it on the validation subjects: one
+    /// result, and for a candidate shaped before simulated epochs a second one for the stage
+    /// right after the shaping (`CandidateResult.Stage`).
+    public static func fit(_ candidate: Candidate, context: Context, log: (String) -> Void = { _ in }) throws -> [CandidateResult] {
         let settings = context.settings, start = context.start
         let began = Date()
         var options = GradientFit.Options(parameters: candidate.parameters, connectionGains: candidate.connectionGains,
@@ -341,26 +373,46 @@ public enum HeldOutProtocol {
             log(String(format: "protocol: %@: fitted network at G = %.4f, G* = %.4f (G/G* = %.3f)", candidate.name,
                        fitted.model.parameters.g, critical.value, fitted.model.parameters.g / critical.value))
         }
+        var results = [try score(candidate, stage: .fitted, spec: outcome.spec, gains: outcome.gains,
+                                 trainFCR: try outcome.scores.last?.trainCorrelation ?? trainCorrelation(outcome.spec, context: context),
+                                 options: options, began: began, context: context, log: log)]
+        // The shaped stage, unless the fit kept it (no epochs, or none lowered the loss).
+        if let shaped = outcome.shaped, !outcome.history.isEmpty, outcome.fittedFromEpochStart != 0 {
+            results.append(try score(candidate, stage: .shaped, spec: shaped.spec, gains: shaped.gains,
+                                     trainFCR: try trainCorrelation(shaped.spec, context: context),
+                                     options: options, began: began, context: context, log: log))
+        }
+        return results
+    }
+
+    /// The result of one stage of a candidate's fit: its values, identifiability, expected FC
+    /// and validation scores.
+    static func score(_ candidate: Candidate, stage: CandidateResult.Stage, spec: SimulationSpec<ReducedWongWang>, gains: Matrix?,
+                      trainFCR: Double, options: GradientFit.Options, began: Date, context: Context,
+                      log: (String) -> Void) throws -> CandidateResult {
+        let settings = context.settings
         let names = candidate.parameters.map { $0.parameter.description }
-        let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: outcome.spec, maps: context.maps) }))
-        let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: start, maps: context.maps) }))
-        let identifiability = try Identifiability.assess(fitted: [(outcome.spec, context.trainTarget)], options: options,
+        let fitted = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: spec, maps: context.maps) }))
+        let initial = Dictionary(uniqueKeysWithValues: zip(names, candidate.parameters.map { GradientFit.value($0.parameter, in: context.start, maps: context.maps) }))
+        let identifiability = try Identifiability.assess(fitted: [(spec, context.trainTarget)], options: options,
                                                          extraSeeds: [settings.seed &+ 2001, settings.seed &+ 2002, settings.seed &+ 2003])
-        let expected = try? ExpectedFCTerm.evaluate(spec: outcome.spec, target: context.trainTarget.fc, parameters: [])
+        let label = CandidateResult.label(candidate.name, stage: stage)
+        let expected = try? ExpectedFCTerm.evaluate(spec: spec, target: context.trainTarget.fc, parameters: [])
         if let expected {
             log(String(format: "protocol: %@: expected FC r %.3f with the training group's mean FC (the linearised network, noise-free)",
-                       candidate.name, expected.correlation))
+                       label, expected.correlation))
         }
-        log("protocol: \(candidate.name): scoring on validation (\(settings.evaluationSeeds) runs with new noise)")
+        log("protocol: \(label): scoring on validation (\(settings.evaluationSeeds) runs with new noise)")
         // Validation runs use the spec rebuilt from the values and gains, as a later stage does.
-        let validation = try context.evaluate(try context.spec(of: candidate, fitted: fitted, gains: outcome.gains), against: context.split.validation)
-        var result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: outcome.gains,
-                                     trainFCR: try outcome.scores.last?.trainCorrelation ?? trainCorrelation(outcome.spec, context: context), validation: validation,
-                                     identifiability: identifiability, wallSeconds: Date().timeIntervalSince(began))
+        let validation = try context.evaluate(try context.spec(of: candidate, fitted: fitted, gains: gains), against: context.split.validation)
+        var result = CandidateResult(candidate: candidate.name, fitted: fitted, initial: initial, gains: gains, trainFCR: trainFCR,
+                                     validation: validation, identifiability: identifiability, wallSeconds: Date().timeIntervalSince(began))
+        result.stage = stage == .fitted ? nil : stage
         result.expectedFCR = expected?.correlation
-        log(String(format: "protocol: %@: validation FC r %.3f +- %.3f, FCD KS %.3f +- %.3f, E rate %.2f Hz%@", candidate.name,
+        log(String(format: "protocol: %@: validation FC r %.3f +- %.3f, FCD KS %.3f +- %.3f, E rate %.2f Hz%@", result.label,
                    validation.fcR.mean, validation.fcR.sd, validation.fcdKS.mean, validation.fcdKS.sd,
-                   validation.meanRateE.reduce(0, +) / Double(validation.meanRateE.count), validation.lowActivity ? "" : " (not in the low-activity state)"))
+                   validation.meanRateE.reduce(0, +) / Double(validation.meanRateE.count),
+                   validation.lowActivity ? "" : " (not in the low-activity state: \(validation.regimeProblem))"))
         return result
     }
 
@@ -380,9 +432,9 @@ public enum HeldOutProtocol {
         let eligible = results.indices.filter { results[$0].validation.lowActivity }
         let pool = eligible.isEmpty ? Array(results.indices) : eligible
         let chosen = pool.min { results[$0].validation.cost < results[$1].validation.cost }!
-        log("protocol: chosen on validation: \(results[chosen].candidate)" + (eligible.isEmpty ? " (no candidate stayed in the low-activity state)" : ""))
+        log("protocol: chosen on validation: \(results[chosen].label)" + (eligible.isEmpty ? " (no candidate stayed in the low-activity state)" : ""))
         let test = try context.evaluate(try context.spec(of: results[chosen], candidates: candidates), against: context.split.test)
-        let baselineIndex = results.firstIndex { $0.candidate == Candidate.baseline.name }
+        let baselineIndex = results.firstIndex { $0.candidate == Candidate.baseline.name && $0.stage != .shaped }
         let baselineTest: Scores
         if let baselineIndex, baselineIndex != chosen {
             baselineTest = try context.evaluate(try context.spec(of: results[baselineIndex], candidates: candidates), against: context.split.test)

@@ -45,15 +45,15 @@ public enum CrossValidationReport {
             + SVG.intervals(title: "FCD KS distance on test subjects (lower is better)", xLabel: "Kolmogorov-Smirnov distance", rows: rowsKS, range: 0...1)
             + SVG.table(header: ["test subject", "fold", "model", "model FC r", "model FCD KS", "baseline FC r", "baseline FCD KS", "ceiling FC r", "ceiling FCD KS"],
                         rows: cv.folds.enumerated().flatMap { k, fold in
-                            ProtocolReport.subjectRows(fold).map { [$0[0], "\(k + 1)", fold.candidates[fold.chosen].candidate] + $0.dropFirst() }
+                            ProtocolReport.subjectRows(fold).map { [$0[0], "\(k + 1)", fold.candidates[fold.chosen].label] + $0.dropFirst() }
                         })
             + (cv.chosenInLowRegime ? "" : "<p><b>Warning:</b> in some fold no candidate stayed in the low-activity state on validation.</p>")))
         sections.append(("Folds", SVG.table(
             header: ["fold", "train", "validation", "test", "chosen", "validation FC r / FCD KS of each candidate"],
             rows: cv.folds.enumerated().map { k, fold in
                 ["\(k + 1)", fold.split.train.joined(separator: ", "), fold.split.validation.joined(separator: ", "), fold.split.test.joined(separator: ", "),
-                 fold.candidates[fold.chosen].candidate,
-                 fold.candidates.map { String(format: "%@ %.3f / %.3f", $0.candidate, $0.validation.fcR.mean, $0.validation.fcdKS.mean) }.joined(separator: "; ")]
+                 fold.candidates[fold.chosen].label,
+                 fold.candidates.map { String(format: "%@ %.3f / %.3f", $0.label, $0.validation.fcR.mean, $0.validation.fcdKS.mean) }.joined(separator: "; ")]
             })))
         sections.append(("The data's own ceiling", "<p>Leave-one-out over every subject (each predicted by the other subjects' mean FC and pooled FCD): "
             + SVG.escape(cv.leaveOneOut.description) + ".</p>"))

@@ -6,7 +6,8 @@ import Foundation
 public enum ProtocolReport {
     static func summary(_ scores: HeldOutProtocol.Scores) -> [String: Any] {
         ["fc_r_mean": scores.fcR.mean, "fc_r_sd": scores.fcR.sd, "fcd_ks_mean": scores.fcdKS.mean, "fcd_ks_sd": scores.fcdKS.sd,
-         "cost": scores.cost, "mean_rate_E_hz": scores.meanRateE, "low_activity": scores.lowActivity,
+         "cost": scores.cost, "mean_rate_E_hz": scores.meanRateE, "max_region_rate_E_hz": scores.maxRegionRateE ?? NSNull(),
+         "low_activity": scores.lowActivity, "regime_problem": scores.regimeProblem,
          "by_subject": scores.bySubject.mapValues { $0.map { ["fc_r": $0.fcR, "fcd_ks": $0.fcdKS] } }]
     }
 
@@ -26,11 +27,11 @@ public enum ProtocolReport {
                          "pattern_term": settings.expectedFC ? "expected-fc" : "surprise", "gain_shrinkage": settings.gainShrinkage,
                          "shaped_epochs": settings.shapedEpochs ?? settings.epochs],
             "candidates": try o.candidates.map { c -> [String: Any] in
-                ["name": c.candidate, "initial": c.initial, "fitted": c.fitted, "train_fc_r": c.trainFCR, "expected_fc_r": c.expectedFCR ?? NSNull(), "wall_time_s": c.wallSeconds,
+                ["name": c.candidate, "stage": (c.stage ?? .fitted).rawValue, "label": c.label, "initial": c.initial, "fitted": c.fitted, "train_fc_r": c.trainFCR, "expected_fc_r": c.expectedFCR ?? NSNull(), "wall_time_s": c.wallSeconds,
                  "validation": summary(c.validation),
                  "identifiability": try c.identifiability.map { try JSONSerialization.jsonObject(with: JSONEncoder().encode($0)) }]
             },
-            "chosen": o.candidates[o.chosen].candidate, "chosen_in_low_activity_regime": o.chosenInLowRegime,
+            "chosen": o.candidates[o.chosen].label, "chosen_in_low_activity_regime": o.chosenInLowRegime,
             "test": summary(o.test), "baseline_test": summary(o.baselineTest),
             "ceiling": ceilingSummary(o.ceiling), "leave_one_out_ceiling": ceilingSummary(o.leaveOneOut),
         ]
@@ -50,16 +51,16 @@ public enum ProtocolReport {
                 for (k, score) in scores.bySubject[subject]!.enumerated() { s += "\(prefix)\(model),\(part),\(subject),\(k),\(score.fcR),\(score.fcdKS)\n" }
             }
         }
-        for c in o.candidates { rows(c.candidate, "validation", c.validation) }
-        rows(o.candidates[o.chosen].candidate, "test", o.test)
-        if o.candidates[o.chosen].candidate != HeldOutProtocol.Candidate.baseline.name { rows(HeldOutProtocol.Candidate.baseline.name, "test", o.baselineTest) }
+        for c in o.candidates { rows(c.label, "validation", c.validation) }
+        rows(o.candidates[o.chosen].label, "test", o.test)
+        if o.candidates[o.chosen].label != HeldOutProtocol.Candidate.baseline.name { rows(HeldOutProtocol.Candidate.baseline.name, "test", o.baselineTest) }
         for (subject, score) in o.ceiling.scores { s += "\(prefix)data ceiling,test,\(subject),,\(score.fcR),\(score.fcdKS)\n" }
         return s
     }
 
     /// The lines printed at the end: the test scores beside the ceiling and the baseline.
     public static func lines(_ o: HeldOutProtocol.Outcome) -> [String] {
-        let chosen = o.candidates[o.chosen].candidate
+        let chosen = o.candidates[o.chosen].label
         var out = ["test subjects \(o.split.test.joined(separator: ", ")), never seen by the fit or the choice:",
                    "  " + line("model (\(chosen), chosen on validation)", o.test)]
         out.append(chosen != HeldOutProtocol.Candidate.baseline.name ? "  " + line("baseline (G alone)", o.baselineTest)
@@ -89,9 +90,9 @@ public enum ProtocolReport {
 
     public static func html(_ o: HeldOutProtocol.Outcome, settings: HeldOutProtocol.Settings) -> String {
         let chosen = o.candidates[o.chosen]
-        var rowsR: [(label: String, mean: Double, sd: Double)] = [("model: " + chosen.candidate, o.test.fcR.mean, o.test.fcR.sd)]
-        var rowsKS: [(label: String, mean: Double, sd: Double)] = [("model: " + chosen.candidate, o.test.fcdKS.mean, o.test.fcdKS.sd)]
-        if chosen.candidate != HeldOutProtocol.Candidate.baseline.name {
+        var rowsR: [(label: String, mean: Double, sd: Double)] = [("model: " + chosen.label, o.test.fcR.mean, o.test.fcR.sd)]
+        var rowsKS: [(label: String, mean: Double, sd: Double)] = [("model: " + chosen.label, o.test.fcdKS.mean, o.test.fcdKS.sd)]
+        if chosen.label != HeldOutProtocol.Candidate.baseline.name {
             rowsR.append(("baseline: G", o.baselineTest.fcR.mean, o.baselineTest.fcR.sd))
             rowsKS.append(("baseline: G", o.baselineTest.fcdKS.mean, o.baselineTest.fcdKS.sd))
         }
@@ -111,18 +112,20 @@ public enum ProtocolReport {
                         rows: subjectRows(o))
             + (o.chosenInLowRegime ? "" : "<p><b>Warning:</b> no candidate stayed in the low-activity state on validation.</p>")))
         sections.append(("Candidates (validation)", SVG.table(
-            header: ["model", "fitted", "train FC r", "expected FC r", "validation FC r", "validation FCD KS", "cost", "E rate (Hz)", "low-activity", "fit time (s)"],
+            header: ["model", "fitted", "train FC r", "expected FC r", "validation FC r", "validation FCD KS", "cost", "E rate (Hz)", "highest region (Hz)", "low-activity", "fit time (s)"],
             rows: o.candidates.map { c in
-                [c.candidate, c.fitted.keys.sorted().map { String(format: "%@ %.4f", $0, c.fitted[$0]!) }.joined(separator: ", "),
+                [c.label, c.fitted.keys.sorted().map { String(format: "%@ %.4f", $0, c.fitted[$0]!) }.joined(separator: ", "),
                  String(format: "%.3f", c.trainFCR), c.expectedFCR.map { String(format: "%.3f", $0) } ?? "-",
                  String(format: "%.3f +- %.3f", c.validation.fcR.mean, c.validation.fcR.sd),
                  String(format: "%.3f +- %.3f", c.validation.fcdKS.mean, c.validation.fcdKS.sd), String(format: "%.3f", c.validation.cost),
                  String(format: "%.2f", c.validation.meanRateE.reduce(0, +) / Double(max(c.validation.meanRateE.count, 1))),
+                 c.validation.maxRegionRateE.map { String(format: "%.1f", $0.max() ?? 0) } ?? "-",
                  c.validation.lowActivity ? "yes" : "no", String(format: "%.0f", c.wallSeconds)]
             })
             + "<p>Train FC r: the last epoch's run against the training group's mean FC; expected FC r: the fitted network's stationary FC (linearised, noise-free) against it. "
-            + "Chosen by (1 - FC r) + FCD KS among candidates whose validation runs stay in the low-activity state (mean E rate 1-10 Hz).</p>"
-            + SVG.table(header: ["model", "identifiability"], rows: o.candidates.map { c in [c.candidate, c.identifiability.map(\.description).joined(separator: "; ")] })))
+            + "A candidate that shapes the FC pattern is scored twice: after its simulated epochs, and as it was right after the shaping (\"(shaped)\": at 0.9 G* of the shaped network). "
+            + "Chosen by (1 - FC r) + FCD KS among those whose validation runs stay in the low-activity state (mean E rate 1-10 Hz, no region's mean above 10 Hz; highest region: the largest regional mean E rate over the runs).</p>"
+            + SVG.table(header: ["model", "identifiability"], rows: o.candidates.map { c in [c.label, c.identifiability.map(\.description).joined(separator: "; ")] })))
         sections.append(("The data's own ceiling", "<p>Leave-one-out over every subject (each predicted by the other subjects' mean FC and pooled FCD): "
             + SVG.escape(o.leaveOneOut.description) + ".</p>"))
         return SVG.page(title: "WholeBrain protocol: train / validation / test", sections: sections)
