@@ -24,7 +24,8 @@ struct FitCommand: ParsableCommand {
           auto            fc-mean; surprise when the fit shapes the FC pattern (sc-gains,
                           node-J_i); fcd when each epoch holds at least 5 FCD windows
                           (--duration 72 or more at TR 0.72); bold-variance when the target
-                          BOLD is in the model's units (--bold-units). stderr and summary.json
+                          BOLD is in the model's units (--bold-units), and bold-mean too when
+                          nothing holds the activity level (--no-fic). stderr and summary.json
                           say which and why. Add terms after it: auto,stability
           surprise=1      -log(0.5 + 0.5 r), r = correlation of simulated and empirical FC
           fc-mean=25      (mean FC - mean empirical FC)^2 over region pairs: the level of the
@@ -33,6 +34,8 @@ struct FitCommand: ParsableCommand {
                           value distributions (0.01-0.1 Hz, 60-TR windows every 10)
           bold-variance=0.1  mean over regions of (log var BOLD - log var target)^2; only for
                           targets in model units
+          bold-mean=0.1   mean over regions of ((mean BOLD - mean target) / SD target)^2: the
+                          activity level; model units, no --bandpass
           fc-level=1      mean squared difference of simulated and empirical FC, pair by pair
           entropy=0.01    mean of s log s + (1-s) log(1-s) over S_E and (half) S_I samples
           prior=0.1       Gaussian priors with learnable means and precisions (hyperprior-bounded)
@@ -85,7 +88,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Empirical BOLD for --connectome (regions x time or time x regions; a bold.npy from simulate works).", valueName: "file")) var bold: String?
     @Option(help: ArgumentHelp("What to fit: G, w_plus (wplus), J_i (Ji), J_NMDA, I_0, sigma, node-J_i (one J_i per node), w_plus-map and I_0-map (regional heterogeneity: the slope of w_plus or I_0 along each --maps map), node-w_plus and node-I_0 (one value per region), sc-gains.", valueName: "list")) var fit: String = "G"
     @Option(help: ArgumentHelp("Regional maps for w_plus-map / I_0-map, comma-separated: fc-gradient (the principal gradient of the fitted subjects' mean FC) or files with one value per region (or maps x regions); each is z-scored.", valueName: "list")) var maps: String = RegionalMaps.fcGradientName
-    @Option(help: ArgumentHelp("Loss terms with optional weights: auto, surprise, expected-fc (the FC pattern of the network linearised at its low state, noise-free), fc-level, fc-mean, fcd, bold-variance, entropy, prior, timeseries, spectrum, regime, stability.", valueName: "list")) var loss: String = "auto"
+    @Option(help: ArgumentHelp("Loss terms with optional weights: auto, surprise, expected-fc (the FC pattern of the network linearised at its low state, noise-free), fc-level, fc-mean, fcd, bold-variance, bold-mean, entropy, prior, timeseries, spectrum, regime, stability.", valueName: "list")) var loss: String = "auto"
     @Option(help: ArgumentHelp("With sc-gains or regional parameters: noise-free ADAM steps on the expected FC before the first epoch, moving only those; then, without --G, G moves to --critical-fraction of the shaped network's own G*.", valueName: "n")) var shapingSteps: Int = 0
     @Option(help: ArgumentHelp("Weight of the connection gains' shrinkage toward 1 (the mean of (ln gain)^2).", valueName: "w")) var gainShrinkage: Double = 0
     @Option(help: ArgumentHelp("Units of the target BOLD for --loss auto: model (fractional signal change, as simulate writes: the bold-variance term applies), scanner (arbitrary scale), or auto (model when a summary.json of simulate, or a JSON with bold_units = model, sits beside --bold).", valueName: "units")) var boldUnits: String = "auto"
@@ -135,7 +138,7 @@ struct FitCommand: ParsableCommand {
     /// Regional parameters: per-node values and map slopes (w_plus within (0, 3), I_0 within (0, 1), as uniform).
     static let regional = ["node-J_i", "node-w_plus", "node-I_0", "w_plus-map", "I_0-map"]
     static let lossDefaults: [String: Double] = ["surprise": 1, "fc-level": 1, "fc-mean": LossSelection.fcMeanWeight, "fcd": LossSelection.fcdWeight,
-                                                 "bold-variance": LossSelection.boldVarianceWeight, "entropy": 0.01, "prior": 0.1, "timeseries": 1, "spectrum": 1, "stability": 1,
+                                                 "bold-variance": LossSelection.boldVarianceWeight, "bold-mean": LossSelection.boldMeanWeight, "entropy": 0.01, "prior": 0.1, "timeseries": 1, "spectrum": 1, "stability": 1,
                                                  "regime": 1, "expected-fc": 1]
 
     func run() throws {
@@ -187,7 +190,7 @@ struct FitCommand: ParsableCommand {
 
     /// Loss weights from --loss; `auto` (`LossSelection.automatic`) is chosen for `subjects`
     /// (for fitted parameters that shape the FC pattern or not) and explained in `reasons`.
-    func lossWeights(subjects: [Subject] = [], shapesPattern: Bool = false) throws -> (weights: [String: Double], reasons: [String]) {
+    func lossWeights(subjects: [Subject] = [], shapesPattern: Bool = false, levelFree: Bool = false) throws -> (weights: [String: Double], reasons: [String]) {
         var weights: [String: Double] = [:], reasons: [String] = []
         for raw in loss.split(separator: ",") {
             let parts = raw.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -196,7 +199,7 @@ struct FitCommand: ParsableCommand {
                 let stretch = window ?? first.spec.sampleCount
                 let targetSamples = subjects.map { $0.target.bold?.columns ?? 0 }.min() ?? 0
                 let choice = LossSelection.automatic(stretchSamples: stretch, targetSamples: targetSamples, modelUnits: try modelUnits(),
-                                                     shapesPattern: shapesPattern)
+                                                     shapesPattern: shapesPattern, levelFree: levelFree, filtered: bandpass != nil)
                 weights.merge(choice.weights) { old, _ in old }
                 reasons = choice.reasons
                 continue
@@ -246,7 +249,8 @@ struct FitCommand: ParsableCommand {
         let regionalMaps = fitsMapSlopes ? try RegionalMaps.load(maps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
                                                                   regions: regions, fc: FunctionalConnectivity.mean(prepared.map(\.target.fc))) : nil
         let (chosen, gains) = try fittedParameters(regions: regions, maps: regionalMaps?.count ?? 0)
-        let (weights, reasons) = try lossWeights(subjects: prepared, shapesPattern: gains || chosen.contains { $0.0.isNodeJI || $0.0.isRegional })
+        let (weights, reasons) = try lossWeights(subjects: prepared, shapesPattern: gains || chosen.contains { $0.0.isNodeJI || $0.0.isRegional },
+                                                 levelFree: prepared[0].start.ficRate == nil || chosen.contains { $0.0.isNodeJI })
         if lead && !quiet && !reasons.isEmpty {
             for line in reasons { printError("fit: --loss auto: " + line) }
         }
@@ -525,7 +529,8 @@ struct FitCommand: ParsableCommand {
                 let bold = filtered(raw, tr: scanTR)
                 return GradientFit.Target(fc: FunctionalConnectivity.pearson(regionsByTime: bold), bold: bold, heldOutFC: heldOutFC,
                                           fcdValues: FCDTerm.targetValues(regionsByTime: raw, tr: scanTR, settings: FCDTerm.Settings(), segment: stretch),
-                                          logVariances: BoldFitTerms.logVariances(regionsByTime: raw, segment: stretch) { filtered($0, tr: scanTR) })
+                                          logVariances: BoldFitTerms.logVariances(regionsByTime: raw, segment: stretch) { filtered($0, tr: scanTR) },
+                                          levels: BoldFitTerms.levels(regionsByTime: raw))
             }
             return Subject(inputs: inputs, spec: spec, target: target(rawTrain, heldOutFC: heldOutFC),
                            scan: Identifiability.Scan(samples: kept) { target($0, heldOutFC: nil) },

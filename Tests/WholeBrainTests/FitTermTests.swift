@@ -62,6 +62,24 @@ final class FitTermTests: XCTestCase {
         }
         XCTAssertEqual(FCObjective.meanLevel(regionsByTime: eBold, empiricalFC: e).loss, 0, accuracy: 1e-15)
         XCTAssertEqual(BoldFitTerms.varianceDistance(regionsByTime: eBold, targetLogVariance: target).loss, 0, accuracy: 1e-15)
+        // The BOLD level: exact gradient, zero at the target, (shift / SD)^2 for a shifted copy.
+        let levels = BoldFitTerms.levels(regionsByTime: eBold)
+        assertGradientMatchesFiniteDifferences("bold mean", y, elements: [0, 7, 44, 101], absolute: 1e-9) {
+            let v = BoldFitTerms.levelDistance(regionsByTime: $0, targetMean: levels.mean, targetSD: levels.sd); return (v.loss, v.gradient)
+        }
+        XCTAssertEqual(BoldFitTerms.levelDistance(regionsByTime: eBold, targetMean: levels.mean, targetSD: levels.sd).loss, 0, accuracy: 1e-15)
+        let shifted = Matrix(rows: 4, columns: 36, values: eBold.values.enumerated().map { $1 + 0.5 * levels.sd[$0 / 36] })
+        XCTAssertEqual(BoldFitTerms.levelDistance(regionsByTime: shifted, targetMean: levels.mean, targetSD: levels.sd).loss, 0.25, accuracy: 1e-12)
+        for (a, b) in zip(BoldFitTerms.levels(regionsByTime: shifted).sd, levels.sd) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+        // Auto uses it only where nothing holds the activity level, in model units, unfiltered.
+        func auto(_ units: String?, levelFree: Bool, filtered: Bool) -> Double? {
+            LossSelection.automatic(stretchSamples: 166, targetSamples: 833, modelUnits: units, shapesPattern: false,
+                                    levelFree: levelFree, filtered: filtered).weights["bold-mean"]
+        }
+        XCTAssertEqual(auto("simulated", levelFree: true, filtered: false), LossSelection.boldMeanWeight)
+        XCTAssertNil(auto("simulated", levelFree: false, filtered: false))
+        XCTAssertNil(auto("simulated", levelFree: true, filtered: true))
+        XCTAssertNil(auto(nil, levelFree: true, filtered: false))
         // Doubling the series quadruples each variance: the term is 4 (log 4)^2 / 4 = (log 4)^2.
         let doubled = Matrix(rows: 4, columns: 36, values: eBold.values.map { 2 * $0 })
         XCTAssertEqual(BoldFitTerms.varianceDistance(regionsByTime: doubled, targetLogVariance: target).loss, pow(log(4.0), 2), accuracy: 1e-12)
@@ -146,6 +164,8 @@ final class FitTermTests: XCTestCase {
         objective.fcMean = 0.6
         objective.boldVariance = 0.2
         objective.varianceTarget = BoldFitTerms.logVariances(regionsByTime: empiricalBold)
+        objective.boldMean = 0.3
+        objective.levelTarget = BoldFitTerms.levels(regionsByTime: empiricalBold)
         objective.fcd = 0.8
         objective.fcdSettings.window = 8; objective.fcdSettings.step = 3; objective.fcdSettings.bandPass = nil
         objective.fcdTarget = FCDTerm.targetValues(regionsByTime: empiricalBold, tr: base.tr, settings: objective.fcdSettings)
@@ -157,7 +177,7 @@ final class FitTermTests: XCTestCase {
                                                    checkpointEvery: 700, from: start, steps: window)
         }
         let result = try evaluate(base, weights: true, parameters: [.g, .jI, .sigma, .nodeJI(3)])
-        XCTAssertEqual(Set(result.terms.keys), ["surprise", "fc_level", "fc_mean", "bold_variance", "fcd", "entropy", "timeseries", "spectrum", "regime"])
+        XCTAssertEqual(Set(result.terms.keys), ["surprise", "fc_level", "fc_mean", "bold_variance", "bold_mean", "fcd", "entropy", "timeseries", "spectrum", "regime"])
         XCTAssertGreaterThan(result.terms["regime"]!, 0)
         XCTAssertEqual(result.bold.rows, 20)
         XCTAssertEqual(result.end.step, startStep + window)

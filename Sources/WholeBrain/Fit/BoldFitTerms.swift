@@ -17,6 +17,13 @@ import Foundation
 ///   It carries the fluctuation amplitude, which rises with coupling where FC hardly changes,
 ///   but compares amplitudes, so only BOLD in the model's own units (fractional signal change,
 ///   as `simulate` writes) is a valid target: scanner BOLD has an arbitrary scale.
+/// - BOLD level: L = (1/N) sum_i ((mean y_i - m_i) / s_i)^2 against the target's mean m_i and
+///   standard deviation s_i per region, dL/dy_i(t) = 2 (mean y_i - m_i) / (N T s_i^2). The
+///   Balloon-Windkessel model's stationary BOLD follows the mean of its drive (S_E), so the
+///   level carries the activity level that FC and FCD do not: without feedback inhibition,
+///   G and J_i trade off along FC (RECOVERY.md) but not along the level (measured at G 0.30,
+///   J_i 1.5 against G 0.255, J_i 1.385: levels 10 SDs apart, 0.05 SD between two noise seeds
+///   at the same values). Like the variance, valid only for BOLD in the model's units.
 /// - Entropy of the gating variables (Griffiths et al. 2022): mean over samples and nodes of
 ///   h(S_E) + 0.5 h(S_I) with h(s) = s log s + (1 - s) log(1 - s) (the negative binary
 ///   entropy, so minimising it keeps S away from 0 and 1); h'(s) = log(s / (1 - s)). Values
@@ -81,6 +88,30 @@ public enum BoldFitTerms {
             for k in 0..<t { gradient.values[i * t + k] = scale * (row[i * t + k] - mean) }
         }
         return Value(loss: loss, gradient: gradient)
+    }
+
+    /// Mean squared difference between the simulated BOLD regions' means and `targetMean`, in
+    /// units of the target's standard deviation `targetSD` per region (`levels`).
+    public static func levelDistance(regionsByTime y: Matrix, targetMean: [Double], targetSD: [Double]) -> Value {
+        precondition(y.rows == targetMean.count && y.rows == targetSD.count, "levelDistance: region counts differ")
+        let n = y.rows, t = y.columns
+        var loss = 0.0
+        var gradient = Matrix(rows: n, columns: t)
+        for i in 0..<n {
+            guard targetSD[i] > 0, targetMean[i].isFinite else { continue }
+            let d = meanAndVariance(y.values[(i * t)..<((i + 1) * t)]).mean - targetMean[i]
+            loss += d * d / (targetSD[i] * targetSD[i] * Double(n))
+            let g = 2 * d / (targetSD[i] * targetSD[i] * Double(n) * Double(t))
+            for k in 0..<t { gradient.values[i * t + k] = g }
+        }
+        return Value(loss: loss, gradient: gradient)
+    }
+
+    /// Per region, the mean and the standard deviation of `e` (regions x time): the level term's target.
+    public static func levels(regionsByTime e: Matrix) -> (mean: [Double], sd: [Double]) {
+        let t = e.columns
+        let stats = (0..<e.rows).map { meanAndVariance(e.values[($0 * t)..<(($0 + 1) * t)]) }
+        return (stats.map(\.mean), stats.map { $0.variance.squareRoot() })
     }
 
     /// The mean and the variance (mean squared deviation) of a series.

@@ -50,6 +50,9 @@ public enum GradientFit {
         /// (`BoldFitTerms.varianceDistance`; the target's BOLD must be in model units) and FCD
         /// (`FCDTerm`, against `Target.fcdValues`) terms, 0: off.
         public var fcMean = 0.0, boldVariance = 0.0, fcd = 0.0
+        /// Weight of the BOLD level term (`BoldFitTerms.levelDistance`, against `Target.levels`;
+        /// BOLD in model units, unfiltered), 0: off.
+        public var boldMean = 0.0
         public var fcdSettings = FCDTerm.Settings()
         /// Weight of the expected-FC term (`ExpectedFCTerm`: the FC pattern of the network
         /// linearised at its low state, noise-free), 0: off.
@@ -93,17 +96,17 @@ public enum GradientFit {
 
         /// Every term's name (as in history.csv) and weight, the switched-off ones included.
         public var terms: [(name: String, weight: Double)] {
-            [("surprise", surprise), ("fc_level", fcLevel), ("fc_mean", fcMean), ("bold_variance", boldVariance), ("fcd", fcd),
+            [("surprise", surprise), ("fc_level", fcLevel), ("fc_mean", fcMean), ("bold_variance", boldVariance), ("bold_mean", boldMean), ("fcd", fcd),
              ("entropy", entropy), ("timeseries", timeSeries), ("spectrum", spectrum), ("regime", regime), ("stability", stability),
              ("expected_fc", expectedFC)]
         }
 
         /// Sets every term's weight from `--loss` names (surprise, fc-level, fc-mean, fcd,
-        /// bold-variance, entropy, prior, timeseries, spectrum, regime, stability, expected-fc);
+        /// bold-variance, bold-mean, entropy, prior, timeseries, spectrum, regime, stability, expected-fc);
         /// a term not named is off.
         public mutating func setWeights(_ w: [String: Double]) {
             surprise = w["surprise"] ?? 0; fcLevel = w["fc-level"] ?? 0; fcMean = w["fc-mean"] ?? 0; fcd = w["fcd"] ?? 0
-            boldVariance = w["bold-variance"] ?? 0; entropy = w["entropy"] ?? 0; prior = w["prior"] ?? 0
+            boldVariance = w["bold-variance"] ?? 0; boldMean = w["bold-mean"] ?? 0; entropy = w["entropy"] ?? 0; prior = w["prior"] ?? 0
             timeSeries = w["timeseries"] ?? 0; spectrum = w["spectrum"] ?? 0; regime = w["regime"] ?? 0; stability = w["stability"] ?? 0
             expectedFC = w["expected-fc"] ?? 0
         }
@@ -119,6 +122,8 @@ public enum GradientFit {
             o.fcLevel = fcLevel
             o.fcMean = fcMean
             o.boldVariance = boldVariance
+            o.boldMean = boldMean
+            o.levelTarget = target.levels ?? ([], [])
             o.fcd = fcd
             o.fcdTarget = target.fcdValues ?? []
             o.varianceTarget = target.logVariances ?? []
@@ -158,9 +163,14 @@ public enum GradientFit {
         /// its log variance per region (`BoldFitTerms.logVariances`), for the variance term; both
         /// from stretches as long as the simulated ones.
         public var fcdValues: [Double]?, logVariances: [Double]?
+        /// Mean and standard deviation of each region's unfiltered BOLD (`BoldFitTerms.levels`),
+        /// for the level term.
+        public var levels: (mean: [Double], sd: [Double])?
 
-        public init(fc: Matrix, bold: Matrix? = nil, heldOutFC: Matrix? = nil, fcdValues: [Double]? = nil, logVariances: [Double]? = nil) {
+        public init(fc: Matrix, bold: Matrix? = nil, heldOutFC: Matrix? = nil, fcdValues: [Double]? = nil, logVariances: [Double]? = nil,
+                    levels: (mean: [Double], sd: [Double])? = nil) {
             self.fc = fc; self.bold = bold; self.heldOutFC = heldOutFC; self.fcdValues = fcdValues; self.logVariances = logVariances
+            self.levels = levels
         }
     }
 

@@ -13,16 +13,19 @@ import Foundation
 /// - fcd when every fitted stretch holds at least `minimumFCDWindows` FCD windows (and the
 ///   target as many), else the FCD distribution is a handful of numbers;
 /// - bold-variance only when the target BOLD is in the model's units (BOLD simulated by
-///   WholeBrain or another Balloon-Windkessel model): scanner BOLD has an arbitrary scale.
+///   WholeBrain or another Balloon-Windkessel model): scanner BOLD has an arbitrary scale;
+/// - bold-mean, in the model's units and unfiltered, when nothing holds the activity level
+///   (no feedback inhibition, or per-region J_i fitted): the BOLD level follows the mean drive,
+///   which separates G from J_i where FC, FCD and variance trade them off (RECOVERY.md).
 public enum LossSelection {
     /// Weight of the FC mean level term under auto: (mean FC difference / 0.2)^2, so that a
     /// difference of 0.1 weighs like a change of r of about 0.2 in the surprise.
     public static let fcMeanWeight = 25.0
-    public static let fcdWeight = 1.0, boldVarianceWeight = 0.1
+    public static let fcdWeight = 1.0, boldVarianceWeight = 0.1, boldMeanWeight = 0.1
     public static let minimumFCDWindows = 5
 
     public struct Choice: Sendable {
-        /// Weights by the names `--loss` takes (surprise, fc-mean, fcd, bold-variance).
+        /// Weights by the names `--loss` takes (surprise, fc-mean, fcd, bold-variance, bold-mean).
         public let weights: [String: Double]
         /// One line per term considered: used or not, and why.
         public let reasons: [String]
@@ -32,9 +35,11 @@ public enum LossSelection {
     /// a target scan of `targetSamples`, BOLD whose units are described by `modelUnits` (nil:
     /// not the model's), and whether the fitted parameters shape the FC pattern.
     /// With `expectedFC`, the pattern is fitted by the expected-FC term (`ExpectedFCTerm`,
-    /// noise-free) instead of the surprise.
+    /// noise-free) instead of the surprise. `levelFree`: nothing holds the activity level
+    /// (no feedback inhibition, or per-region J_i fitted); `filtered`: the BOLD is band-passed.
     public static func automatic(stretchSamples: Int, targetSamples: Int, modelUnits: String?, shapesPattern: Bool,
-                                 fcd settings: FCDTerm.Settings = FCDTerm.Settings(), expectedFC: Bool = false) -> Choice {
+                                 fcd settings: FCDTerm.Settings = FCDTerm.Settings(), expectedFC: Bool = false,
+                                 levelFree: Bool = false, filtered: Bool = false) -> Choice {
         var weights = ["fc-mean": fcMeanWeight]
         var reasons = ["fc-mean=\(fcMeanWeight): the global FC level"]
         if shapesPattern && expectedFC {
@@ -60,6 +65,12 @@ public enum LossSelection {
             reasons.append("bold-variance=\(boldVarianceWeight): the target BOLD is in the model's units (\(modelUnits))")
         } else {
             reasons.append("no bold-variance: the target BOLD's scale is not the model's (scanner units); its amplitude says nothing")
+        }
+        if modelUnits != nil && levelFree && !filtered {
+            weights["bold-mean"] = boldMeanWeight
+            reasons.append("bold-mean=\(boldMeanWeight): nothing holds the activity level (no feedback inhibition), and the BOLD level in model units follows it")
+        } else if modelUnits != nil && levelFree {
+            reasons.append("no bold-mean: the band-pass removes the BOLD level")
         }
         return Choice(weights: weights, reasons: reasons)
     }

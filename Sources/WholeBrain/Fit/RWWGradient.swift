@@ -85,6 +85,9 @@ public enum RWWGradient {
         /// Weight of the BOLD variance term (`BoldFitTerms.varianceDistance`) and its target,
         /// one log variance per region (`BoldFitTerms.logVariances`); 0: off.
         public var boldVariance = 0.0, varianceTarget: [Double] = []
+        /// Weight of the BOLD level term (`BoldFitTerms.levelDistance`) and its target, the
+        /// mean and standard deviation of each region's BOLD (`BoldFitTerms.levels`); 0: off.
+        public var boldMean = 0.0, levelTarget: (mean: [Double], sd: [Double]) = ([], [])
         /// Weight of the FCD term (`FCDTerm`), its target (the sorted empirical FCD values) and
         /// its windows and band; 0: off.
         public var fcd = 0.0, fcdTarget: [Double] = [], fcdSettings = FCDTerm.Settings()
@@ -228,6 +231,14 @@ public enum RWWGradient {
                 throw WholeBrainError.badValue(source: "--loss", value: "bold-variance", expected: "a target log variance for each of \(n) regions")
             }
             add("bold_variance", objective.boldVariance, BoldFitTerms.varianceDistance(regionsByTime: regionsByTime, targetLogVariance: objective.varianceTarget))
+        }
+        if objective.boldMean != 0 {
+            guard objective.levelTarget.mean.count == n, objective.levelTarget.sd.count == n, objective.bandPass == nil else {
+                throw WholeBrainError.badValue(source: "--loss", value: "bold-mean",
+                                               expected: "unfiltered BOLD (no --bandpass: it removes the level) with a target mean and SD for each of \(n) regions")
+            }
+            add("bold_mean", objective.boldMean, BoldFitTerms.levelDistance(regionsByTime: regionsByTime, targetMean: objective.levelTarget.mean,
+                                                                           targetSD: objective.levelTarget.sd))
         }
         if objective.timeSeries != 0 || objective.spectrum != 0 {
             let firstSample = (sampleSteps[0] - spec.transientSteps) / spec.stepsPerTR - 1
