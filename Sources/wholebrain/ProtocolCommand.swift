@@ -19,7 +19,7 @@ struct ProtocolCommand: ParsableCommand {
         with fresh noise (a shaped candidate twice: after its epochs, and as "(shaped)", right \
         after the shaping at 0.9 G* of the shaped network), and the one with the lowest \
         (1 - FC r) + FCD KS among those that stay in the low-activity state (mean E rate 1-10 \
-        Hz, no region's mean above 10 Hz) is scored on the test subjects, beside the baseline (G \
+        Hz, no region's mean above 6 Hz, twice the feedback-inhibition rate) is scored on the test subjects, beside the baseline (G \
         alone) and the data's own ceiling (the training subjects' mean FC and pooled FCD scored \
         against each test subject). FC of raw BOLD; FCD of 0.01-0.1 Hz BOLD, 60-TR windows every \
         10. Writes protocol.json, scores.csv (model, part, subject, seed, fc_r, fcd_ks) and \

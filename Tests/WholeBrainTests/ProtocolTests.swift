@@ -73,16 +73,17 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(s.fcR.mean, 0.6, accuracy: 1e-12)
         XCTAssertEqual(s.fcR.sd, (0.02).squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(s.cost, 1 - 0.6 + 0.3, accuracy: 1e-12)
-        XCTAssertTrue(s.lowActivity)
-        XCTAssertFalse(HeldOutProtocol.Scores(bySubject: [:], meanRateE: [3, 12.5]).lowActivity)
+        XCTAssertTrue(s.lowActivity(regionLimit: 6))
+        XCTAssertFalse(HeldOutProtocol.Scores(bySubject: [:], meanRateE: [3, 12.5]).lowActivity(regionLimit: 6))
         // A run whose mean is in range but whose regions partly left the low state.
-        let partial = HeldOutProtocol.Scores(bySubject: [:], meanRateE: [3.1, 4.9], maxRegionRateE: [3.4, 38])
-        XCTAssertFalse(partial.lowActivity)
-        XCTAssert(partial.regimeProblem.contains("38.0 Hz"), partial.regimeProblem)
-        XCTAssertTrue(HeldOutProtocol.Scores(bySubject: [:], meanRateE: [3.1, 3], maxRegionRateE: [3.4, 3.3]).lowActivity)
+        let partial = HeldOutProtocol.Scores(bySubject: [:], meanRateE: [3.1, 4.9], maxRegionRateE: [3.4, 7.6])
+        XCTAssertEqual(HeldOutProtocol.Settings().regionRateLimit, 6)
+        XCTAssertFalse(partial.lowActivity(regionLimit: 6))
+        XCTAssert(partial.regimeProblem(regionLimit: 6).contains("7.6 Hz"), partial.regimeProblem(regionLimit: 6))
+        XCTAssertTrue(HeldOutProtocol.Scores(bySubject: [:], meanRateE: [3.1, 3], maxRegionRateE: [3.4, 3.3]).lowActivity(regionLimit: 6))
         // Pooled over folds, every run's highest region is kept.
         XCTAssertEqual(HeldOutProtocol.CrossValidated.pooled([partial, s]).maxRegionRateE, nil)
-        XCTAssertEqual(HeldOutProtocol.CrossValidated.pooled([partial, partial]).maxRegionRateE, [3.4, 38, 3.4, 38])
+        XCTAssertEqual(HeldOutProtocol.CrossValidated.pooled([partial, partial]).maxRegionRateE, [3.4, 7.6, 3.4, 7.6])
     }
 
     /// A fit task's files hold both stages of a shaped candidate; the last stage reads them back

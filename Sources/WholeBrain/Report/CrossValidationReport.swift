@@ -9,7 +9,7 @@ public enum CrossValidationReport {
         [
             "folds": try cv.folds.map { try ProtocolReport.json($0, settings: settings) },
             "chosen_per_fold": cv.choices, "chosen_in_low_activity_regime": cv.chosenInLowRegime,
-            "test": ProtocolReport.summary(cv.test), "baseline_test": ProtocolReport.summary(cv.baselineTest),
+            "test": ProtocolReport.summary(cv.test, regionLimit: settings.regionRateLimit), "baseline_test": ProtocolReport.summary(cv.baselineTest, regionLimit: settings.regionRateLimit),
             "ceiling": ProtocolReport.ceilingSummary(cv.ceiling), "leave_one_out_ceiling": ProtocolReport.ceilingSummary(cv.leaveOneOut),
         ]
     }

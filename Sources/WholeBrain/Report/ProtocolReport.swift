@@ -4,10 +4,10 @@ import Foundation
 /// validation and identifiability, the chosen model's and the baseline's test scores, the
 /// data's ceiling), scores.csv (one row per model, part, subject and seed) and report.html.
 public enum ProtocolReport {
-    static func summary(_ scores: HeldOutProtocol.Scores) -> [String: Any] {
+    static func summary(_ scores: HeldOutProtocol.Scores, regionLimit: Double) -> [String: Any] {
         ["fc_r_mean": scores.fcR.mean, "fc_r_sd": scores.fcR.sd, "fcd_ks_mean": scores.fcdKS.mean, "fcd_ks_sd": scores.fcdKS.sd,
          "cost": scores.cost, "mean_rate_E_hz": scores.meanRateE, "max_region_rate_E_hz": scores.maxRegionRateE ?? NSNull(),
-         "low_activity": scores.lowActivity, "regime_problem": scores.regimeProblem,
+         "low_activity": scores.lowActivity(regionLimit: regionLimit), "regime_problem": scores.regimeProblem(regionLimit: regionLimit),
          "by_subject": scores.bySubject.mapValues { $0.map { ["fc_r": $0.fcR, "fcd_ks": $0.fcdKS] } }]
     }
 
@@ -28,11 +28,11 @@ public enum ProtocolReport {
                          "shaped_epochs": settings.shapedEpochs ?? settings.epochs],
             "candidates": try o.candidates.map { c -> [String: Any] in
                 ["name": c.candidate, "stage": (c.stage ?? .fitted).rawValue, "label": c.label, "initial": c.initial, "fitted": c.fitted, "train_fc_r": c.trainFCR, "expected_fc_r": c.expectedFCR ?? NSNull(), "wall_time_s": c.wallSeconds,
-                 "validation": summary(c.validation),
+                 "validation": summary(c.validation, regionLimit: settings.regionRateLimit),
                  "identifiability": try c.identifiability.map { try JSONSerialization.jsonObject(with: JSONEncoder().encode($0)) }]
             },
             "chosen": o.candidates[o.chosen].label, "chosen_in_low_activity_regime": o.chosenInLowRegime,
-            "test": summary(o.test), "baseline_test": summary(o.baselineTest),
+            "test": summary(o.test, regionLimit: settings.regionRateLimit), "baseline_test": summary(o.baselineTest, regionLimit: settings.regionRateLimit),
             "ceiling": ceilingSummary(o.ceiling), "leave_one_out_ceiling": ceilingSummary(o.leaveOneOut),
         ]
     }
@@ -120,11 +120,11 @@ public enum ProtocolReport {
                  String(format: "%.3f +- %.3f", c.validation.fcdKS.mean, c.validation.fcdKS.sd), String(format: "%.3f", c.validation.cost),
                  String(format: "%.2f", c.validation.meanRateE.reduce(0, +) / Double(max(c.validation.meanRateE.count, 1))),
                  c.validation.maxRegionRateE.map { String(format: "%.1f", $0.max() ?? 0) } ?? "-",
-                 c.validation.lowActivity ? "yes" : "no", String(format: "%.0f", c.wallSeconds)]
+                 c.validation.lowActivity(regionLimit: settings.regionRateLimit) ? "yes" : "no", String(format: "%.0f", c.wallSeconds)]
             })
             + "<p>Train FC r: the last epoch's run against the training group's mean FC; expected FC r: the fitted network's stationary FC (linearised, noise-free) against it. "
             + "A candidate that shapes the FC pattern is scored twice: after its simulated epochs, and as it was right after the shaping (\"(shaped)\": at 0.9 G* of the shaped network). "
-            + "Chosen by (1 - FC r) + FCD KS among those whose validation runs stay in the low-activity state (mean E rate 1-10 Hz, no region's mean above 10 Hz; highest region: the largest regional mean E rate over the runs).</p>"
+            + "Chosen by (1 - FC r) + FCD KS among those whose validation runs stay in the low-activity state (mean E rate 1-10 Hz, no region's mean above \(String(format: "%.0f", settings.regionRateLimit)) Hz, twice the feedback-inhibition rate; highest region: the largest regional mean E rate over the runs).</p>"
             + SVG.table(header: ["model", "identifiability"], rows: o.candidates.map { c in [c.label, c.identifiability.map(\.description).joined(separator: "; ")] })))
         sections.append(("The data's own ceiling", "<p>Leave-one-out over every subject (each predicted by the other subjects' mean FC and pooled FCD): "
             + SVG.escape(o.leaveOneOut.description) + ".</p>"))
