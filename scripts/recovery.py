@@ -36,6 +36,8 @@ JOBS = int(sys.argv[sys.argv.index("--jobs") + 1]) if "--jobs" in sys.argv else 
 G_STAR = 0.5780  # 101309 with feedback inhibition at 3 Hz (wholebrain stability --subject 101309)
 # SEEDS None: the fit's default identifiability seeds (4 for one parameter, 10 for joint fits).
 DATA_SECONDS, FIT_SECONDS, EPOCHS, SEEDS = (150, 100, 3, 0) if QUICK else (600, 120, 20, None)
+# --epochs N: another number of epochs (with --cases, to probe one row).
+EPOCHS = int(sys.argv[sys.argv.index("--epochs") + 1]) if "--epochs" in sys.argv else EPOCHS
 
 # The regional case: I_0 = 0.382 nA + I0_SLOPE per SD of the map (MAP, written into the work
 # folder with the per-region values I0_MAP); its slope is fitted as --fit I_0-map.
