@@ -249,8 +249,12 @@ struct FitCommand: ParsableCommand {
         let regionalMaps = fitsMapSlopes ? try RegionalMaps.load(maps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
                                                                   regions: regions, fc: FunctionalConnectivity.mean(prepared.map(\.target.fc))) : nil
         let (chosen, gains) = try fittedParameters(regions: regions, maps: regionalMaps?.count ?? 0)
+        // Feedback inhibition follows G, w_plus, J_NMDA, I_0 and the gains as they move, unless
+        // the fit moves the J_i themselves (node-J_i: FIC gives their start only); without it
+        // nothing holds the activity level.
+        let feedbackInhibition = chosen.contains { $0.0.isNodeJI } ? nil : prepared[0].start.ficRate
         let (weights, reasons) = try lossWeights(subjects: prepared, shapesPattern: gains || chosen.contains { $0.0.isNodeJI || $0.0.isRegional },
-                                                 levelFree: prepared[0].start.ficRate == nil || chosen.contains { $0.0.isNodeJI })
+                                                 levelFree: feedbackInhibition == nil)
         if lead && !quiet && !reasons.isEmpty {
             for line in reasons { printError("fit: --loss auto: " + line) }
         }
@@ -284,9 +288,7 @@ struct FitCommand: ParsableCommand {
             options.stabilityTarget = lambda
         }
         options.bandPass = try band()
-        // Feedback inhibition follows G, w_plus, J_NMDA, I_0 and the gains as they move, unless
-        // the fit moves the J_i themselves (node-J_i: FIC gives their start only).
-        options.feedbackInhibition = chosen.contains { $0.0.isNodeJI } ? nil : prepared[0].start.ficRate
+        options.feedbackInhibition = feedbackInhibition
         if lead {
             let first = prepared[0].start
             if !quiet { for line in first.describe() { printError("fit start: " + line) } }
