@@ -4,7 +4,7 @@
 // Targets follow the pipeline: the library `WholeBrain` (data → network → models →
 // integration → observers → analysis → runs), `WholeBrainMPI` (the MPI communicator; the
 // only code that imports MPI), the `wholebrain` command-line tool, the benchmark and the
-// tests. System libraries (zlib, FFTW, Open MPI) come in through module maps; `make deps`
+// tests; a build plugin lists the models in Models/ for the library (`ModelCatalog`). System libraries (zlib, FFTW, Open MPI) come in through module maps; `make deps`
 // installs them. `CKernels` is the one C target: AVX-512 kernels for the noise and the
 // reduced Wong-Wang Euler step, chosen at run time where the CPU has it.
 import PackageDescription
@@ -28,11 +28,16 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE", pkgConfig: "lapacke",
                        providers: [.apt(["liblapacke-dev"])]),
         .target(name: "CKernels", path: "Sources/CKernels"),
+        // The model catalogue is generated from the files in Models/ (adding a model is one file).
+        .executableTarget(name: "ModelCatalogGenerator", path: "Sources/ModelCatalogGenerator"),
+        .plugin(name: "ModelCatalogPlugin", capability: .buildTool(), dependencies: ["ModelCatalogGenerator"],
+                path: "Plugins/ModelCatalogPlugin"),
         .target(
             name: "WholeBrain",
             dependencies: ["CZlib", "CFFTW", "CLAPACKE", "CKernels"],
             path: "Sources/WholeBrain",
-            resources: [.copy("Models/Resources/aln_quantities_cascade.npz")]
+            resources: [.copy("Models/Resources/aln_quantities_cascade.npz")],
+            plugins: ["ModelCatalogPlugin"]
         ),
         .target(
             name: "WholeBrainMPI",

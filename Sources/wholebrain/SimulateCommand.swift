@@ -46,7 +46,7 @@ struct SimulateCommand: ParsableCommand {
         """)
 
     @Option(help: "Neural mass model (see `wholebrain models`).")
-    var model: String = ReducedWongWang.name
+    var model: String = ModelCatalog.defaultModel.name
 
     @Option(help: ArgumentHelp("A named parameter set of the model, applied before --set.", valueName: "name"))
     var parameterSet: String?
@@ -99,7 +99,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Simulated time discarded first, in s.")
     var transient: Double = SimulationDefaults.transient
 
-    @Option(name: .customLong("G"), help: "Global coupling G (rww default: --critical-fraction x G*, from the stability analysis of the network; other models: the model's default).")
+    @Option(name: .customLong("G"), help: "Global coupling: the model's coupling parameter (G; K_gl, K or c_gl in some models, as `wholebrain models NAME` says). rww default: --critical-fraction x G*, from the stability analysis of the network; other models: the model's default.")
     var globalCoupling: Double?
 
     @Option(help: ArgumentHelp("rww without --G: G = this fraction of G*, the coupling where the low-activity (FIC) state loses stability.", valueName: "F"))
@@ -254,10 +254,7 @@ struct SimulateCommand: ParsableCommand {
         let modelType = try ModelCatalog.named(model)
         var assignments = try parseAssignments(self.assignments)
         if let globalCoupling {
-            guard let name = ["G", "K_gl", "K"].first(where: { n in modelType.parameterNames.contains(n) }) else {
-                throw WholeBrainError.badValue(source: "--G", value: "\(globalCoupling)", expected: "a model with a global coupling parameter")
-            }
-            assignments.append((name, globalCoupling))
+            assignments.append((modelType.globalCouplingParameter, globalCoupling))
         }
         let source: ConnectomeSource
         if let connectome {

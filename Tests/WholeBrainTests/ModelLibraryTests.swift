@@ -67,9 +67,13 @@ final class ModelLibraryTests: XCTestCase {
     func testCatalogNamesAreUniqueAndDescribed() throws {
         let names = ModelCatalog.all.map { $0.name }
         XCTAssertEqual(Set(names).count, names.count)
-        XCTAssertEqual(names.count, 9)
+        XCTAssertEqual(names.first, ModelCatalog.defaultModel.name, "the default model is listed first")
+        // Generated from Models/ at build time: these must be found (a new file adds itself).
+        XCTAssert(Set(["rww", "ww", "wc", "fhn", "hopf", "kuramoto", "jr", "mpr", "aln"]).isSubset(of: names), "\(names)")
         for m in ModelCatalog.all {
+            XCTAssert(m.parameterNames.contains(m.globalCouplingParameter), "\(m.name): its global coupling \(m.globalCouplingParameter) is a parameter")
             let text = m.describe()
+            XCTAssert(text.contains("global coupling (--G): \(m.globalCouplingParameter)"), m.name)
             XCTAssert(text.contains(m.reference), m.name)
             for p in m.parameterNames { XCTAssert(text.contains(p), "\(m.name) lists \(p)") }
         }

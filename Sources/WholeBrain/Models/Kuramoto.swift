@@ -18,6 +18,8 @@ public struct Kuramoto: NeuralMassModel {
     }
 
     public static let name = "kuramoto"
+
+    public static let globalCouplingParameter = "K"
     public static let title = "Kuramoto phase oscillators"
     public static let reference = "Kuramoto (1984), Chemical Oscillations, Waves, and Turbulence; Breakspear et al. (2010)"
     public static let variables = [StateVariable("theta", unit: "rad", initial: 0...(2 * Double.pi))]

@@ -19,6 +19,8 @@ public struct MontbrioPazoRoxin: NeuralMassModel {
     }
 
     public static let name = "mpr"
+
+    public static let globalCouplingParameter = "G"
     public static let title = "Montbrio-Pazo-Roxin QIF mean field"
     public static let reference = "Montbrio, Pazo & Roxin (2015), Phys Rev X 5:021028"
     public static let variables = [

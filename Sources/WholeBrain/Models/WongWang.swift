@@ -23,6 +23,8 @@ public struct WongWang: NeuralMassModel {
     }
 
     public static let name = "ww"
+
+    public static let globalCouplingParameter = "G"
     public static let title = "Wong-Wang single population"
     public static let reference = "Deco, Ponce-Alvarez, Mantini, Romani, Hagmann & Corbetta (2013), J Neurosci 33:11239"
     public static let variables = [StateVariable("S", unit: "1", initial: 0...0.2, bounds: 0...1)]

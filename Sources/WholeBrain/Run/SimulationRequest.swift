@@ -101,12 +101,15 @@ extension NeuralMassModel {
     }
 }
 
-/// The models WholeBrain offers, by command-line name. A new model file adds its type here.
+/// The models WholeBrain offers, by command-line name: every type in Models/ that conforms to
+/// `NeuralMassModel` (`declared`, written at build time by ModelCatalogPlugin), the default
+/// model first. A new model is one file in Models/; nothing here changes.
 public enum ModelCatalog {
-    public static let all: [any NeuralMassModel.Type] = [
-        ReducedWongWang.self, WongWang.self, WilsonCowan.self, FitzHughNagumo.self, Hopf.self,
-        Kuramoto.self, JansenRit.self, MontbrioPazoRoxin.self, ALN.self,
-    ]
+    /// The model `--model` means when it is not given.
+    public static let defaultModel: any NeuralMassModel.Type = ReducedWongWang.self
+
+    public static let all: [any NeuralMassModel.Type] =
+        [defaultModel] + declared.filter { ObjectIdentifier($0) != ObjectIdentifier(defaultModel) }
 
     public static func named(_ name: String) throws -> any NeuralMassModel.Type {
         guard let m = all.first(where: { $0.name == name }) else {
@@ -130,6 +133,7 @@ extension NeuralMassModel {
         if !observables.isEmpty { lines.append("observables: \(observables.joined(separator: ", "))") }
         lines.append("default coupling: \(defaultCoupling.rawValue); default noise: \(defaultNoise.kind.rawValue), sigma \(defaultNoise.sigma)"
                      + " on \(noiseVariables.map { variables[$0].name }.joined(separator: ", "))")
+        lines.append("global coupling (--G): \(globalCouplingParameter)")
         if !nodeParameterNames.isEmpty { lines.append("per-node parameters: \(nodeParameterNames.joined(separator: ", "))") }
         lines.append("")
         lines.append("parameters (--set name=value):")

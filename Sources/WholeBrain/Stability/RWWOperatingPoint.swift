@@ -86,8 +86,11 @@ public struct RWWOperatingPoint: Sendable {
             choice = "from \(gSource)"
         } else if let gStar {
             p.g = fraction * gStar.value
-            choice = String(format: "%g G*, the default: just below the coupling where the %@ state loses stability", fraction,
-                            ficRate == nil ? "low-activity" : "FIC")
+            let state = ficRate == nil ? "low-activity" : "FIC"
+            choice = fraction == defaultCriticalFraction
+                ? String(format: "%g G*, the default: just below the coupling where the %@ state loses stability", fraction, state)
+                : String(format: "%g G*, chosen: %@ the coupling where the %@ state loses stability", fraction,
+                         fraction < 1 ? "below" : "at or above", state)
         } else {
             throw WholeBrainError.badValue(source: gSource, value: "(default: \(fraction) G*)",
                                            expected: "a value: this network has no G* in 0-20 to place G below")
