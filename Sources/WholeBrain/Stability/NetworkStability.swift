@@ -1,0 +1,182 @@
+import Foundation
+
+/// Fixed points, linear stability and the critical coupling of any model's noise-free network,
+/// from the model's own drift and analytic Jacobian (`NeuralMassModel.jacobian`).
+///
+/// The state x holds variable v of node i at x[v N + i]. Without noise, delays do not move
+/// fixed points: F_v,i(x) = f_v(x_i, c_i, p_i) = 0 with the network input c_i of the coupling
+/// function (`CouplingKind`) on the coupled variable s_j = x[cv N + j]:
+///   linear     c_i = sum_j C_ij s_j,                dc_i/ds_j = C_ij
+///   diffusive  c_i = sum_j C_ij (s_j - s_i),        dc_i/ds_j = C_ij - delta_ij sum_k C_ik
+///   sine       c_i = sum_j C_ij sin(s_j - s_i),     dc_i/ds_j = C_ij cos(s_j - s_i) - delta_ij sum_k C_ik cos(s_k - s_i)
+/// The network Jacobian is the block diagonal of the models' state Jacobians plus
+/// (df_v,i/dc_i)(dc_i/ds_j) in column (cv, j). Newton solves F = 0 (LAPACK dgesv); dgeev gives
+/// the eigenvalues (1/ms), which are those of the network without delays: a real eigenvalue
+/// crossing zero (a fold or branch point) happens at the same coupling with delays, an
+/// oscillatory (Hopf) crossing shifts with them. The reduced Wong-Wang network has its own,
+/// with feedback inhibition and continuation through folds (`RWWStability`, `RWWContinuation`);
+/// this one agrees with it (a test) and serves every model whose coupling is one linear sum of
+/// a state variable (not ALN's rate-coupled, variance-carrying, locally delayed input).
+public struct NetworkStability<Model: NeuralMassModel> {
+    public let model: Model
+    public let weights: Matrix
+    public let coupling: CouplingKind
+    /// Per-node values of `Model.nodeParameterNames`, [parameter][node] as in `SimulationSpec`
+    /// (nil: the model's uniform values).
+    public let nodeParameters: [[Double]]?
+
+    public init(model: Model, weights: Matrix, coupling: CouplingKind = Model.defaultCoupling, nodeParameters: [[Double]]? = nil) throws {
+        guard Model.coupledObservable == nil, Model.couplingWeightPowers == [1], Model.localDelayObservables.isEmpty else {
+            throw WholeBrainError.badValue(source: "--model", value: Model.name,
+                                           expected: "a model whose network input is one linear sum of a state variable (\(Model.name) couples through an observable, several sums or intra-node delays)")
+        }
+        guard weights.rows == weights.columns,
+              nodeParameters.map({ $0.count == Model.nodeParameterNames.count && $0.allSatisfy { $0.count == weights.rows } }) ?? true else {
+            throw WholeBrainError.badValue(source: "weights", value: "\(weights.rows) x \(weights.columns)",
+                                           expected: "a square matrix, and per node parameter of \(Model.name) one value per region")
+        }
+        self.model = model; self.weights = weights; self.coupling = coupling; self.nodeParameters = nodeParameters
+    }
+
+    var n: Int { weights.rows }
+    var size: Int { Model.variables.count * weights.rows }
+
+    public struct FixedPoint: Sendable {
+        /// Variable v of node i at state[v N + i].
+        public let state: [Double]
+        /// Sorted by real part, largest first (1/ms).
+        public let eigenvalues: [Eigenvalues.Value]
+        public let iterations: Int
+        public var leading: Eigenvalues.Value { eigenvalues[0] }
+        public var isStable: Bool { leading.real < 0 }
+    }
+
+    /// F(x) and its Jacobian (row-major, VN x VN).
+    public func residualAndJacobian(_ x: [Double]) -> (f: [Double], j: Matrix) {
+        let v = Model.variables.count, cv = Model.coupledVariable
+        var f = [Double](repeating: 0, count: size)
+        var j = Matrix(rows: size, columns: size)
+        let rowSums = (0..<n).map { i in (0..<n).reduce(0.0) { $0 + weights[i, $1] } }
+        for i in 0..<n {
+            let s = x[cv * n + i]
+            var sum0 = 0.0, sum1 = 0.0
+            for k in 0..<n where weights[i, k] != 0 {
+                sum0 += weights[i, k] * coupling.pre(x[cv * n + k], channel: 0)
+                if coupling.channels > 1 { sum1 += weights[i, k] * coupling.pre(x[cv * n + k], channel: 1) }
+            }
+            let c = coupling.post(sum0: sum0, sum1: sum1, local: s, rowSum: rowSums[i])
+            let state = (0..<v).map { x[$0 * n + i] }
+            let node = nodeParameters?.map { $0[i] } ?? model.nodeParameterDefaults
+            let drift = model.drift(state: state, coupling: [c], node: node)
+            let (js, jc) = model.jacobian(state: state, coupling: [c], node: node)
+            for a in 0..<v {
+                f[a * n + i] = drift[a]
+                for b in 0..<v { j[a * n + i, b * n + i] += js[a][b] }
+                let dc = jc[0][a]
+                guard dc != 0 else { continue }
+                // dc_i/ds_k for every k, the diagonal term of the diffusive and sine couplings included.
+                var diagonal = 0.0
+                for k in 0..<n where weights[i, k] != 0 {
+                    let w: Double
+                    switch coupling {
+                    case .linear: w = weights[i, k]
+                    case .diffusive: w = weights[i, k]; diagonal -= weights[i, k]
+                    case .sine:
+                        w = weights[i, k] * Foundation.cos(x[cv * n + k] - s); diagonal -= w
+                    }
+                    j[a * n + i, cv * n + k] += dc * w
+                }
+                j[a * n + i, cv * n + i] += dc * diagonal
+            }
+        }
+        return (f, j)
+    }
+
+    /// Newton from `start`, each step kept inside the variables' bounds (damped to 90% of the
+    /// way to a bound); nil when it does not converge to max |F| < tolerance (per ms).
+    public func fixedPoint(from start: [Double], tolerance: Double = 1e-13, maxIterations: Int = 100) throws -> FixedPoint? {
+        precondition(start.count == size, "a start of \(size) values (variables x nodes)")
+        var x = start
+        for iteration in 0..<maxIterations {
+            let (f, j) = residualAndJacobian(x)
+            let norm = f.map { abs($0) }.max() ?? 0
+            if norm < tolerance { return FixedPoint(state: x, eigenvalues: try Eigenvalues.of(j), iterations: iteration) }
+            guard norm.isFinite, var dx = RWWStability.solve(j, f) else { return nil }
+            var scale = 1.0
+            for (v, variable) in Model.variables.enumerated() {
+                guard let bounds = variable.bounds else { continue }
+                for k in (v * n)..<((v + 1) * n) where dx[k] != 0 {
+                    let next = x[k] - dx[k]
+                    if next < bounds.lowerBound { scale = min(scale, 0.9 * (x[k] - bounds.lowerBound) / dx[k]) }
+                    if next > bounds.upperBound { scale = min(scale, 0.9 * (x[k] - bounds.upperBound) / dx[k]) }
+                }
+            }
+            dx = dx.map { $0 * scale }
+            for k in x.indices { x[k] -= dx[k] }
+        }
+        return nil
+    }
+
+    /// Fixed points from uniform starts: every node at the same value of each variable, `starts`
+    /// values spread over the variables' initial ranges; duplicates (max difference below 1e-6)
+    /// merged, stable ones first, then by the mean of the coupled variable.
+    public func fixedPoints(starts: Int = 9) throws -> [FixedPoint] {
+        var found: [FixedPoint] = []
+        for k in 0..<starts {
+            let u = starts > 1 ? Double(k) / Double(starts - 1) : 0.5
+            let start = Model.variables.flatMap { v in
+                [Double](repeating: v.initialRange.lowerBound + u * (v.initialRange.upperBound - v.initialRange.lowerBound), count: n)
+            }
+            guard let point = try fixedPoint(from: start) else { continue }
+            if !found.contains(where: { zip($0.state, point.state).allSatisfy { abs($0 - $1) < 1e-6 } }) { found.append(point) }
+        }
+        let cv = Model.coupledVariable, count = n
+        func mean(_ p: FixedPoint) -> Double { p.state[(cv * count)..<((cv + 1) * count)].reduce(0, +) / Double(count) }
+        return found.sorted { ($0.isStable ? 0 : 1, mean($0)) < ($1.isStable ? 0 : 1, mean($1)) }
+    }
+}
+
+/// Where a stable fixed point of a network loses stability as the global coupling rises.
+public struct CriticalCoupling: Sendable, Equatable {
+    /// The coupling (the model's `globalCouplingParameter`) at the crossing, to `tolerance`.
+    public let value: Double
+    /// "fold or branch point" (a real eigenvalue crosses zero) or "Hopf" (a complex pair).
+    public let kind: String
+}
+
+extension NetworkStability {
+    /// Follows the fixed point found from `start` at the lowest coupling of `range` (Newton from
+    /// the previous point at each of `steps` values) and returns where its leading eigenvalue's
+    /// real part first crosses zero, located by bisection; nil when the state stays stable over
+    /// the range, or is unstable at its start.
+    public static func criticalCoupling(model: Model, weights: Matrix, coupling: CouplingKind = Model.defaultCoupling,
+                                        nodeParameters: [[Double]]? = nil, start: [Double], range: ClosedRange<Double>,
+                                        steps: Int = 40, tolerance: Double = 1e-6) throws -> CriticalCoupling? {
+        func stability(at g: Double) throws -> NetworkStability {
+            var p = model.parameters
+            try Model.parameterSpecs.apply([(Model.globalCouplingParameter, g)], to: &p, model: Model.name)
+            return try NetworkStability(model: Model(parameters: p), weights: weights, coupling: coupling, nodeParameters: nodeParameters)
+        }
+        guard var previous = try stability(at: range.lowerBound).fixedPoint(from: start), previous.isStable else { return nil }
+        var lower = range.lowerBound
+        for k in 1...steps {
+            let g = range.lowerBound + Double(k) / Double(steps) * (range.upperBound - range.lowerBound)
+            // A point that Newton loses (the branch ends in a fold) counts as unstable there.
+            let point = try stability(at: g).fixedPoint(from: previous.state)
+            if let point, point.isStable { previous = point; lower = g; continue }
+            var upper = g, crossing = point?.leading ?? previous.leading
+            while upper - lower > tolerance {
+                let middle = 0.5 * (lower + upper)
+                if let p = try stability(at: middle).fixedPoint(from: previous.state), p.isStable {
+                    lower = middle; previous = p
+                } else {
+                    upper = middle
+                    if let p = try stability(at: middle).fixedPoint(from: previous.state) { crossing = p.leading }
+                }
+            }
+            let kind = abs(crossing.imaginary) > 1e-9 ? "Hopf" : "fold or branch point"
+            return CriticalCoupling(value: 0.5 * (lower + upper), kind: kind)
+        }
+        return nil
+    }
+}
