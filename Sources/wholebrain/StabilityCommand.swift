@@ -6,7 +6,7 @@ import WholeBrain
 struct StabilityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stability",
-        abstract: "Fixed points, eigenvalues and the critical coupling G* of the reduced Wong-Wang network.",
+        abstract: "Fixed points, eigenvalues and the critical coupling G* of the network (rww's continuation; any model's low state).",
         discussion: """
         Follows every branch of fixed points of the noise-free network as --param (G, w_plus, \
         J_NMDA, I_0 or I_ext; J_i without feedback inhibition) rises over --range, by \
@@ -34,6 +34,14 @@ struct StabilityCommand: ParsableCommand {
           wholebrain stability --subject 101309 --no-fic --set J_i=2 --range 0:1 \\
               --out runs/stab-ji2
 
+        Another --model (with a fixed point: wc, ww, jr, mpr, fhn, hopf below its Hopf point) \
+        follows its low state over its own global coupling (--param G means it: K_gl for wc, \
+        fhn and hopf) with the model's analytic Jacobian and its default coupling function: \
+        the stable fixed point with the lowest mean coupled variable at the start of --range, \
+        continued by Newton to where its leading eigenvalue crosses zero (fold or branch point, \
+        or Hopf), bisected; the same files (the mean of the coupled variable in place of S_E).
+          wholebrain stability --model wc --range 0:20 --steps 100 --out runs/stab-wc
+
         --map X:LO:HI:N,Y:LO:HI:N maps a single uncoupled node over two parameters instead \
         (like BrainPy's Bifurcation2D): limit cycles by simulation for any --model (amplitude and \
         period per grid point: map_cycle_amplitude.npy, map_cycle_period_ms.npy) and, for rww, \
@@ -55,7 +63,7 @@ struct StabilityCommand: ParsableCommand {
     var assignments: [String] = []
     @Option(help: ArgumentHelp("Instead of the network continuation: a single node's two-parameter map, NAME:LO:HI:COUNT,NAME:LO:HI:COUNT (e.g. w_plus:1:4:30,J_i:0.5:3:30).", valueName: "spec"))
     var map: String?
-    @Option(help: ArgumentHelp("Model of the single-node --map (see `wholebrain models`); the continuation is rww's.", valueName: "name")) var model: String = ReducedWongWang.name
+    @Option(help: ArgumentHelp("Model (see `wholebrain models`): rww's full continuation, another model's low state over its coupling, or any model's single-node --map.", valueName: "name")) var model: String = ReducedWongWang.name
     @Option(help: ArgumentHelp("Simulated ms per grid point when --map looks for limit cycles (the last 1000 ms are examined).", valueName: "ms")) var cycleDuration: Double = 3000
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace an existing non-empty --out.") var force = false
@@ -73,9 +81,7 @@ struct StabilityCommand: ParsableCommand {
     func stability() throws {
         try OutputFolder.checkDestination(out, force: force)
         if let map { return try nodeMap(map) }
-        guard model == ReducedWongWang.name else {
-            throw WholeBrainError.badValue(source: "--model", value: model, expected: "rww for the network continuation (other models: --map)")
-        }
+        guard model == ReducedWongWang.name else { return try networkScan(try ModelCatalog.named(model)) }
         let continuable = ["G", "w_plus", "J_i", "J_NMDA", "I_0", "I_ext"]
         guard continuable.contains(param), let continued = ReducedWongWang.parameterSpecs.first(where: { $0.name == param }) else {
             throw WholeBrainError.badValue(source: "--param", value: param, expected: "one of \(continuable.joined(separator: ", "))")
@@ -146,6 +152,70 @@ struct StabilityCommand: ParsableCommand {
         try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))
         try folder.commit()
         print(summary + " Outputs in \(out)")
+    }
+
+    /// Another model than rww: its low state followed over its global coupling
+    /// (`NeuralMassModel.scanCoupling`), with the same files as the rww continuation.
+    func networkScan<Model: NeuralMassModel>(_ type: Model.Type) throws {
+        let coupling = Model.globalCouplingParameter
+        guard param == "G" || param == coupling else {
+            throw WholeBrainError.badValue(source: "--param", value: param, expected: "\(coupling), \(Model.name)'s global coupling (other models than rww follow their coupling only)")
+        }
+        guard fic == nil, !noFic else {
+            throw WholeBrainError.badValue(source: fic != nil ? "--fic" : "--no-fic", value: Model.name, expected: "rww: feedback inhibition is the reduced Wong-Wang model's")
+        }
+        let bounds = range.split(separator: ":").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], lo >= 0, hi > lo else {
+            throw WholeBrainError.badValue(source: "--range", value: range, expected: "LO:HI with 0 <= LO < HI, e.g. 0:4")
+        }
+        let dataset = try HCPDataset(root: data)
+        let chosen = subject ?? dataset.subjects[0]
+        let connectome = try ConnectomePreparation().apply(to: try dataset.connectome(subject: chosen))
+        let folder = try OutputFolder(path: out, force: force)
+        let began = Date()
+        let (scan, atStart) = try Model.scanCoupling(assignments: try parseAssignments(assignments), weights: connectome.weights,
+                                                     range: lo...hi, steps: steps)
+        let n = connectome.regionCount, v = Model.variables.count, cv = Model.coupledVariable
+        let variable = Model.variables[cv]
+        let meanKey = "mean_\(variable.name)"
+        func mean(_ state: [Double]) -> Double { state[(cv * n)..<((cv + 1) * n)].reduce(0, +) / Double(n) }
+        try folder.write("branch.json", bytes: try SimulationOutputs.json(scan.points.map { point -> [String: Any] in
+            let e = point.fixedPoint.eigenvalues
+            return [coupling: point.coupling, "curve": 0, "branch": e[0].real < 0 ? "low" : "unstable", meanKey: mean(point.fixedPoint.state),
+                    "leading_real": e[0].real, "leading_imaginary": e[0].imaginary, "unstable_eigenvalues": e.filter { $0.real >= 0 }.count]
+        }))
+        folder.record("branch.json", .init(kind: .json, description: "every point of the followed low state: \(coupling), branch (low or unstable), mean \(variable.name), leading eigenvalue (1/ms), unstable eigenvalues"))
+        folder.describeRun(command: "stability") { m in
+            m.coordinates["point"] = .values(scan.points.map(\.coupling), units: Model.parameterUnits[coupling] ?? "", description: "\(coupling) at each point (branch.json, in order)")
+            m.coordinates["state"] = .labels(Model.variables.flatMap { v in connectome.labels.map { "\(v.name) \($0)" } }, description: "each variable of every region")
+            m.coordinates["eigenvalue"] = .labels((0..<(v * n)).map { "lambda\($0)" }, description: "eigenvalues of the Jacobian, largest real part first")
+            m.coordinates["part"] = .labels(["real", "imaginary"], description: "real and imaginary parts")
+        }
+        try folder.write("branch_state.npy", values: scan.points.flatMap(\.fixedPoint.state), shape: [scan.points.count, v * n], dims: ["point", "state"],
+                         units: Model.variables.map { "\($0.name): \($0.unit)" }.joined(separator: "; "), description: "the fixed point at each point")
+        try folder.write("eigenvalues.npy", values: scan.points.flatMap { $0.fixedPoint.eigenvalues.flatMap { [$0.real, $0.imaginary] } },
+                         shape: [scan.points.count, v * n, 2], dims: ["point", "eigenvalue", "part"], units: "1/ms",
+                         description: "Jacobian eigenvalues at each point")
+        var bifurcations: [String: Any] = [
+            "model": Model.name, "subject": chosen, "parameter": coupling, "range": [lo, hi], "mean_variable": variable.name,
+            "mean_variable_unit": variable.unit, "coupling": Model.defaultCoupling.rawValue,
+            "inhibition": "\(Model.name): no feedback inhibition (rww's)",
+            "fixed_points_at_start": atStart.map { [meanKey: mean($0.state), "leading_real": $0.eigenvalues[0].real, "stable": $0.eigenvalues[0].real < 0] },
+            "bifurcations": scan.critical.map { [[coupling: $0.value, "curve": 0, "kind": $0.kind, "loses_stability": true]] } ?? [],
+            "wall_time_s": Date().timeIntervalSince(began),
+        ]
+        if let critical = scan.critical {
+            bifurcations["critical_value"] = critical.value; bifurcations["kind"] = critical.kind
+        } else {
+            bifurcations["critical_value"] = NSNull(); bifurcations["no_critical_reason"] = scan.reason ?? ""
+        }
+        try folder.write("bifurcations.json", bytes: try SimulationOutputs.json(bifurcations))
+        folder.record("bifurcations.json", .init(kind: .json, description: "the critical coupling (or why there is none) and the fixed points at the start"))
+        folder.record("report.html", .init(kind: .report, description: "the followed fixed point and its leading eigenvalue"))
+        try folder.write("report.html", text: try FolderReport.html(folder: folder.stagingPath))
+        try folder.commit()
+        print((scan.critical.map { String(format: "critical %@ = %.5f: the low state of %@ loses stability (%@).", coupling, $0.value, Model.name, $0.kind) }
+               ?? "No critical \(coupling) in range: \(scan.reason ?? "").") + " Outputs in \(out)")
     }
 
     /// `--map`: one node over a two-parameter grid: limit cycles by simulation for any

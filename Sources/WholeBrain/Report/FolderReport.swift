@@ -320,7 +320,11 @@ public enum FolderReport {
         let range = b["range"] as? [Double] ?? []
         let points = (b["fixed_points_at_start"] as? [Any])?.count ?? 0
         let marker = critical.map { ($0, name) }
-        func axisUnit(_ p: String) -> String { SweepReport.axisTitle(p, model: ReducedWongWang.name) }
+        let model = b["model"] as? String ?? ReducedWongWang.name
+        func axisUnit(_ p: String) -> String { SweepReport.axisTitle(p, model: model) }
+        // rww: mean S_E and the E rate; another model: the mean of its coupled variable.
+        let meanName = b["mean_variable"] as? String ?? "S_E", meanKey = "mean_" + (b["mean_variable"] as? String ?? "S_E")
+        let meanUnit = b["mean_variable_unit"] as? String ?? "dimensionless"
         // One polyline per curve, split where stability changes.
         let curveIDs = Array(Set(branch.map { $0["curve"] as? Int ?? 0 })).sorted()
         func series(_ key: String) -> [[(x: Double, y: Double, stable: Bool)]] {
@@ -329,23 +333,24 @@ public enum FolderReport {
             } }
         }
         let marks = (b["bifurcations"] as? [[String: Any]] ?? []).compactMap { m -> (x: Double, y: Double, label: String)? in
-            guard let x = m[param] as? Double, let y = m["mean_S_E"] as? Double else { return nil }
+            guard let x = m[param] as? Double, let y = m[meanKey] as? Double else { return nil }
             return (x, y, String(format: "%@ at %@ = %.4f", m["kind"] as? String ?? "", param, x))
         }
         let list = (b["bifurcations"] as? [[String: Any]] ?? []).map { m in
-            String(format: "%@ at %@ = %.5f (mean S_E %.3f)", m["kind"] as? String ?? "", param, m[param] as? Double ?? .nan, m["mean_S_E"] as? Double ?? .nan)
+            String(format: "%@ at %@ = %.5f", m["kind"] as? String ?? "", param, m[param] as? Double ?? .nan)
+                + ((m[meanKey] as? Double).map { String(format: " (mean %@ %.3f)", meanName, $0) } ?? "")
         }
         let crossing = (b["kind"] as? String) == "branch point"
             ? " At a branch point another branch of fixed points crosses the low-activity one and they exchange stability: past \(name) the stable low-activity state is that other branch, not the continued one (dashed)." : ""
         let body = "<p>\(summary)\(crossing) Subject \(b["subject"] ?? ""); \(b["inhibition"] as? String ?? ""); \(points) fixed point(s) at \(param) = \(range.first.map { SVG.number($0) } ?? "-").</p>"
             + (list.isEmpty ? "" : "<p>Stability changes: " + SVG.escape(list.joined(separator: "; ")) + ".</p>")
-            + SVG.bifurcationDiagram(title: "fixed points of the noise-free network", xLabel: axisUnit(param), yLabel: "mean S_E (dimensionless)",
-                                     curves: series("mean_S_E"), points: marks, marker: marker)
-            + SVG.bifurcationDiagram(title: "mean excitatory rate", xLabel: axisUnit(param), yLabel: "mean E rate (Hz)",
-                                     curves: series("mean_rate_E_hz"), marker: marker, logY: true)
+            + SVG.bifurcationDiagram(title: "fixed points of the noise-free network", xLabel: axisUnit(param), yLabel: "mean \(meanName) (\(meanUnit))",
+                                     curves: series(meanKey), points: marks, marker: marker)
+            + (model == ReducedWongWang.name ? SVG.bifurcationDiagram(title: "mean excitatory rate", xLabel: axisUnit(param), yLabel: "mean E rate (Hz)",
+                                     curves: series("mean_rate_E_hz"), marker: marker, logY: true) : "")
             + SVG.bifurcationDiagram(title: "leading eigenvalue, real part", xLabel: axisUnit(param), yLabel: "Re λ_max (1/ms)",
                                      curves: series("leading_real"), marker: marker)
-        return SVG.page(title: "WholeBrain stability: \(b["subject"] ?? "")", sections: [("Bifurcation diagram in \(param)", body)])
+        return SVG.page(title: "WholeBrain stability: \(model == ReducedWongWang.name ? "" : model + ", ")\(b["subject"] ?? "")", sections: [("Bifurcation diagram in \(param)", body)])
     }
 
     static func map(_ folder: String) throws -> String {

@@ -144,39 +144,91 @@ public struct CriticalCoupling: Sendable, Equatable {
     public let kind: String
 }
 
+/// A stable fixed point followed over the global coupling: each value's point, up to where it
+/// loses stability, and the crossing.
+public struct CouplingScan: Sendable {
+    public struct Point: Sendable {
+        public let coupling: Double
+        public let fixedPoint: NetworkStabilityPoint
+    }
+    public let points: [Point]
+    public let critical: CriticalCoupling?
+    /// Why there is no critical coupling (nil when there is one).
+    public let reason: String?
+}
+
+/// A fixed point, independent of the model's type: state (variable v of node i at
+/// state[v N + i]), eigenvalues (largest real part first, 1/ms) and the Newton iterations.
+public typealias NetworkStabilityPoint = (state: [Double], eigenvalues: [Eigenvalues.Value])
+
 extension NetworkStability {
+    /// The network at coupling `g` (the model's `globalCouplingParameter`), the rest unchanged.
+    func at(coupling g: Double) throws -> NetworkStability {
+        var p = model.parameters
+        try Model.parameterSpecs.apply([(Model.globalCouplingParameter, g)], to: &p, model: Model.name)
+        return try NetworkStability(model: Model(parameters: p), weights: weights, coupling: coupling, nodeParameters: nodeParameters)
+    }
+
     /// Follows the fixed point found from `start` at the lowest coupling of `range` (Newton from
-    /// the previous point at each of `steps` values) and returns where its leading eigenvalue's
-    /// real part first crosses zero, located by bisection; nil when the state stays stable over
-    /// the range, or is unstable at its start.
-    public static func criticalCoupling(model: Model, weights: Matrix, coupling: CouplingKind = Model.defaultCoupling,
-                                        nodeParameters: [[Double]]? = nil, start: [Double], range: ClosedRange<Double>,
-                                        steps: Int = 40, tolerance: Double = 1e-6) throws -> CriticalCoupling? {
-        func stability(at g: Double) throws -> NetworkStability {
-            var p = model.parameters
-            try Model.parameterSpecs.apply([(Model.globalCouplingParameter, g)], to: &p, model: Model.name)
-            return try NetworkStability(model: Model(parameters: p), weights: weights, coupling: coupling, nodeParameters: nodeParameters)
+    /// the previous point at each of `steps` values) and locates, by bisection to `tolerance`,
+    /// where its leading eigenvalue's real part first crosses zero. A point Newton loses (the
+    /// branch ends in a fold) counts as unstable there.
+    public func scanCoupling(start: [Double], range: ClosedRange<Double>, steps: Int = 40, tolerance: Double = 1e-6) throws -> CouplingScan {
+        let name = Model.globalCouplingParameter
+        guard var previous = try at(coupling: range.lowerBound).fixedPoint(from: start) else {
+            return CouplingScan(points: [], critical: nil, reason: "no fixed point found from the start at \(name) = \(range.lowerBound)")
         }
-        guard var previous = try stability(at: range.lowerBound).fixedPoint(from: start), previous.isStable else { return nil }
+        var points = [CouplingScan.Point(coupling: range.lowerBound, fixedPoint: (previous.state, previous.eigenvalues))]
+        guard previous.isStable else {
+            return CouplingScan(points: points, critical: nil, reason: "the fixed point at \(name) = \(range.lowerBound) is already unstable (the network oscillates or sits elsewhere: see --map for limit cycles)")
+        }
         var lower = range.lowerBound
-        for k in 1...steps {
-            let g = range.lowerBound + Double(k) / Double(steps) * (range.upperBound - range.lowerBound)
-            // A point that Newton loses (the branch ends in a fold) counts as unstable there.
-            let point = try stability(at: g).fixedPoint(from: previous.state)
+        for k in 1...max(steps, 1) {
+            let g = range.lowerBound + Double(k) / Double(max(steps, 1)) * (range.upperBound - range.lowerBound)
+            let point = try at(coupling: g).fixedPoint(from: previous.state)
+            if let point { points.append(.init(coupling: g, fixedPoint: (point.state, point.eigenvalues))) }
             if let point, point.isStable { previous = point; lower = g; continue }
             var upper = g, crossing = point?.leading ?? previous.leading
             while upper - lower > tolerance {
                 let middle = 0.5 * (lower + upper)
-                if let p = try stability(at: middle).fixedPoint(from: previous.state), p.isStable {
-                    lower = middle; previous = p
-                } else {
-                    upper = middle
-                    if let p = try stability(at: middle).fixedPoint(from: previous.state) { crossing = p.leading }
-                }
+                let p = try at(coupling: middle).fixedPoint(from: previous.state)
+                if let p, p.isStable { lower = middle; previous = p } else { upper = middle; if let p { crossing = p.leading } }
             }
             let kind = abs(crossing.imaginary) > 1e-9 ? "Hopf" : "fold or branch point"
-            return CriticalCoupling(value: 0.5 * (lower + upper), kind: kind)
+            return CouplingScan(points: points, critical: CriticalCoupling(value: 0.5 * (lower + upper), kind: kind), reason: nil)
         }
-        return nil
+        return CouplingScan(points: points, critical: nil, reason: "the fixed point stays stable up to \(name) = \(range.upperBound)")
+    }
+
+    /// `scanCoupling`'s crossing: nil when the state stays stable over the range, or is
+    /// unstable at its start.
+    public static func criticalCoupling(model: Model, weights: Matrix, coupling: CouplingKind = Model.defaultCoupling,
+                                        nodeParameters: [[Double]]? = nil, start: [Double], range: ClosedRange<Double>,
+                                        steps: Int = 40, tolerance: Double = 1e-6) throws -> CriticalCoupling? {
+        try NetworkStability(model: model, weights: weights, coupling: coupling, nodeParameters: nodeParameters)
+            .scanCoupling(start: start, range: range, steps: steps, tolerance: tolerance).critical
+    }
+}
+
+extension NeuralMassModel {
+    /// The low state of this model's noise-free network (parameters: the defaults with
+    /// `assignments`) followed over its global coupling: the stable fixed point with the lowest
+    /// mean coupled variable at the start of `range` (`NetworkStability.fixedPoints`), then
+    /// `scanCoupling`. Also returns every fixed point found at the start.
+    public static func scanCoupling(assignments: [(name: String, value: Double)], weights: Matrix, coupling: CouplingKind? = nil,
+                                    range: ClosedRange<Double>, steps: Int) throws -> (scan: CouplingScan, atStart: [NetworkStabilityPoint]) {
+        var p = defaultParameters
+        try parameterSpecs.apply(assignments.map { (parameterAliases[$0.name] ?? $0.name, $0.value) }, to: &p, model: name)
+        try parameterSpecs.apply([(globalCouplingParameter, range.lowerBound)], to: &p, model: name)
+        let stability = try NetworkStability(model: Self(parameters: p), weights: weights, coupling: coupling ?? defaultCoupling)
+        let found = try stability.fixedPoints()
+        let atStart = found.map { ($0.state, $0.eigenvalues) }
+        guard let low = found.first(where: \.isStable) else {
+            return (CouplingScan(points: [], critical: nil,
+                                 reason: found.isEmpty ? "no fixed point found at \(globalCouplingParameter) = \(range.lowerBound)"
+                                    : "no stable fixed point at \(globalCouplingParameter) = \(range.lowerBound): the network oscillates (see --map for limit cycles)"),
+                    atStart)
+        }
+        return (try stability.scanCoupling(start: low.state, range: range, steps: steps), atStart)
     }
 }
