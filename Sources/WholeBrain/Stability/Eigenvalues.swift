@@ -58,3 +58,19 @@ public enum Eigenvalues {
         return Leading(value: Value(real: wr[best], imaginary: wi[best]), right: vector(vr), left: vector(vl))
     }
 }
+
+/// A fixed point's linear stability, read from its eigenvalues (largest real part first, 1/ms).
+public protocol LinearisedPoint {
+    var eigenvalues: [Eigenvalues.Value] { get }
+}
+
+extension LinearisedPoint {
+    public var leading: Eigenvalues.Value { eigenvalues[0] }
+    public var isStable: Bool { leading.real < 0 }
+    /// "stable node", "stable focus", "saddle" or "unstable".
+    public var kind: String {
+        let unstable = eigenvalues.filter { $0.real >= 0 }.count
+        if unstable == 0 { return leading.imaginary != 0 ? "stable focus" : "stable node" }
+        return unstable < eigenvalues.count ? "saddle" : "unstable"
+    }
+}

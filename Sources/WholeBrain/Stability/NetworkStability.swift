@@ -41,14 +41,12 @@ public struct NetworkStability<Model: NeuralMassModel> {
     var n: Int { weights.rows }
     var size: Int { Model.variables.count * weights.rows }
 
-    public struct FixedPoint: Sendable {
+    public struct FixedPoint: Sendable, LinearisedPoint {
         /// Variable v of node i at state[v N + i].
         public let state: [Double]
         /// Sorted by real part, largest first (1/ms).
         public let eigenvalues: [Eigenvalues.Value]
         public let iterations: Int
-        public var leading: Eigenvalues.Value { eigenvalues[0] }
-        public var isStable: Bool { leading.real < 0 }
     }
 
     /// F(x) and its Jacobian (row-major, VN x VN).

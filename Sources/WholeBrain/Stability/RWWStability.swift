@@ -36,19 +36,11 @@ public struct RWWStability {
 
     var n: Int { weights.rows }
 
-    public struct FixedPoint: Sendable {
+    public struct FixedPoint: Sendable, LinearisedPoint {
         /// S_E then S_I, per node.
         public let state: [Double]
         public let eigenvalues: [Eigenvalues.Value]
         public let iterations: Int
-        public var leading: Eigenvalues.Value { eigenvalues[0] }
-        public var isStable: Bool { leading.real < 0 }
-        /// "stable node", "stable focus", "saddle" or "unstable".
-        public var kind: String {
-            let unstable = eigenvalues.filter { $0.real >= 0 }.count
-            if unstable == 0 { return leading.imaginary != 0 ? "stable focus" : "stable node" }
-            return unstable < eigenvalues.count ? "saddle" : "unstable"
-        }
         public var meanSE: Double { state.prefix(state.count / 2).reduce(0, +) / Double(state.count / 2) }
     }
 
