@@ -34,12 +34,13 @@ struct StabilityCommand: ParsableCommand {
           wholebrain stability --subject 101309 --no-fic --set J_i=2 --range 0:1 \\
               --out runs/stab-ji2
 
-        Another --model (with a fixed point: wc, ww, jr, mpr, fhn, hopf below its Hopf point) \
-        follows its low state over its own global coupling (--param G means it: K_gl for wc, \
+        Another --model (except aln) follows its low state over its own global coupling (--param G means it: K_gl for wc, \
         fhn and hopf) with the model's analytic Jacobian and its default coupling function: \
         the stable fixed point with the lowest mean coupled variable at the start of --range, \
         continued by Newton to where its leading eigenvalue crosses zero (fold or branch point, \
-        or Hopf), bisected; the same files (the mean of the coupled variable in place of S_E).
+        or Hopf), bisected; the same files (the mean of the coupled variable in place of S_E). \
+        At their defaults wc, ww and mpr have such a state; jr, fhn and hopf oscillate (no \
+        stable fixed point, which the output says; --map finds their cycles).
           wholebrain stability --model wc --range 0:20 --steps 100 --out runs/stab-wc
 
         --map X:LO:HI:N,Y:LO:HI:N maps a single uncoupled node over two parameters instead \
