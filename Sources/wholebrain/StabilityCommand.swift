@@ -72,6 +72,22 @@ struct StabilityCommand: ParsableCommand {
 
     func run() throws { try reportingErrors("stability", stability) }
 
+    /// --range as (LO, HI), checked.
+    func continuedRange() throws -> (Double, Double) {
+        let bounds = range.split(separator: ":").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], lo >= 0, hi > lo else {
+            throw WholeBrainError.badValue(source: "--range", value: range, expected: "LO:HI with 0 <= LO < HI, e.g. 0:4")
+        }
+        return (lo, hi)
+    }
+
+    /// The subject (--subject, or the dataset's first) and its prepared connectome.
+    func subjectConnectome() throws -> (String, Connectome) {
+        let dataset = try HCPDataset(root: data)
+        let chosen = subject ?? dataset.subjects[0]
+        return (chosen, try ConnectomePreparation().apply(to: try dataset.connectome(subject: chosen)))
+    }
+
     /// The defaults with every --set applied.
     func setParameters() throws -> ReducedWongWang.Parameters {
         var parameters = ReducedWongWang.Parameters()
@@ -87,18 +103,13 @@ struct StabilityCommand: ParsableCommand {
         guard continuable.contains(param), let continued = ReducedWongWang.parameterSpecs.first(where: { $0.name == param }) else {
             throw WholeBrainError.badValue(source: "--param", value: param, expected: "one of \(continuable.joined(separator: ", "))")
         }
-        let bounds = range.split(separator: ":").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], lo >= 0, hi > lo else {
-            throw WholeBrainError.badValue(source: "--range", value: range, expected: "LO:HI with 0 <= LO < HI, e.g. 0:4")
-        }
+        let (lo, hi) = try continuedRange()
         let ficRate = try feedbackInhibitionRate(fic: fic, noFic: noFic, assignments: try parseAssignments(assignments))
         if ficRate != nil, param == "J_i" {
             throw WholeBrainError.badValue(source: "--param", value: param, expected: "another parameter: feedback inhibition sets J_i (add --no-fic to continue a uniform J_i)")
         }
         var parameters = try setParameters()
-        let dataset = try HCPDataset(root: data)
-        let chosen = subject ?? dataset.subjects[0]
-        let connectome = try ConnectomePreparation().apply(to: try dataset.connectome(subject: chosen))
+        let (chosen, connectome) = try subjectConnectome()
         parameters[keyPath: continued.keyPath] = lo
         let continuation = RWWContinuation(parameters: parameters, weights: connectome.weights, parameter: continued.keyPath,
                                            inhibition: ficRate.map { .feedback(rate: $0) } ?? .fixed(nil))
@@ -165,13 +176,8 @@ struct StabilityCommand: ParsableCommand {
         guard fic == nil, !noFic else {
             throw WholeBrainError.badValue(source: fic != nil ? "--fic" : "--no-fic", value: Model.name, expected: "rww: feedback inhibition is the reduced Wong-Wang model's")
         }
-        let bounds = range.split(separator: ":").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], lo >= 0, hi > lo else {
-            throw WholeBrainError.badValue(source: "--range", value: range, expected: "LO:HI with 0 <= LO < HI, e.g. 0:4")
-        }
-        let dataset = try HCPDataset(root: data)
-        let chosen = subject ?? dataset.subjects[0]
-        let connectome = try ConnectomePreparation().apply(to: try dataset.connectome(subject: chosen))
+        let (lo, hi) = try continuedRange()
+        let (chosen, connectome) = try subjectConnectome()
         let folder = try OutputFolder(path: out, force: force)
         let began = Date()
         let (scan, atStart) = try Model.scanCoupling(assignments: try parseAssignments(assignments), weights: connectome.weights,
