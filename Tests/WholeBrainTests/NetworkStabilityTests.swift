@@ -9,6 +9,51 @@ final class NetworkStabilityTests: XCTestCase {
         try ConnectomePreparation().apply(to: try HCPDataset(root: Fixtures.hcp).connectome(subject: "102311")).weights
     }
 
+    /// The residual is the network drift with the exchanged signal, and the Jacobian equals its
+    /// central differences, for every model it serves: diffusive and sine coupling, and
+    /// Jansen-Rit's exchanged rate S(y1 - y2) (before, the residual and Jacobian coupled
+    /// Jansen-Rit through y1 itself, where the engine sends S(y1 - y2)).
+    func testNetworkJacobianMatchesDifferences() throws {
+        let w = Matrix(rows: 3, columns: 3, values: [0, 0.8, 0.3, 0.5, 0, 0.9, 0.4, 0.7, 0])
+        func check<M: NeuralMassModel>(_ model: M, coupling: CouplingKind = M.defaultCoupling, file: StaticString = #filePath, line: UInt = #line) throws {
+            let stability = try NetworkStability(model: model, weights: w, coupling: coupling)
+            let v = M.variables.count
+            let x = (0..<(3 * v)).map { k -> Double in
+                let range = M.variables[k / 3].initialRange
+                return range.lowerBound + (range.upperBound - range.lowerBound) * (0.3 + 0.2 * Double(k % 3))
+            }
+            let (f, j) = stability.residualAndJacobian(x)
+            // The residual is the network's drift with the signal the engine exchanges.
+            let states = (0..<3).map { i in (0..<v).map { x[$0 * 3 + i] } }
+            for i in 0..<3 {
+                var sum0 = 0.0, sum1 = 0.0, rowSum = 0.0
+                for k in 0..<3 {
+                    let s = model.couplingSignal(state: states[k])
+                    sum0 += w[i, k] * coupling.pre(s, channel: 0); sum1 += w[i, k] * coupling.pre(s, channel: 1); rowSum += w[i, k]
+                }
+                let c = coupling.post(sum0: sum0, sum1: sum1, local: model.couplingSignal(state: states[i]), rowSum: rowSum)
+                let drift = model.drift(state: states[i], coupling: [c], node: model.nodeParameterDefaults)
+                for a in 0..<v { XCTAssertEqual(f[a * 3 + i], drift[a], accuracy: 1e-12 * max(abs(drift[a]), 1), "\(M.name) f", file: file, line: line) }
+            }
+            for b in x.indices {
+                let h = 1e-6 * max(abs(x[b]), 1)
+                var up = x, down = x
+                up[b] += h; down[b] -= h
+                let fu = stability.residualAndJacobian(up).f, fd = stability.residualAndJacobian(down).f
+                for a in x.indices {
+                    let difference = (fu[a] - fd[a]) / (2 * h)
+                    XCTAssertEqual(j[a, b], difference, accuracy: 1e-6 * max(abs(difference), 1e-3), "\(M.name) d f\(a) / d x\(b)", file: file, line: line)
+                }
+            }
+        }
+        try check(JansenRit(parameters: JansenRit.defaultParameters))
+        try check(WilsonCowan(parameters: WilsonCowan.defaultParameters))
+        try check(Hopf(parameters: Hopf.defaultParameters))
+        try check(FitzHughNagumo(parameters: FitzHughNagumo.defaultParameters))
+        try check(MontbrioPazoRoxin(parameters: MontbrioPazoRoxin.defaultParameters))
+        try check(Kuramoto(parameters: Kuramoto.defaultParameters))
+    }
+
     /// Same residual, Jacobian, fixed point and eigenvalues as RWWStability, with feedback
     /// inhibition's per-node J_i.
     func testReducedWongWangAgreesWithItsOwnStability() throws {

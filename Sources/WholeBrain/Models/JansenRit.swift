@@ -110,4 +110,19 @@ public struct JansenRit: NeuralMassModel {
         j[5][0] = bb * p.a4 * p.c * s3; j[5][2] = -p.b * p.b; j[5][5] = -2 * p.b
         return (j, [[0, 0, 0, 0, aa * p.g, 0]])
     }
+
+    /// d S(y1 - y2)/d state: the signal regions exchange (and the observable "rate").
+    public func couplingSignalGradient(state s: [Double]) -> [Double] {
+        let sp = JansenRit.sigmoidSlope(s[1] - s[2], parameters)
+        return [0, sp, -sp, 0, 0, 0]
+    }
+
+    /// Both observables (v_pyramidal = y1 - y2, rate = S(y1 - y2)) depend on the state alone.
+    public func observableGradient(_ o: Int, state s: [Double], node: [Double]) -> [Double]? {
+        switch o {
+        case 0: return [0, 1, -1, 0, 0, 0]
+        case 1: return couplingSignalGradient(state: s)
+        default: return nil
+        }
+    }
 }

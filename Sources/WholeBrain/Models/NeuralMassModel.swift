@@ -113,11 +113,22 @@ public protocol NeuralMassModel: Sendable {
     /// d(drift)/d(state) (rows: equations, columns: variables) and, per network sum k,
     /// d(drift)/d(c_k) (`coupling[k][row]`), at one node with its local delayed inputs at 0.
     func jacobian(state x: [Double], coupling c: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]])
+
+    /// d(couplingSignal)/d(state) at one node (default: the unit vector of the coupled variable).
+    func couplingSignalGradient(state x: [Double]) -> [Double]
+
+    /// d(observable o)/d(state) at one node, for observables that depend on the state alone
+    /// (nil: not provided, or the observable also depends on the network input).
+    func observableGradient(_ o: Int, state x: [Double], node: [Double]) -> [Double]?
 }
 
 extension NeuralMassModel {
     @inlinable @inline(__always)
     public func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes { x[Self.coupledVariable] }
+    public func couplingSignalGradient(state x: [Double]) -> [Double] {
+        (0..<Self.variables.count).map { $0 == Self.coupledVariable ? 1 : 0 }
+    }
+    public func observableGradient(_ o: Int, state x: [Double], node: [Double]) -> [Double]? { nil }
     public static var observables: [String] { [] }
     public static var parameterAliases: [String: String] { [:] }
     public static func checkAvailable() throws {}
@@ -149,6 +160,14 @@ extension NeuralMassModel {
         for q in 0..<local.count { ls[q] = VectorMath.Lanes(repeating: local[q]) }
         drift(xs, coupling: cs, local: ls, node: nodes, input: inp, into: dx, observables: obs)
         return ((0..<v).map { dx[$0][0] }, (0..<Self.observables.count).map { obs[$0][0] })
+    }
+
+    /// The coupled signal of one node with scalars.
+    public func couplingSignal(state x: [Double]) -> Double {
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 4 * Self.variables.count)
+        defer { buffer.deallocate() }
+        for (q, value) in x.enumerated() { for l in 0..<4 { buffer[4 * q + l] = value } }
+        return couplingSignal(LaneBlock(buffer, stride: 4))[0]
     }
 
     /// The drift of one node with scalars (tests, fixed points, stability).

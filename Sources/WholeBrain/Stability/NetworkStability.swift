@@ -5,12 +5,13 @@ import Foundation
 ///
 /// The state x holds variable v of node i at x[v N + i]. Without noise, delays do not move
 /// fixed points: F_v,i(x) = f_v(x_i, c_i, p_i) = 0 with the network input c_i of the coupling
-/// function (`CouplingKind`) on the coupled variable s_j = x[cv N + j]:
+/// function (`CouplingKind`) on the exchanged signal s_j (the coupled variable x[cv N + j], or
+/// a function of node j's state, `couplingSignal`, whose gradient the chain rule takes):
 ///   linear     c_i = sum_j C_ij s_j,                dc_i/ds_j = C_ij
 ///   diffusive  c_i = sum_j C_ij (s_j - s_i),        dc_i/ds_j = C_ij - delta_ij sum_k C_ik
 ///   sine       c_i = sum_j C_ij sin(s_j - s_i),     dc_i/ds_j = C_ij cos(s_j - s_i) - delta_ij sum_k C_ik cos(s_k - s_i)
 /// The network Jacobian is the block diagonal of the models' state Jacobians plus
-/// (df_v,i/dc_i)(dc_i/ds_j) in column (cv, j). Newton solves F = 0 (LAPACK dgesv); dgeev gives
+/// (df_v,i/dc_i)(dc_i/ds_j)(ds_j/dx_b,j) in column (b, j). Newton solves F = 0 (LAPACK dgesv); dgeev gives
 /// the eigenvalues (1/ms), which are those of the network without delays: a real eigenvalue
 /// crossing zero (a fold or branch point) happens at the same coupling with delays, an
 /// oscillatory (Hopf) crossing shifts with them. The reduced Wong-Wang network has its own,
@@ -51,19 +52,24 @@ public struct NetworkStability<Model: NeuralMassModel> {
 
     /// F(x) and its Jacobian (row-major, VN x VN).
     public func residualAndJacobian(_ x: [Double]) -> (f: [Double], j: Matrix) {
-        let v = Model.variables.count, cv = Model.coupledVariable
+        let v = Model.variables.count
         var f = [Double](repeating: 0, count: size)
         var j = Matrix(rows: size, columns: size)
         let rowSums = (0..<n).map { i in (0..<n).reduce(0.0) { $0 + weights[i, $1] } }
+        // The exchanged signal (the coupled variable, or a function of the state such as
+        // Jansen-Rit's pyramidal rate) and its gradient, per node.
+        let states = (0..<n).map { i in (0..<v).map { x[$0 * n + i] } }
+        let signals = states.map { model.couplingSignal(state: $0) }
+        let signalGradients = states.map { model.couplingSignalGradient(state: $0) }
         for i in 0..<n {
-            let s = x[cv * n + i]
+            let s = signals[i]
             var sum0 = 0.0, sum1 = 0.0
             for k in 0..<n where weights[i, k] != 0 {
-                sum0 += weights[i, k] * coupling.pre(x[cv * n + k], channel: 0)
-                if coupling.channels > 1 { sum1 += weights[i, k] * coupling.pre(x[cv * n + k], channel: 1) }
+                sum0 += weights[i, k] * coupling.pre(signals[k], channel: 0)
+                if coupling.channels > 1 { sum1 += weights[i, k] * coupling.pre(signals[k], channel: 1) }
             }
             let c = coupling.post(sum0: sum0, sum1: sum1, local: s, rowSum: rowSums[i])
-            let state = (0..<v).map { x[$0 * n + i] }
+            let state = states[i]
             let node = nodeParameters?.map { $0[i] } ?? model.nodeParameterDefaults
             let drift = model.drift(state: state, coupling: [c], node: node)
             let (js, jc) = model.jacobian(state: state, coupling: [c], node: node)
@@ -80,11 +86,11 @@ public struct NetworkStability<Model: NeuralMassModel> {
                     case .linear: w = weights[i, k]
                     case .diffusive: w = weights[i, k]; diagonal -= weights[i, k]
                     case .sine:
-                        w = weights[i, k] * Foundation.cos(x[cv * n + k] - s); diagonal -= w
+                        w = weights[i, k] * Foundation.cos(signals[k] - s); diagonal -= w
                     }
-                    j[a * n + i, cv * n + k] += dc * w
+                    for b in 0..<v where signalGradients[k][b] != 0 { j[a * n + i, b * n + k] += dc * w * signalGradients[k][b] }
                 }
-                j[a * n + i, cv * n + i] += dc * diagonal
+                for b in 0..<v where signalGradients[i][b] != 0 { j[a * n + i, b * n + i] += dc * diagonal * signalGradients[i][b] }
             }
         }
         return (f, j)

@@ -1,0 +1,315 @@
+import Foundation
+
+/// Exact reverse-mode gradient of any loss on simulated BOLD with respect to a model's global
+/// coupling and the noise amplitude, for every model whose network input is one linear sum of
+/// an exchanged signal: the discrete adjoint of the engine's own steps, from the model's
+/// analytic Jacobian (`NeuralMassModel.jacobian`) alone. The first step of one adjoint for
+/// every model; `RWWGradient` still serves the reduced Wong-Wang fits and their other
+/// parameters.
+///
+/// Forward: the engine itself (`NetworkSimulator`) records the state after every step
+/// (`statePeriod` = dt, no transient; the trajectory is O(N T) in memory). With s = the
+/// exchanged signal (`couplingSignal`, history s_j(m) = s_j(0) for m < 0), held delayed sums
+/// h_i(n) = sum_{d_ij >= 1} C_ij s_j(n - d_ij) and zero-delay edges at the stage state y:
+///   c_i(y) = post(h_i(n) + sum_{d_ij = 0} C_ij s_j(y), s_i(y))   (linear: the sum; diffusive: - s_i(y) sum_j C_ij)
+///   Euler: x(n+1) = B(x + dt f(x, c(x)) + eta)
+///   Heun:  x~ = B(x + dt f(x, c(x)) + eta), x(n+1) = B(x + dt/2 (f(x, c(x)) + f(x~, c(x~))) + eta)
+/// with eta = sigma sqrt(dt) xi(n) on the model's noise variables (the engine's counter
+/// normals, regenerated here) and B the variables' bounds (derivative zero where a bound
+/// held). BOLD: the Balloon-Windkessel RK4 steps of the engine, driven by the mean over each
+/// haemodynamic step of the BOLD input (a variable after each step, or an observable of the
+/// step's first stage), sampled every TR after the transient.
+///
+/// Backward: the cotangent of BOLD (from the caller's loss) through `rk4StepAdjoint`, then
+/// each step's vector-Jacobian products with the model's state and coupling Jacobians; the
+/// cotangent of c_i flows to the delayed signals s_j(n - d_ij) through the same edge lists.
+/// The global coupling p enters every model as p c (`globalCouplingParameter`), so
+/// df/dp = c F_u(x, p c) with F_u the coupling Jacobian of the model at p = 1 (exact at p = 0
+/// too); dL/dsigma = sum sqrt(dt) xi . (the state cotangents that eta reaches).
+/// Not covered yet: sine coupling, several network sums or observable coupling (ALN),
+/// intra-node delays, Ornstein-Uhlenbeck noise, RK4 (deterministic only), and any
+/// dependence of per-node parameters on the coupling (feedback inhibition retuned with G).
+public enum ModelAdjoint {
+    public struct Result: Sendable {
+        /// BOLD, samples x regions (the engine's, recomputed from its recorded states).
+        public let bold: Matrix
+        /// dL/d(global coupling) and dL/dsigma.
+        public let coupling: Double, sigma: Double
+    }
+
+    /// The gradient of a loss L(BOLD) for `spec`; `cotangent` receives the run's BOLD (samples
+    /// x regions) and returns dL/dBOLD of the same shape.
+    public static func gradient<Model: NeuralMassModel>(spec: SimulationSpec<Model>,
+                                                        cotangent: (Matrix) throws -> Matrix) throws -> Result {
+        try check(spec)
+        let n = spec.connectome.regionCount, vars = Model.variables.count, dt = spec.dt
+        let steps = spec.totalSteps
+        let trajectory = try record(spec)
+        // x(k) for k = 0 ... steps: variable v of node i at x[(k * vars + v) * n + i].
+        func state(_ k: Int, _ i: Int) -> [Double] { (0..<vars).map { trajectory[(k * vars + $0) * n + i] } }
+        let model = spec.model
+        let nodeParameters = (0..<n).map { i in spec.nodeParameters.map { $0[i] } }
+        var signals = [Double](repeating: 0, count: (steps + 1) * n)
+        for k in 0...steps { for i in 0..<n { signals[k * n + i] = model.couplingSignal(state: state(k, i)) } }
+
+        // Edges by target: (source, weight, delay in steps).
+        var edges: [[(j: Int, w: Double, d: Int)]] = Array(repeating: [], count: n)
+        var rowSums = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            for j in 0..<n where spec.connectome.weights[i, j] != 0 {
+                let w = spec.connectome.weights[i, j]
+                edges[i].append((j, w, DelayCoupling.delaySteps(length: spec.connectome.lengths[i, j], speed: spec.conductionSpeed, dt: dt)))
+                rowSums[i] += w
+            }
+        }
+        func held(_ k: Int, _ i: Int) -> Double {
+            var h = 0.0
+            for e in edges[i] where e.d >= 1 { h += e.w * signals[max(k - e.d, 0) * n + e.j] }
+            return h
+        }
+        /// c for every node at stage states `ys` of step k.
+        func inputs(_ k: Int, _ ys: [[Double]]) -> [Double] {
+            let stageSignals = ys.map { model.couplingSignal(state: $0) }
+            return (0..<n).map { i in
+                var sum = held(k, i)
+                for e in edges[i] where e.d == 0 { sum += e.w * stageSignals[e.j] }
+                return spec.coupling.post(sum0: sum, sum1: 0, local: stageSignals[i], rowSum: rowSums[i])
+            }
+        }
+
+        // BOLD input per step and the haemodynamics, forward.
+        let substeps = spec.boldSubsteps, hBold = Double(substeps) * dt / 1000
+        var z = [Double](repeating: 0, count: steps * n)
+        for k in 0..<steps {
+            switch spec.boldInput {
+            case let .variable(v):
+                for i in 0..<n { z[k * n + i] = trajectory[((k + 1) * vars + v) * n + i] }
+            case let .observable(o):
+                // The observable of the step's first stage, at x(k) with its input.
+                let xs = (0..<n).map { state(k, $0) }, c = inputs(k, xs)
+                for i in 0..<n { z[k * n + i] = model.observables(state: xs[i], coupling: [c[i]], node: nodeParameters[i])[o] }
+            }
+        }
+        let haemodynamicSteps = steps / substeps
+        var zMean = [Double](repeating: 0, count: haemodynamicSteps * n)
+        var balloon = [BalloonWindkessel.Point](repeating: .init(), count: (haemodynamicSteps + 1) * n)
+        let inverse = 1 / Double(substeps)
+        for m in 0..<haemodynamicSteps {
+            for i in 0..<n {
+                var sum = 0.0
+                for k in (m * substeps)..<((m + 1) * substeps) { sum += z[k * n + i] }
+                zMean[m * n + i] = sum * inverse
+                balloon[(m + 1) * n + i] = spec.balloon.rk4Step(balloon[m * n + i], z: zMean[m * n + i], h: hBold)
+            }
+        }
+        // Sample r is taken after haemodynamic step m(r) = (transient + (r + 1) TR) / substeps.
+        let samples = spec.sampleCount
+        func sampleStep(_ r: Int) -> Int { (spec.transientSteps + (r + 1) * spec.stepsPerTR) / substeps }
+        var bold = Matrix(rows: samples, columns: n)
+        for r in 0..<samples { for i in 0..<n { bold[r, i] = spec.balloon.bold(balloon[sampleStep(r) * n + i]) } }
+        let boldCotangent = try cotangent(bold)
+        guard boldCotangent.rows == samples, boldCotangent.columns == n else {
+            throw WholeBrainError.badValue(source: "BOLD cotangent", value: "\(boldCotangent.rows) x \(boldCotangent.columns)",
+                                           expected: "\(samples) x \(n), the shape of the BOLD")
+        }
+
+        // Haemodynamics, backward: the cotangent of each step's BOLD input.
+        var sampleAt = [Int: Int]()
+        for r in 0..<samples { sampleAt[sampleStep(r)] = r }
+        var zCotangent = [Double](repeating: 0, count: steps * n)
+        for i in 0..<n {
+            var lambda = BalloonWindkessel.Point(s: 0, f: 0, v: 0, q: 0)
+            for m in stride(from: haemodynamicSteps - 1, through: 0, by: -1) {
+                if let r = sampleAt[m + 1] {
+                    let g = spec.balloon.boldGradient(balloon[(m + 1) * n + i])
+                    lambda = lambda + boldCotangent[r, i] * g
+                }
+                let (previous, input) = spec.balloon.rk4StepAdjoint(balloon[m * n + i], z: zMean[m * n + i], h: hBold, lambda)
+                lambda = previous
+                for k in (m * substeps)..<((m + 1) * substeps) { zCotangent[k * n + i] = input * inverse }
+            }
+        }
+
+        // The network, backward.
+        let generator = CounterNoise(seed: spec.seed)
+        let noisy = !spec.noise.isSilent && spec.noise.sigma != 0
+        let noiseScale = noisy ? spec.noise.sigma * dt.squareRoot() : 0
+        let lower = Model.variables.map { $0.bounds?.lowerBound ?? -.infinity }
+        let upper = Model.variables.map { $0.bounds?.upperBound ?? .infinity }
+        let couplingName = Model.globalCouplingParameter
+        guard let couplingSpec = Model.parameterSpecs.first(where: { $0.name == couplingName }) else {
+            throw WholeBrainError.badValue(source: "model \(Model.name)", value: couplingName, expected: "a parameter of the model")
+        }
+        let p = model.parameters[keyPath: couplingSpec.keyPath]
+        var unitParameters = model.parameters
+        unitParameters[keyPath: couplingSpec.keyPath] = 1
+        let unitModel = Model(parameters: unitParameters)
+        // Cotangents of x(k) (filled as later steps are undone) and of the delayed signals.
+        var lambda = [Double](repeating: 0, count: (steps + 1) * vars * n)
+        var signalCotangent = [Double](repeating: 0, count: (steps + 1) * n)
+        var dCoupling = 0.0, dSigma = 0.0
+        let signalGradients = { (ys: [[Double]]) in ys.map { model.couplingSignalGradient(state: $0) } }
+
+        /// Takes the cotangents `a` of the stage inputs c(y) to the stage states (zero-delay
+        /// edges and the diffusive term, into `into`) and to the delayed signals of step k;
+        /// adds the coupling's share to dCoupling.
+        func pullInputs(_ k: Int, _ ys: [[Double]], _ c: [Double], _ mu: [[Double]], scale: Double, into stateCotangent: inout [[Double]]) {
+            let gradients = signalGradients(ys)
+            for i in 0..<n {
+                let (_, jc) = model.jacobian(state: ys[i], coupling: [c[i]], node: nodeParameters[i])
+                var a = 0.0
+                for q in 0..<vars { a += jc[0][q] * mu[i][q] }
+                a *= scale
+                let unit = p == 0 ? unitModel.jacobian(state: ys[i], coupling: [0], node: nodeParameters[i]).coupling[0] : nil
+                if let unit {
+                    var b = 0.0
+                    for q in 0..<vars { b += unit[q] * mu[i][q] }
+                    dCoupling += scale * b * c[i]
+                } else {
+                    dCoupling += a * c[i] / p
+                }
+                guard a != 0 else { continue }
+                for e in edges[i] {
+                    if e.d == 0 {
+                        for q in 0..<vars { stateCotangent[e.j][q] += e.w * a * gradients[e.j][q] }
+                    } else {
+                        signalCotangent[max(k - e.d, 0) * n + e.j] += e.w * a
+                    }
+                }
+                if spec.coupling == .diffusive {
+                    for q in 0..<vars { stateCotangent[i][q] -= rowSums[i] * a * gradients[i][q] }
+                }
+            }
+        }
+        func jacobianTranspose(_ ys: [[Double]], _ c: [Double], _ mu: [[Double]], scale: Double, into out: inout [[Double]]) {
+            for i in 0..<n {
+                let (js, _) = model.jacobian(state: ys[i], coupling: [c[i]], node: nodeParameters[i])
+                for q in 0..<vars { for r in 0..<vars { out[i][q] += scale * js[r][q] * mu[i][r] } }
+            }
+        }
+        let zero = [[Double]](repeating: [Double](repeating: 0, count: vars), count: n)
+
+        for k in stride(from: steps - 1, through: 0, by: -1) {
+            let xs = (0..<n).map { state(k, $0) }
+            // The cotangent of x(k + 1): from later steps, its own signal and its BOLD input.
+            let gradientsNext = signalGradients((0..<n).map { state(k + 1, $0) })
+            var mu = zero
+            for i in 0..<n {
+                for q in 0..<vars {
+                    mu[i][q] = lambda[((k + 1) * vars + q) * n + i] + signalCotangent[(k + 1) * n + i] * gradientsNext[i][q]
+                }
+                if case let .variable(v) = spec.boldInput { mu[i][v] += zCotangent[k * n + i] }
+            }
+            var xi = zero
+            if noisy {
+                for v in Model.noiseVariables { for i in 0..<n { xi[i][v] = generator.normal(node: i, step: UInt64(k), variable: UInt64(v)) } }
+            }
+            let c1 = inputs(k, xs)
+            let f1 = (0..<n).map { model.drift(state: xs[$0], coupling: [c1[$0]], node: nodeParameters[$0]) }
+            var back = zero       // cotangent of x(k)
+            switch spec.integrator {
+            case .euler:
+                for i in 0..<n {
+                    for q in 0..<vars {
+                        let next = xs[i][q] + dt * f1[i][q] + noiseScale * xi[i][q]
+                        if next < lower[q] || next > upper[q] { mu[i][q] = 0 }
+                        back[i][q] += mu[i][q]
+                        dSigma += dt.squareRoot() * xi[i][q] * mu[i][q]
+                    }
+                }
+                jacobianTranspose(xs, c1, mu, scale: dt, into: &back)
+                pullInputs(k, xs, c1, mu, scale: dt, into: &back)
+            case .heun:
+                var stage = xs
+                for i in 0..<n { for q in 0..<vars { stage[i][q] = min(max(xs[i][q] + dt * f1[i][q] + noiseScale * xi[i][q], lower[q]), upper[q]) } }
+                let c2 = inputs(k, stage)
+                let f2 = (0..<n).map { model.drift(state: stage[$0], coupling: [c2[$0]], node: nodeParameters[$0]) }
+                for i in 0..<n {
+                    for q in 0..<vars {
+                        let next = xs[i][q] + 0.5 * dt * (f1[i][q] + f2[i][q]) + noiseScale * xi[i][q]
+                        if next < lower[q] || next > upper[q] { mu[i][q] = 0 }
+                    }
+                }
+                // x(k+1) = x + dt/2 f1 + dt/2 f2(stage) + eta.
+                var nu = zero     // cotangent of the stage state
+                jacobianTranspose(stage, c2, mu, scale: 0.5 * dt, into: &nu)
+                pullInputs(k, stage, c2, mu, scale: 0.5 * dt, into: &nu)
+                var first = mu    // f1's cotangent over dt/2: mu + 2 (masked) nu
+                for i in 0..<n {
+                    for q in 0..<vars {
+                        let raw = xs[i][q] + dt * f1[i][q] + noiseScale * xi[i][q]
+                        if raw < lower[q] || raw > upper[q] { nu[i][q] = 0 }
+                        back[i][q] += mu[i][q] + nu[i][q]
+                        dSigma += dt.squareRoot() * xi[i][q] * (mu[i][q] + nu[i][q])
+                        // f1 enters with dt/2 (corrector) and dt (predictor).
+                        first[i][q] = mu[i][q] + 2 * nu[i][q]
+                    }
+                }
+                jacobianTranspose(xs, c1, first, scale: 0.5 * dt, into: &back)
+                pullInputs(k, xs, c1, first, scale: 0.5 * dt, into: &back)
+            case .rk4:
+                preconditionFailure("checked")
+            }
+            if case let .observable(o) = spec.boldInput {
+                for i in 0..<n {
+                    let g = model.observableGradient(o, state: xs[i], node: nodeParameters[i])!
+                    for q in 0..<vars { back[i][q] += zCotangent[k * n + i] * g[q] }
+                }
+            }
+            for i in 0..<n { for q in 0..<vars { lambda[(k * vars + q) * n + i] += back[i][q] } }
+        }
+        return Result(bold: bold, coupling: dCoupling, sigma: noisy ? dSigma : 0)
+    }
+
+    /// What the adjoint covers, as a clear error otherwise.
+    static func check<Model: NeuralMassModel>(_ spec: SimulationSpec<Model>) throws {
+        func refuse(_ what: String, _ value: String, _ expected: String) -> WholeBrainError {
+            .badValue(source: what, value: value, expected: expected + " (the generic adjoint does not cover it yet)")
+        }
+        guard Model.coupledObservable == nil, Model.couplingWeightPowers == [1], Model.localDelayObservables.isEmpty else {
+            throw refuse("--model", Model.name, "a model whose network input is one linear sum of its exchanged signal")
+        }
+        guard spec.coupling != .sine else { throw refuse("--coupling", "sine", "linear or diffusive coupling") }
+        guard spec.integrator != .rk4 else { throw refuse("--integrator", "rk4", "euler or heun") }
+        guard spec.noise.isSilent || spec.noise.sigma == 0 || spec.noise.kind == .white else {
+            throw refuse("--noise", "\(spec.noise.kind)", "white noise (or none)")
+        }
+        guard spec.recordBold else { throw refuse("BOLD", "off", "a run that records BOLD") }
+        if case let .observable(o) = spec.boldInput {
+            let x = Model.variables.map { 0.5 * ($0.initialRange.lowerBound + $0.initialRange.upperBound) }
+            guard spec.model.observableGradient(o, state: x, node: spec.model.nodeParameterDefaults) != nil else {
+                throw refuse("--bold-input", Model.observables[o], "a variable, or an observable of the state alone with its gradient")
+            }
+        }
+    }
+
+    /// The engine's run of `spec` from t = 0 with the state after every step: x(k), k = 0 ...
+    /// totalSteps, as [(k * variables + v) * regions + i].
+    static func record<Model: NeuralMassModel>(_ spec: SimulationSpec<Model>) throws -> [Double] {
+        let n = spec.connectome.regionCount, vars = Model.variables.count, steps = spec.totalSteps
+        let perNode = Dictionary(uniqueKeysWithValues: zip(Model.nodeParameterNames, spec.nodeParameters))
+        let trs = (steps + spec.stepsPerTR - 1) / spec.stepsPerTR
+        let taping = try SimulationSpec(model: spec.model, nodeParameters: perNode, connectome: spec.connectome, coupling: spec.coupling,
+                                        integrator: spec.integrator, noise: spec.noise, dt: spec.dt, duration: Double(trs) * spec.tr,
+                                        transient: 0, tr: spec.tr, boldStep: spec.boldStep, conductionSpeed: spec.conductionSpeed,
+                                        seed: spec.seed, boldInput: spec.boldInput, balloon: spec.balloon, statePeriod: spec.dt,
+                                        initialState: spec.initialState, recordBold: false)
+        let run = try NetworkSimulator(spec: taping).run()
+        guard let states = run.states, run.stateSampleCount >= steps else {
+            throw WholeBrainError.badValue(source: "adjoint", value: "no recorded states", expected: "the state after every step")
+        }
+        var x = [Double](repeating: 0, count: (steps + 1) * vars * n)
+        // x(0): the spec's, or the engine's draw from the seed (`NodeBlockIntegrator.reset`).
+        let generator = CounterNoise(seed: spec.seed)
+        for v in 0..<vars {
+            let range = Model.variables[v].initialRange
+            for i in 0..<n {
+                x[v * n + i] = spec.initialState?[v][i]
+                    ?? range.lowerBound + (range.upperBound - range.lowerBound)
+                        * generator.uniform(node: i, step: CounterNoise.maxSteps - 1, variable: UInt64(v))
+            }
+        }
+        x.replaceSubrange((vars * n)..<((steps + 1) * vars * n), with: states[0..<(steps * vars * n)])
+        return x
+    }
+}
