@@ -86,6 +86,31 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(HeldOutProtocol.CrossValidated.pooled([partial, partial]).maxRegionRateE, [3.4, 7.6, 3.4, 7.6])
     }
 
+    /// Paired model - reference differences by subject, against numpy and scipy: the
+    /// leave-one-out FCD KS per test subject (session of 2026-12-07; each subject's runs
+    /// averaged first, here one value or two runs of equal mean) and its ceiling give mean
+    /// 0.045286, sd 0.095383, 95% interval -0.042929 to 0.133500 (scipy.stats.t.ppf(0.975, 6)).
+    func testPairedDifferenceOverSubjects() {
+        let model = [0.201, 0.382, 0.370, 0.084, 0.099, 0.429, 0.451], ceiling = [0.225, 0.136, 0.347, 0.123, 0.084, 0.403, 0.381]
+        var m: [String: [DataCeiling.Score]] = [:], c: [String: [DataCeiling.Score]] = [:]
+        for k in 0..<7 {
+            // Subject s0 has two runs around its mean; FC r carries the same numbers shifted.
+            m["s\(k)"] = k == 0 ? [DataCeiling.Score(fcR: 0.7, fcdKS: model[k] - 0.05), DataCeiling.Score(fcR: 0.7, fcdKS: model[k] + 0.05)]
+                : [DataCeiling.Score(fcR: 0.7, fcdKS: model[k])]
+            c["s\(k)"] = [DataCeiling.Score(fcR: 0.8, fcdKS: ceiling[k])]
+        }
+        c["only-in-reference"] = [DataCeiling.Score(fcR: 0, fcdKS: 1)]
+        let d = HeldOutProtocol.PairedDifference(model: m, reference: c)
+        XCTAssertEqual(d.subjects, 7)
+        XCTAssertEqual(d.fcdKS.mean, 0.04528571428571428, accuracy: 1e-12)
+        XCTAssertEqual(d.fcdKS.sd, 0.09538293747785692, accuracy: 1e-12)
+        XCTAssertEqual(d.fcdKS.low, -0.04292878990276756, accuracy: 2e-5)
+        XCTAssertEqual(d.fcdKS.high, 0.13350021847419613, accuracy: 2e-5)
+        XCTAssertEqual(d.fcR.mean, -0.1, accuracy: 1e-12)
+        XCTAssertEqual(d.fcR.sd, 0, accuracy: 1e-12)
+        XCTAssert(d.description.contains("FCD KS +0.045 (-0.043 to +0.13"), d.description)
+    }
+
     /// A fit task's files hold both stages of a shaped candidate; the last stage reads them back
     /// in the order of the candidates, each fitted stage before its shaped one, gains and all.
     func testCandidateFilesKeepTheShapedStage() throws {

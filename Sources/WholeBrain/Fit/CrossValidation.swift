@@ -55,3 +55,56 @@ extension HeldOutProtocol {
         }
     }
 }
+
+extension HeldOutProtocol {
+    /// How far the model's test scores sit from a reference (the data's ceiling, or the
+    /// baseline), paired by test subject: per subject the mean over its runs minus the
+    /// reference's mean, then the mean difference over subjects with its sd and 95% interval
+    /// (mean +- t(0.975, S - 1) sd / sqrt(S)). With seven subjects the interval is wide: it
+    /// says whether the data can tell the model from the reference at all.
+    public struct PairedDifference: Sendable, Equatable {
+        public struct Interval: Sendable, Equatable {
+            public let mean: Double, sd: Double, low: Double, high: Double
+        }
+        public let subjects: Int
+        /// model - reference: FC r (negative: below the reference) and FCD KS (positive: farther
+        /// from the data than the reference).
+        public let fcR: Interval, fcdKS: Interval
+
+        /// `model` and `reference` by subject ([subject][run]); subjects in both count.
+        public init(model: [String: [DataCeiling.Score]], reference: [String: [DataCeiling.Score]]) {
+            let subjects = model.keys.filter { reference[$0] != nil && !model[$0]!.isEmpty && !reference[$0]!.isEmpty }.sorted()
+            func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
+            func interval(_ d: [Double]) -> Interval {
+                let m = mean(d)
+                guard d.count > 1 else { return Interval(mean: m, sd: .nan, low: -.infinity, high: .infinity) }
+                let sd = (d.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(d.count - 1)).squareRoot()
+                let half = Identifiability.studentT975(degreesOfFreedom: d.count - 1) * sd / Double(d.count).squareRoot()
+                return Interval(mean: m, sd: sd, low: m - half, high: m + half)
+            }
+            self.subjects = subjects.count
+            fcR = interval(subjects.map { mean(model[$0]!.map(\.fcR)) - mean(reference[$0]!.map(\.fcR)) })
+            fcdKS = interval(subjects.map { mean(model[$0]!.map(\.fcdKS)) - mean(reference[$0]!.map(\.fcdKS)) })
+        }
+
+        /// "FC r -0.071 (95% interval -0.102 to -0.040), FCD KS +0.045 (-0.043 to +0.133), 7 subjects".
+        public var description: String {
+            String(format: "FC r %+.3f (95%% interval %+.3f to %+.3f), FCD KS %+.3f (%+.3f to %+.3f), paired over %d subjects",
+                   fcR.mean, fcR.low, fcR.high, fcdKS.mean, fcdKS.low, fcdKS.high, subjects)
+        }
+    }
+}
+
+extension HeldOutProtocol.CrossValidated {
+    /// The chosen models' test scores minus each subject's ceiling (its fold's training
+    /// subjects' data against it).
+    public var versusCeiling: HeldOutProtocol.PairedDifference {
+        HeldOutProtocol.PairedDifference(model: test.bySubject,
+                                         reference: Dictionary(ceiling.scores.map { ($0.subject, [$0.score]) }) { a, b in a + b })
+    }
+
+    /// The chosen models' test scores minus their folds' baselines (G alone), subject by subject.
+    public var versusBaseline: HeldOutProtocol.PairedDifference {
+        HeldOutProtocol.PairedDifference(model: test.bySubject, reference: baselineTest.bySubject)
+    }
+}

@@ -11,7 +11,15 @@ public enum CrossValidationReport {
             "chosen_per_fold": cv.choices, "chosen_in_low_activity_regime": cv.chosenInLowRegime,
             "test": ProtocolReport.summary(cv.test, regionLimit: settings.regionRateLimit), "baseline_test": ProtocolReport.summary(cv.baselineTest, regionLimit: settings.regionRateLimit),
             "ceiling": ProtocolReport.ceilingSummary(cv.ceiling), "leave_one_out_ceiling": ProtocolReport.ceilingSummary(cv.leaveOneOut),
+            "model_minus_ceiling": paired(cv.versusCeiling), "model_minus_baseline": paired(cv.versusBaseline),
         ]
+    }
+
+    static func paired(_ d: HeldOutProtocol.PairedDifference) -> [String: Any] {
+        func interval(_ x: HeldOutProtocol.PairedDifference.Interval) -> [String: Any] {
+            ["mean": x.mean, "sd": x.sd.isNaN ? NSNull() : x.sd, "ci95": x.low.isFinite ? [x.low, x.high] as Any : NSNull()]
+        }
+        return ["subjects": d.subjects, "fc_r": interval(d.fcR), "fcd_ks": interval(d.fcdKS)]
     }
 
     public static func csv(_ cv: HeldOutProtocol.CrossValidated) -> String {
@@ -25,6 +33,8 @@ public enum CrossValidationReport {
         out.append("  " + ProtocolReport.line("model (chosen on each fold's validation)", cv.test))
         out.append("  " + ProtocolReport.line("baseline (G alone)", cv.baselineTest))
         out.append(String(format: "  data ceiling (each fold's training subjects' own data): FC r %.3f, FCD KS %.3f", cv.ceiling.meanFCR, cv.ceiling.meanFCDKS))
+        out.append("  model - ceiling: " + cv.versusCeiling.description)
+        out.append("  model - baseline: " + cv.versusBaseline.description)
         if !cv.chosenInLowRegime { out.append("warning: in some fold no candidate stayed in the low-activity state on validation") }
         return out
     }
@@ -43,6 +53,9 @@ public enum CrossValidationReport {
             + "Each fold's full report is in fold-k/report.html.</p>"
             + SVG.intervals(title: "FC r on test subjects (higher is better)", xLabel: "FC r (Pearson, upper triangle)", rows: rowsR, range: 0...1)
             + SVG.intervals(title: "FCD KS distance on test subjects (lower is better)", xLabel: "Kolmogorov-Smirnov distance", rows: rowsKS, range: 0...1)
+            + "<p>Paired by test subject (each subject's mean over its runs), with 95% intervals (Student's t over subjects): "
+            + "model &minus; ceiling: " + SVG.escape(cv.versusCeiling.description) + "; model &minus; baseline: "
+            + SVG.escape(cv.versusBaseline.description) + ". An interval that spans zero means these subjects cannot tell the two apart.</p>"
             + SVG.table(header: ["test subject", "fold", "model", "model FC r", "model FCD KS", "baseline FC r", "baseline FCD KS", "ceiling FC r", "ceiling FCD KS"],
                         rows: cv.folds.enumerated().flatMap { k, fold in
                             ProtocolReport.subjectRows(fold).map { [$0[0], "\(k + 1)", fold.candidates[fold.chosen].label] + $0.dropFirst() }
