@@ -123,7 +123,7 @@ public enum ProtocolReport {
                  c.validation.lowActivity(regionLimit: settings.regionRateLimit) ? "yes" : "no", String(format: "%.0f", c.wallSeconds)]
             })
             + "<p>Train FC r: the last epoch's run against the training group's mean FC; expected FC r: the fitted network's stationary FC (linearised, noise-free) against it. "
-            + "A candidate that shapes the FC pattern is scored twice: after its simulated epochs, and as it was right after the shaping (\"(shaped)\": at 0.9 G* of the shaped network). "
+            + "A candidate that shapes the FC pattern is scored twice: after its simulated epochs, and as it was right after the shaping (\"(shaped)\": at \(String(format: "%.2g", settings.criticalFraction)) G* of the shaped network). "
             + "Chosen by (1 - FC r) + FCD KS among those whose validation runs stay in the low-activity state (mean E rate 1-10 Hz, no region's mean above \(String(format: "%.0f", settings.regionRateLimit)) Hz, twice the feedback-inhibition rate; highest region: the largest regional mean E rate over the runs).</p>"
             + SVG.table(header: ["model", "identifiability"], rows: o.candidates.map { c in [c.label, c.identifiability.map(\.description).joined(separator: "; ")] })))
         sections.append(("The data's own ceiling", "<p>Leave-one-out over every subject (each predicted by the other subjects' mean FC and pooled FCD): "
