@@ -6,7 +6,8 @@ import Foundation
 ///
 /// The coupling p is fitted as log p (it stays positive; dL/dlog p = p dL/dp). Each epoch runs
 /// the spec with a new noise seed (seed + epoch), so the fit follows the expected loss rather
-/// than one noise realisation. The loss on the run's BOLD y (regions x samples):
+/// than one noise realisation; with `fixedNoise` every epoch keeps the spec's seed (Griffiths
+/// et al. 2022 hold the noise fixed), and the loss is then a smooth function of p. The loss on the run's BOLD y (regions x samples):
 ///   L = w_level (mean_{i<j} FC_ij(y) - mean_{i<j} E_ij)^2 + w_surprise (-log(0.5 + 0.5 r(FC(y), E)))
 /// (`FCObjective.meanLevel`, `FCObjective.surprise`): the global FC level rises with coupling and
 /// pins it down; the surprise rewards the pattern, and alone pulls the coupling up where weak
@@ -19,6 +20,8 @@ public enum ModelFit {
         public var learningRate = 0.05
         public var levelWeight = 25.0, surpriseWeight = 0.0
         public var averaged = 10
+        /// Every epoch with the spec's own noise seed (false: seed + epoch).
+        public var fixedNoise = false
 
         public init() {}
     }
@@ -67,7 +70,7 @@ public enum ModelFit {
             let run = try SimulationSpec(model: Model(parameters: values), nodeParameters: perNode, connectome: spec.connectome,
                                          coupling: spec.coupling, integrator: spec.integrator, noise: spec.noise, dt: spec.dt,
                                          duration: spec.duration, transient: spec.transient, tr: spec.tr, boldStep: spec.boldStep,
-                                         conductionSpeed: spec.conductionSpeed, seed: spec.seed &+ UInt64(epoch), boldInput: spec.boldInput,
+                                         conductionSpeed: spec.conductionSpeed, seed: options.fixedNoise ? spec.seed : spec.seed &+ UInt64(epoch), boldInput: spec.boldInput,
                                          balloon: spec.balloon, initialState: spec.initialState)
             var loss = 0.0, r = 0.0
             let result = try ModelAdjoint.gradient(spec: run) { bold in
