@@ -150,18 +150,24 @@ public enum ModelAdjoint {
         var dCoupling = 0.0, dSigma = 0.0
         let signalGradients = { (ys: [[Double]]) in ys.map { model.couplingSignalGradient(state: $0) } }
 
-        /// Takes the cotangents `a` of the stage inputs c(y) to the stage states (zero-delay
-        /// edges and the diffusive term, into `into`) and to the delayed signals of step k;
-        /// adds the coupling's share to dCoupling.
-        func pullInputs(_ k: Int, _ ys: [[Double]], _ c: [Double], _ mu: [[Double]], scale: Double, into stateCotangent: inout [[Double]]) {
+        /// Adds the cotangent of a stage's drift term (scale f(y, c(y)), with `mu` the cotangent
+        /// of the result) to the stage states `y` (`into`: the state Jacobian, zero-delay edges
+        /// and the diffusive term) and to the delayed signals of step k; the coupling's share
+        /// to dCoupling. One Jacobian per node.
+        func pullStage(_ k: Int, _ ys: [[Double]], _ c: [Double], _ mu: [[Double]], scale: Double, into stateCotangent: inout [[Double]]) {
             let gradients = signalGradients(ys)
             for i in 0..<n {
-                let (_, jc) = model.jacobian(state: ys[i], coupling: [c[i]], node: nodeParameters[i])
+                let (js, jc) = model.jacobian(state: ys[i], coupling: [c[i]], node: nodeParameters[i])
                 var a = 0.0
-                for q in 0..<vars { a += jc[0][q] * mu[i][q] }
+                for q in 0..<vars {
+                    var sum = 0.0
+                    for r in 0..<vars { sum += js[r][q] * mu[i][r] }
+                    stateCotangent[i][q] += scale * sum
+                    a += jc[0][q] * mu[i][q]
+                }
                 a *= scale
-                let unit = p == 0 ? unitModel.jacobian(state: ys[i], coupling: [0], node: nodeParameters[i]).coupling[0] : nil
-                if let unit {
+                if p == 0 {
+                    let unit = unitModel.jacobian(state: ys[i], coupling: [0], node: nodeParameters[i]).coupling[0]
                     var b = 0.0
                     for q in 0..<vars { b += unit[q] * mu[i][q] }
                     dCoupling += scale * b * c[i]
@@ -179,12 +185,6 @@ public enum ModelAdjoint {
                 if spec.coupling == .diffusive {
                     for q in 0..<vars { stateCotangent[i][q] -= rowSums[i] * a * gradients[i][q] }
                 }
-            }
-        }
-        func jacobianTranspose(_ ys: [[Double]], _ c: [Double], _ mu: [[Double]], scale: Double, into out: inout [[Double]]) {
-            for i in 0..<n {
-                let (js, _) = model.jacobian(state: ys[i], coupling: [c[i]], node: nodeParameters[i])
-                for q in 0..<vars { for r in 0..<vars { out[i][q] += scale * js[r][q] * mu[i][r] } }
             }
         }
         let zero = [[Double]](repeating: [Double](repeating: 0, count: vars), count: n)
@@ -217,8 +217,7 @@ public enum ModelAdjoint {
                         dSigma += dt.squareRoot() * xi[i][q] * mu[i][q]
                     }
                 }
-                jacobianTranspose(xs, c1, mu, scale: dt, into: &back)
-                pullInputs(k, xs, c1, mu, scale: dt, into: &back)
+                pullStage(k, xs, c1, mu, scale: dt, into: &back)
             case .heun:
                 var stage = xs
                 for i in 0..<n { for q in 0..<vars { stage[i][q] = min(max(xs[i][q] + dt * f1[i][q] + noiseScale * xi[i][q], lower[q]), upper[q]) } }
@@ -232,8 +231,7 @@ public enum ModelAdjoint {
                 }
                 // x(k+1) = x + dt/2 f1 + dt/2 f2(stage) + eta.
                 var nu = zero     // cotangent of the stage state
-                jacobianTranspose(stage, c2, mu, scale: 0.5 * dt, into: &nu)
-                pullInputs(k, stage, c2, mu, scale: 0.5 * dt, into: &nu)
+                pullStage(k, stage, c2, mu, scale: 0.5 * dt, into: &nu)
                 var first = mu    // f1's cotangent over dt/2: mu + 2 (masked) nu
                 for i in 0..<n {
                     for q in 0..<vars {
@@ -245,8 +243,7 @@ public enum ModelAdjoint {
                         first[i][q] = mu[i][q] + 2 * nu[i][q]
                     }
                 }
-                jacobianTranspose(xs, c1, first, scale: 0.5 * dt, into: &back)
-                pullInputs(k, xs, c1, first, scale: 0.5 * dt, into: &back)
+                pullStage(k, xs, c1, first, scale: 0.5 * dt, into: &back)
             case .rk4:
                 preconditionFailure("checked")
             }
