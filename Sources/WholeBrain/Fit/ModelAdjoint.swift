@@ -298,14 +298,7 @@ public enum ModelAdjoint {
         var x = [Double](repeating: 0, count: (steps + 1) * vars * n)
         // x(0): the spec's, or the engine's draw from the seed (`NodeBlockIntegrator.reset`).
         let generator = CounterNoise(seed: spec.seed)
-        for v in 0..<vars {
-            let range = Model.variables[v].initialRange
-            for i in 0..<n {
-                x[v * n + i] = spec.initialState?[v][i]
-                    ?? range.lowerBound + (range.upperBound - range.lowerBound)
-                        * generator.uniform(node: i, step: CounterNoise.maxSteps - 1, variable: UInt64(v))
-            }
-        }
+        for v in 0..<vars { for i in 0..<n { x[v * n + i] = NodeBlockIntegrator<Model>.initialValue(spec, variable: v, node: i, generator: generator) } }
         x.replaceSubrange((vars * n)..<((steps + 1) * vars * n), with: states[0..<(steps * vars * n)])
         return x
     }

@@ -148,16 +148,20 @@ final class NodeBlockIntegrator<Model: NeuralMassModel> {
 
     static var initialStateCounter: UInt64 { CounterNoise.maxSteps - 1 }
 
+    /// x_v(0) of a node: the spec's, or uniform in the variable's initial range from the seed.
+    static func initialValue(_ spec: SimulationSpec<Model>, variable v: Int, node i: Int, generator: CounterNoise) -> Double {
+        let range = Model.variables[v].initialRange
+        return spec.initialState?[v][i]
+            ?? range.lowerBound + (range.upperBound - range.lowerBound) * generator.uniform(node: i, step: initialStateCounter, variable: UInt64(v))
+    }
+
     func block(_ p: UnsafeMutablePointer<Double>, _ g: Int) -> LaneBlock { LaneBlock(p + 4 * g, stride: padded) }
 
     private func reset() {
         let generator = CounterNoise(seed: spec.seed)
         for v in 0..<vars {
-            let range = Model.variables[v].initialRange
             for i in 0..<padded {
-                x[v * padded + i] = i >= local ? 0 : spec.initialState?[v][lo + i]
-                    ?? range.lowerBound + (range.upperBound - range.lowerBound)
-                        * generator.uniform(node: lo + i, step: NodeBlockIntegrator.initialStateCounter, variable: UInt64(v))
+                x[v * padded + i] = i >= local ? 0 : NodeBlockIntegrator.initialValue(spec, variable: v, node: lo + i, generator: generator)
                 ou[v * padded + i] = spec.noise.kind == .ou && Model.noiseVariables.contains(v) && i < local ? spec.noise.mean : 0
             }
         }
