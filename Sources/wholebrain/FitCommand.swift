@@ -71,6 +71,18 @@ struct FitCommand: ParsableCommand {
         the optimiser state is saved beside --out; --resume \
         continues a killed fit.
 
+        Other models (--model wc, hopf, fhn, mpr, jr or ww): their global coupling (--fit G) \
+        and sigma, by one exact adjoint for every model (ModelAdjoint: the engine's own steps \
+        undone with the model's analytic Jacobian), with the BOLD loss terms (surprise, \
+        fc-level, fc-mean, fcd, bold-variance, bold-mean, timeseries, spectrum; auto as above), \
+        several subjects, MPI, --resume, the test run and identifiability; white noise (give \
+        --sigma where the model's default is 0). Without --G the start is --critical-fraction of \
+        K*, where the state followed from zero coupling loses stability (else the model's \
+        value); stderr and summary.json say where the noise-free network sits at the start and \
+        at the fitted values. The same files as an rww fit; history.csv has one row per epoch. \
+        The example: the Hopf model in the slow regime of Deco et al. (2017) (`wholebrain \
+        models hopf`), 8 s per epoch here.
+
         Examples:
           wholebrain fit --data data/hcp --subject 101309 --duration 30 --epochs 6 \\
               --fit G,sc-gains --out runs/fit1
@@ -79,8 +91,14 @@ struct FitCommand: ParsableCommand {
               --identifiability-seeds 4 --out runs/fit2
           wholebrain fit --connectome w.npy --lengths l.npy --bold runs/sim1/bold.npy \\
               --tr 0.72 --epochs 5 --duration 30 --out runs/back
+          wholebrain fit --model hopf --parameter-set deco2017 --subject 101309 \\
+              --sigma 0.0006 --dt 10 --integrator heun --duration 200 --epochs 4 \\
+              --lr 0.15 --identifiability-seeds 2 --out runs/fit-hopf
         """)
 
+    @Option(help: ArgumentHelp("Neural mass model (`wholebrain models`): rww (the default; every --fit name below) or any model whose network input is one linear sum (wc, hopf, fhn, mpr, jr, ww): its global coupling (--fit G) and sigma, with the BOLD loss terms.", valueName: "name"))
+    var model: String = ModelCatalog.defaultModel.name
+    @Option(help: ArgumentHelp("With --model: a named parameter set of the model, applied before --set.", valueName: "name")) var parameterSet: String?
     @Option(help: "Dataset folder.") var data: String = "data/hcp"
     @Option(help: ArgumentHelp("Subject whose data are fitted; a comma-separated list (or \"all\") for one group-level fit with shared parameters.", valueName: "id")) var subject: String?
     @Option(help: ArgumentHelp("Your own weights (any reader format, or a TVB zip) instead of --data.", valueName: "file")) var connectome: String?
@@ -106,13 +124,15 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Transient in s (the haemodynamics settle from rest in about 15 s).") var transient: Double = SimulationDefaults.transient
     @Option(help: "Repetition time in s.") var tr: Double = 0.72
     @Option(name: .customLong("G"), help: "Initial G (default: --critical-fraction x G* of the first subject's FIC network, the smallest over subjects).") var globalCoupling: Double?
-    @Option(help: ArgumentHelp("Without --G: start at this fraction of G*, where the low-activity (FIC) state loses stability.", valueName: "F")) var criticalFraction: Double = RWWOperatingPoint.defaultCriticalFraction
+    @Option(help: ArgumentHelp("Without --G: start at this fraction of G*, where the low-activity (FIC) state loses stability (with --model: of K*, where the state followed from zero coupling does).", valueName: "F")) var criticalFraction: Double = RWWOperatingPoint.defaultCriticalFraction
     @Option(help: "Initial noise amplitude (default: the model's, 0.001).") var sigma: Double?
     @Option(help: ArgumentHelp("Feedback inhibition control: per-node J_i giving this excitatory rate (Hz) at the fixed point, retuned whenever the fitted parameters move (on by default at 3 Hz; with --fit node-J_i it sets their start only).", valueName: "Hz")) var fic: Double?
     @Option(name: .customLong("set"), help: ArgumentHelp("Start a model parameter here, e.g. --set w_plus=1.5 (repeatable; `wholebrain models rww` lists them).", valueName: "name=value"))
     var assignments: [String] = []
     @Flag(help: "Uniform J_i (the model's 1 nA, --set J_i=..., or fitted with --fit J_i) instead of feedback inhibition control; without --G the start is then G = 1.") var noFic = false
     @Option(help: "Conduction speed in m/s.") var speed: Double = 20
+    @Option(help: "Integration step in ms.") var dt: Double = 0.1
+    @Option(help: ArgumentHelp("Integrator for --model other than rww: euler or heun (default euler; rww fits use euler).", valueName: "kind")) var integrator: IntegratorKind?
     @Option(help: "Seed of the noise realisation used while fitting.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Noise seeds for the identifiability figures after the fit: the loss curvature and the spread of the fitted value over this many noise realisations (the fit's, and new ones each against a fresh scan simulated at the fitted values); 0: none. Default: 4 for one fitted parameter, 10 for more (a joint covariance needs more seeds than parameters).", valueName: "K")) var identifiabilitySeeds: Int?
     @Option(help: ArgumentHelp("Checkpoint every this many steps (memory); default: keep the whole run.", valueName: "steps")) var checkpoint: Int?
@@ -142,7 +162,18 @@ struct FitCommand: ParsableCommand {
                                                  "regime": 1, "expected-fc": 1]
 
     func run() throws {
-        try reportingErrors("fit", fitRun)
+        try reportingErrors("fit") {
+            let type = try ModelCatalog.named(model)
+            if type.name == ReducedWongWang.name {
+                if let integrator, integrator != .euler {
+                    throw WholeBrainError.badValue(source: "--integrator", value: integrator.rawValue, expected: "euler for rww fits (its adjoint is Euler's)")
+                }
+                if let parameterSet { throw WholeBrainError.badValue(source: "--parameter-set", value: parameterSet, expected: "--set for rww fits") }
+                try fitRun()
+            } else {
+                try fitModelRun(type)
+            }
+        }
     }
 
     /// The fitted parameters and whether gains are fitted, from --fit (`maps`: how many
@@ -191,22 +222,30 @@ struct FitCommand: ParsableCommand {
     /// Loss weights from --loss; `auto` (`LossSelection.automatic`) is chosen for `subjects`
     /// (for fitted parameters that shape the FC pattern or not) and explained in `reasons`.
     func lossWeights(subjects: [Subject] = [], shapesPattern: Bool = false, levelFree: Bool = false) throws -> (weights: [String: Double], reasons: [String]) {
+        try parseLoss(allowed: FitCommand.lossDefaults.keys.sorted(), refusal: "(NAME or NAME=WEIGHT)") {
+            guard let first = subjects.first else { return nil }
+            let stretch = window ?? first.spec.sampleCount
+            let targetSamples = subjects.map { $0.target.bold?.columns ?? 0 }.min() ?? 0
+            return LossSelection.automatic(stretchSamples: stretch, targetSamples: targetSamples, modelUnits: try modelUnits(),
+                                           shapesPattern: shapesPattern, levelFree: levelFree, filtered: bandpass != nil)
+        }
+    }
+
+    /// --loss as weights by name: each entry NAME (its default weight) or NAME=WEIGHT among
+    /// `allowed` (`refusal` completes the error for another name), and `auto` merged from
+    /// `automatic` (nil: nothing to choose for yet) with its reasons.
+    func parseLoss(allowed: [String], refusal: String, automatic: () throws -> LossSelection.Choice?) throws -> (weights: [String: Double], reasons: [String]) {
         var weights: [String: Double] = [:], reasons: [String] = []
         for raw in loss.split(separator: ",") {
             let parts = raw.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             if parts == ["auto"] {
-                guard let first = subjects.first else { continue }
-                let stretch = window ?? first.spec.sampleCount
-                let targetSamples = subjects.map { $0.target.bold?.columns ?? 0 }.min() ?? 0
-                let choice = LossSelection.automatic(stretchSamples: stretch, targetSamples: targetSamples, modelUnits: try modelUnits(),
-                                                     shapesPattern: shapesPattern, levelFree: levelFree, filtered: bandpass != nil)
+                guard let choice = try automatic() else { continue }
                 weights.merge(choice.weights) { old, _ in old }
                 reasons = choice.reasons
                 continue
             }
-            guard let standard = FitCommand.lossDefaults[parts[0]] else {
-                throw WholeBrainError.badValue(source: "--loss", value: parts[0],
-                                               expected: "auto or some of \(FitCommand.lossDefaults.keys.sorted().joined(separator: ", ")) (NAME or NAME=WEIGHT)")
+            guard allowed.contains(parts[0]), let standard = FitCommand.lossDefaults[parts[0]] else {
+                throw WholeBrainError.badValue(source: "--loss", value: parts[0], expected: "auto or some of \(allowed.joined(separator: ", ")) \(refusal)")
             }
             guard let weight = parts.count == 2 ? Double(parts[1]) : standard, weight.isFinite, weight >= 0 else {
                 throw WholeBrainError.badValue(source: "--loss", value: String(raw), expected: "NAME=WEIGHT with a weight >= 0")
@@ -484,8 +523,31 @@ struct FitCommand: ParsableCommand {
         return (lo, hi)
     }
 
-    /// Reads every subject and splits its scan into fitted and held-out parts.
+    /// Reads every subject and splits its scan into fitted and held-out parts, with the
+    /// reduced Wong-Wang starting point of each.
     func prepareSubjects() throws -> [Subject] {
+        let data = try loadSubjectData()
+        return try zip(data, try startingPoints(data.map(\.inputs))).map { subject, startPoint in
+            // The operating point's G and feedback-inhibition J_i for this subject.
+            let spec = try SimulationSpec(model: ReducedWongWang(parameters: startPoint.parameters),
+                                          nodeParameters: startPoint.nodeJI.map { ["J_i": $0] } ?? [:],
+                                          connectome: subject.inputs.connectome, noise: sigma.map { NoiseSpec(sigma: $0) }, dt: dt, duration: duration,
+                                          transient: transient, tr: tr, conductionSpeed: speed, seed: seed)
+            return Subject(inputs: subject.inputs, spec: spec, target: subject.target, scan: subject.scan, reference: subject.reference, start: startPoint)
+        }
+    }
+
+    /// A subject's data, whatever the model: inputs, the target of the fitted part, how a
+    /// target is made from a scan, and the whole scan's FC.
+    struct SubjectData {
+        let inputs: SimulationInputs
+        let target: GradientFit.Target
+        let scan: Identifiability.Scan
+        let reference: Matrix
+    }
+
+    /// Reads every subject (--data/--subject or --connectome/--bold) and makes its targets.
+    func loadSubjectData() throws -> [SubjectData] {
         let band = try band()
         func filtered(_ m: Matrix, tr: Double) -> Matrix {
             band.map { BandPass.filter(regionsByTime: m, fs: 1 / tr, low: $0.low, high: $0.high) } ?? m
@@ -502,7 +564,7 @@ struct FitCommand: ParsableCommand {
             sources = names.map { .dataset(root: data, subject: $0) }
         }
         let loaded = try sources.map { try SimulationInputs.load($0, preparation: ConnectomePreparation()) }
-        return try zip(loaded, try startingPoints(loaded)).map { inputs, startPoint in
+        return try loaded.map { inputs in
             guard let rawBold = inputs.empiricalBold, inputs.empiricalFC != nil else {
                 throw WholeBrainError.badValue(source: "--subject", value: subject ?? "group", expected: "single subjects (or --bold) to fit")
             }
@@ -521,11 +583,6 @@ struct FitCommand: ParsableCommand {
             // Target statistics that depend on the length of a stretch come from stretches as
             // long as the simulated ones (an epoch, or a window).
             let stretch = window ?? Int((duration / tr + 1e-9).rounded(.down))
-            // The operating point's G and feedback-inhibition J_i for this subject.
-            let spec = try SimulationSpec(model: ReducedWongWang(parameters: startPoint.parameters),
-                                          nodeParameters: startPoint.nodeJI.map { ["J_i": $0] } ?? [:],
-                                          connectome: inputs.connectome, noise: sigma.map { NoiseSpec(sigma: $0) }, duration: duration,
-                                          transient: transient, tr: tr, conductionSpeed: speed, seed: seed)
             /// The target of a fitted part (regions x samples), unfiltered.
             func target(_ raw: Matrix, heldOutFC: Matrix?) -> GradientFit.Target {
                 let bold = filtered(raw, tr: scanTR)
@@ -534,9 +591,9 @@ struct FitCommand: ParsableCommand {
                                           logVariances: BoldFitTerms.logVariances(regionsByTime: raw, segment: stretch) { filtered($0, tr: scanTR) },
                                           levels: BoldFitTerms.levels(regionsByTime: raw))
             }
-            return Subject(inputs: inputs, spec: spec, target: target(rawTrain, heldOutFC: heldOutFC),
-                           scan: Identifiability.Scan(samples: kept) { target($0, heldOutFC: nil) },
-                           reference: FunctionalConnectivity.pearson(regionsByTime: filtered(rawBold, tr: scanTR)), start: startPoint)
+            return SubjectData(inputs: inputs, target: target(rawTrain, heldOutFC: heldOutFC),
+                               scan: Identifiability.Scan(samples: kept) { target($0, heldOutFC: nil) },
+                               reference: FunctionalConnectivity.pearson(regionsByTime: filtered(rawBold, tr: scanTR)))
         }
     }
 }

@@ -223,7 +223,12 @@ struct FitOutputs {
     /// a short scan, after the fit's band-pass) for the report's dynamics figures.
     func writeDynamics(to folder: OutputFolder) throws {
         guard let bold = testBold, let empirical = subjects[0].inputs.empiricalBold else { return }
-        let tr = subjects[0].inputs.tr ?? command.tr
+        try FitOutputs.writeDynamics(to: folder, testBold: bold, empirical: empirical, tr: subjects[0].inputs.tr ?? command.tr, band: band, testSeed: testSeed)
+    }
+
+    /// The files of `writeDynamics` for any fit: `bold` (time x regions), `empirical` (regions x time).
+    static func writeDynamics(to folder: OutputFolder, testBold bold: Matrix, empirical: Matrix, tr: Double,
+                              band: (low: Double, high: Double)?, testSeed: UInt64) throws {
         func filtered(_ m: Matrix) -> Matrix { band.map { BandPass.filter(regionsByTime: m, fs: 1 / tr, low: $0.low, high: $0.high) } ?? m }
         let samples = min(bold.rows, empirical.columns)
         guard let options = try? AnalysisOptions(tr: tr).fitted(toSamples: samples, source: "fit").options else { return }

@@ -79,6 +79,26 @@ final class MPITests: XCTestCase {
         }
     }
 
+    /// `fit --model wc` over three subjects (`ModelFit`): subjects spread over the ranks, their
+    /// losses and gradients added in subject order: the same files as the serial fit.
+    func testModelFitIsIdenticalOnOneTwoAndThreeRanks() throws {
+        let common = ["fit", "--model", "wc", "--data", Fixtures.hcp, "--subject", "101309,102311,102816", "--fit", "G,sigma", "--sigma", "0.05",
+                      "--G", "5", "--dt", "1", "--integrator", "heun", "--epochs", "2", "--duration", "3.6", "--transient", "0.5",
+                      "--test-duration", "3.6", "--quiet", "--identifiability-seeds", "2"]
+        let serial = try run(ranks: 0, common + ["--out", path("wc-serial")])
+        XCTAssertEqual(serial.status, 0, serial.err)
+        XCTAssert(serial.out.contains("mean over subjects"), serial.out)
+        for ranks in [2, 3] {
+            let out = path("wc-np\(ranks)")
+            let r = try run(ranks: ranks, common + ["--out", out])
+            XCTAssertEqual(r.status, 0, r.err)
+            for file in ["params.json", "history.csv", "fc_sim.npy", "bold_test.npy"] {
+                XCTAssertEqual(FileManager.default.contents(atPath: out + "/" + file), FileManager.default.contents(atPath: path("wc-serial") + "/" + file),
+                               "\(file) with \(ranks) ranks")
+            }
+        }
+    }
+
     /// One subject's gradient split into node blocks (2 ranks, one group of two blocks; 4 ranks
     /// as two groups of two for two subjects): forward S_E and backward coupling cotangents
     /// exchanged between blocks, the same numbers as the serial fit.

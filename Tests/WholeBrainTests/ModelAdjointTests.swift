@@ -117,33 +117,3 @@ final class ModelAdjointTests: XCTestCase {
         XCTAssertThrowsError(try ModelAdjoint.gradient(spec: ou) { $0 }) { XCTAssert("\($0)".contains("white noise"), "\($0)") }
     }
 }
-
-/// `ModelFit` on a model other than the reduced Wong-Wang one. With the target's own noise
-/// held fixed the loss is zero at the truth and smooth in the coupling, so the fit must land
-/// on it: a check of the gradient and the optimiser together. (Recovery from other noise
-/// seeds needs scan-length runs: at 20 s of BOLD on 6 regions the FC is mostly noise.)
-final class ModelFitTests: XCTestCase {
-    func testWilsonCowanCouplingFoundWithTheTargetsNoise() throws {
-        let full = try ConnectomePreparation().apply(to: try HCPDataset(root: Fixtures.hcp).connectome(subject: "101309"))
-        let keep = [0, 1, 2, 3, 40, 41]
-        var w = Matrix(rows: keep.count, columns: keep.count), l = w
-        for (a, i) in keep.enumerated() { for (b, j) in keep.enumerated() { w[a, b] = full.weights[i, j]; l[a, b] = full.lengths[i, j] } }
-        let connectome = try Connectome(weights: w, lengths: l)
-        func spec(_ k: Double) throws -> SimulationSpec<WilsonCowan> {
-            try SimulationSpec(model: WilsonCowan(parameters: try WilsonCowan.parameters(set: nil, assignments: [("K_gl", k)])), connectome: connectome,
-                               integrator: .heun, noise: NoiseSpec(kind: .white, sigma: 0.05), dt: 0.5, duration: 10, transient: 5, tr: 0.1,
-                               conductionSpeed: 10, seed: 3)
-        }
-        let truth = 3.0
-        let target = FunctionalConnectivity.pearson(regionsByTime: try NetworkSimulator(spec: try spec(truth)).run().bold.transposed)
-        var options = ModelFit.Options()
-        options.epochs = 40; options.learningRate = 0.05; options.fixedNoise = true
-        var lines: [String] = []
-        let outcome = try ModelFit.fitCoupling(spec: try spec(1.5), target: target, options: options) {
-            lines.append(String(format: "K_gl %.4f loss %.3e r %.3f", $0.coupling, $0.loss, $0.fcCorrelation))
-        }
-        XCTAssertEqual(outcome.coupling, truth, accuracy: 0.02 * truth, lines.joined(separator: "\n"))
-        // ADAM's constant step keeps it circling the minimum; the best epoch is near zero loss.
-        XCTAssertLessThan(outcome.history.map(\.loss).min()!, 1e-3 * outcome.history.first!.loss, lines.joined(separator: "\n"))
-    }
-}

@@ -232,17 +232,20 @@ public enum Identifiability {
                 return try scan.target(try NetworkSimulator(spec: s).run().bold.transposed)
             }
         }
-        /// The mean data loss over subjects with the `moved` parameters set to their values (none:
-        /// as fitted, whose runs' FC is kept for the seed agreement), under seed k of `seeds`
-        /// (0: the fit's) against that seed's targets.
-        var centreFC: [[Matrix]] = []                    // [seed][subject]
-        func loss(_ moved: [(RWWGradient.Parameter, Double)], seed k: Int) throws -> Double {
+        let values = parameters.map { GradientFit.value($0, in: fitted[0].spec, maps: options.maps) }
+        // A map slope can be 0: its step is at least 0.01 (per SD of the map).
+        let steps = zip(parameters, values).map { parameter, value in h * max(abs(value), parameter.isMapSlope ? 0.1 : 1e-3) }
+        return try assess(names: parameters.map(\.description), values: values, steps: steps, seeds: seeds.count,
+                          patternTerms: options.surprise != 0 || options.fcLevel != 0) { moved, k in
+            // The mean data loss over subjects with the `moved` parameters set to their values
+            // (none: as fitted, whose runs' FC is returned for the seed agreement), under seed k
+            // of `seeds` (0: the fit's) against that seed's targets.
             let seed = seeds[k]
             var sum = 0.0
             var fcs: [Matrix] = []
             for (subject, target) in zip(fitted, targets[k]) {
-                let s = try GradientFit.retuned(try GradientFit.spec(subject.spec, with: moved, seed: seed, maps: options.maps),
-                                                rate: options.feedbackInhibition)
+                let s = try GradientFit.retuned(try GradientFit.spec(subject.spec, with: moved.map { (parameters[$0.index], $0.value) }, seed: seed,
+                                                                     maps: options.maps), rate: options.feedbackInhibition)
                 // The data terms only: no entropy or regime regulariser.
                 var objective = options.objective(target: target, parameters: s.model.parameters)
                 objective.entropy = 0
@@ -255,46 +258,58 @@ public enum Identifiability {
                     fcs.append(FunctionalConnectivity.pearson(regionsByTime: bold))
                 }
             }
-            if moved.isEmpty { centreFC.append(fcs) }
-            return sum / Double(fitted.count)
+            return (sum / Double(fitted.count), moved.isEmpty ? fcs : nil)
         }
-        let centre = try seeds.indices.map { try loss([], seed: $0) }
+    }
+
+    /// The figures from a loss under `seeds` noise realisations, for any model: `loss(moved, k)`
+    /// is the mean data loss over subjects under realisation k (0: the fit's) with the parameters
+    /// at `moved` indices set to the given values (the others at `values`), and with nothing
+    /// moved also each subject's FC of that run (for the seed agreement). `steps`: each
+    /// parameter's difference step; `patternTerms`: the loss holds FC pattern terms (surprise,
+    /// fc-level), whose minimum noise moves, so a low seed agreement caps the verdicts.
+    public static func assess(names: [String], values: [Double], steps: [Double], seeds: Int, patternTerms: Bool,
+                              loss evaluate: (_ moved: [(index: Int, value: Double)], _ seed: Int) throws -> (loss: Double, fc: [Matrix]?)) throws -> [Figure] {
+        var centreFC: [[Matrix]] = []                    // [seed][subject]
+        func loss(_ moved: [(index: Int, value: Double)], seed k: Int) throws -> Double {
+            let result = try evaluate(moved, k)
+            if moved.isEmpty { centreFC.append(result.fc ?? []) }
+            return result.loss
+        }
+        let centre = try (0..<seeds).map { try loss([], seed: $0) }
         // Seed-to-seed agreement: mean FC r over pairs of seeds and over subjects.
         var agreement: Double?
-        if seeds.count > 1 {
+        if seeds > 1 {
             var total = 0.0, pairs = 0
-            for a in 0..<seeds.count { for b in (a + 1)..<seeds.count { for k in fitted.indices {
+            for a in 0..<seeds { for b in (a + 1)..<seeds { for k in centreFC[a].indices {
                 total += FunctionalConnectivity.similarity(centreFC[a][k], centreFC[b][k]); pairs += 1
             } } }
-            agreement = total / Double(pairs)
+            agreement = pairs > 0 ? total / Double(pairs) : nil
         }
-        let values = parameters.map { GradientFit.value($0, in: fitted[0].spec, maps: options.maps) }
-        // A map slope can be 0: its step is at least 0.01 (per SD of the map).
-        let steps = zip(parameters, values).map { parameter, value in h * max(abs(value), parameter.isMapSlope ? 0.1 : 1e-3) }
-        let p = parameters.count
+        let p = names.count
         var curvatures = [Double](repeating: 0, count: p)
-        var slopes = [[Double]](repeating: [Double](repeating: 0, count: p), count: seeds.count)     // [seed][parameter]
+        var slopes = [[Double]](repeating: [Double](repeating: 0, count: p), count: seeds)     // [seed][parameter]
         var hessian = Matrix(rows: p, columns: p)
-        for k in seeds.indices {
+        for k in 0..<seeds {
             for j in 0..<p {
-                let up = try loss([(parameters[j], values[j] + steps[j])], seed: k), down = try loss([(parameters[j], values[j] - steps[j])], seed: k)
-                curvatures[j] += (up - 2 * centre[k] + down) / (steps[j] * steps[j]) / Double(seeds.count)
+                let up = try loss([(j, values[j] + steps[j])], seed: k), down = try loss([(j, values[j] - steps[j])], seed: k)
+                curvatures[j] += (up - 2 * centre[k] + down) / (steps[j] * steps[j]) / Double(seeds)
                 slopes[k][j] = (up - down) / (2 * steps[j])
             }
         }
         /// The mean data loss with parameters a and b moved by da and db.
         func loss(_ a: Int, _ da: Double, _ b: Int, _ db: Double, seed: Int) throws -> Double {
-            try loss([(parameters[a], values[a] + da), (parameters[b], values[b] + db)], seed: seed)
+            try loss([(a, values[a] + da), (b, values[b] + db)], seed: seed)
         }
         var joint: [Double]?, partner: [(name: String, r: Double?)?] = [(name: String, r: Double?)?](repeating: nil, count: p)
         if p > 1 {
             for j in 0..<p { hessian[j, j] = curvatures[j] }
             for a in 0..<p { for b in (a + 1)..<p {
                 var mixed = 0.0
-                for seed in seeds.indices {
+                for seed in 0..<seeds {
                     let pp = try loss(a, steps[a], b, steps[b], seed: seed), pm = try loss(a, steps[a], b, -steps[b], seed: seed)
                     let mp = try loss(a, -steps[a], b, steps[b], seed: seed), mm = try loss(a, -steps[a], b, -steps[b], seed: seed)
-                    mixed += (pp - pm - mp + mm) / (4 * steps[a] * steps[b]) / Double(seeds.count)
+                    mixed += (pp - pm - mp + mm) / (4 * steps[a] * steps[b]) / Double(seeds)
                 }
                 hessian[a, b] = mixed; hessian[b, a] = mixed
             } }
@@ -309,18 +324,18 @@ public enum Identifiability {
                 let others = (0..<p).filter { $0 != j }
                 if let inverse {
                     let best = others.map { k in (k, inverse[j, k] / (inverse[j, j] * inverse[k, k]).squareRoot()) }.max { abs($0.1) < abs($1.1) }!
-                    partner[j] = (parameters[best.0].description, best.1.isFinite ? best.1 : nil)
+                    partner[j] = (names[best.0], best.1.isFinite ? best.1 : nil)
                 } else {
                     let best = others.max { a, b in
                         abs(hessian[j, a]) / abs(hessian[j, j] * hessian[a, a]).squareRoot() < abs(hessian[j, b]) / abs(hessian[j, j] * hessian[b, b]).squareRoot()
                     }!
-                    partner[j] = (parameters[best].description, nil)
+                    partner[j] = (names[best], nil)
                 }
             }
         }
-        return parameters.indices.map { j in
-            Figure(parameter: parameters[j].description, value: values[j], curvature: curvatures[j], seedSlopes: slopes.map { $0[j] },
-                   seedAgreement: agreement, patternTerms: options.surprise != 0 || options.fcLevel != 0,
+        return (0..<p).map { j in
+            Figure(parameter: names[j], value: values[j], curvature: curvatures[j], seedSlopes: slopes.map { $0[j] },
+                   seedAgreement: agreement, patternTerms: patternTerms,
                    jointStandardError: joint?[j], mostCorrelatedWith: partner[j]?.name, correlation: partner[j]?.r ?? nil)
         }
     }

@@ -284,13 +284,8 @@ public enum ModelAdjoint {
     /// totalSteps, as [(k * variables + v) * regions + i].
     static func record<Model: NeuralMassModel>(_ spec: SimulationSpec<Model>) throws -> [Double] {
         let n = spec.connectome.regionCount, vars = Model.variables.count, steps = spec.totalSteps
-        let perNode = Dictionary(uniqueKeysWithValues: zip(Model.nodeParameterNames, spec.nodeParameters))
         let trs = (steps + spec.stepsPerTR - 1) / spec.stepsPerTR
-        let taping = try SimulationSpec(model: spec.model, nodeParameters: perNode, connectome: spec.connectome, coupling: spec.coupling,
-                                        integrator: spec.integrator, noise: spec.noise, dt: spec.dt, duration: Double(trs) * spec.tr,
-                                        transient: 0, tr: spec.tr, boldStep: spec.boldStep, conductionSpeed: spec.conductionSpeed,
-                                        seed: spec.seed, boldInput: spec.boldInput, balloon: spec.balloon, statePeriod: spec.dt,
-                                        initialState: spec.initialState, recordBold: false)
+        let taping = try spec.with(duration: Double(trs) * spec.tr, transient: 0, statePeriod: .some(spec.dt), recordBold: false)
         let run = try NetworkSimulator(spec: taping).run()
         guard let states = run.states, run.stateSampleCount >= steps else {
             throw WholeBrainError.badValue(source: "adjoint", value: "no recorded states", expected: "the state after every step")

@@ -9,9 +9,11 @@ import Foundation
 ///   rate per step whatever the gradient's scale, so a parameter moves by about
 ///   rate gain (hi - lo) / 4 per step near the middle of its range: a gain above 1 lets a
 ///   narrow range (a map slope) be crossed in a few epochs;
+/// - `logarithmic`: p = e^u (> 0; ADAM's steps are then relative changes of p, whatever its scale);
 /// - `free`: p = u.
 public enum ParameterTransform: Sendable, Equatable {
     case free
+    case logarithmic
     case positive
     case bounded(Double, Double)
     case steepBounded(Double, Double, gain: Double)
@@ -19,6 +21,7 @@ public enum ParameterTransform: Sendable, Equatable {
     public func value(_ u: Double) -> Double {
         switch self {
         case .free: return u
+        case .logarithmic: return Foundation.exp(u)
         case .positive: return u > 30 ? u + Foundation.log1p(Foundation.exp(-u)) : Foundation.log1p(Foundation.exp(u))
         case let .bounded(lo, hi): return lo + (hi - lo) / (1 + Foundation.exp(-u))
         case let .steepBounded(lo, hi, gain): return ParameterTransform.bounded(lo, hi).value(gain * u)
@@ -28,6 +31,7 @@ public enum ParameterTransform: Sendable, Equatable {
     public func derivative(_ u: Double) -> Double {
         switch self {
         case .free: return 1
+        case .logarithmic: return Foundation.exp(u)
         case .positive: return 1 / (1 + Foundation.exp(-u))
         case let .bounded(lo, hi):
             let s = 1 / (1 + Foundation.exp(-u))
@@ -40,6 +44,7 @@ public enum ParameterTransform: Sendable, Equatable {
     public func inverse(_ p: Double) -> Double {
         switch self {
         case .free: return p
+        case .logarithmic: return Foundation.log(p)
         case .positive: return p > 30 ? p + Foundation.log(-Foundation.expm1(-p)) : Foundation.log(Foundation.expm1(p))
         case let .bounded(lo, hi):
             let s = (p - lo) / (hi - lo)

@@ -60,45 +60,8 @@ public enum RWWGradient {
         }
     }
 
-    /// The loss terms computed from the simulation, their weights, and the data they compare with.
-    public struct Objective: Sendable {
-        public var empiricalFC: Matrix
-        /// Empirical BOLD, regions x samples, for the time-series and spectral terms: sample k
-        /// of the run (counted from the end of the transient) is compared with column k.
-        public var empiricalBold: Matrix?
-        /// Weights of the FC surprise, the entropy of S_E and S_I, the time-series error and
-        /// the spectral distance (`BoldFitTerms`); a zero weight switches a term off.
-        public var surprise: Double, entropy: Double, timeSeries: Double, spectrum: Double
-        /// Band-pass (Hz) applied to the simulated BOLD before the BOLD terms (the empirical
-        /// data are expected filtered the same way); the gradient goes back through it.
-        public var bandPass: (low: Double, high: Double)?
-        /// Weight of the regime term: the mean over BOLD samples and regions of
-        /// ((S_E - S_E*) / S_E*)^2, S_E* = `regimeTarget` (the FIC state's S_E: 0.161 at 3 Hz).
-        /// It keeps the run near the low-activity state feedback inhibition designs: slow
-        /// fluctuations cost little (0.003 at a 5% spread), an excursion to the high state a lot
-        /// (2.3 at S_E = 0.4). Zero switches it off.
-        public var regime = 0.0, regimeTarget = 0.161
-        /// Weight of the FC level term (`FCObjective.meanSquaredError`), 0: off.
-        public var fcLevel = 0.0
-        /// Weight of the FC mean level term (`FCObjective.meanLevel`), 0: off.
-        public var fcMean = 0.0
-        /// Weight of the BOLD variance term (`BoldFitTerms.varianceDistance`) and its target,
-        /// one log variance per region (`BoldFitTerms.logVariances`); 0: off.
-        public var boldVariance = 0.0, varianceTarget: [Double] = []
-        /// Weight of the BOLD level term (`BoldFitTerms.levelDistance`) and its target, the
-        /// mean and standard deviation of each region's BOLD (`BoldFitTerms.levels`); 0: off.
-        public var boldMean = 0.0, levelTarget: (mean: [Double], sd: [Double]) = ([], [])
-        /// Weight of the FCD term (`FCDTerm`), its target (the sorted empirical FCD values) and
-        /// its windows and band; 0: off.
-        public var fcd = 0.0, fcdTarget: [Double] = [], fcdSettings = FCDTerm.Settings()
-
-        public init(empiricalFC: Matrix, empiricalBold: Matrix? = nil, surprise: Double = 1, entropy: Double = 0,
-                    timeSeries: Double = 0, spectrum: Double = 0) {
-            self.empiricalFC = empiricalFC
-            self.empiricalBold = empiricalBold
-            self.surprise = surprise; self.entropy = entropy; self.timeSeries = timeSeries; self.spectrum = spectrum
-        }
-    }
+    /// The loss terms (`FitObjective`; entropy and regime are this model's own).
+    public typealias Objective = FitObjective
 
     public struct Result {
         /// The weighted sum of the terms.
@@ -203,67 +166,10 @@ public enum RWWGradient {
         }
         var bold = Matrix(rows: sampleSteps.count, columns: n)
         for (row, b) in sampleSteps.enumerated() { for i in 0..<n { bold[row, i] = samples[b]!.bold[i] } }
-        let samplingRate = 1 / spec.tr
-        let regionsByTime = objective.bandPass.map {
-            BandPass.filter(regionsByTime: bold.transposed, fs: samplingRate, low: $0.low, high: $0.high)
-        } ?? bold.transposed
-        // ---- the terms and dL/dBOLD.
-        var loss = 0.0
-        var terms: [String: Double] = [:]
-        var cotangent = Matrix(rows: n, columns: sampleSteps.count)
-        func add(_ name: String, _ weight: Double, _ value: BoldFitTerms.Value) {
-            terms[name] = value.loss
-            loss += weight * value.loss
-            for q in cotangent.values.indices { cotangent.values[q] += weight * value.gradient.values[q] }
-        }
-        let fit = FCObjective.surprise(regionsByTime: regionsByTime, empiricalFC: objective.empiricalFC)
-        if objective.surprise != 0 { add("surprise", objective.surprise, BoldFitTerms.Value(loss: fit.loss, gradient: fit.gradient)) }
-        if objective.fcLevel != 0 {
-            let level = FCObjective.meanSquaredError(regionsByTime: regionsByTime, empiricalFC: objective.empiricalFC)
-            add("fc_level", objective.fcLevel, BoldFitTerms.Value(loss: level.loss, gradient: level.gradient))
-        }
-        if objective.fcMean != 0 {
-            let level = FCObjective.meanLevel(regionsByTime: regionsByTime, empiricalFC: objective.empiricalFC)
-            add("fc_mean", objective.fcMean, BoldFitTerms.Value(loss: level.loss, gradient: level.gradient))
-        }
-        if objective.boldVariance != 0 {
-            guard objective.varianceTarget.count == n else {
-                throw WholeBrainError.badValue(source: "--loss", value: "bold-variance", expected: "a target log variance for each of \(n) regions")
-            }
-            add("bold_variance", objective.boldVariance, BoldFitTerms.varianceDistance(regionsByTime: regionsByTime, targetLogVariance: objective.varianceTarget))
-        }
-        if objective.boldMean != 0 {
-            guard objective.levelTarget.mean.count == n, objective.levelTarget.sd.count == n, objective.bandPass == nil else {
-                throw WholeBrainError.badValue(source: "--loss", value: "bold-mean",
-                                               expected: "unfiltered BOLD (no --bandpass: it removes the level) with a target mean and SD for each of \(n) regions")
-            }
-            add("bold_mean", objective.boldMean, BoldFitTerms.levelDistance(regionsByTime: regionsByTime, targetMean: objective.levelTarget.mean,
-                                                                           targetSD: objective.levelTarget.sd))
-        }
-        if objective.timeSeries != 0 || objective.spectrum != 0 {
-            let firstSample = (sampleSteps[0] - spec.transientSteps) / spec.stepsPerTR - 1
-            guard let e = objective.empiricalBold, e.rows == n, firstSample + sampleSteps.count <= e.columns else {
-                throw WholeBrainError.badValue(source: "--loss", value: "timeseries/spectrum",
-                                               expected: "empirical BOLD of \(n) regions with at least \(firstSample + sampleSteps.count) samples")
-            }
-            var aligned = Matrix(rows: n, columns: sampleSteps.count)
-            for i in 0..<n { for c in 0..<sampleSteps.count { aligned[i, c] = e[i, firstSample + c] } }
-            if objective.timeSeries != 0 {
-                add("timeseries", objective.timeSeries, BoldFitTerms.timeSeriesError(regionsByTime: regionsByTime, empirical: aligned))
-            }
-            if objective.spectrum != 0 {
-                add("spectrum", objective.spectrum, BoldFitTerms.spectralDistance(regionsByTime: regionsByTime, empirical: aligned))
-            }
-        }
-        if let band = objective.bandPass {
-            cotangent = BandPass.transpose(regionsByTime: cotangent, fs: samplingRate, low: band.low, high: band.high)
-        }
-        if objective.fcd != 0 {
-            // On the unfiltered BOLD (the term filters it with its own band), so added after the
-            // cotangent went back through the fit's band-pass.
-            add("fcd", objective.fcd, try FCDTerm.distance(regionsByTime: bold.transposed, tr: spec.tr, target: objective.fcdTarget,
-                                                          settings: objective.fcdSettings))
-        }
+        // ---- the BOLD terms and dL/dBOLD.
+        let evaluation = try objective.evaluate(bold: bold, tr: spec.tr, firstSample: (sampleSteps[0] - spec.transientSteps) / spec.stepsPerTR - 1)
+        var loss = evaluation.loss, terms = evaluation.terms
+        let cotangent = evaluation.cotangent
         var boldCotangent: [Int: [Double]] = [:]
         var stateCotangent: [Int: (e: [Double], i: [Double])] = [:]
         let count = Double(sampleSteps.count * n)
@@ -293,7 +199,7 @@ public enum RWWGradient {
         if objective.regime != 0 { terms["regime"] = regime; loss += objective.regime * regime }
         if parameters.isEmpty && !wantWeights {
             // The loss alone: no backward pass.
-            return Result(loss: loss, terms: terms, fcCorrelation: fit.correlation, gradient: [:], weightGradient: nil, bold: bold,
+            return Result(loss: loss, terms: terms, fcCorrelation: evaluation.fcCorrelation, gradient: [:], weightGradient: nil, bold: bold,
                           end: lastSegment!.end, clampedUpdates: clamps)
         }
         // ---- backward, segment by segment from the end.
@@ -322,7 +228,7 @@ public enum RWWGradient {
             for i in 0..<n { for e in problem.edgeStart[i]..<problem.edgeStart[i + 1] { w[i, problem.edgeSource[e]] += accumulators.weight[e] } }
             weights = w
         }
-        return Result(loss: loss, terms: terms, fcCorrelation: fit.correlation, gradient: gradient, weightGradient: weights, bold: bold,
+        return Result(loss: loss, terms: terms, fcCorrelation: evaluation.fcCorrelation, gradient: gradient, weightGradient: weights, bold: bold,
                       end: lastSegment!.end, clampedUpdates: clamps)
     }
 

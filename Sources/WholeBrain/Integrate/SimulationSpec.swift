@@ -170,4 +170,18 @@ public struct SimulationSpec<Model: NeuralMassModel>: Sendable {
     }
 
     public var totalSteps: Int { transientSteps + sampleCount * stepsPerTR }
+
+    /// This spec with some of its settings changed (nil: kept), checked as a new one: what a
+    /// fit, an adjoint or a test run changes without naming the model's parameters.
+    /// `statePeriod` and `initialState` are replaced when given (`.some(nil)` clears them).
+    public func with(model: Model? = nil, connectome: Connectome? = nil, noise: NoiseSpec? = nil, duration: Double? = nil,
+                     transient: Double? = nil, seed: UInt64? = nil, statePeriod: Double?? = nil,
+                     initialState: [[Double]]?? = nil, recordBold: Bool? = nil) throws -> SimulationSpec {
+        try SimulationSpec(model: model ?? self.model, nodeParameters: Dictionary(uniqueKeysWithValues: zip(Model.nodeParameterNames, nodeParameters)),
+                           connectome: connectome ?? self.connectome, coupling: coupling, integrator: integrator, noise: noise ?? self.noise,
+                           dt: dt, duration: duration ?? self.duration, transient: transient ?? self.transient, tr: tr, boldStep: boldStep,
+                           conductionSpeed: conductionSpeed, seed: seed ?? self.seed, boldInput: boldInput, balloon: balloon,
+                           statePeriod: statePeriod ?? self.statePeriod, initialState: initialState ?? self.initialState,
+                           recordBold: recordBold ?? self.recordBold)
+    }
 }

@@ -90,15 +90,17 @@ public enum FolderReport {
         }
         let terms = Array(history.names[(lossIndex + 1)..<fcIndex])
         sections.append(("Optimisation", optimisation(history: history, scores: scores, terms: terms, shown: shown,
-                                                       gains: params["sc_gains"] != nil, steps: steps)))
+                                                       gains: params["sc_gains"] != nil, steps: steps,
+                                                       model: summary["model"] as? String ?? ReducedWongWang.name)))
         sections.append(("Functional connectivity", try functionalConnectivity(folder, subject: summary["subject"] as? String ?? "")))
-        return SVG.page(title: "WholeBrain fit: \(summary["subject"] as? String ?? "")", sections: sections)
+        let model = (summary["model"] as? String).map { " (\($0))" } ?? ""
+        return SVG.page(title: "WholeBrain fit: \(summary["subject"] as? String ?? "")" + model, sections: sections)
     }
 
     /// The loss and its terms, FC r per epoch (train and held out), and each fitted value, by
     /// ADAM step (whole numbers on the axis).
     static func optimisation(history: (names: [String], columns: [String: [Double]]), scores: (names: [String], columns: [String: [Double]]),
-                             terms: [String], shown: [String], gains: Bool, steps: [Double]) -> String {
+                             terms: [String], shown: [String], gains: Bool, steps: [Double], model: String = ReducedWongWang.name) -> String {
         var plots = SVG.linePlot(title: "loss", xLabel: "ADAM step", yLabel: "loss (dimensionless)", series: [("loss", history.columns["loss"]!)], x: steps, integerX: true)
         plots += terms.map { t in
             SVG.linePlot(title: "loss term \(t)", xLabel: "ADAM step", yLabel: "\(t), weighted (dimensionless)", series: [(t, history.columns[t]!)], x: steps, integerX: true)
@@ -108,7 +110,7 @@ public enum FolderReport {
         if let held = scores.columns["held_out_fc_r"], held.contains(where: \.isFinite) { fcSeries.append(("held out", held)) }
         plots += SVG.linePlot(title: "FC fit per epoch", xLabel: "epoch", yLabel: "FC r (Pearson)", series: fcSeries, x: epochs, integerX: true)
         plots += shown.map { n in
-            SVG.linePlot(title: "\(n) during the fit", xLabel: "ADAM step", yLabel: SweepReport.axisTitle(n, model: ReducedWongWang.name),
+            SVG.linePlot(title: "\(n) during the fit", xLabel: "ADAM step", yLabel: SweepReport.axisTitle(n, model: model),
                          series: [(n, history.columns[n]!)], x: steps, integerX: true)
         }.joined()
         if gains, let gain = history.columns["mean_gain"] {
@@ -297,6 +299,19 @@ public enum FolderReport {
     /// Where each fitted subject's network started, where the fitted parameters put it and
     /// where its test run sat (summary.json's "regimes"), plus the fit's warnings.
     static func regimes(_ summary: [String: Any]) -> String {
+        let notes = (summary["notes"] as? [String] ?? []).map { "<p>\(SVG.escape($0))</p>" }.joined()
+        if let network = summary["network_regimes"] as? [String: Any], !network.isEmpty {
+            // Any model: the noise-free network at the fitted values (`NetworkRegime`).
+            let rows = network.keys.sorted().map { subject -> [String] in
+                let r = network[subject] as? [String: Any] ?? [:]
+                let k = r["coupling"] as? Double, critical = r["critical_coupling"] as? Double
+                return [subject, (r["stable_fixed_points"] as? Int).map { "\($0)" } ?? "-",
+                        (r["leading_eigenvalue_per_ms"] as? Double).map { String(format: "%.3g", $0) } ?? "none stable",
+                        critical.map { String(format: "%.4g (%@)", $0, r["critical_kind"] as? String ?? "") } ?? "-",
+                        k.flatMap { k in critical.map { String(format: "%.3f", k / $0) } } ?? "-"]
+            }
+            return SVG.table(header: ["subject", "stable fixed points (fitted, noise-free)", "leading eigenvalue (1/ms)", "critical coupling K*", "fitted K / K*"], rows: rows) + notes
+        }
         guard let regimes = summary["regimes"] as? [String: Any], !regimes.isEmpty else { return "" }
         let rows = regimes.keys.sorted().map { subject -> [String] in
             let r = regimes[subject] as? [String: Any] ?? [:]
@@ -305,7 +320,6 @@ public enum FolderReport {
                     fitted["regime"] as? String ?? "-", run["state"] as? String ?? "-",
                     (run["mean_rate_E_hz"] as? Double).map { String(format: "%.2f", $0) } ?? "-"]
         }
-        let notes = (summary["notes"] as? [String] ?? []).map { "<p>\(SVG.escape($0))</p>" }.joined()
         return SVG.table(header: ["subject", "start regime", "start G/G*", "fitted regime", "test run", "test run mean E rate (Hz)"], rows: rows) + notes
     }
 
