@@ -92,6 +92,20 @@ final class SlurmScriptTests: XCTestCase {
         let script = SlurmScripts.fitArray(job: spec, out: "/tmp/x", binary: "/opt/wholebrain", indices: [0])
         XCTAssert(script.contains("#SBATCH --array=0%2\n") && script.contains("#SBATCH --requeue\n"), script)
         XCTAssertEqual(spec.fitArguments.suffix(from: spec.fitArguments.firstIndex(of: "--critical-fraction")!).dropFirst().first, "0.8")
+        // Another model's fit (`fit --model`), as the command line takes it.
+        FileManager.default.createFile(atPath: path, contents: Data("""
+            subjects = ["101309"]
+            [fit]
+            model = "hopf"
+            parameter_set = "deco2017"
+            sigma = 0.0006
+            dt = 10
+            integrator = "heun"
+            """.utf8))
+        let hopf = try FitJobSpec(path: path) { _ in ["101309"] }
+        for (flag, value) in [("--model", "hopf"), ("--parameter-set", "deco2017"), ("--dt", "10"), ("--integrator", "heun")] {
+            XCTAssertEqual(hopf.fitArguments.suffix(from: hopf.fitArguments.firstIndex(of: flag)!).dropFirst().first, value, "\(hopf.fitArguments)")
+        }
     }
 
     /// The scripts name the binary by its absolute path even when it was found on $PATH (they

@@ -28,7 +28,7 @@ public struct FitJobSpec: Sendable {
         return copy
     }
 
-    static let fitKeys = ["fit", "loss", "window", "epochs", "lr", "clip", "held_out", "patience", "prior_floor", "duration",
+    static let fitKeys = ["model", "parameter_set", "dt", "integrator", "fit", "loss", "window", "epochs", "lr", "clip", "held_out", "patience", "prior_floor", "duration",
                           "transient", "tr", "G", "sigma", "speed", "seed", "checkpoint", "bandpass", "fic", "test_duration",
                           "no_fic", "critical_fraction", "stability_target", "identifiability_seeds"]
     static let slurmKeys = ["partition", "time", "memory", "account", "ranks_per_task", "cpus_per_task", "modules", "max_running", "requeue", "stop_before_limit"]

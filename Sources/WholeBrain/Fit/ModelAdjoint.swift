@@ -45,12 +45,28 @@ public enum ModelAdjoint {
         let n = spec.connectome.regionCount, vars = Model.variables.count, dt = spec.dt
         let steps = spec.totalSteps
         let trajectory = try record(spec)
-        // x(k) for k = 0 ... steps: variable v of node i at x[(k * vars + v) * n + i].
-        func state(_ k: Int, _ i: Int) -> [Double] { (0..<vars).map { trajectory[(k * vars + $0) * n + i] } }
         let model = spec.model
-        let nodeParameters = (0..<n).map { i in spec.nodeParameters.map { $0[i] } }
+        let lanes = NodeLanes(model: model, regions: n, nodeParameters: spec.nodeParameters)
+        let parameterCount = lanes.parameterCount, observableCount = lanes.observableCount
+        // Node-major scratch (node i's variable q at [i vars + q]), allocated once.
+        let width = n * vars
+        let buffers = UnsafeMutablePointer<Double>.allocate(capacity: 12 * width + 6 * n + 2 * vars * vars + 2 * vars + n * observableCount)
+        defer { buffers.deallocate() }
+        buffers.initialize(repeating: 0, count: 12 * width + 6 * n + 2 * vars * vars + 2 * vars + n * observableCount)
+        let xs = buffers, stage = xs + width, f1 = stage + width, f2 = f1 + width, mu = f2 + width, nu = mu + width
+        let first = nu + width, back = first + width, xi = back + width, gradients = xi + width, gradientsNext = gradients + width
+        let spare = gradientsNext + width
+        let c1 = spare + width, c2 = c1 + n, stageSignals = c2 + n, spareNodes = stageSignals + n
+        let js = spareNodes + 3 * n, jc = js + vars * vars, jsUnit = jc + vars, jcUnit = jsUnit + vars * vars
+        let observables = jcUnit + vars
+        /// x(k) node-major into `into` (the trajectory holds variable v of node i at [(k vars + v) n + i]).
+        func gather(_ k: Int, into out: UnsafeMutablePointer<Double>) {
+            for v in 0..<vars { for i in 0..<n { out[i * vars + v] = trajectory[(k * vars + v) * n + i] } }
+        }
         var signals = [Double](repeating: 0, count: (steps + 1) * n)
-        for k in 0...steps { for i in 0..<n { signals[k * n + i] = model.couplingSignal(state: state(k, i)) } }
+        signals.withUnsafeMutableBufferPointer { s in
+            for k in 0...steps { gather(k, into: xs); lanes.signals(xs, into: s.baseAddress! + k * n) }
+        }
 
         // Edges by target: (source, weight, delay in steps).
         var edges: [[(j: Int, w: Double, d: Int)]] = Array(repeating: [], count: n)
@@ -67,13 +83,13 @@ public enum ModelAdjoint {
             for e in edges[i] where e.d >= 1 { h += e.w * signals[max(k - e.d, 0) * n + e.j] }
             return h
         }
-        /// c for every node at stage states `ys` of step k.
-        func inputs(_ k: Int, _ ys: [[Double]]) -> [Double] {
-            let stageSignals = ys.map { model.couplingSignal(state: $0) }
-            return (0..<n).map { i in
+        /// c for every node at stage states `ys` (node-major) of step k, into `c`.
+        func inputs(_ k: Int, _ ys: UnsafePointer<Double>, into c: UnsafeMutablePointer<Double>) {
+            lanes.signals(ys, into: stageSignals)
+            for i in 0..<n {
                 var sum = held(k, i)
                 for e in edges[i] where e.d == 0 { sum += e.w * stageSignals[e.j] }
-                return spec.coupling.post(sum0: sum, sum1: 0, local: stageSignals[i], rowSum: rowSums[i])
+                c[i] = spec.coupling.post(sum0: sum, sum1: 0, local: stageSignals[i], rowSum: rowSums[i])
             }
         }
 
@@ -86,8 +102,10 @@ public enum ModelAdjoint {
                 for i in 0..<n { z[k * n + i] = trajectory[((k + 1) * vars + v) * n + i] }
             case let .observable(o):
                 // The observable of the step's first stage, at x(k) with its input.
-                let xs = (0..<n).map { state(k, $0) }, c = inputs(k, xs)
-                for i in 0..<n { z[k * n + i] = model.observables(state: xs[i], coupling: [c[i]], node: nodeParameters[i])[o] }
+                gather(k, into: xs)
+                inputs(k, xs, into: c1)
+                lanes.drift(xs, coupling: c1, into: f1, observables: observables)
+                for i in 0..<n { z[k * n + i] = observables[i * observableCount + o] }
             }
         }
         let haemodynamicSteps = steps / substeps
@@ -148,28 +166,30 @@ public enum ModelAdjoint {
         var lambda = [Double](repeating: 0, count: (steps + 1) * vars * n)
         var signalCotangent = [Double](repeating: 0, count: (steps + 1) * n)
         var dCoupling = 0.0, dSigma = 0.0
-        let signalGradients = { (ys: [[Double]]) in ys.map { model.couplingSignalGradient(state: $0) } }
+        let nodeParameters = lanes.nodeParameters
 
         /// Adds the cotangent of a stage's drift term (scale f(y, c(y)), with `mu` the cotangent
         /// of the result) to the stage states `y` (`into`: the state Jacobian, zero-delay edges
         /// and the diffusive term) and to the delayed signals of step k; the coupling's share
         /// to dCoupling. One Jacobian per node.
-        func pullStage(_ k: Int, _ ys: [[Double]], _ c: [Double], _ mu: [[Double]], scale: Double, into stateCotangent: inout [[Double]]) {
-            let gradients = signalGradients(ys)
+        func pullStage(_ k: Int, _ ys: UnsafePointer<Double>, _ c: UnsafePointer<Double>, _ mu: UnsafePointer<Double>, scale: Double,
+                       into stateCotangent: UnsafeMutablePointer<Double>) {
+            for i in 0..<n { model.couplingSignalGradient(state: ys + i * vars, into: gradients + i * vars) }
             for i in 0..<n {
-                let (js, jc) = model.jacobian(state: ys[i], coupling: [c[i]], node: nodeParameters[i])
+                let y = ys + i * vars, m = mu + i * vars
+                model.jacobian(state: y, coupling: c[i], node: nodeParameters + i * parameterCount, stateJacobian: js, couplingJacobian: jc)
                 var a = 0.0
                 for q in 0..<vars {
                     var sum = 0.0
-                    for r in 0..<vars { sum += js[r][q] * mu[i][r] }
-                    stateCotangent[i][q] += scale * sum
-                    a += jc[0][q] * mu[i][q]
+                    for r in 0..<vars { sum += js[r * vars + q] * m[r] }
+                    stateCotangent[i * vars + q] += scale * sum
+                    a += jc[q] * m[q]
                 }
                 a *= scale
                 if p == 0 {
-                    let unit = unitModel.jacobian(state: ys[i], coupling: [0], node: nodeParameters[i]).coupling[0]
+                    unitModel.jacobian(state: y, coupling: 0, node: nodeParameters + i * parameterCount, stateJacobian: jsUnit, couplingJacobian: jcUnit)
                     var b = 0.0
-                    for q in 0..<vars { b += unit[q] * mu[i][q] }
+                    for q in 0..<vars { b += jcUnit[q] * m[q] }
                     dCoupling += scale * b * c[i]
                 } else {
                     dCoupling += a * c[i] / p
@@ -177,83 +197,86 @@ public enum ModelAdjoint {
                 guard a != 0 else { continue }
                 for e in edges[i] {
                     if e.d == 0 {
-                        for q in 0..<vars { stateCotangent[e.j][q] += e.w * a * gradients[e.j][q] }
+                        for q in 0..<vars { stateCotangent[e.j * vars + q] += e.w * a * gradients[e.j * vars + q] }
                     } else {
                         signalCotangent[max(k - e.d, 0) * n + e.j] += e.w * a
                     }
                 }
                 if spec.coupling == .diffusive {
-                    for q in 0..<vars { stateCotangent[i][q] -= rowSums[i] * a * gradients[i][q] }
+                    for q in 0..<vars { stateCotangent[i * vars + q] -= rowSums[i] * a * gradients[i * vars + q] }
                 }
             }
         }
-        let zero = [[Double]](repeating: [Double](repeating: 0, count: vars), count: n)
 
         for k in stride(from: steps - 1, through: 0, by: -1) {
-            let xs = (0..<n).map { state(k, $0) }
+            gather(k, into: xs)
             // The cotangent of x(k + 1): from later steps, its own signal and its BOLD input.
-            let gradientsNext = signalGradients((0..<n).map { state(k + 1, $0) })
-            var mu = zero
+            gather(k + 1, into: spare)
+            for i in 0..<n { model.couplingSignalGradient(state: spare + i * vars, into: gradientsNext + i * vars) }
             for i in 0..<n {
                 for q in 0..<vars {
-                    mu[i][q] = lambda[((k + 1) * vars + q) * n + i] + signalCotangent[(k + 1) * n + i] * gradientsNext[i][q]
+                    mu[i * vars + q] = lambda[((k + 1) * vars + q) * n + i] + signalCotangent[(k + 1) * n + i] * gradientsNext[i * vars + q]
                 }
-                if case let .variable(v) = spec.boldInput { mu[i][v] += zCotangent[k * n + i] }
+                if case let .variable(v) = spec.boldInput { mu[i * vars + v] += zCotangent[k * n + i] }
             }
-            var xi = zero
+            xi.update(repeating: 0, count: width)
             if noisy {
-                for v in Model.noiseVariables { for i in 0..<n { xi[i][v] = generator.normal(node: i, step: UInt64(k), variable: UInt64(v)) } }
+                for v in Model.noiseVariables { for i in 0..<n { xi[i * vars + v] = generator.normal(node: i, step: UInt64(k), variable: UInt64(v)) } }
             }
-            let c1 = inputs(k, xs)
-            let f1 = (0..<n).map { model.drift(state: xs[$0], coupling: [c1[$0]], node: nodeParameters[$0]) }
-            var back = zero       // cotangent of x(k)
+            inputs(k, xs, into: c1)
+            lanes.drift(xs, coupling: c1, into: f1)
+            back.update(repeating: 0, count: width)       // cotangent of x(k)
             switch spec.integrator {
             case .euler:
                 for i in 0..<n {
                     for q in 0..<vars {
-                        let next = xs[i][q] + dt * f1[i][q] + noiseScale * xi[i][q]
-                        if next < lower[q] || next > upper[q] { mu[i][q] = 0 }
-                        back[i][q] += mu[i][q]
-                        dSigma += dt.squareRoot() * xi[i][q] * mu[i][q]
+                        let a = i * vars + q
+                        let next = xs[a] + dt * f1[a] + noiseScale * xi[a]
+                        if next < lower[q] || next > upper[q] { mu[a] = 0 }
+                        back[a] += mu[a]
+                        dSigma += dt.squareRoot() * xi[a] * mu[a]
                     }
                 }
-                pullStage(k, xs, c1, mu, scale: dt, into: &back)
+                pullStage(k, xs, c1, mu, scale: dt, into: back)
             case .heun:
-                var stage = xs
-                for i in 0..<n { for q in 0..<vars { stage[i][q] = min(max(xs[i][q] + dt * f1[i][q] + noiseScale * xi[i][q], lower[q]), upper[q]) } }
-                let c2 = inputs(k, stage)
-                let f2 = (0..<n).map { model.drift(state: stage[$0], coupling: [c2[$0]], node: nodeParameters[$0]) }
+                for i in 0..<n {
+                    for q in 0..<vars { let a = i * vars + q; stage[a] = min(max(xs[a] + dt * f1[a] + noiseScale * xi[a], lower[q]), upper[q]) }
+                }
+                inputs(k, stage, into: c2)
+                lanes.drift(stage, coupling: c2, into: f2)
                 for i in 0..<n {
                     for q in 0..<vars {
-                        let next = xs[i][q] + 0.5 * dt * (f1[i][q] + f2[i][q]) + noiseScale * xi[i][q]
-                        if next < lower[q] || next > upper[q] { mu[i][q] = 0 }
+                        let a = i * vars + q
+                        let next = xs[a] + 0.5 * dt * (f1[a] + f2[a]) + noiseScale * xi[a]
+                        if next < lower[q] || next > upper[q] { mu[a] = 0 }
                     }
                 }
                 // x(k+1) = x + dt/2 f1 + dt/2 f2(stage) + eta.
-                var nu = zero     // cotangent of the stage state
-                pullStage(k, stage, c2, mu, scale: 0.5 * dt, into: &nu)
-                var first = mu    // f1's cotangent over dt/2: mu + 2 (masked) nu
+                nu.update(repeating: 0, count: width)     // cotangent of the stage state
+                pullStage(k, stage, c2, mu, scale: 0.5 * dt, into: nu)
                 for i in 0..<n {
                     for q in 0..<vars {
-                        let raw = xs[i][q] + dt * f1[i][q] + noiseScale * xi[i][q]
-                        if raw < lower[q] || raw > upper[q] { nu[i][q] = 0 }
-                        back[i][q] += mu[i][q] + nu[i][q]
-                        dSigma += dt.squareRoot() * xi[i][q] * (mu[i][q] + nu[i][q])
-                        // f1 enters with dt/2 (corrector) and dt (predictor).
-                        first[i][q] = mu[i][q] + 2 * nu[i][q]
+                        let a = i * vars + q
+                        let raw = xs[a] + dt * f1[a] + noiseScale * xi[a]
+                        if raw < lower[q] || raw > upper[q] { nu[a] = 0 }
+                        back[a] += mu[a] + nu[a]
+                        dSigma += dt.squareRoot() * xi[a] * (mu[a] + nu[a])
+                        // f1 enters with dt/2 (corrector) and dt (predictor): mu + 2 (masked) nu.
+                        first[a] = mu[a] + 2 * nu[a]
                     }
                 }
-                pullStage(k, xs, c1, first, scale: 0.5 * dt, into: &back)
+                pullStage(k, xs, c1, first, scale: 0.5 * dt, into: back)
             case .rk4:
                 preconditionFailure("checked")
             }
             if case let .observable(o) = spec.boldInput {
                 for i in 0..<n {
-                    let g = model.observableGradient(o, state: xs[i], node: nodeParameters[i])!
-                    for q in 0..<vars { back[i][q] += zCotangent[k * n + i] * g[q] }
+                    let g = model.observableGradient(o, state: (0..<vars).map { xs[i * vars + $0] },
+                                                     node: (0..<spec.nodeParameters.count).map { nodeParameters[i * parameterCount + $0] })!
+                    for q in 0..<vars { back[i * vars + q] += zCotangent[k * n + i] * g[q] }
                 }
             }
-            for i in 0..<n { for q in 0..<vars { lambda[(k * vars + q) * n + i] += back[i][q] } }
+            for i in 0..<n { for q in 0..<vars { lambda[(k * vars + q) * n + i] += back[i * vars + q] } }
         }
         return Result(bold: bold, coupling: dCoupling, sigma: noisy ? dSigma : 0)
     }

@@ -62,9 +62,12 @@ public struct FitzHughNagumo: NeuralMassModel {
         dx[1] = (x - p.delta - p.epsilon * y) / p.tau + p.yExt + input[1]
     }
 
-    public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+    public func jacobian(state s: UnsafePointer<Double>, coupling c: Double, node: UnsafePointer<Double>,
+                         stateJacobian j: UnsafeMutablePointer<Double>, couplingJacobian jc: UnsafeMutablePointer<Double>) {
         let p = parameters
         let x = s[0]
-        return ([[-3 * p.alpha * x * x + 2 * p.beta * x + p.gamma, -1], [1 / p.tau, -p.epsilon / p.tau]], [[p.kGl, 0]])
+        j[0] = -3 * p.alpha * x * x + 2 * p.beta * x + p.gamma; j[1] = -1
+        j[2] = 1 / p.tau; j[3] = -p.epsilon / p.tau
+        jc[0] = p.kGl; jc[1] = 0
     }
 }

@@ -64,9 +64,12 @@ public struct Hopf: NeuralMassModel {
         dx[1] = (radial * y + p.omega * x) + p.yExt + input[1]
     }
 
-    public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+    public func jacobian(state s: UnsafePointer<Double>, coupling c: Double, node: UnsafePointer<Double>,
+                         stateJacobian j: UnsafeMutablePointer<Double>, couplingJacobian jc: UnsafeMutablePointer<Double>) {
         let p = parameters
         let (x, y) = (s[0], s[1])
-        return ([[p.a - 3 * x * x - y * y, -2 * x * y - p.omega], [-2 * x * y + p.omega, p.a - x * x - 3 * y * y]], [[p.kGl, 0]])
+        j[0] = p.a - 3 * x * x - y * y; j[1] = -2 * x * y - p.omega
+        j[2] = -2 * x * y + p.omega; j[3] = p.a - x * x - 3 * y * y
+        jc[0] = p.kGl; jc[1] = 0
     }
 }

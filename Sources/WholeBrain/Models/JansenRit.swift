@@ -97,24 +97,27 @@ public struct JansenRit: NeuralMassModel {
         observables[1] = pyramidal
     }
 
-    public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+    public func jacobian(state s: UnsafePointer<Double>, coupling c: Double, node: UnsafePointer<Double>,
+                         stateJacobian j: UnsafeMutablePointer<Double>, couplingJacobian jc: UnsafeMutablePointer<Double>) {
         let p = parameters
         let aa = p.aA * p.a, bb = p.bB * p.b
         let sp = JansenRit.sigmoidSlope(s[1] - s[2], p)
         let s1 = JansenRit.sigmoidSlope(p.a1 * p.c * s[0], p) * p.a1 * p.c
         let s3 = JansenRit.sigmoidSlope(p.a3 * p.c * s[0], p) * p.a3 * p.c
-        var j = [[Double]](repeating: [Double](repeating: 0, count: 6), count: 6)
-        j[0][3] = 1; j[1][4] = 1; j[2][5] = 1
-        j[3][0] = -p.a * p.a; j[3][1] = aa * sp; j[3][2] = -aa * sp; j[3][3] = -2 * p.a
-        j[4][0] = aa * p.a2 * p.c * s1; j[4][1] = -p.a * p.a; j[4][4] = -2 * p.a
-        j[5][0] = bb * p.a4 * p.c * s3; j[5][2] = -p.b * p.b; j[5][5] = -2 * p.b
-        return (j, [[0, 0, 0, 0, aa * p.g, 0]])
+        j.update(repeating: 0, count: 36)
+        j[0 * 6 + 3] = 1; j[1 * 6 + 4] = 1; j[2 * 6 + 5] = 1
+        j[3 * 6 + 0] = -p.a * p.a; j[3 * 6 + 1] = aa * sp; j[3 * 6 + 2] = -aa * sp; j[3 * 6 + 3] = -2 * p.a
+        j[4 * 6 + 0] = aa * p.a2 * p.c * s1; j[4 * 6 + 1] = -p.a * p.a; j[4 * 6 + 4] = -2 * p.a
+        j[5 * 6 + 0] = bb * p.a4 * p.c * s3; j[5 * 6 + 2] = -p.b * p.b; j[5 * 6 + 5] = -2 * p.b
+        jc.update(repeating: 0, count: 6)
+        jc[4] = aa * p.g
     }
 
     /// d S(y1 - y2)/d state: the signal regions exchange (and the observable "rate").
-    public func couplingSignalGradient(state s: [Double]) -> [Double] {
+    public func couplingSignalGradient(state s: UnsafePointer<Double>, into g: UnsafeMutablePointer<Double>) {
         let sp = JansenRit.sigmoidSlope(s[1] - s[2], parameters)
-        return [0, sp, -sp, 0, 0, 0]
+        g.update(repeating: 0, count: 6)
+        g[1] = sp; g[2] = -sp
     }
 
     /// Both observables (v_pyramidal = y1 - y2, rate = S(y1 - y2)) depend on the state alone.

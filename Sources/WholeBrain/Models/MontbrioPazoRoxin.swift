@@ -56,11 +56,12 @@ public struct MontbrioPazoRoxin: NeuralMassModel {
         dx[1] = (v * v + p.eta + (p.j * p.tau) * r - piTauR * piTauR + p.i + p.g * c) / p.tau + input[1]
     }
 
-    public func jacobian(state s: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+    public func jacobian(state s: UnsafePointer<Double>, coupling c: Double, node: UnsafePointer<Double>,
+                         stateJacobian j: UnsafeMutablePointer<Double>, couplingJacobian jc: UnsafeMutablePointer<Double>) {
         let p = parameters
         let (r, v) = (s[0], s[1])
-        return ([[2 * v / p.tau, 2 * r / p.tau],
-                 [(p.j * p.tau - 2 * Double.pi * Double.pi * p.tau * p.tau * r) / p.tau, 2 * v / p.tau]],
-                [[0, p.g / p.tau]])
+        j[0] = 2 * v / p.tau; j[1] = 2 * r / p.tau
+        j[2] = (p.j * p.tau - 2 * Double.pi * Double.pi * p.tau * p.tau * r) / p.tau; j[3] = 2 * v / p.tau
+        jc[0] = 0; jc[1] = p.g / p.tau
     }
 }

@@ -112,10 +112,18 @@ public protocol NeuralMassModel: Sendable {
 
     /// d(drift)/d(state) (rows: equations, columns: variables) and, per network sum k,
     /// d(drift)/d(c_k) (`coupling[k][row]`), at one node with its local delayed inputs at 0.
+    /// A model implements this or the flat form below (each has a default from the other).
     func jacobian(state x: [Double], coupling c: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]])
 
-    /// d(couplingSignal)/d(state) at one node (default: the unit vector of the coupled variable).
-    func couplingSignalGradient(state x: [Double]) -> [Double]
+    /// The same for one network sum, without allocating (the adjoint's hot loop): V x V
+    /// row-major into `stateJacobian` (row: equation) and d(drift)/dc into `couplingJacobian`
+    /// (V values), at state `x` (V values), input `c` and per-node parameters `node`.
+    func jacobian(state x: UnsafePointer<Double>, coupling c: Double, node: UnsafePointer<Double>,
+                  stateJacobian: UnsafeMutablePointer<Double>, couplingJacobian: UnsafeMutablePointer<Double>)
+
+    /// d(couplingSignal)/d(state) at one node into `gradient` (V values; default: the unit
+    /// vector of the coupled variable).
+    func couplingSignalGradient(state x: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>)
 
     /// d(observable o)/d(state) at one node, for observables that depend on the state alone
     /// (nil: not provided, or the observable also depends on the network input).
@@ -125,8 +133,40 @@ public protocol NeuralMassModel: Sendable {
 extension NeuralMassModel {
     @inlinable @inline(__always)
     public func couplingSignal(_ x: LaneBlock) -> VectorMath.Lanes { x[Self.coupledVariable] }
+    public func couplingSignalGradient(state x: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>) {
+        for q in 0..<Self.variables.count { gradient[q] = q == Self.coupledVariable ? 1 : 0 }
+    }
+
+    /// d(couplingSignal)/d(state) at one node (`couplingSignalGradient(state:into:)`).
     public func couplingSignalGradient(state x: [Double]) -> [Double] {
-        (0..<Self.variables.count).map { $0 == Self.coupledVariable ? 1 : 0 }
+        var g = [Double](repeating: 0, count: Self.variables.count)
+        x.withUnsafeBufferPointer { xs in g.withUnsafeMutableBufferPointer { couplingSignalGradient(state: xs.baseAddress!, into: $0.baseAddress!) } }
+        return g
+    }
+
+    public func jacobian(state x: [Double], coupling c: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
+        let v = Self.variables.count
+        var js = [Double](repeating: 0, count: v * v), jc = [Double](repeating: 0, count: v)
+        // Per-node parameters not given take the model's values (and one slot when it has none).
+        let parameters = node.count >= nodeParameterDefaults.count ? (node.isEmpty ? [0.0] : node)
+            : node + nodeParameterDefaults.dropFirst(node.count)
+        x.withUnsafeBufferPointer { xs in parameters.withUnsafeBufferPointer { ps in
+            js.withUnsafeMutableBufferPointer { a in jc.withUnsafeMutableBufferPointer { b in
+                jacobian(state: xs.baseAddress!, coupling: c.first ?? 0, node: ps.baseAddress!, stateJacobian: a.baseAddress!, couplingJacobian: b.baseAddress!)
+            } }
+        } }
+        return ((0..<v).map { Array(js[($0 * v)..<(($0 + 1) * v)]) }, [jc])
+    }
+
+    public func jacobian(state x: UnsafePointer<Double>, coupling c: Double, node: UnsafePointer<Double>,
+                         stateJacobian: UnsafeMutablePointer<Double>, couplingJacobian: UnsafeMutablePointer<Double>) {
+        let v = Self.variables.count
+        let (js, jc) = jacobian(state: Array(UnsafeBufferPointer(start: x, count: v)), coupling: [c],
+                                node: Array(UnsafeBufferPointer(start: node, count: Self.nodeParameterNames.count)))
+        for r in 0..<v {
+            for q in 0..<v { stateJacobian[r * v + q] = js[r][q] }
+            couplingJacobian[r] = jc[0][r]
+        }
     }
     public func observableGradient(_ o: Int, state x: [Double], node: [Double]) -> [Double]? { nil }
     public static var observables: [String] { [] }

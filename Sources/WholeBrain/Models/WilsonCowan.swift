@@ -86,15 +86,15 @@ public struct WilsonCowan: NeuralMassModel {
         dx[1] = (-i + (1 - i) * WilsonCowan.sigmoid(uI, a: p.aI, mu: p.muI) + input[1]) / p.tauI
     }
 
-    public func jacobian(state x: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
-        let c = cs.first ?? 0
+    public func jacobian(state x: UnsafePointer<Double>, coupling c: Double, node: UnsafePointer<Double>,
+                         stateJacobian j: UnsafeMutablePointer<Double>, couplingJacobian jc: UnsafeMutablePointer<Double>) {
         let p = parameters
         let (e, i) = (x[0], x[1])
         let sE = WilsonCowan.sigmoid(p.cEE * e - p.cIE * i + p.kGl * c + p.excExt, a: p.aE, mu: p.muE)
         let sI = WilsonCowan.sigmoid(p.cEI * e - p.cII * i + p.inhExt, a: p.aI, mu: p.muI)
         let gE = (1 - e) * p.aE * sE * (1 - sE), gI = (1 - i) * p.aI * sI * (1 - sI)
-        return ([[(-1 - sE + gE * p.cEE) / p.tauE, -gE * p.cIE / p.tauE],
-                 [gI * p.cEI / p.tauI, (-1 - sI - gI * p.cII) / p.tauI]],
-                [[gE * p.kGl / p.tauE, 0]])
+        j[0] = (-1 - sE + gE * p.cEE) / p.tauE; j[1] = -gE * p.cIE / p.tauE
+        j[2] = gI * p.cEI / p.tauI; j[3] = (-1 - sI - gI * p.cII) / p.tauI
+        jc[0] = gE * p.kGl / p.tauE; jc[1] = 0
     }
 }

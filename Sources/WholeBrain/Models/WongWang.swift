@@ -63,13 +63,14 @@ public struct WongWang: NeuralMassModel {
         observables[0] = h
     }
 
-    public func jacobian(state x: [Double], coupling cs: [Double], node: [Double]) -> (state: [[Double]], coupling: [[Double]]) {
-        let c = cs.first ?? 0
+    public func jacobian(state x: UnsafePointer<Double>, coupling c: Double, node: UnsafePointer<Double>,
+                         stateJacobian j: UnsafeMutablePointer<Double>, couplingJacobian jc: UnsafeMutablePointer<Double>) {
         let p = parameters
         let current = p.w * p.jN * x[0] + p.g * p.jN * c + p.i0 + p.iExt
         let h = ReducedWongWang.transfer(current, a: p.a, b: p.b, d: p.d)
         let dh = ReducedWongWang.transferDerivative(current, a: p.a, b: p.b, d: p.d)
         let k = (1 - x[0]) * p.gamma * dh
-        return ([[-1 / p.tauS - p.gamma * h + k * p.w * p.jN]], [[k * p.g * p.jN]])
+        j[0] = -1 / p.tauS - p.gamma * h + k * p.w * p.jN
+        jc[0] = k * p.g * p.jN
     }
 }
