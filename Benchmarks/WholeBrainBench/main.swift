@@ -138,6 +138,35 @@ if arguments.contains("--ensemble-only") {
     exit(0)
 }
 
+/// The model-generic adjoint (`ModelAdjoint`, the gradient `fit --model` uses) against the
+/// engine's forward run of the same spec, alternately, for models with white noise, N = 80.
+func modelAdjointFigures() throws {
+    func figure<M: NeuralMassModel>(_ model: M, _ integrator: IntegratorKind, dt: Double, sigma: Double, seconds: Double) throws {
+        let spec = try SimulationSpec(model: model, connectome: sc, integrator: integrator, noise: NoiseSpec(kind: .white, sigma: sigma),
+                                      dt: dt, duration: seconds, transient: 0, seed: 1)
+        var ratios: [Double] = [], pairs: [(Double, Double)] = []
+        for _ in 0..<3 {
+            let forward = try bestNsPerNodeStep(spec, repeats: 1).best
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try ModelAdjoint.gradient(spec: spec) { Matrix(rows: $0.rows, columns: $0.columns, values: [Double](repeating: 1e-3, count: $0.values.count)) }
+            let gradient = Double(DispatchTime.now().uptimeNanoseconds - t0) / (Double(spec.totalSteps) * 80)
+            ratios.append(gradient / forward); pairs.append((gradient, forward))
+        }
+        let median = ratios.indices.sorted { ratios[$0] < ratios[$1] }[1]
+        report(Figure(name: "fit --model gradient / forward, \(M.name) N=80", value: String(format: "%.1f", ratios[median]),
+                      note: String(format: "(median of 3 alternating pairs; %.0f ns per node-step for the gradient, %.1f forward; %@, dt %g ms, %g s, white noise)",
+                                   pairs[median].0, pairs[median].1, integrator.rawValue, dt, seconds)))
+    }
+    try figure(Hopf(parameters: try Hopf.parameters(set: "deco2017", assignments: [])), .heun, dt: 10, sigma: 0.0006, seconds: 100)
+    try figure(WilsonCowan(parameters: try WilsonCowan.parameters(set: nil, assignments: [("K_gl", 5)])), .heun, dt: 0.5, sigma: 0.05, seconds: 10)
+    try figure(JansenRit(parameters: JansenRit.defaultParameters), .euler, dt: 0.1, sigma: 0.01, seconds: 3)
+}
+
+if arguments.contains("--adjoint-only") {
+    try modelAdjointFigures()
+    exit(0)
+}
+
 if arguments.contains("--gradient-only") {
     var p = ReducedWongWang.Parameters()
     p.g = 0.5
@@ -305,6 +334,9 @@ do {
                                ratios[order[0]], ratios[order[4]], gradients[median], forwards[median], cold)))
 }
 
+// 5a. The model-generic adjoint of `fit --model`.
+try modelAdjointFigures()
+
 // 5b. The gradient's memory over 5 simulated minutes (child process), and a fit with the
 // demo's settings (subject 101309, G and connection gains, 6 epochs of 30 s, checkpoints
 // every 3000 steps, plus the test run as long as the scan).
@@ -392,7 +424,7 @@ if let writePath {
     \(date). Rewritten by every `make bench`; numbers vary by a few percent between runs.
     AVX-512 kernels (`Sources/CKernels`: the reduced Wong-Wang Euler step, the ziggurat normals):
     \(CounterNoise.hasVectorKernel ? "used" : "not available on this CPU, portable Swift path").
-    The N=80 figures alone: `.build/release/WholeBrainBench --core-only`; N=1000: `--large-only`.
+    The N=80 figures alone: `.build/release/WholeBrainBench --core-only`; N=1000: `--large-only`; the `fit --model` gradient: `--adjoint-only`.
 
     ns per node-step = wall time / (integration steps x regions), dt = 0.1 ms, with delays,
     noise (unless stated) and Balloon-Windkessel BOLD; best of several runs, median in the note.

@@ -63,33 +63,49 @@ public enum ModelAdjoint {
         func gather(_ k: Int, into out: UnsafeMutablePointer<Double>) {
             for v in 0..<vars { for i in 0..<n { out[i * vars + v] = trajectory[(k * vars + v) * n + i] } }
         }
-        var signals = [Double](repeating: 0, count: (steps + 1) * n)
-        signals.withUnsafeMutableBufferPointer { s in
+        var exchanged = [Double](repeating: 0, count: (steps + 1) * n)
+        exchanged.withUnsafeMutableBufferPointer { s in
             for k in 0...steps { gather(k, into: xs); lanes.signals(xs, into: s.baseAddress! + k * n) }
         }
+        let signals = exchanged
 
-        // Edges by target: (source, weight, delay in steps).
-        var edges: [[(j: Int, w: Double, d: Int)]] = Array(repeating: [], count: n)
+        // Edges by target, delayed (d >= 1 steps) and instantaneous (d = 0), as flat lists:
+        // target i's edges at start[i] ..< start[i + 1].
+        var delayedStart = [0], delayedSource: [Int] = [], delayedWeight: [Double] = [], delayedSteps: [Int] = []
+        var instantStart = [0], instantSource: [Int] = [], instantWeight: [Double] = []
         var rowSums = [Double](repeating: 0, count: n)
         for i in 0..<n {
             for j in 0..<n where spec.connectome.weights[i, j] != 0 {
                 let w = spec.connectome.weights[i, j]
-                edges[i].append((j, w, DelayCoupling.delaySteps(length: spec.connectome.lengths[i, j], speed: spec.conductionSpeed, dt: dt)))
+                let d = DelayCoupling.delaySteps(length: spec.connectome.lengths[i, j], speed: spec.conductionSpeed, dt: dt)
+                if d >= 1 {
+                    delayedSource.append(j); delayedWeight.append(w); delayedSteps.append(d)
+                } else {
+                    instantSource.append(j); instantWeight.append(w)
+                }
                 rowSums[i] += w
             }
+            delayedStart.append(delayedSource.count); instantStart.append(instantSource.count)
         }
-        func held(_ k: Int, _ i: Int) -> Double {
-            var h = 0.0
-            for e in edges[i] where e.d >= 1 { h += e.w * signals[max(k - e.d, 0) * n + e.j] }
-            return h
+        // Immutable from here (closures then read them without exclusivity checks).
+        let (dStart, dSource, dWeight, dSteps) = (delayedStart, delayedSource, delayedWeight, delayedSteps)
+        let (iStart, iSource, iWeight, sums) = (instantStart, instantSource, instantWeight, rowSums)
+        /// The held delayed sums h_i(k) of every node into `held` (the same for both stages of step k).
+        let held = spareNodes
+        func holdSums(_ k: Int) {
+            for i in 0..<n {
+                var h = 0.0
+                for e in dStart[i]..<dStart[i + 1] { h += dWeight[e] * signals[max(k - dSteps[e], 0) * n + dSource[e]] }
+                held[i] = h
+            }
         }
-        /// c for every node at stage states `ys` (node-major) of step k, into `c`.
-        func inputs(_ k: Int, _ ys: UnsafePointer<Double>, into c: UnsafeMutablePointer<Double>) {
+        /// c for every node at stage states `ys` (node-major) of step k, into `c` (after `holdSums(k)`).
+        func inputs(_ ys: UnsafePointer<Double>, into c: UnsafeMutablePointer<Double>) {
             lanes.signals(ys, into: stageSignals)
             for i in 0..<n {
-                var sum = held(k, i)
-                for e in edges[i] where e.d == 0 { sum += e.w * stageSignals[e.j] }
-                c[i] = spec.coupling.post(sum0: sum, sum1: 0, local: stageSignals[i], rowSum: rowSums[i])
+                var sum = held[i]
+                for e in iStart[i]..<iStart[i + 1] { sum += iWeight[e] * stageSignals[iSource[e]] }
+                c[i] = spec.coupling.post(sum0: sum, sum1: 0, local: stageSignals[i], rowSum: sums[i])
             }
         }
 
@@ -103,7 +119,8 @@ public enum ModelAdjoint {
             case let .observable(o):
                 // The observable of the step's first stage, at x(k) with its input.
                 gather(k, into: xs)
-                inputs(k, xs, into: c1)
+                holdSums(k)
+                inputs(xs, into: c1)
                 lanes.drift(xs, coupling: c1, into: f1, observables: observables)
                 for i in 0..<n { z[k * n + i] = observables[i * observableCount + o] }
             }
@@ -162,18 +179,25 @@ public enum ModelAdjoint {
         var unitParameters = model.parameters
         unitParameters[keyPath: couplingSpec.keyPath] = 1
         let unitModel = Model(parameters: unitParameters)
-        // Cotangents of x(k) (filled as later steps are undone) and of the delayed signals.
-        var lambda = [Double](repeating: 0, count: (steps + 1) * vars * n)
-        var signalCotangent = [Double](repeating: 0, count: (steps + 1) * n)
+        // The cotangent of x(k + 1) while step k is undone (node-major; only x(k) receives it,
+        // at step k, so one buffer rolls back), and those of the delayed signals.
+        let lambda = UnsafeMutablePointer<Double>.allocate(capacity: width)
+        lambda.initialize(repeating: 0, count: width)
+        defer { lambda.deallocate() }
+        let signalCotangent = UnsafeMutablePointer<Double>.allocate(capacity: (steps + 1) * n)
+        signalCotangent.initialize(repeating: 0, count: (steps + 1) * n)
+        defer { signalCotangent.deallocate() }
         var dCoupling = 0.0, dSigma = 0.0
         let nodeParameters = lanes.nodeParameters
+        let diffusive = spec.coupling == .diffusive
 
         /// Adds the cotangent of a stage's drift term (scale f(y, c(y)), with `mu` the cotangent
         /// of the result) to the stage states `y` (`into`: the state Jacobian, zero-delay edges
         /// and the diffusive term) and to the delayed signals of step k; the coupling's share
         /// to dCoupling. One Jacobian per node.
         func pullStage(_ k: Int, _ ys: UnsafePointer<Double>, _ c: UnsafePointer<Double>, _ mu: UnsafePointer<Double>, scale: Double,
-                       into stateCotangent: UnsafeMutablePointer<Double>) {
+                       into stateCotangent: UnsafeMutablePointer<Double>) -> Double {
+            var dCoupling = 0.0
             for i in 0..<n { model.couplingSignalGradient(state: ys + i * vars, into: gradients + i * vars) }
             for i in 0..<n {
                 let y = ys + i * vars, m = mu + i * vars
@@ -195,17 +219,18 @@ public enum ModelAdjoint {
                     dCoupling += a * c[i] / p
                 }
                 guard a != 0 else { continue }
-                for e in edges[i] {
-                    if e.d == 0 {
-                        for q in 0..<vars { stateCotangent[e.j * vars + q] += e.w * a * gradients[e.j * vars + q] }
-                    } else {
-                        signalCotangent[max(k - e.d, 0) * n + e.j] += e.w * a
-                    }
+                for e in iStart[i]..<iStart[i + 1] {
+                    let j = iSource[e], wa = iWeight[e] * a
+                    for q in 0..<vars { stateCotangent[j * vars + q] += wa * gradients[j * vars + q] }
                 }
-                if spec.coupling == .diffusive {
-                    for q in 0..<vars { stateCotangent[i * vars + q] -= rowSums[i] * a * gradients[i * vars + q] }
+                for e in dStart[i]..<dStart[i + 1] {
+                    signalCotangent[max(k - dSteps[e], 0) * n + dSource[e]] += dWeight[e] * a
+                }
+                if diffusive {
+                    for q in 0..<vars { stateCotangent[i * vars + q] -= sums[i] * a * gradients[i * vars + q] }
                 }
             }
+            return dCoupling
         }
 
         for k in stride(from: steps - 1, through: 0, by: -1) {
@@ -215,7 +240,7 @@ public enum ModelAdjoint {
             for i in 0..<n { model.couplingSignalGradient(state: spare + i * vars, into: gradientsNext + i * vars) }
             for i in 0..<n {
                 for q in 0..<vars {
-                    mu[i * vars + q] = lambda[((k + 1) * vars + q) * n + i] + signalCotangent[(k + 1) * n + i] * gradientsNext[i * vars + q]
+                    mu[i * vars + q] = lambda[i * vars + q] + signalCotangent[(k + 1) * n + i] * gradientsNext[i * vars + q]
                 }
                 if case let .variable(v) = spec.boldInput { mu[i * vars + v] += zCotangent[k * n + i] }
             }
@@ -223,7 +248,8 @@ public enum ModelAdjoint {
             if noisy {
                 for v in Model.noiseVariables { for i in 0..<n { xi[i * vars + v] = generator.normal(node: i, step: UInt64(k), variable: UInt64(v)) } }
             }
-            inputs(k, xs, into: c1)
+            holdSums(k)
+            inputs(xs, into: c1)
             lanes.drift(xs, coupling: c1, into: f1)
             back.update(repeating: 0, count: width)       // cotangent of x(k)
             switch spec.integrator {
@@ -237,12 +263,12 @@ public enum ModelAdjoint {
                         dSigma += dt.squareRoot() * xi[a] * mu[a]
                     }
                 }
-                pullStage(k, xs, c1, mu, scale: dt, into: back)
+                dCoupling += pullStage(k, xs, c1, mu, scale: dt, into: back)
             case .heun:
                 for i in 0..<n {
                     for q in 0..<vars { let a = i * vars + q; stage[a] = min(max(xs[a] + dt * f1[a] + noiseScale * xi[a], lower[q]), upper[q]) }
                 }
-                inputs(k, stage, into: c2)
+                inputs(stage, into: c2)
                 lanes.drift(stage, coupling: c2, into: f2)
                 for i in 0..<n {
                     for q in 0..<vars {
@@ -253,7 +279,7 @@ public enum ModelAdjoint {
                 }
                 // x(k+1) = x + dt/2 f1 + dt/2 f2(stage) + eta.
                 nu.update(repeating: 0, count: width)     // cotangent of the stage state
-                pullStage(k, stage, c2, mu, scale: 0.5 * dt, into: nu)
+                dCoupling += pullStage(k, stage, c2, mu, scale: 0.5 * dt, into: nu)
                 for i in 0..<n {
                     for q in 0..<vars {
                         let a = i * vars + q
@@ -265,18 +291,17 @@ public enum ModelAdjoint {
                         first[a] = mu[a] + 2 * nu[a]
                     }
                 }
-                pullStage(k, xs, c1, first, scale: 0.5 * dt, into: back)
+                dCoupling += pullStage(k, xs, c1, first, scale: 0.5 * dt, into: back)
             case .rk4:
                 preconditionFailure("checked")
             }
             if case let .observable(o) = spec.boldInput {
                 for i in 0..<n {
-                    let g = model.observableGradient(o, state: (0..<vars).map { xs[i * vars + $0] },
-                                                     node: (0..<spec.nodeParameters.count).map { nodeParameters[i * parameterCount + $0] })!
-                    for q in 0..<vars { back[i * vars + q] += zCotangent[k * n + i] * g[q] }
+                    _ = model.observableGradient(o, state: xs + i * vars, node: nodeParameters + i * parameterCount, into: spare + i * vars)
+                    for q in 0..<vars { back[i * vars + q] += zCotangent[k * n + i] * spare[i * vars + q] }
                 }
             }
-            for i in 0..<n { for q in 0..<vars { lambda[(k * vars + q) * n + i] += back[i * vars + q] } }
+            lambda.update(from: back, count: width)
         }
         return Result(bold: bold, coupling: dCoupling, sigma: noisy ? dSigma : 0)
     }

@@ -121,11 +121,11 @@ public struct JansenRit: NeuralMassModel {
     }
 
     /// Both observables (v_pyramidal = y1 - y2, rate = S(y1 - y2)) depend on the state alone.
-    public func observableGradient(_ o: Int, state s: [Double], node: [Double]) -> [Double]? {
+    public func observableGradient(_ o: Int, state s: UnsafePointer<Double>, node: UnsafePointer<Double>, into g: UnsafeMutablePointer<Double>) -> Bool {
         switch o {
-        case 0: return [0, 1, -1, 0, 0, 0]
-        case 1: return couplingSignalGradient(state: s)
-        default: return nil
+        case 0: g.update(repeating: 0, count: 6); g[1] = 1; g[2] = -1; return true
+        case 1: couplingSignalGradient(state: s, into: g); return true
+        default: return false
         }
     }
 }

@@ -125,9 +125,10 @@ public protocol NeuralMassModel: Sendable {
     /// vector of the coupled variable).
     func couplingSignalGradient(state x: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>)
 
-    /// d(observable o)/d(state) at one node, for observables that depend on the state alone
-    /// (nil: not provided, or the observable also depends on the network input).
-    func observableGradient(_ o: Int, state x: [Double], node: [Double]) -> [Double]?
+    /// d(observable o)/d(state) at one node into `gradient` (V values), for observables that
+    /// depend on the state alone; false: not provided, or the observable also depends on the
+    /// network input (default).
+    func observableGradient(_ o: Int, state x: UnsafePointer<Double>, node: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>) -> Bool
 }
 
 extension NeuralMassModel {
@@ -168,7 +169,18 @@ extension NeuralMassModel {
             couplingJacobian[r] = jc[0][r]
         }
     }
-    public func observableGradient(_ o: Int, state x: [Double], node: [Double]) -> [Double]? { nil }
+    public func observableGradient(_ o: Int, state x: UnsafePointer<Double>, node: UnsafePointer<Double>,
+                                   into gradient: UnsafeMutablePointer<Double>) -> Bool { false }
+
+    /// `observableGradient(_:state:node:into:)` as an array (nil: not provided).
+    public func observableGradient(_ o: Int, state x: [Double], node: [Double]) -> [Double]? {
+        var g = [Double](repeating: 0, count: Self.variables.count)
+        let parameters = node.count >= nodeParameterDefaults.count ? (node.isEmpty ? [0.0] : node) : node + nodeParameterDefaults.dropFirst(node.count)
+        let provided = x.withUnsafeBufferPointer { xs in parameters.withUnsafeBufferPointer { ps in
+            g.withUnsafeMutableBufferPointer { observableGradient(o, state: xs.baseAddress!, node: ps.baseAddress!, into: $0.baseAddress!) }
+        } }
+        return provided ? g : nil
+    }
     public static var observables: [String] { [] }
     public static var parameterAliases: [String: String] { [:] }
     public static func checkAvailable() throws {}
