@@ -70,7 +70,7 @@ MODEL_CASES = [
     ("Hopf (Deco 2017 regime), weaker", "hopf", HOPF, 0.003, 0.0042),
     ("Hopf (Deco 2017 regime), stronger", "hopf", HOPF, 0.006, 0.0042),
 ]
-MODEL_FIT_SECONDS, MODEL_LR = (100, 0.1) if QUICK else (300, 0.1)
+MODEL_FIT_SECONDS, MODEL_LR = (100, 0.1) if QUICK else (int(os.environ.get("MODEL_FIT_SECONDS", 300)), 0.1)
 
 
 def run(args):

@@ -112,16 +112,8 @@ extension FitCommand {
                        + "; \(Model.globalCouplingParameter) from " + startChoice)
             printError("fit start: noise-free network of the first subject: " + regime.description)
         }
-        var resumed: ModelFit.State?
-        if resume {
-            guard let data = FileManager.default.contents(atPath: statePath) else {
-                throw WholeBrainError.missingFile(path: statePath, what: "the checkpoint of an interrupted fit (drop --resume to start afresh)")
-            }
-            do { resumed = try JSONDecoder().decode(ModelFit.State.self, from: data) } catch {
-                throw WholeBrainError.badFile(path: statePath, problem: "is not a checkpoint of a --model \(Model.name) fit (\(error))")
-            }
-            if !quiet && lead { print("resuming after epoch \(resumed!.history.count)") }
-        }
+        let resumed = try resumedState(ModelFit.State.self, kind: "a checkpoint of a --model \(Model.name) fit")
+        if let resumed, !quiet && lead { print("resuming after epoch \(resumed.history.count)") }
         let folder = try world.collectively { lead ? try OutputFolder(path: out, force: force) : nil }
         let began = Date()
         let checkpointPath = statePath
@@ -129,12 +121,7 @@ extension FitCommand {
             subjects: zip(specs, subjects).map { ($0, $1.target) }, options: options, communicator: world, resume: resumed,
             onEpoch: { state in
                 guard lead else { return }
-                // Written to a temporary file and renamed, so a kill never leaves half a checkpoint.
-                let temporary = checkpointPath + ".tmp"
-                guard FileManager.default.createFile(atPath: temporary, contents: try JSONEncoder().encode(state)),
-                      rename(temporary, checkpointPath) == 0 else {
-                    throw WholeBrainError.writeFailed(path: checkpointPath, problem: "could not save the fit checkpoint")
-                }
+                try FitCommand.save(state, to: checkpointPath)
                 if !quiet {
                     let done = state.history.count, elapsed = Date().timeIntervalSince(began)
                     let eta = elapsed / Double(max(done - (resumed?.history.count ?? 0), 1)) * Double(max(epochs - done, 0))

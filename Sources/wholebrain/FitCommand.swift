@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import WholeBrain
 
-/// `wholebrain fit`: gradient-based fit of reduced Wong-Wang parameters to empirical data.
+/// `wholebrain fit`: gradient-based fit of reduced Wong-Wang parameters (or another model's
+/// coupling and sigma, `FitCommand+Model.swift`) to empirical data.
 struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fit",
-        abstract: "Fit reduced Wong-Wang parameters to empirical FC with exact gradients and ADAM.",
+        abstract: "Fit reduced Wong-Wang parameters (or another model's coupling and sigma) to empirical FC with exact gradients and ADAM.",
         discussion: """
         The method of Griffiths et al. (2022) with exact gradients: the discrete adjoint of the \
         whole simulation (RWW E/I with delays and a fixed noise realisation, Balloon-Windkessel \
@@ -142,6 +143,25 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Continue an interrupted fit from its checkpoint (saved beside --out after every epoch).") var resume = false
     @Flag(help: "Under MPI (debug): check after every step that all ranks hold the same parameters, by hash.") var checkSync = false
     @Option(help: ArgumentHelp("Under MPI: ranks per subject; the ranks form groups of B and each subject's network is split into B node blocks (default 1: subjects spread over the ranks).", valueName: "B")) var nodeBlocks: Int = 1
+
+    /// With --resume, the checkpoint at `statePath` (nil without --resume).
+    func resumedState<State: Decodable>(_: State.Type, kind: String) throws -> State? {
+        guard resume else { return nil }
+        guard let data = FileManager.default.contents(atPath: statePath) else {
+            throw WholeBrainError.missingFile(path: statePath, what: "the checkpoint of an interrupted fit (drop --resume to start afresh)")
+        }
+        do { return try JSONDecoder().decode(State.self, from: data) } catch {
+            throw WholeBrainError.badFile(path: statePath, problem: "is not \(kind) (\(error))")
+        }
+    }
+
+    /// Saves a checkpoint: written to a temporary file and renamed, so a kill never leaves half of one.
+    static func save<State: Encodable>(_ state: State, to path: String) throws {
+        let temporary = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: try JSONEncoder().encode(state)), rename(temporary, path) == 0 else {
+            throw WholeBrainError.writeFailed(path: path, problem: "could not save the fit checkpoint")
+        }
+    }
 
     /// The per-epoch checkpoint, a hidden file beside the output folder.
     var statePath: String {
@@ -334,16 +354,8 @@ struct FitCommand: ParsableCommand {
             if first.regime == .high { printError("warning: the fit starts in the high-activity (saturated) state: no low-activity state is stable at the starting parameters") }
         }
         let began = Date()
-        var resumed: GradientFit.State?
-        if resume {
-            guard let data = FileManager.default.contents(atPath: statePath) else {
-                throw WholeBrainError.missingFile(path: statePath, what: "the checkpoint of an interrupted fit (drop --resume to start afresh)")
-            }
-            do { resumed = try JSONDecoder().decode(GradientFit.State.self, from: data) } catch {
-                throw WholeBrainError.badFile(path: statePath, problem: "is not a fit checkpoint (\(error))")
-            }
-            if !quiet { print("resuming after epoch \(resumed!.scores.count)") }
-        }
+        let resumed = try resumedState(GradientFit.State.self, kind: "a fit checkpoint")
+        if let resumed, !quiet { print("resuming after epoch \(resumed.scores.count)") }
         let folder = try world.collectively { lead ? try OutputFolder(path: out, force: force) : nil }
         let checkpointPath = statePath
         let names = chosen.map { $0.0.description }
@@ -352,13 +364,7 @@ struct FitCommand: ParsableCommand {
             subjects: prepared.map { ($0.spec, $0.target) }, options: options, communicator: world, resume: resumed,
             onEpoch: { state in
                 guard lead else { return }
-                // Written to a temporary file and renamed, so a kill never leaves half a checkpoint.
-                let data = try JSONEncoder().encode(state)
-                let temporary = checkpointPath + ".tmp"
-                guard FileManager.default.createFile(atPath: temporary, contents: data),
-                      rename(temporary, checkpointPath) == 0 else {
-                    throw WholeBrainError.writeFailed(path: checkpointPath, problem: "could not save the fit checkpoint")
-                }
+                try FitCommand.save(state, to: checkpointPath)
                 if !quiet, let score = state.scores.last, let h = score.heldOutCorrelation {
                     print(String(format: "epoch %3d  train FC r %.3f  held-out FC r %.3f", score.epoch + 1, score.trainCorrelation, h))
                 }
