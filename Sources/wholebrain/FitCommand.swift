@@ -82,7 +82,7 @@ struct FitCommand: ParsableCommand {
         value); stderr and summary.json say where the noise-free network sits at the start and \
         at the fitted values. The same files as an rww fit; history.csv has one row per epoch. \
         The example: the Hopf model in the slow regime of Deco et al. (2017) (`wholebrain \
-        models hopf`), 8 s per epoch here.
+        models hopf`), about 2 s per epoch on one core here.
 
         Examples:
           wholebrain fit --data data/hcp --subject 101309 --duration 30 --epochs 6 \\
